@@ -1,0 +1,231 @@
+// File-system operations of the engine, as awaitables.
+//
+// Each function builds a request and returns an awaitable; `co_await` it on an executor thread
+// to get a Result. Where the operation runs (ring, executor thread, blocking pool) is the
+// engine's decision (EngineSettings::cheap_calls and metadata_ops); the result is the same.
+//
+// Lifetimes: every buffer, path and iovec passed in must stay valid until the co_await returns.
+// Passing a temporary std::string is fine: it lives until the end of the co_await expression.
+// Paths are byte strings: any bytes but NUL, of any length the kernel accepts.
+// Offsets: kCurrentPosition reads or writes at the file position (and moves it).
+#pragma once
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "ringkit/awaitable.h"
+
+struct iovec;
+
+namespace ringkit::fs {
+
+using detail::CountAwaiter;
+using detail::OpCode;
+using detail::Operation;
+using detail::VoidAwaiter;
+
+inline constexpr uint64_t kCurrentPosition = ~uint64_t{0};
+
+// A NUL-terminated path argument: a C string or a std::string (not a string_view).
+struct CStr {
+  CStr(const char* s) : p(s) {}                // NOLINT: implicit by design
+  CStr(const std::string& s) : p(s.c_str()) {}  // NOLINT
+  const char* p;
+};
+
+// An owned file descriptor. Closes (synchronously) when destroyed; `co_await fs::close(fd.release())`
+// closes through the engine instead. Move-only.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  explicit operator bool() const { return valid(); }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+class FdAwaiter : public detail::OpAwaiterBase {
+ public:
+  explicit FdAwaiter(const Operation& op) { op_ = op; }
+  Result<Fd> await_resume() {
+    if (op_.res < 0) return error();
+    return Fd(static_cast<int>(op_.res));
+  }
+};
+
+// ---- Opening and closing ----
+
+FdAwaiter openat(int dirfd, CStr path, int flags, mode_t mode = 0);
+
+// openat2(2): `resolve` is a mask of RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS,
+// RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV. Confines a path to `dirfd`'s tree.
+class Openat2Awaiter : public FdAwaiter {
+ public:
+  Openat2Awaiter(int dirfd, const char* path, const open_how& how);
+
+ private:
+  open_how how_;
+};
+Openat2Awaiter openat2(int dirfd, CStr path, int flags, mode_t mode, uint64_t resolve);
+
+// Closes `fd` (which the caller no longer owns).
+VoidAwaiter close(int fd);
+
+// ---- Data ----
+
+CountAwaiter<size_t> read(int fd, std::span<std::byte> buf, uint64_t offset);
+CountAwaiter<size_t> write(int fd, std::span<const std::byte> buf, uint64_t offset);
+// With a registered buffer: `buf` must lie inside the buffer registered at `buf_index`
+// (BufferPool leases give both). Falls back to plain read/write when nothing is registered.
+CountAwaiter<size_t> read_fixed(int fd, std::span<std::byte> buf, uint64_t offset, int buf_index);
+CountAwaiter<size_t> write_fixed(int fd, std::span<const std::byte> buf, uint64_t offset,
+                                 int buf_index);
+CountAwaiter<size_t> readv(int fd, std::span<const iovec> iov, uint64_t offset);
+CountAwaiter<size_t> writev(int fd, std::span<const iovec> iov, uint64_t offset);
+
+VoidAwaiter fsync(int fd);
+VoidAwaiter fdatasync(int fd);
+VoidAwaiter fallocate(int fd, int mode, uint64_t offset, uint64_t length);
+VoidAwaiter ftruncate(int fd, uint64_t length);
+
+// Kernel-side copies. Offsets are explicit; kCurrentPosition uses (and moves) the file position,
+// which splice needs for pipes.
+CountAwaiter<size_t> copy_file_range(int fd_in, uint64_t off_in, int fd_out, uint64_t off_out,
+                                     size_t length);
+// Makes `dst_fd` share `src_fd`'s extents (reflink). EOPNOTSUPP/EXDEV/EINVAL where the file
+// system cannot.
+VoidAwaiter ficlone(int dst_fd, int src_fd);
+CountAwaiter<size_t> splice(int fd_in, uint64_t off_in, int fd_out, uint64_t off_out, size_t length,
+                            unsigned flags = 0);
+
+// ---- Metadata ----
+
+class StatxAwaiter : public detail::OpAwaiterBase {
+ public:
+  StatxAwaiter(int dirfd, const char* path, int flags, unsigned mask);
+  Result<struct statx> await_resume() {
+    if (op_.res < 0) return error();
+    return stx_;
+  }
+
+ private:
+  struct statx stx_ {};
+};
+// statx(2). For a descriptor itself: statx(fd, "", AT_EMPTY_PATH, mask).
+StatxAwaiter statx(int dirfd, CStr path, int flags, unsigned mask = STATX_BASIC_STATS);
+
+VoidAwaiter mkdirat(int dirfd, CStr path, mode_t mode);
+VoidAwaiter mknodat(int dirfd, CStr path, mode_t mode, dev_t dev);
+inline VoidAwaiter mkfifoat(int dirfd, CStr path, mode_t mode) {
+  return mknodat(dirfd, path, S_IFIFO | (mode & 07777), 0);
+}
+VoidAwaiter unlinkat(int dirfd, CStr path, int flags);
+// renameat2(2); flags: RENAME_NOREPLACE, RENAME_EXCHANGE.
+VoidAwaiter renameat2(int old_dirfd, CStr old_path, int new_dirfd, CStr new_path,
+                      unsigned flags = 0);
+VoidAwaiter linkat(int old_dirfd, CStr old_path, int new_dirfd, CStr new_path, int flags = 0);
+VoidAwaiter symlinkat(CStr target, int new_dirfd, CStr link_path);
+
+class ReadlinkAwaiter : public detail::OpAwaiterBase {
+ public:
+  ReadlinkAwaiter(int dirfd, const char* path);
+  Result<std::string> await_resume();
+
+ private:
+  std::string target_;
+};
+// The target of a symbolic link, exactly as stored (any bytes, up to PATH_MAX).
+ReadlinkAwaiter readlinkat(int dirfd, CStr path);
+
+VoidAwaiter fchmod(int fd, mode_t mode);
+// flags may hold AT_SYMLINK_NOFOLLOW (uses fchmodat2 where the kernel has it).
+VoidAwaiter fchmodat(int dirfd, CStr path, mode_t mode, int flags = 0);
+VoidAwaiter fchown(int fd, uid_t uid, gid_t gid);
+VoidAwaiter fchownat(int dirfd, CStr path, uid_t uid, gid_t gid, int flags = 0);
+
+class TimesAwaiter : public VoidAwaiter {
+ public:
+  TimesAwaiter(const Operation& op, const timespec times[2]);
+
+ private:
+  timespec times_[2];
+};
+// times[0] = access, times[1] = modification; UTIME_NOW and UTIME_OMIT work.
+TimesAwaiter futimens(int fd, const timespec times[2]);
+TimesAwaiter utimensat(int dirfd, CStr path, const timespec times[2], int flags = 0);
+
+// ---- Extended attributes (they also carry POSIX ACLs: system.posix_acl_access/default) ----
+// Reads return the value's size; a zero-length buffer asks only for the size.
+CountAwaiter<size_t> fgetxattr(int fd, CStr name, std::span<std::byte> value);
+CountAwaiter<size_t> lgetxattr(CStr path, CStr name, std::span<std::byte> value);
+// flags: XATTR_CREATE, XATTR_REPLACE or 0.
+VoidAwaiter fsetxattr(int fd, CStr name, std::span<const std::byte> value, int flags = 0);
+VoidAwaiter lsetxattr(CStr path, CStr name, std::span<const std::byte> value, int flags = 0);
+// The NUL-separated list of names; returns its size.
+CountAwaiter<size_t> flistxattr(int fd, std::span<char> list);
+CountAwaiter<size_t> llistxattr(CStr path, std::span<char> list);
+VoidAwaiter fremovexattr(int fd, CStr name);
+VoidAwaiter lremovexattr(CStr path, CStr name);
+
+// ---- Directories ----
+
+// getdents64(2) into `buf`; returns the bytes filled, 0 at the end. Parse with DirEntries.
+CountAwaiter<size_t> getdents(int dirfd, std::span<std::byte> buf);
+
+struct DirEntry {
+  uint64_t inode;
+  unsigned char type;  // DT_REG, DT_DIR, ... or DT_UNKNOWN
+  std::string_view name;
+};
+
+// Iterates the entries of one getdents buffer, skipping "." and "..".
+class DirEntries {
+ public:
+  DirEntries(std::span<const std::byte> filled) : data_(filled) {}
+  class iterator {
+   public:
+    iterator(std::span<const std::byte> data, size_t pos) : data_(data), pos_(pos) { skip_dots(); }
+    DirEntry operator*() const;
+    iterator& operator++() {
+      advance();
+      skip_dots();
+      return *this;
+    }
+    bool operator==(const iterator& other) const { return pos_ == other.pos_; }
+
+   private:
+    void advance();
+    void skip_dots();
+    std::span<const std::byte> data_;
+    size_t pos_;
+  };
+  iterator begin() const { return {data_, 0}; }
+  iterator end() const { return {data_, data_.size()}; }
+
+ private:
+  std::span<const std::byte> data_;
+};
+
+}  // namespace ringkit::fs
