@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds ringkit and runs the whole test suite, as CI does:
+#   1. a -Werror build, all tests (every engine test runs on both backends);
+#   2. the engine tests again with RINGKIT_BACKEND=threads and with io_uring disabled by
+#      the kernel.io_uring_disabled sysctl (root only; skipped with a message otherwise);
+#   3. an ASan+UBSan build of the whole suite.
+# Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
+# Installs missing dependencies first (scripts/setup.sh). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[[ ${1:-} == --quick ]] && quick=1
+jobs=$(nproc)
+
+bash scripts/setup.sh
+
+echo "== build (-Werror) and run all tests"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGKIT_WERROR=ON >/dev/null
+cmake --build build -j "$jobs"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+if ((quick)); then exit 0; fi
+
+echo "== engine tests with RINGKIT_BACKEND=threads"
+RINGKIT_BACKEND=threads build/bin/ringkit_tests --gtest_brief=1
+
+sysctl=/proc/sys/kernel/io_uring_disabled
+if [[ -w $sysctl ]]; then
+  echo "== engine tests with io_uring disabled (kernel.io_uring_disabled=2)"
+  old=$(cat "$sysctl")
+  trap 'echo "$old" > '"$sysctl" EXIT
+  echo 2 > "$sysctl"
+  build/bin/ringkit_tests --gtest_brief=1
+  echo "$old" > "$sysctl"
+  trap - EXIT
+else
+  echo "== SKIPPED: io_uring-disabled run needs root to write $sysctl"
+fi
+
+echo "== ASan+UBSan build and run all tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRINGKIT_WERROR=ON \
+  -DRINGKIT_SANITIZE=address,undefined -DRINGKIT_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs"
+echo "== all test passes succeeded"
