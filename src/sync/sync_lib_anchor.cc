@@ -1,0 +1,1 @@
+// Keeps ringkit_sync a valid library while it has few sources.
