@@ -1,0 +1,138 @@
+// ringsync's command line: rsync's syntax and option meanings, for local copies.
+//
+// parse_command_line() turns argv into Options without touching the file system: bundled short
+// options (-aHAXv), `--opt=val` and `--opt val`, `--no-OPT` for every on/off option (long or
+// one-letter, e.g. --no-perms, --no-p), `--` to end options, SRC... DEST with trailing slashes
+// kept as typed (they matter: see the planner). Filter options are kept in command-line order,
+// because rsync's first matching rule wins. On a usage error it returns the message rsync would
+// give; the caller prints it and exits with code 1, as rsync does.
+//
+// A plain value type; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace ringkit::sync {
+
+enum class DeleteTiming { kNone, kBefore, kDuring, kDelay, kAfter };
+
+// One filter-related option, in the order given.
+struct FilterArg {
+  enum Kind { kExclude, kInclude, kFilter, kExcludeFrom, kIncludeFrom };
+  Kind kind;
+  std::string value;
+  bool operator==(const FilterArg&) const = default;
+};
+
+struct Options {
+  // Selection and recursion.
+  bool recursive = false;            // -r
+  bool dirs = false;                 // -d: directories without recursing
+  bool relative = false;             // -R: keep the full source path names
+  int one_file_system = 0;           // -x (twice: skip mount points altogether)
+  std::optional<std::string> files_from;
+  bool from0 = false;                // -0: --files-from and *-from files are NUL-separated
+  std::vector<FilterArg> filters;    // --exclude/--include/--filter/-f/--*-from, in order
+  int filter_f = 0;                  // -F given N times
+  bool cvs_exclude = false;          // -C
+  bool prune_empty_dirs = false;     // -m
+  std::optional<uint64_t> max_size;  // bytes; larger files are skipped
+  std::optional<uint64_t> min_size;
+
+  // What to keep.
+  bool links = false;                // -l: copy symlinks as symlinks
+  bool copy_links = false;           // -L: follow every symlink
+  bool copy_unsafe_links = false;    // follow symlinks that point outside the tree
+  bool safe_links = false;           // ignore symlinks that point outside the tree
+  bool copy_dirlinks = false;        // -k: follow symlinks to directories in the source
+  bool keep_dirlinks = false;        // -K: treat symlinked dirs in the destination as dirs
+  bool perms = false;                // -p
+  bool executability = false;        // -E
+  std::vector<std::string> chmod;    // --chmod=CHMOD (each may hold a comma list)
+  bool times = false;                // -t
+  bool omit_dir_times = false;       // -O
+  bool omit_link_times = false;      // -J
+  bool atimes = false;               // -U
+  bool group = false;                // -g
+  bool owner = false;                // -o
+  bool numeric_ids = false;
+  std::optional<std::string> chown;  // --chown=USER:GROUP
+  bool devices = false;              // --devices (-D = --devices --specials)
+  bool specials = false;             // --specials
+  bool hard_links = false;           // -H
+  bool acls = false;                 // -A (implies -p)
+  bool xattrs = false;               // -X
+  bool sparse = false;               // -S
+
+  // When to transfer.
+  bool checksum = false;             // -c
+  bool size_only = false;
+  bool ignore_times = false;         // -I
+  bool update = false;               // -u
+  bool existing = false;
+  bool ignore_existing = false;
+  int64_t modify_window = 0;         // seconds of mtime difference treated as equal
+
+  // Deletion.
+  DeleteTiming delete_timing = DeleteTiming::kNone;
+  bool delete_excluded = false;
+  std::optional<int64_t> max_delete;
+  bool ignore_errors = false;
+  bool force = false;
+
+  // How to write.
+  std::optional<std::string> temp_dir;     // -T
+  bool inplace = false;
+  bool partial = false;
+  std::optional<std::string> partial_dir;
+  bool delay_updates = false;
+  bool backup = false;                     // -b
+  std::optional<std::string> backup_dir;
+  std::string suffix = "~";                // backup suffix (empty with --backup-dir unless given)
+  bool suffix_given = false;
+  std::vector<std::string> link_dest, compare_dest, copy_dest;
+  bool mkpath = false;
+  bool whole_file = true;                  // -W: always, locally (no delta algorithm)
+
+  // Output.
+  int verbose = 0;                         // -v, repeatable
+  bool quiet = false;                      // -q
+  int itemize = 0;                         // -i, repeatable (-ii also lists unchanged items)
+  bool dry_run = false;                    // -n
+  bool stats = false;
+  int human_readable = 0;                  // -h, repeatable
+  bool progress = false;
+  bool progress2 = false;                  // --info=progress2
+  bool list_only = false;
+  std::optional<std::string> out_format;
+  std::optional<std::string> log_file;
+
+  std::vector<std::string> sources;
+  std::string destination;                 // empty: list the sources (as rsync does)
+};
+
+struct UsageError {
+  std::string message;  // without the program name
+};
+
+enum class Action { kRun, kHelp, kVersion };
+
+struct ParsedCommandLine {
+  Action action = Action::kRun;
+  Options options;
+};
+
+std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector<std::string>& args);
+
+// Sizes as --max-size takes them: "100", "1.5M", "10KB" (1000-based), "2G", "1M+1", "1K-1".
+std::optional<uint64_t> parse_size(std::string_view text);
+
+// The --help text: every option, its meaning and default.
+std::string help_text();
+
+}  // namespace ringkit::sync
