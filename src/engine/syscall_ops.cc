@@ -39,6 +39,16 @@ int64_t call(F&& f) {
 off_t file_offset(uint64_t off) { return static_cast<off_t>(off); }
 bool at_position(uint64_t off) { return off == ~uint64_t{0}; }
 
+// Data transfer at `op.off`, or at the file position for kCurrentPosition. A file without
+// positions (pipe, socket) makes pread say ESPIPE, while io_uring ignores the offset of such a
+// file; both backends must give one answer, so we retry at the position, as the ring does.
+template <class Positioned, class Streamed>
+int64_t transfer(const Operation& op, Positioned positioned, Streamed streamed) {
+  if (at_position(op.off)) return call(streamed);
+  int64_t rc = call(positioned);
+  return rc == -ESPIPE ? call(streamed) : rc;
+}
+
 int64_t do_fchmodat(const Operation& op) {
   if (op.flags == 0) return check(::fchmodat(op.fd, op.path, op.mode, 0));
   long rc = ::syscall(SYS_fchmodat2, op.fd, op.path, op.mode, op.flags);
@@ -63,28 +73,24 @@ int64_t execute_blocking(Operation& op) {
     case OpCode::kTimeout: return do_sleep(op);
     case OpCode::kRead:
     case OpCode::kReadFixed:
-      return call([&] {
-        return at_position(op.off) ? ::read(op.fd, op.addr, op.len)
-                                   : ::pread(op.fd, op.addr, op.len, file_offset(op.off));
-      });
+      return transfer(op, [&] { return ::pread(op.fd, op.addr, op.len, file_offset(op.off)); },
+                      [&] { return ::read(op.fd, op.addr, op.len); });
     case OpCode::kWrite:
     case OpCode::kWriteFixed:
-      return call([&] {
-        return at_position(op.off) ? ::write(op.fd, op.addr, op.len)
-                                   : ::pwrite(op.fd, op.addr, op.len, file_offset(op.off));
-      });
-    case OpCode::kReadv:
-      return call([&] {
-        auto* iov = static_cast<const iovec*>(op.addr);
-        int n = static_cast<int>(op.len);
-        return at_position(op.off) ? ::readv(op.fd, iov, n) : ::preadv(op.fd, iov, n, file_offset(op.off));
-      });
-    case OpCode::kWritev:
-      return call([&] {
-        auto* iov = static_cast<const iovec*>(op.addr);
-        int n = static_cast<int>(op.len);
-        return at_position(op.off) ? ::writev(op.fd, iov, n) : ::pwritev(op.fd, iov, n, file_offset(op.off));
-      });
+      return transfer(op, [&] { return ::pwrite(op.fd, op.addr, op.len, file_offset(op.off)); },
+                      [&] { return ::write(op.fd, op.addr, op.len); });
+    case OpCode::kReadv: {
+      auto* iov = static_cast<const iovec*>(op.addr);
+      int n = static_cast<int>(op.len);
+      return transfer(op, [&] { return ::preadv(op.fd, iov, n, file_offset(op.off)); },
+                      [&] { return ::readv(op.fd, iov, n); });
+    }
+    case OpCode::kWritev: {
+      auto* iov = static_cast<const iovec*>(op.addr);
+      int n = static_cast<int>(op.len);
+      return transfer(op, [&] { return ::pwritev(op.fd, iov, n, file_offset(op.off)); },
+                      [&] { return ::writev(op.fd, iov, n); });
+    }
     case OpCode::kFsync:
       return call([&] { return (op.flags & 1u) ? ::fdatasync(op.fd) : ::fsync(op.fd); });
     case OpCode::kFallocate:
