@@ -3,13 +3,25 @@
 #include "ringkit/fs.h"
 
 #include <linux/limits.h>
+#include <linux/xattr.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace ringkit::fs {
 namespace {
+
+// The kernel moves at most MAX_RW_COUNT (INT_MAX rounded down to a page) bytes per read, write
+// or splice, and an SQE carries a 32-bit length: a longer span passed on unclamped would wrap
+// (4 GiB becomes 0 and reads as EOF). Clamping gives the short count the kernel gives anyway.
+constexpr uint64_t kMaxTransfer = 0x7ffff000;
+uint64_t transfer_len(size_t len) { return std::min<uint64_t>(len, kMaxTransfer); }
+// Xattr values, likewise 32 bits in an SQE: a get never returns more than XATTR_SIZE_MAX, and a
+// set of more must still fail with E2BIG rather than wrap into a short value.
+uint64_t get_xattr_len(size_t len) { return std::min<uint64_t>(len, XATTR_SIZE_MAX); }
+uint64_t set_xattr_len(size_t len) { return std::min<uint64_t>(len, XATTR_SIZE_MAX + 1); }
 
 Operation make(OpCode code, int fd = -1) {
   Operation op;
@@ -27,7 +39,7 @@ Operation make_path(OpCode code, int dirfd, const char* path) {
 Operation make_rw(OpCode code, int fd, const void* buf, size_t len, uint64_t offset) {
   Operation op = make(code, fd);
   op.addr = const_cast<void*>(buf);
-  op.len = len;
+  op.len = transfer_len(len);
   op.off = offset;
   return op;
 }
@@ -66,8 +78,10 @@ Openat2Awaiter::Openat2Awaiter(int dirfd, const char* path, const open_how& how)
 Openat2Awaiter openat2(int dirfd, CStr path, int flags, mode_t mode, uint64_t resolve) {
   open_how how{};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  // The kernel rejects a mode without O_CREAT/O_TMPFILE.
-  how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+  // The kernel rejects a mode without O_CREAT/O_TMPFILE. O_TMPFILE includes the O_DIRECTORY
+  // bit, so test for all of its bits: a plain O_DIRECTORY open creates nothing.
+  bool creates = (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
+  how.mode = creates ? mode : 0;
   how.resolve = resolve;
   return Openat2Awaiter(dirfd, path.p, how);
 }
@@ -152,7 +166,7 @@ CountAwaiter<size_t> splice(int fd_in, uint64_t off_in, int fd_out, uint64_t off
   op.fd2 = fd_out;
   op.off = off_in;
   op.off2 = off_out;
-  op.len = length;
+  op.len = transfer_len(length);
   op.flags = flags;
   return CountAwaiter<size_t>(op);
 }
@@ -267,7 +281,7 @@ TimesAwaiter utimensat(int dirfd, CStr path, const timespec times[2], int flags)
 CountAwaiter<size_t> fgetxattr(int fd, CStr name, std::span<std::byte> value) {
   Operation op = make_path(OpCode::kFgetxattr, fd, name.p);
   op.addr = value.data();
-  op.len = value.size();
+  op.len = get_xattr_len(value.size());
   return CountAwaiter<size_t>(op);
 }
 
@@ -275,14 +289,14 @@ CountAwaiter<size_t> lgetxattr(CStr path, CStr name, std::span<std::byte> value)
   Operation op = make_path(OpCode::kLgetxattr, AT_FDCWD, path.p);
   op.path2 = name.p;
   op.addr = value.data();
-  op.len = value.size();
+  op.len = get_xattr_len(value.size());
   return CountAwaiter<size_t>(op);
 }
 
 VoidAwaiter fsetxattr(int fd, CStr name, std::span<const std::byte> value, int flags) {
   Operation op = make_path(OpCode::kFsetxattr, fd, name.p);
   op.addr = const_cast<std::byte*>(value.data());
-  op.len = value.size();
+  op.len = set_xattr_len(value.size());
   op.flags = static_cast<uint32_t>(flags);
   return VoidAwaiter(op);
 }
@@ -291,7 +305,7 @@ VoidAwaiter lsetxattr(CStr path, CStr name, std::span<const std::byte> value, in
   Operation op = make_path(OpCode::kLsetxattr, AT_FDCWD, path.p);
   op.path2 = name.p;
   op.addr = const_cast<std::byte*>(value.data());
-  op.len = value.size();
+  op.len = set_xattr_len(value.size());
   op.flags = static_cast<uint32_t>(flags);
   return VoidAwaiter(op);
 }
