@@ -1,0 +1,64 @@
+// Metadata: comparing a source item's attributes with its destination's and applying them,
+// the way rsync -p -t -o -g -X -A does. Thread affinity: the executor thread.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "ringkit/result.h"
+#include "ringkit/task.h"
+#include "sync/itemize.h"
+#include "sync/options.h"
+#include "sync/report.h"
+
+namespace ringkit::sync {
+
+// What the destination should look like, derived from the source item and the options.
+struct WantedAttrs {
+  mode_t mode = 0;           // permission bits (07777) to set, when set_mode
+  bool set_mode = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool set_uid = false;
+  bool set_gid = false;
+  statx_timestamp mtime{};
+  statx_timestamp atime{};
+  bool set_mtime = false;
+  bool set_atime = false;
+};
+
+// `dst_exists`: the destination item exists (its statx is `dst`); `is_new` items get their
+// permissions from the source masked by the umask when -p is off, as rsync does.
+WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_new, mode_t umask_bits);
+
+// Fills the attribute letters of `change` (p, o, g, t) for an existing destination.
+void compare_attrs(const Options& opt, const WantedAttrs& want, const struct statx& dst, ItemChange& change);
+
+bool same_mtime(const struct statx& a, const struct statx& b, int64_t modify_window);
+
+// Applies `want` to the open `fd` (owner, then mode, then times: chown may clear set-id bits,
+// and times must come last). `current` is what the item has now (nullptr: set everything);
+// only what differs is set (times exactly, to the nanosecond).
+// Returns the first error.
+Task<Result<void>> apply_attrs_fd(int fd, const WantedAttrs& want, const struct statx* current);
+
+// The same for an item reached by name (symlinks: without following them).
+Task<Result<void>> apply_attrs_at(int dirfd, const std::string& name, bool is_symlink,
+                                  const WantedAttrs& want, const struct statx* current);
+
+// Extended attributes (-X) and ACLs (-A, carried as system.posix_acl_* attributes).
+// `src_path`/`dst_path` name items through /proc/self/fd so symlinks are not followed.
+// Returns whether the destination's set differed (for the 'x'/'a' columns), applying the
+// source's set unless `dry_run`.
+struct XattrDiff {
+  bool xattrs_differ = false;
+  bool acls_differ = false;
+};
+Task<Result<XattrDiff>> sync_xattrs(const Options& opt, const std::string& src_path,
+                                    const std::string& dst_path, bool dst_is_new, bool dry_run);
+
+// "/proc/self/fd/<dirfd>/<name>": a path for the l*xattr calls that need one.
+std::string fd_path(int dirfd, const std::string& name);
+
+}  // namespace ringkit::sync

@@ -1,0 +1,39 @@
+// Entry: one item of a directory as the syncer sees it, and reading a directory.
+//
+// list_directory() reads every name of an open directory (getdents64 through the engine) and
+// sorts them in rsync's order (plain byte order). Entries are small; a directory's entries live
+// only while that directory is being synced, so memory follows the widest directory, not the
+// whole tree. Thread affinity: the executor thread.
+#pragma once
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include "ringkit/result.h"
+#include "ringkit/task.h"
+
+namespace ringkit::sync {
+
+struct Entry {
+  std::string name;
+  unsigned char d_type = 0;  // from getdents: DT_DIR, DT_REG, ... (DT_UNKNOWN on some file systems)
+  struct statx st {};        // filled by stat_entry()
+  bool stat_ok = false;
+
+  mode_t type() const { return st.stx_mode & S_IFMT; }
+  bool is_dir() const { return S_ISDIR(st.stx_mode); }
+  bool is_reg() const { return S_ISREG(st.stx_mode); }
+  bool is_symlink() const { return S_ISLNK(st.stx_mode); }
+};
+
+// Every name in `dirfd` except "." and "..", sorted by bytes.
+Task<Result<std::vector<Entry>>> list_directory(int dirfd);
+
+// statx with everything ringsync compares (type, mode, ids, size, times, inode, nlink, rdev).
+constexpr unsigned kStatxMask = STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_SIZE |
+                                STATX_MTIME | STATX_ATIME | STATX_INO | STATX_NLINK | STATX_BLOCKS;
+
+}  // namespace ringkit::sync

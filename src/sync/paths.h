@@ -1,0 +1,28 @@
+// Turning SRC... DEST into transfer roots, with rsync's rules for local copies:
+//  - "dir/" (trailing slash, or "." / "dir/.") copies the directory's contents into DEST;
+//  - "dir" copies the directory itself, as DEST/dir;
+//  - a single non-directory source whose DEST is not an existing directory (and does not end
+//    in '/') is copied to the name DEST;
+//  - DEST is created if missing (its parent must exist unless --mkpath).
+// Pure string logic plus a few stat calls made by the caller; see plan_roots().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ringkit::sync {
+
+struct SourceArg {
+  std::string path;      // as given, without trailing slashes (but "/" stays "/")
+  bool contents = false; // trailing slash (or "/."): copy what is inside
+  std::string name;      // the last component: the name the item gets under DEST
+};
+
+SourceArg parse_source(const std::string& arg);
+
+// Joins a directory-relative path for messages: "" + "a" = "a", "d/" + "a" = "d/a".
+inline std::string join_rel(const std::string& dir_rel, const std::string& name) {
+  return dir_rel + name;
+}
+
+}  // namespace ringkit::sync

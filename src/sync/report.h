@@ -1,0 +1,71 @@
+// Reporter: everything ringsync tells the user, and the exit code it ends with.
+//
+// Lines go to stdout in the order rsync prints them (the syncer hands them over in that order);
+// errors go to stderr at once, each naming the file and the reason, and raise the exit code the
+// way rsync's do: 23 for a file that could not be transferred, 24 for a source file that
+// vanished, 11 for a fatal I/O error such as a full disk, 25 when --max-delete stopped
+// deletions. Thread affinity: the executor thread that runs the sync.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <system_error>
+
+namespace ringkit::sync {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitUsage = 1,
+  kExitFileSelect = 3,
+  kExitFileIo = 11,
+  kExitInterrupted = 20,
+  kExitPartial = 23,
+  kExitVanished = 24,
+  kExitDeleteLimit = 25,
+};
+
+struct SyncStats {
+  uint64_t files = 0;             // entries considered (files, dirs, links, specials)
+  uint64_t regular_files = 0;
+  uint64_t dirs = 0;
+  uint64_t links = 0;
+  uint64_t created = 0;           // entries that did not exist before
+  uint64_t deleted = 0;
+  uint64_t transferred = 0;       // regular files whose data was written
+  uint64_t total_size = 0;        // bytes of all regular files in the source
+  uint64_t transferred_bytes = 0; // bytes of data written
+};
+
+class Reporter {
+ public:
+  Reporter(FILE* out, FILE* err) : out_(out), err_(err) {}
+
+  void line(const std::string& text);
+  // "ringsync: <what> "<path>" failed: <reason> (<errno>)", and exit code 23 at least.
+  void file_error(const std::string& what, const std::string& path, const std::error_code& ec);
+  void vanished(const std::string& path);
+  // A fatal error: the run stops with `code`.
+  void fatal(const std::string& message, int code);
+  void warning(const std::string& message);
+  void raise(int code);
+
+  int exit_code() const { return exit_code_; }
+  bool stopped() const { return stopped_; }
+  SyncStats& stats() { return stats_; }
+
+  // rsync's --stats block (the parts that mean something for a local copy).
+  std::string stats_text(bool human, double seconds) const;
+
+ private:
+  FILE* out_;
+  FILE* err_;
+  int exit_code_ = kExitOk;
+  bool stopped_ = false;
+  SyncStats stats_;
+};
+
+// A size as rsync prints it: with thousands separators, or with -h as "1.23K"/"4.00M".
+std::string format_size(uint64_t n, bool human);
+
+}  // namespace ringkit::sync

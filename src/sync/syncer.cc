@@ -1,0 +1,531 @@
+// The directory walk and the per-entry decisions of ringsync. File data and attributes are in
+// transfer.cc and attrs.cc.
+#include "sync/syncer.h"
+
+#include <fcntl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "sync/attrs.h"
+#include "sync/parallel.h"
+
+namespace ringkit::sync {
+namespace {
+
+constexpr size_t kEntriesInFlight = 64;
+
+std::string dirname_of(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string basename_of(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string without_trailing_slash(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+uint64_t device_of(const struct statx& st) { return makedev(st.stx_dev_major, st.stx_dev_minor); }
+
+// Temp files of a killed run: ".NAME.~rkXXXXXX".
+bool is_stale_temp(const std::string& name) {
+  if (name.size() < 11 || name[0] != '.') return false;
+  size_t mark = name.rfind(".~rk");
+  return mark != std::string::npos && mark > 1 && name.size() - mark == 10;
+}
+
+}  // namespace
+
+std::optional<std::string> check_supported(const Options& o) {
+  auto no = [](const char* what) { return std::string(what) + " is not supported by this version of ringsync yet"; };
+  if (o.relative) return no("-R/--relative");
+  if (!o.filters.empty() || o.filter_f > 0 || o.cvs_exclude) return no("--exclude/--include/--filter/-F/-C");
+  if (o.files_from) return no("--files-from");
+  if (o.prune_empty_dirs) return no("--prune-empty-dirs");
+  if (o.copy_links || o.copy_unsafe_links || o.copy_dirlinks || o.keep_dirlinks) {
+    return no("-L/-k/-K/--copy-unsafe-links");
+  }
+  if (!o.chmod.empty()) return no("--chmod");
+  if (o.chown) return no("--chown");
+  if (o.hard_links) return no("-H/--hard-links");
+  if (o.sparse) return no("-S/--sparse");
+  if (o.delete_timing == DeleteTiming::kBefore || o.delete_timing == DeleteTiming::kDelay ||
+      o.delete_timing == DeleteTiming::kAfter) {
+    return no("--delete-before/--delete-delay/--delete-after (use --delete)");
+  }
+  if (o.max_delete) return no("--max-delete");
+  if (o.inplace || o.partial_dir || o.delay_updates || o.temp_dir) {
+    return no("--inplace/--partial-dir/--delay-updates/--temp-dir");
+  }
+  if (o.backup) return no("-b/--backup");
+  if (!o.link_dest.empty() || !o.compare_dest.empty() || !o.copy_dest.empty()) {
+    return no("--link-dest/--compare-dest/--copy-dest");
+  }
+  if (o.progress || o.progress2) return no("--progress/--info=progress2");
+  if (o.list_only) return no("--list-only (and a single SRC with no DEST)");
+  if (o.out_format || o.log_file) return no("--out-format/--log-file");
+  return std::nullopt;
+}
+
+Syncer::Syncer(const Options& opt, Reporter& reporter, FilterHooks filters)
+    : opt_(opt), rep_(reporter), filters_(std::move(filters)) {
+  umask_ = ::umask(0);  // modes are computed explicitly; see wanted_attrs()
+}
+
+Task<void> Syncer::run() {
+  bool single = opt_.sources.size() == 1;
+  for (const std::string& arg : opt_.sources) {
+    if (rep_.stopped()) break;
+    co_await sync_source(parse_source(arg), single);
+  }
+}
+
+std::string Syncer::line_for(const ItemChange& change, const std::string& path, const std::string& target) {
+  if (opt_.itemize > 0) return itemize_line(change, path, target);
+  std::string line = path;
+  if (change.type == ItemChange::Type::kDir && (line.empty() || line.back() != '/')) line += '/';
+  if (!target.empty()) line += " -> " + target;
+  return line;
+}
+
+void Syncer::print(const ItemChange& change, const std::string& path, const std::string& target) {
+  if (opt_.itemize > 0 || opt_.verbose > 0) rep_.line(line_for(change, path, target));
+}
+
+bool Syncer::skip_by_size(const Entry& e) const {
+  if (!e.is_reg()) return false;
+  if (opt_.max_size && e.st.stx_size > *opt_.max_size) return true;
+  return opt_.min_size && e.st.stx_size < *opt_.min_size;
+}
+
+Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
+  int follow = source.contents ? 0 : AT_SYMLINK_NOFOLLOW;
+  auto st = co_await fs::statx(AT_FDCWD, source.path, follow, kStatxMask);
+  if (!st) {
+    rep_.file_error("link_stat", source.path, st.error());
+    co_return;
+  }
+  root_dev_ = device_of(*st);
+  const std::string& dest = opt_.destination;
+  auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
+  bool dest_is_dir = dest_st && S_ISDIR(dest_st->stx_mode);
+  bool is_dir = S_ISDIR(st->stx_mode);
+
+  if (is_dir && !opt_.recursive && !opt_.dirs) {
+    if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("skipping directory " + source.name);
+    co_return;
+  }
+  if (is_dir && source.contents) {
+    // "src/": the contents of src go into dest itself.
+    bool created = false;
+    if (!dest_is_dir) {
+      if (dest_st) {
+        rep_.fatal("destination \"" + dest + "\" exists and is not a directory", kExitFileSelect);
+        co_return;
+      }
+      if (!opt_.dry_run) {
+        auto made = co_await make_dest(dest);
+        if (!made) {
+          rep_.fatal("mkdir \"" + dest + "\" failed: " + made.error().message(), kExitFileIo);
+          co_return;
+        }
+      }
+      created = true;
+      if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("created directory " + without_trailing_slash(dest));
+    }
+    DirPair dir;
+    auto src = co_await fs::openat(AT_FDCWD, source.path, O_RDONLY | O_DIRECTORY);
+    if (!src) {
+      rep_.file_error("opendir", source.path, src.error());
+      co_return;
+    }
+    dir.src = std::move(*src);
+    if (!opt_.dry_run || !created) {
+      auto dst = co_await fs::openat(AT_FDCWD, dest, O_RDONLY | O_DIRECTORY);
+      if (!dst) {
+        rep_.file_error("opendir", dest, dst.error());
+        co_return;
+      }
+      dir.dst = std::move(*dst);
+    }
+    dir.dst_new = created;
+    co_await sync_dir(std::move(dir), *st, created, "./");
+    co_return;
+  }
+
+  // A named item: it goes into dest (a directory), or becomes dest (one non-directory source).
+  std::string dst_dir = dest, dst_name = source.name;
+  bool into_dir = dest_is_dir || !single_source || is_dir || (!dest.empty() && dest.back() == '/');
+  if (!into_dir) {
+    dst_dir = dirname_of(dest);
+    dst_name = basename_of(dest);
+  } else if (!dest_is_dir) {
+    if (dest_st) {
+      rep_.fatal("destination \"" + dest + "\" exists and is not a directory", kExitFileSelect);
+      co_return;
+    }
+    if (!opt_.dry_run) {
+      auto made = co_await make_dest(dest);
+      if (!made) {
+        rep_.fatal("mkdir \"" + dest + "\" failed: " + made.error().message(), kExitFileIo);
+        co_return;
+      }
+    }
+    if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("created directory " + without_trailing_slash(dest));
+  }
+  Entry entry{source.name, 0, *st, true};
+  auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
+  if (!parent) {
+    rep_.file_error("opendir", dirname_of(source.path), parent.error());
+    co_return;
+  }
+  co_await sync_top_entry(parent->get(), std::move(entry), dst_dir, dst_name);
+}
+
+// Creates the destination directory; with --mkpath its missing parents too.
+Task<Result<void>> Syncer::make_dest(const std::string& dest) {
+  auto made = co_await fs::mkdirat(AT_FDCWD, dest, 0755);
+  if (made || !opt_.mkpath || made.error() != std::errc::no_such_file_or_directory) co_return made;
+  for (size_t slash = dest.find('/', 1); slash != std::string::npos; slash = dest.find('/', slash + 1)) {
+    auto part = co_await fs::mkdirat(AT_FDCWD, dest.substr(0, slash), 0755);
+    if (!part && part.error() != std::errc::file_exists) co_return part;
+  }
+  co_return co_await fs::mkdirat(AT_FDCWD, dest, 0755);
+}
+
+Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,
+                                  const std::string& dst_name) {
+  DirPair dir;
+  auto src_dup = co_await fs::openat(src_parent, ".", O_RDONLY | O_DIRECTORY);
+  if (!src_dup) {
+    rep_.file_error("opendir", ".", src_dup.error());
+    co_return;
+  }
+  dir.src = std::move(*src_dup);
+  auto dst = co_await fs::openat(AT_FDCWD, dst_dir_path, O_RDONLY | O_DIRECTORY);
+  if (dst) {
+    dir.dst = std::move(*dst);
+  } else if (!opt_.dry_run) {
+    rep_.file_error("opendir", dst_dir_path, dst.error());
+    co_return;
+  } else {
+    dir.dst_new = true;
+  }
+  Work work{&entry, dst_name};
+  if (dir.dst.valid()) {
+    auto existing = co_await fs::statx(dir.dst.get(), dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    if (existing) {
+      work.dst_present = true;
+      work.dst_type = IFTODT(existing->stx_mode);
+    }
+  }
+  if (entry.is_dir()) {
+    co_await sync_subdir(dir, work);
+  } else {
+    co_await sync_nondir(dir, work);
+    if (!work.line.empty()) rep_.line(work.line);
+  }
+}
+
+Task<void> Syncer::stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel) {
+  co_await parallel_for(entries.size(), kEntriesInFlight,
+                        [&](size_t i) { return stat_entry(dirfd, entries[i], rel); });
+  std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
+}
+
+Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
+  auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
+  if (st) {
+    e.st = *st;
+    e.stat_ok = true;
+  } else if (st.error() == std::errc::no_such_file_or_directory) {
+    rep_.vanished(rel + e.name);
+  } else {
+    rep_.file_error("stat", rel + e.name, st.error());
+  }
+}
+
+Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display) {
+  auto listed = co_await list_directory(dir.src.get());
+  if (!listed) {
+    rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, listed.error());
+    co_return;
+  }
+  std::vector<Entry> entries = std::move(*listed);
+  co_await stat_entries(dir.src.get(), entries, dir.rel);
+  if (filters_.excluded) {
+    std::erase_if(entries, [&](const Entry& e) { return filters_.excluded(dir.rel + e.name, e.is_dir()); });
+  }
+
+  // The directory's own line is decided before its deletions (which change its times; they are
+  // made good when its attributes are set after the contents), as rsync does.
+  WantedAttrs want = wanted_attrs(opt_, src_st, created, umask_);
+  ItemChange change{created ? ItemChange::Update::kLocalChange : ItemChange::Update::kNoUpdate,
+                    ItemChange::Type::kDir, created};
+  if (!created && dir.dst.valid()) {
+    auto now = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
+    if (now) compare_attrs(opt_, want, *now, change);
+  }
+  if ((opt_.xattrs || opt_.acls) && dir.dst.valid()) {
+    auto x = co_await sync_xattrs(opt_, fd_path(dir.src.get(), "."), fd_path(dir.dst.get(), "."), created,
+                                  opt_.dry_run);
+    if (x) {
+      change.xattr = x->xattrs_differ;
+      change.acl = x->acls_differ;
+    } else {
+      rep_.file_error("xattrs", display, x.error());
+    }
+  }
+  ++rep_.stats().files;
+  ++rep_.stats().dirs;
+  if (created) ++rep_.stats().created;
+  bool changed = created || change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
+  if (changed || opt_.itemize > 1) print(change, display);
+
+  std::vector<Entry> existing;
+  if (dir.dst.valid() && !dir.dst_new) {
+    auto dst_list = co_await list_directory(dir.dst.get());
+    if (!dst_list) {
+      rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, dst_list.error());
+      co_return;
+    }
+    existing = std::move(*dst_list);
+    for (const Entry& e : existing) {
+      if (is_stale_temp(e.name) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), e.name, 0);
+    }
+    std::erase_if(existing, [](const Entry& e) { return is_stale_temp(e.name); });
+    if (opt_.delete_timing != DeleteTiming::kNone) co_await delete_extraneous(dir, entries, existing);
+  }
+
+  std::unordered_map<std::string, unsigned char> dst_types;
+  for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
+  std::vector<Work> files, dirs;
+  for (Entry& e : entries) {
+    Work w{&e, e.name};
+    auto it = dst_types.find(e.name);
+    if (it != dst_types.end()) {
+      w.dst_present = true;
+      w.dst_type = it->second;
+    }
+    (e.is_dir() ? dirs : files).push_back(std::move(w));
+  }
+  // rsync compares directory names as "name/": "a.d/" comes before "a/".
+  std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
+  co_await parallel_for(files.size(), kEntriesInFlight, [&](size_t i) { return sync_nondir(dir, files[i]); });
+  for (const Work& w : files) {
+    if (!w.line.empty()) rep_.line(w.line);
+  }
+  for (Work& w : dirs) {
+    if (rep_.stopped()) co_return;
+    co_await sync_subdir(dir, w);
+  }
+
+  // Times and modes last: writing the contents changed the mtime, and a read-only mode would
+  // have stopped us writing.
+  if (!opt_.dry_run && dir.dst.valid()) {
+    auto after = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
+    auto r = co_await apply_attrs_fd(dir.dst.get(), want, after ? &*after : nullptr);
+    if (!r) rep_.file_error("set attributes of", display, r.error());
+  }
+}
+
+Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
+  Entry& e = *work.src;
+  std::string rel = parent.rel + work.dst_name + "/";
+  if (opt_.one_file_system > 0 && device_of(e.st) != root_dev_ && opt_.one_file_system > 1) co_return;
+  bool exists_as_dir = work.dst_present && work.dst_type == DT_DIR;
+  if (work.dst_present && work.dst_type != DT_DIR && work.dst_type != DT_UNKNOWN) {
+    if (!co_await remove_in_the_way(parent, work, false)) co_return;
+  }
+  if (work.dst_present && work.dst_type == DT_UNKNOWN && parent.dst.valid()) {
+    auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    exists_as_dir = st && S_ISDIR(st->stx_mode);
+  }
+  DirPair child;
+  child.rel = rel;
+  auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (!src) {
+    if (src.error() == std::errc::no_such_file_or_directory) {
+      rep_.vanished(rel);
+    } else {
+      rep_.file_error("opendir", rel, src.error());
+    }
+    co_return;
+  }
+  child.src = std::move(*src);
+  bool created = !exists_as_dir;
+  if (!opt_.dry_run && parent.dst.valid()) {
+    if (created) {
+      auto made = co_await fs::mkdirat(parent.dst.get(), work.dst_name, 0700);
+      if (!made && made.error() != std::errc::file_exists) {
+        rep_.file_error("mkdir", rel, made.error());
+        co_return;
+      }
+    }
+    auto dst = co_await fs::openat(parent.dst.get(), work.dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!dst) {
+      rep_.file_error("opendir", rel, dst.error());
+      co_return;
+    }
+    child.dst = std::move(*dst);
+  } else if (!created && parent.dst.valid()) {
+    auto dst = co_await fs::openat(parent.dst.get(), work.dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (dst) child.dst = std::move(*dst);
+  }
+  child.dst_new = created;
+  bool mount_point = opt_.one_file_system > 0 && device_of(e.st) != root_dev_;
+  if (!opt_.recursive || mount_point) {
+    // -d or a mount point under -x: the directory itself, not its contents.
+    ItemChange change{created ? ItemChange::Update::kLocalChange : ItemChange::Update::kNoUpdate,
+                      ItemChange::Type::kDir, created};
+    ++rep_.stats().files;
+    ++rep_.stats().dirs;
+    if (created || opt_.itemize > 1) print(change, rel);
+    if (!opt_.dry_run && child.dst.valid()) {
+      WantedAttrs want = wanted_attrs(opt_, e.st, created, umask_);
+      auto r = co_await apply_attrs_fd(child.dst.get(), want, nullptr);
+      if (!r) rep_.file_error("set attributes of", rel, r.error());
+    }
+    co_return;
+  }
+  co_await sync_dir(std::move(child), e.st, created, rel);
+}
+
+Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
+  Entry& e = *work.src;
+  std::string rel = dir.rel + work.dst_name;
+  ++rep_.stats().files;
+  struct statx dst_st {};
+  const struct statx* dst = nullptr;
+  if (work.dst_present && dir.dst.valid()) {
+    auto st = co_await fs::statx(dir.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, kStatxMask);
+    if (st) {
+      dst_st = *st;
+      dst = &dst_st;
+    } else {
+      work.dst_present = false;
+    }
+  }
+  // A destination of another type is removed first (a directory only with --delete/--force).
+  if (dst != nullptr && (dst->stx_mode & S_IFMT) != e.type()) {
+    if (!co_await remove_in_the_way(dir, work, S_ISDIR(dst->stx_mode))) co_return;
+    dst = nullptr;
+  }
+  if (e.is_reg()) {
+    co_await sync_regular(dir, work, dst);
+  } else if (e.is_symlink()) {
+    ++rep_.stats().links;
+    if (opt_.links) {
+      co_await sync_symlink(dir, work, dst);
+    } else if (opt_.verbose > 0) {
+      work.line = "skipping non-regular file \"" + rel + "\"";
+    }
+  } else if (S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode) ? opt_.devices : opt_.specials) {
+    co_await sync_special(dir, work, dst);
+  } else if (opt_.verbose > 0) {
+    work.line = "skipping non-regular file \"" + rel + "\"";
+  }
+}
+
+Task<bool> Syncer::remove_in_the_way(DirPair& dir, Work& work, bool is_dir) {
+  std::string rel = dir.rel + work.dst_name;
+  if (opt_.dry_run) {
+    work.dst_present = false;
+    co_return true;
+  }
+  if (is_dir && opt_.delete_timing == DeleteTiming::kNone && !opt_.force) {
+    // rsync only removes a non-empty directory in the way with --delete or --force.
+    auto r = co_await fs::unlinkat(dir.dst.get(), work.dst_name, AT_REMOVEDIR);
+    if (!r) {
+      rep_.file_error("cannot delete non-empty directory:", rel, r.error());
+      co_return false;
+    }
+    work.dst_present = false;
+    co_return true;
+  }
+  // The replaced item itself gets no "*deleting" line (rsync's make-room delete); its contents do.
+  bool ok = co_await delete_item(dir.dst.get(), work.dst_name, rel, is_dir, false);
+  work.dst_present = false;
+  co_return ok;
+}
+
+// rsync's deletion order: the reverse of its listing order (files by name, then directories
+// by "name/"), i.e. directories last-to-first, then files last-to-first; a directory's contents
+// before the directory itself.
+Task<std::vector<std::pair<Entry, bool>>> Syncer::deletion_order(int dirfd, std::vector<Entry> items) {
+  std::vector<std::pair<Entry, bool>> out;
+  for (Entry& e : items) {
+    bool is_dir = e.d_type == DT_DIR;
+    if (e.d_type == DT_UNKNOWN) {
+      auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+      is_dir = st && S_ISDIR(st->stx_mode);
+    }
+    out.emplace_back(std::move(e), is_dir);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    if (a.second != b.second) return a.second;  // directories first
+    return (a.first.name + (a.second ? "/" : "")) > (b.first.name + (b.second ? "/" : ""));
+  });
+  co_return out;
+}
+
+Task<bool> Syncer::delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
+                               bool log_self) {
+  if (is_dir) {
+    auto sub = co_await fs::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!sub) {
+      rep_.file_error("opendir", rel, sub.error());
+      co_return false;
+    }
+    auto listed = co_await list_directory(sub->get());
+    if (!listed) {
+      rep_.file_error("opendir", rel, listed.error());
+      co_return false;
+    }
+    bool ok = true;
+    for (auto& [child, child_dir] : co_await deletion_order(sub->get(), std::move(*listed))) {
+      ok &= co_await delete_item(sub->get(), child.name, rel + "/" + child.name, child_dir, true);
+    }
+    if (!ok) co_return false;
+  }
+  if (log_self) {
+    if (opt_.itemize > 0) {
+      rep_.line(deleting_line(rel, is_dir));
+    } else if (opt_.verbose > 0) {
+      rep_.line("deleting " + rel + (is_dir ? "/" : ""));
+    }
+    ++rep_.stats().deleted;
+  }
+  if (opt_.dry_run) co_return true;
+  auto r = co_await fs::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
+  if (!r && r.error() != std::errc::no_such_file_or_directory) {
+    rep_.file_error("delete", rel, r.error());
+    co_return false;
+  }
+  co_return true;
+}
+
+Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const std::vector<Entry>& dst) {
+  std::vector<Entry> extra;
+  size_t s = 0;
+  for (const Entry& d : dst) {
+    while (s < src.size() && src[s].name < d.name) ++s;
+    if (s < src.size() && src[s].name == d.name) continue;
+    extra.push_back(d);
+  }
+  for (auto& [e, is_dir] : co_await deletion_order(dir.dst.get(), std::move(extra))) {
+    if (filters_.protected_from_delete && filters_.protected_from_delete(dir.rel + e.name, is_dir)) continue;
+    co_await delete_item(dir.dst.get(), e.name, dir.rel + e.name, is_dir, true);
+  }
+}
+
+}  // namespace ringkit::sync

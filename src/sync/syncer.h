@@ -1,0 +1,107 @@
+// Syncer: copies source trees to a destination the way `rsync` does for local paths.
+//
+// It walks each source depth-first, one directory at a time, and within a directory works on
+// many entries at once (each a chain of engine operations: stat, open, read, write, set
+// attributes, rename), so the ring stays full while memory holds only the directories on the
+// current path. Output follows rsync's order exactly: a directory's deletions, its own line,
+// its non-directory entries in byte order, then each subdirectory in turn.
+//
+// Writes are safe: a new regular file is written as an unnamed O_TMPFILE and linked in when
+// complete; a replaced one is written to ".NAME.XXXXXX" beside it and renamed over it (temp
+// files left by a killed run are removed by the next one). Directory times and modes are set
+// after their contents. Nothing is followed through a symlink in the destination.
+//
+// Thread affinity: runs on one executor thread. REQUIRES: Options passed check_supported().
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringkit/fs.h"
+#include "ringkit/task.h"
+#include "sync/entry.h"
+#include "sync/itemize.h"
+#include "sync/options.h"
+#include "sync/paths.h"
+#include "sync/report.h"
+
+namespace ringkit::sync {
+
+// Filter decisions, by path relative to the transfer root ("dir/name"), for the syncer.
+struct FilterHooks {
+  // Excluded from the transfer (sender side).
+  std::function<bool(const std::string& rel, bool is_dir)> excluded;
+  // Kept in the destination by --delete (receiver side: excluded and not --delete-excluded,
+  // or protected).
+  std::function<bool(const std::string& rel, bool is_dir)> protected_from_delete;
+};
+
+// The options this version of ringsync implements; the message names the first one it does
+// not, so that nobody gets a silently different result from what rsync would do.
+std::optional<std::string> check_supported(const Options& opt);
+
+class Syncer {
+ public:
+  Syncer(const Options& opt, Reporter& reporter, FilterHooks filters);
+
+  // Runs the whole transfer. The outcome is in the reporter (lines, errors, exit code).
+  Task<void> run();
+
+ private:
+  struct DirPair {
+    fs::Fd src;
+    fs::Fd dst;           // invalid when the destination directory does not exist (dry run)
+    bool dst_new = false; // created by this run: holds nothing we need to compare or delete
+    std::string rel;      // path below the transfer root, "" or ending in '/'
+  };
+  // One source entry and what is in the destination under its name.
+  struct Work {
+    Entry* src = nullptr;
+    std::string dst_name;
+    bool dst_present = false;    // the destination listing has this name
+    unsigned char dst_type = 0;  // its DT_* type (DT_UNKNOWN on some file systems)
+    std::string line;            // the itemize/verbose line to print, if any
+  };
+
+  Task<void> sync_source(const SourceArg& source, bool single_source);
+  Task<void> sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,
+                            const std::string& dst_name);
+  Task<void> sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display);
+  Task<void> sync_subdir(DirPair& parent, Work& work);
+  Task<void> sync_nondir(DirPair& dir, Work& work);
+  Task<void> sync_regular(DirPair& dir, Work& work, const struct statx* dst_st);
+  Task<void> sync_symlink(DirPair& dir, Work& work, const struct statx* dst_st);
+  Task<void> sync_special(DirPair& dir, Work& work, const struct statx* dst_st);
+  Task<Result<void>> copy_data(int src_fd, int dst_fd, uint64_t size);
+  Task<void> copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, Result<void>& outcome);
+  Task<void> abandon(DirPair& dir, const std::string& tmp_name, const std::string& rel, const char* what,
+                     std::error_code ec, Work& work);
+  Task<bool> same_content(DirPair& dir, Work& work);
+  static bool is_unsafe_link(const std::string& target, const std::string& dir_rel);
+  Task<Result<void>> install_file(DirPair& dir, const std::string& name, bool replace, fs::Fd& tmp,
+                                  const std::string& tmp_name);
+  Task<bool> delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
+                         bool log_self);
+  Task<std::vector<std::pair<Entry, bool>>> deletion_order(int dirfd, std::vector<Entry> items);
+  Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src,
+                               const std::vector<Entry>& dst);
+  Task<bool> remove_in_the_way(DirPair& dir, Work& work, bool is_dir);
+  Task<void> stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel);
+  Task<void> stat_entry(int dirfd, Entry& entry, const std::string& rel);
+  Task<Result<void>> make_dest(const std::string& dest);
+  std::string temp_name(const std::string& name);
+  void print(const ItemChange& change, const std::string& path, const std::string& target = {});
+  std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);
+  bool skip_by_size(const Entry& e) const;
+
+  const Options& opt_;
+  Reporter& rep_;
+  FilterHooks filters_;
+  mode_t umask_ = 022;
+  uint64_t root_dev_ = 0;   // -x: the source root's device
+  unsigned tmp_counter_ = 0;
+};
+
+}  // namespace ringkit::sync

@@ -1,0 +1,336 @@
+// Writing one item: regular files (data + attributes, then linked or renamed into place),
+// symlinks, devices and special files. The walk is in syncer.cc.
+#include <fcntl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+
+#include "sync/attrs.h"
+#include "sync/parallel.h"
+#include "sync/syncer.h"
+
+namespace ringkit::sync {
+namespace {
+
+constexpr uint64_t kChunk = 1 << 20;       // bytes per read/write of a large file
+constexpr size_t kChunksInFlight = 4;      // per large file
+constexpr uint64_t kSmallFile = 256 << 10; // one buffer, one read, one write
+
+}  // namespace
+
+std::string Syncer::temp_name(const std::string& name) {
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  thread_local std::mt19937 rng(std::random_device{}());
+  std::string suffix = ".~rk";
+  for (int i = 0; i < 6; ++i) suffix += kChars[rng() % (sizeof kChars - 1)];
+  // Keep the temp name within NAME_MAX (255) however long the real name is.
+  std::string base = name.substr(0, std::min<size_t>(name.size(), 255 - 1 - suffix.size()));
+  return "." + base + suffix;
+}
+
+// Pipelined copy: up to kChunksInFlight chunks of one file in flight, each read into a buffer
+// and written from that same buffer.
+Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size) {
+  if (size == 0) co_return Result<void>{};
+  uint64_t chunk = std::min(size, size <= kSmallFile ? kSmallFile : kChunk);
+  size_t chunks = static_cast<size_t>((size + chunk - 1) / chunk);
+  Result<void> outcome;
+  co_await parallel_for(chunks, kChunksInFlight, [&](size_t i) {
+    return copy_chunk(src_fd, dst_fd, i * chunk, std::min(chunk, size - i * chunk), outcome);
+  });
+  co_return outcome;
+}
+
+Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, Result<void>& outcome) {
+  if (!outcome) co_return;  // another chunk failed: stop early
+  std::vector<std::byte> buf(length);
+  uint64_t filled = 0;
+  while (filled < length) {
+    auto n = co_await fs::read(src_fd, std::span(buf).subspan(filled), offset + filled);
+    if (!n) {
+      outcome = n.error();
+      co_return;
+    }
+    if (*n == 0) break;  // the file shrank while we copied it
+    filled += *n;
+  }
+  uint64_t written = 0;
+  while (written < filled) {
+    auto n = co_await fs::write(dst_fd, std::span(buf).subspan(written, filled - written), offset + written);
+    if (!n) {
+      outcome = n.error();
+      co_return;
+    }
+    written += *n;
+  }
+}
+
+Task<Result<void>> Syncer::install_file(DirPair& dir, const std::string& name, bool replace, fs::Fd& tmp,
+                                        const std::string& tmp_name) {
+  if (!tmp_name.empty()) {
+    co_return co_await fs::renameat2(dir.dst.get(), tmp_name, dir.dst.get(), name, 0);
+  }
+  // An O_TMPFILE file gets its name only now, complete: a killed run leaves nothing behind.
+  auto linked = co_await fs::linkat(tmp.get(), "", dir.dst.get(), name, AT_EMPTY_PATH);
+  if (!linked && (linked.error() == std::errc::no_such_file_or_directory ||
+                  linked.error() == std::errc::operation_not_permitted)) {
+    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc path works for everyone.
+    linked = co_await fs::linkat(AT_FDCWD, "/proc/self/fd/" + std::to_string(tmp.get()), dir.dst.get(), name,
+                                 AT_SYMLINK_FOLLOW);
+  }
+  (void)replace;
+  co_return linked;
+}
+
+Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* dst) {
+  Entry& e = *work.src;
+  std::string rel = dir.rel + work.dst_name;
+  rep_.stats().regular_files++;
+  rep_.stats().total_size += e.st.stx_size;
+  bool exists = dst != nullptr;
+  if (exists && opt_.ignore_existing) co_return;
+  if (!exists && opt_.existing) co_return;
+  if (skip_by_size(e)) co_return;
+
+  WantedAttrs want = wanted_attrs(opt_, e.st, !exists, umask_);
+  if (exists) {
+    if (opt_.update && dst->stx_mtime.tv_sec > e.st.stx_mtime.tv_sec) co_return;
+    bool same_size = dst->stx_size == e.st.stx_size;
+    bool up_to_date;
+    if (opt_.ignore_times) {
+      up_to_date = false;
+    } else if (opt_.checksum) {
+      up_to_date = same_size && co_await same_content(dir, work);
+    } else if (opt_.size_only) {
+      up_to_date = same_size;
+    } else {
+      up_to_date = same_size && same_mtime(e.st, *dst, opt_.modify_window);
+    }
+    if (up_to_date) {
+      ItemChange change{ItemChange::Update::kNoUpdate, ItemChange::Type::kFile};
+      compare_attrs(opt_, want, *dst, change);
+      if (opt_.xattrs || opt_.acls) {
+        auto x = co_await sync_xattrs(opt_, fd_path(dir.src.get(), e.name), fd_path(dir.dst.get(), work.dst_name),
+                                      false, opt_.dry_run);
+        if (x) {
+          change.xattr = x->xattrs_differ;
+          change.acl = x->acls_differ;
+        }
+      }
+      if (!opt_.dry_run) {
+        auto r = co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, want, dst);
+        if (!r) rep_.file_error("set attributes of", rel, r.error());
+      }
+      bool changed = change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
+      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
+      co_return;
+    }
+  }
+
+  ItemChange change{ItemChange::Update::kTransfer, ItemChange::Type::kFile, !exists};
+  if (exists) {
+    change.size = dst->stx_size != e.st.stx_size;
+    change.changed = opt_.checksum;
+    compare_attrs(opt_, want, *dst, change);
+    if (!opt_.times && !same_mtime(e.st, *dst, 0)) {
+      change.time = true;
+      change.time_is_now = true;
+    }
+  }
+  work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, {}) : std::string();
+  ++rep_.stats().transferred;
+  rep_.stats().transferred_bytes += e.st.stx_size;
+  if (!exists) ++rep_.stats().created;
+  if (opt_.dry_run) co_return;
+
+  auto src = co_await fs::openat(dir.src.get(), e.name, O_RDONLY | O_NOFOLLOW);
+  if (!src) {
+    if (src.error() == std::errc::no_such_file_or_directory) {
+      rep_.vanished(rel);
+    } else {
+      rep_.file_error("open", rel, src.error());
+    }
+    work.line.clear();
+    co_return;
+  }
+  std::string tmp_name;
+  Result<fs::Fd> tmp = std::make_error_code(std::errc::operation_not_supported);
+  if (!exists) tmp = co_await fs::openat(dir.dst.get(), ".", O_TMPFILE | O_WRONLY, 0600);
+  if (!tmp) {
+    tmp_name = temp_name(work.dst_name);
+    tmp = co_await fs::openat(dir.dst.get(), tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  }
+  if (!tmp) {
+    rep_.file_error("mkstemp", dir.rel + tmp_name, tmp.error());
+    work.line.clear();
+    co_return;
+  }
+  auto fail = [&](const char* what, const std::error_code& ec) -> Task<void> {
+    return abandon(dir, tmp_name, rel, what, ec, work);
+  };
+  auto copied = co_await copy_data(src->get(), tmp->get(), e.st.stx_size);
+  if (!copied) {
+    co_await fail("write", copied.error());
+    co_return;
+  }
+  if (opt_.xattrs || opt_.acls) {
+    auto x = co_await sync_xattrs(opt_, fd_path(dir.src.get(), e.name), "/proc/self/fd/" + std::to_string(tmp->get()),
+                                  true, false);
+    if (!x) rep_.file_error("copy xattrs of", rel, x.error());
+  }
+  struct statx fresh {};
+  fresh.stx_uid = geteuid();
+  fresh.stx_gid = getegid();
+  fresh.stx_mode = 0600;
+  auto attrs = co_await apply_attrs_fd(tmp->get(), want, &fresh);
+  if (!attrs) {
+    co_await fail("set attributes of", attrs.error());
+    co_return;
+  }
+  auto installed = co_await install_file(dir, work.dst_name, exists, *tmp, tmp_name);
+  if (!installed) {
+    co_await fail("rename", installed.error());
+    co_return;
+  }
+}
+
+// A failed transfer leaves the destination as it was: the temp file goes away.
+Task<void> Syncer::abandon(DirPair& dir, const std::string& tmp_name, const std::string& rel, const char* what,
+                           std::error_code ec, Work& work) {
+  if (!tmp_name.empty()) co_await fs::unlinkat(dir.dst.get(), tmp_name, 0);
+  work.line.clear();
+  if (ec == std::errc::no_space_on_device || ec == std::errc::file_too_large) {
+    rep_.fatal(std::string(what) + " \"" + rel + "\" failed: " + ec.message() + " (" + std::to_string(ec.value()) + ")",
+               kExitFileIo);
+  } else {
+    rep_.file_error(what, rel, ec);
+  }
+}
+
+Task<bool> Syncer::same_content(DirPair& dir, Work& work) {
+  auto a = co_await fs::openat(dir.src.get(), work.src->name, O_RDONLY | O_NOFOLLOW);
+  auto b = co_await fs::openat(dir.dst.get(), work.dst_name, O_RDONLY | O_NOFOLLOW);
+  if (!a || !b) co_return false;
+  std::vector<std::byte> x(kChunk), y(kChunk);
+  for (uint64_t off = 0;; off += kChunk) {
+    auto n = co_await fs::read(a->get(), x, off);
+    auto m = co_await fs::read(b->get(), y, off);
+    if (!n || !m || *n != *m) co_return false;
+    if (*n == 0) co_return true;
+    if (!std::equal(x.begin(), x.begin() + static_cast<long>(*n), y.begin())) co_return false;
+  }
+}
+
+Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* dst) {
+  Entry& e = *work.src;
+  std::string rel = dir.rel + work.dst_name;
+  auto target = co_await fs::readlinkat(dir.src.get(), e.name);
+  if (!target) {
+    if (target.error() == std::errc::no_such_file_or_directory) {
+      rep_.vanished(rel);
+    } else {
+      rep_.file_error("readlink", rel, target.error());
+    }
+    co_return;
+  }
+  if (opt_.safe_links && is_unsafe_link(*target, dir.rel)) {
+    if (opt_.verbose > 0) work.line = "ignoring unsafe symlink \"" + rel + "\" -> \"" + *target + "\"";
+    co_return;
+  }
+  bool exists = dst != nullptr;
+  if (exists && opt_.ignore_existing) co_return;
+  if (!exists && opt_.existing) co_return;
+  WantedAttrs want = wanted_attrs(opt_, e.st, !exists, umask_);
+  want.set_mode = false;
+  if (exists) {
+    auto current = co_await fs::readlinkat(dir.dst.get(), work.dst_name);
+    if (current && *current == *target) {
+      ItemChange change{ItemChange::Update::kNoUpdate, ItemChange::Type::kSymlink};
+      compare_attrs(opt_, want, *dst, change);
+      if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, true, want, dst);
+      bool changed = change.owner || change.group || change.time;
+      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, *target);
+      co_return;
+    }
+  }
+  ItemChange change{ItemChange::Update::kLocalChange, ItemChange::Type::kSymlink, !exists};
+  change.changed = exists;
+  if (exists) compare_attrs(opt_, want, *dst, change);
+  if (!exists) ++rep_.stats().created;
+  work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, *target) : std::string();
+  if (opt_.dry_run) co_return;
+  std::string tmp = temp_name(work.dst_name);
+  auto made = co_await fs::symlinkat(*target, dir.dst.get(), tmp);
+  if (!made) {
+    co_await abandon(dir, {}, rel, "symlink", made.error(), work);
+    co_return;
+  }
+  auto attrs = co_await apply_attrs_at(dir.dst.get(), tmp, true, want, nullptr);
+  if (!attrs) rep_.file_error("set attributes of", rel, attrs.error());
+  auto moved = co_await fs::renameat2(dir.dst.get(), tmp, dir.dst.get(), work.dst_name, 0);
+  if (!moved) co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
+}
+
+Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* dst) {
+  Entry& e = *work.src;
+  std::string rel = dir.rel + work.dst_name;
+  bool device = S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode);
+  auto type = device ? ItemChange::Type::kDevice : ItemChange::Type::kSpecial;
+  bool exists = dst != nullptr;
+  if (exists && opt_.ignore_existing) co_return;
+  if (!exists && opt_.existing) co_return;
+  WantedAttrs want = wanted_attrs(opt_, e.st, !exists, umask_);
+  bool same = exists && (!device || (dst->stx_rdev_major == e.st.stx_rdev_major &&
+                                     dst->stx_rdev_minor == e.st.stx_rdev_minor));
+  if (same) {
+    ItemChange change{ItemChange::Update::kNoUpdate, type};
+    compare_attrs(opt_, want, *dst, change);
+    if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, want, dst);
+    bool changed = change.perms || change.owner || change.group || change.time;
+    if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
+    co_return;
+  }
+  ItemChange change{ItemChange::Update::kLocalChange, type, !exists};
+  change.changed = exists;
+  if (!exists) ++rep_.stats().created;
+  work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, {}) : std::string();
+  if (opt_.dry_run) co_return;
+  std::string tmp = temp_name(work.dst_name);
+  dev_t rdev = makedev(e.st.stx_rdev_major, e.st.stx_rdev_minor);
+  auto made = co_await fs::mknodat(dir.dst.get(), tmp, (e.st.stx_mode & S_IFMT) | 0600, rdev);
+  if (!made) {
+    co_await abandon(dir, {}, rel, "mknod", made.error(), work);
+    co_return;
+  }
+  struct statx fresh {};
+  fresh.stx_uid = geteuid();
+  fresh.stx_gid = getegid();
+  fresh.stx_mode = 0600;
+  auto attrs = co_await apply_attrs_at(dir.dst.get(), tmp, false, want, &fresh);
+  if (!attrs) rep_.file_error("set attributes of", rel, attrs.error());
+  auto moved = co_await fs::renameat2(dir.dst.get(), tmp, dir.dst.get(), work.dst_name, 0);
+  if (!moved) co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
+}
+
+// rsync's test: absolute targets, and targets that climb above the transfer root.
+bool Syncer::is_unsafe_link(const std::string& target, const std::string& dir_rel) {
+  if (target.empty() || target[0] == '/') return true;
+  int depth = static_cast<int>(std::count(dir_rel.begin(), dir_rel.end(), '/'));
+  size_t pos = 0;
+  while (pos <= target.size()) {
+    size_t slash = target.find('/', pos);
+    std::string part = target.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    if (part == "..") {
+      if (--depth < 0) return true;
+    } else if (!part.empty() && part != ".") {
+      ++depth;
+    }
+    if (slash == std::string::npos) break;
+    pos = slash + 1;
+  }
+  return false;
+}
+
+}  // namespace ringkit::sync

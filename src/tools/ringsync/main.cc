@@ -1,0 +1,77 @@
+// ringsync: rsync's command line for local trees, on the ringkit engine.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "ringkit/executor.h"
+#include "sync/options.h"
+#include "sync/report.h"
+#include "sync/syncer.h"
+
+namespace {
+
+using namespace ringkit;
+using namespace ringkit::sync;
+
+constexpr const char* kVersion = "ringsync 0.1 (ringkit), rsync-compatible local sync\n";
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "ringsync: %s\nringsync error: syntax or usage error (code 1)\n", message.c_str());
+  return kExitUsage;
+}
+
+int run(const Options& opt) {
+  Reporter reporter(stdout, stderr);
+  auto start = std::chrono::steady_clock::now();
+  {
+    Executor executor(EngineSettings::from_env());
+    Syncer syncer(opt, reporter, FilterHooks{});
+    executor.run(syncer.run());
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (opt.stats) {
+    std::fputs("\n", stdout);
+    std::fputs(reporter.stats_text(opt.human_readable > 0, seconds).c_str(), stdout);
+  }
+  std::fflush(stdout);
+  int code = reporter.exit_code();
+  if (code == kExitPartial) {
+    std::fprintf(stderr, "ringsync error: some files/attrs were not transferred (see previous errors) (code 23)\n");
+  } else if (code == kExitVanished) {
+    std::fprintf(stderr, "ringsync warning: some files vanished before they could be transferred (code 24)\n");
+  } else if (code == kExitFileIo) {
+    std::fprintf(stderr, "ringsync error: error in file IO (code 11)\n");
+  } else if (code == kExitFileSelect) {
+    std::fprintf(stderr, "ringsync error: errors selecting input/output files, dirs (code 3)\n");
+  }
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = parse_command_line(args);
+  if (auto* err = std::get_if<UsageError>(&parsed)) return usage_error(err->message);
+  const auto& cmd = std::get<ParsedCommandLine>(parsed);
+  if (cmd.action == Action::kHelp) {
+    std::fputs(help_text().c_str(), stdout);
+    return 0;
+  }
+  if (cmd.action == Action::kVersion) {
+    std::fputs(kVersion, stdout);
+    return 0;
+  }
+  if (auto unsupported = check_supported(cmd.options)) return usage_error(*unsupported);
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    return run(cmd.options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ringsync: %s\n", e.what());
+    return kExitFileIo;
+  }
+}

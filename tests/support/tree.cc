@@ -1,0 +1,311 @@
+#include "support/tree.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+
+namespace ringkit::testing {
+namespace {
+
+std::string hash_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW);
+  if (fd < 0) return "unreadable";
+  uint64_t h = 1469598103934665603ull;  // FNV-1a: enough to tell contents apart in tests
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ull;
+  }
+  ::close(fd);
+  return std::to_string(h);
+}
+
+std::map<std::string, std::string> read_xattrs(const std::string& path) {
+  std::map<std::string, std::string> out;
+  char names[65536];
+  ssize_t len = ::llistxattr(path.c_str(), names, sizeof names);
+  for (ssize_t i = 0; i < len;) {
+    std::string name(names + i);
+    i += static_cast<ssize_t>(name.size()) + 1;
+    char value[65536];
+    ssize_t v = ::lgetxattr(path.c_str(), name.c_str(), value, sizeof value);
+    if (v >= 0) out[name] = std::string(value, static_cast<size_t>(v));
+  }
+  return out;
+}
+
+char type_of(mode_t m) {
+  if (S_ISREG(m)) return 'f';
+  if (S_ISDIR(m)) return 'd';
+  if (S_ISLNK(m)) return 'l';
+  if (S_ISFIFO(m)) return 'p';
+  if (S_ISSOCK(m)) return 's';
+  if (S_ISCHR(m)) return 'c';
+  if (S_ISBLK(m)) return 'b';
+  return '?';
+}
+
+// Walks with *at() calls so that paths deeper than PATH_MAX work too.
+void walk(int dirfd, const std::string& rel, const std::string& abs_for_xattrs, TreeState& out) {
+  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY);
+  DIR* d = fdopendir(fd);
+  if (d == nullptr) return;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    ItemState item;
+    item.type = type_of(st.st_mode);
+    item.mode = st.st_mode & 07777;
+    item.uid = st.st_uid;
+    item.gid = st.st_gid;
+    item.size = S_ISREG(st.st_mode) ? st.st_size : 0;
+    item.mtime_sec = st.st_mtim.tv_sec;
+    item.mtime_nsec = st.st_mtim.tv_nsec;
+    item.rdev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? st.st_rdev : 0;
+    item.nlink = S_ISDIR(st.st_mode) ? 0 : st.st_nlink;
+    std::string path = rel.empty() ? name : rel + "/" + name;
+    std::string proc = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+    if (S_ISREG(st.st_mode)) {
+      int f = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW);
+      item.content_hash = f >= 0 ? hash_file("/proc/self/fd/" + std::to_string(f)) : "unreadable";
+      if (f >= 0) ::close(f);
+    }
+    if (S_ISLNK(st.st_mode)) {
+      char target[8192];
+      ssize_t n = ::readlinkat(dirfd, name.c_str(), target, sizeof target);
+      if (n >= 0) item.link_target.assign(target, static_cast<size_t>(n));
+    }
+    item.xattrs = read_xattrs(proc);
+    out[path] = item;
+    if (S_ISDIR(st.st_mode)) {
+      int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      if (sub >= 0) {
+        walk(sub, path, abs_for_xattrs, out);
+        ::close(sub);
+      }
+    }
+  }
+  closedir(d);
+}
+
+void check(int rc, const std::string& what) {
+  if (rc != 0) throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+void set_times(const std::string& path, long long sec, long nsec) {
+  timespec t[2] = {{sec, nsec}, {sec, nsec}};
+  check(::utimensat(AT_FDCWD, path.c_str(), t, AT_SYMLINK_NOFOLLOW), "utimensat " + path);
+}
+
+}  // namespace
+
+TreeState snapshot(const std::string& root) {
+  TreeState out;
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return out;
+  struct stat st {};
+  fstat(fd, &st);
+  ItemState top;
+  top.type = 'd';
+  top.mode = st.st_mode & 07777;
+  top.uid = st.st_uid;
+  top.gid = st.st_gid;
+  top.mtime_sec = st.st_mtim.tv_sec;
+  top.mtime_nsec = st.st_mtim.tv_nsec;
+  top.xattrs = read_xattrs(root);
+  out["."] = top;
+  walk(fd, "", root, out);
+  ::close(fd);
+  return out;
+}
+
+std::vector<std::string> compare_trees(const TreeState& expected, const TreeState& actual,
+                                       const SnapshotOptions& o) {
+  std::vector<std::string> diffs;
+  for (const auto& [path, e] : expected) {
+    auto it = actual.find(path);
+    if (it == actual.end()) {
+      diffs.push_back(path + ": missing");
+      continue;
+    }
+    const ItemState& a = it->second;
+    auto differ = [&](const std::string& what, const std::string& x, const std::string& y) {
+      if (x != y) diffs.push_back(path + ": " + what + " " + x + " vs " + y);
+    };
+    differ("type", std::string(1, e.type), std::string(1, a.type));
+    if (e.type != a.type) continue;
+    if (e.type != 'l') differ("mode", std::to_string(e.mode), std::to_string(a.mode));
+    if (o.owners) {
+      differ("uid", std::to_string(e.uid), std::to_string(a.uid));
+      differ("gid", std::to_string(e.gid), std::to_string(a.gid));
+    }
+    differ("size", std::to_string(e.size), std::to_string(a.size));
+    differ("content", e.content_hash, a.content_hash);
+    differ("target", e.link_target, a.link_target);
+    differ("rdev", std::to_string(e.rdev), std::to_string(a.rdev));
+    differ("nlink", std::to_string(e.nlink), std::to_string(a.nlink));
+    if (o.times && (e.type != 'd' || o.dir_times)) {
+      differ("mtime", std::to_string(e.mtime_sec), std::to_string(a.mtime_sec));
+      if (o.nanoseconds) differ("mtime_ns", std::to_string(e.mtime_nsec), std::to_string(a.mtime_nsec));
+    }
+    if (o.xattrs) {
+      for (const auto& [k, v] : e.xattrs) {
+        auto x = a.xattrs.find(k);
+        if (x == a.xattrs.end() || x->second != v) diffs.push_back(path + ": xattr " + k);
+      }
+      for (const auto& [k, v] : a.xattrs) {
+        if (!e.xattrs.count(k)) diffs.push_back(path + ": extra xattr " + k);
+      }
+    }
+  }
+  for (const auto& [path, a] : actual) {
+    if (!expected.count(path)) diffs.push_back(path + ": unexpected");
+  }
+  return diffs;
+}
+
+void write_file(const std::string& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  check(fd < 0 ? -1 : 0, "create " + path);
+  if (!content.empty() && ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+    ::close(fd);
+    throw std::runtime_error("write " + path);
+  }
+  ::close(fd);
+}
+
+void build_hostile_tree(const std::string& root) {
+  namespace fsys = std::filesystem;
+  fsys::create_directories(root + "/sub/deeper");
+  fsys::create_directories(root + "/empty-dir");
+  write_file(root + "/empty", "");
+  write_file(root + "/small", "hello\n");
+  write_file(root + "/big", std::string((1 << 20) + 7, 'x'));
+  {
+    // Sparse: 4 MiB hole, then data.
+    int fd = ::open((root + "/sparse").c_str(), O_WRONLY | O_CREAT, 0644);
+    check(fd < 0 ? -1 : 0, "sparse");
+    check(::pwrite(fd, "end", 3, 4 << 20) == 3 ? 0 : -1, "sparse write");
+    ::close(fd);
+  }
+  write_file(root + "/sub/file", "in sub\n");
+  write_file(root + "/sub/deeper/leaf", "leaf\n");
+  write_file(root + "/-leading-dash", "dash\n");
+  write_file(root + "/new\nline", "newline\n");
+  write_file(root + "/bad-utf8-\xff\xfe", "bytes\n");
+  write_file(root + "/" + std::string(255, 'n'), "long name\n");
+  write_file(root + "/space name", "space\n");
+  check(::symlink("small", (root + "/rel-link").c_str()), "symlink");
+  check(::symlink("/etc/hostname", (root + "/abs-link").c_str()), "symlink");
+  check(::symlink("does-not-exist", (root + "/dangling").c_str()), "symlink");
+  check(::symlink("loop", (root + "/loop").c_str()), "symlink");
+  check(::symlink("../small", (root + "/sub/up-link").c_str()), "symlink");
+  check(::mkfifo((root + "/fifo").c_str(), 0644), "mkfifo");
+  {
+    int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string p = root + "/socket";
+    if (p.size() < sizeof addr.sun_path) {
+      std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
+      check(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), "bind socket");
+    }
+    ::close(s);
+  }
+  if (geteuid() == 0) {
+    check(::mknod((root + "/char-dev").c_str(), S_IFCHR | 0600, makedev(1, 3)), "mknod");
+    check(::mknod((root + "/block-dev").c_str(), S_IFBLK | 0600, makedev(7, 200)), "mknod");
+    check(::chown((root + "/small").c_str(), 1234, 5678), "chown");
+    check(::lchown((root + "/rel-link").c_str(), 4321, 8765), "lchown");
+  }
+  write_file(root + "/setuid", "s");
+  check(::chmod((root + "/setuid").c_str(), 04755), "chmod");
+  write_file(root + "/setgid", "g");
+  check(::chmod((root + "/setgid").c_str(), 02711), "chmod");
+  check(::chmod((root + "/empty-dir").c_str(), 01777), "chmod sticky");
+  write_file(root + "/odd-mode", "o");
+  check(::chmod((root + "/odd-mode").c_str(), 0401), "chmod");
+  ::setxattr((root + "/small").c_str(), "user.note", "value", 5, 0);
+  ::setxattr((root + "/sub").c_str(), "user.dir", "d", 1, 0);
+  ::setxattr((root + "/small").c_str(), "trusted.t", "tv", 2, 0);
+  // An ACL, set with the real tool.
+  run_program({"setfacl", "-m", "u:1234:r--", root + "/sub/file"});
+  write_file(root + "/hardlink-a", "shared\n");
+  check(::link((root + "/hardlink-a").c_str(), (root + "/hardlink-b").c_str()), "link");
+  set_times(root + "/big", 0, 0);                       // 1970
+  set_times(root + "/empty", 4102444800LL, 0);          // 2100
+  set_times(root + "/small", 1600000000, 123456789);    // nanoseconds
+  set_times(root + "/rel-link", 1500000000, 5);
+}
+
+RunResult run_program(const std::vector<std::string>& argv) {
+  RunResult r;
+  int out_pipe[2], err_pipe[2];
+  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return r;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  // Read both pipes as data arrives, so that neither can fill up and stall the child.
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* into[2] = {&r.out, &r.err};
+  int open_pipes = 2;
+  while (open_pipes > 0) {
+    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        into[i]->append(buf, static_cast<size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_pipes;
+      }
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string make_temp_dir(const char* prefix) {
+  std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
+  return tmpl;
+}
+
+void remove_tree(const std::string& path) {
+  std::error_code ec;
+  // Make everything writable first (tests create read-only directories).
+  std::filesystem::remove_all(path, ec);
+}
+
+}  // namespace ringkit::testing
