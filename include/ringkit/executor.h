@@ -24,6 +24,7 @@
 
 #include "ringkit/operation.h"
 #include "ringkit/probe.h"
+#include "ringkit/result.h"
 #include "ringkit/settings.h"
 #include "ringkit/task.h"
 
@@ -97,6 +98,17 @@ class Executor {
   // (e.g. RLIMIT_MEMLOCK); `error` then says why.
   bool register_buffers(std::span<const iovec> buffers, std::error_code* error);
   void unregister_buffers();
+
+  // Registers a provided-buffer ring (io_uring_register_buf_ring) and returns its buffer group
+  // id, for Operation::aux of operations that let the kernel pick a buffer (kRecvmsgMultishot).
+  // `ring` is page-aligned memory for `entries` io_uring_buf slots (a power of two, at most
+  // 32768), filled and advanced by the caller (io_uring_buf_ring_add/advance); it must stay
+  // valid until unregister_buf_ring(). Errors: operation_not_supported on the threads backend
+  // or a kernel without buffer rings; otherwise what the kernel said.
+  // REQUIRES: on this executor's thread.
+  Result<uint16_t> register_buf_ring(void* ring, uint32_t entries);
+  // REQUIRES: no operation selecting buffers from `group` is in flight.
+  void unregister_buf_ring(uint16_t group);
 
   // Called by backends.
   void drain_remote();

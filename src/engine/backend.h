@@ -43,6 +43,11 @@ class Backend {
 
   virtual std::error_code register_buffers(std::span<const iovec> buffers) = 0;
   virtual void unregister_buffers() = 0;
+
+  // Provided-buffer rings; see Executor::register_buf_ring. Backends without a ring return
+  // operation_not_supported.
+  virtual std::error_code register_buf_ring(void* ring, uint32_t entries, uint16_t* group) = 0;
+  virtual void unregister_buf_ring(uint16_t group) = 0;
 };
 
 // REQUIRES: `probe.usable`. Throws std::system_error when the ring cannot be set up.

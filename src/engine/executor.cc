@@ -236,4 +236,12 @@ bool Executor::register_buffers(std::span<const iovec> buffers, std::error_code*
 
 void Executor::unregister_buffers() { backend_->unregister_buffers(); }
 
+Result<uint16_t> Executor::register_buf_ring(void* ring, uint32_t entries) {
+  uint16_t group = 0;
+  if (std::error_code ec = backend_->register_buf_ring(ring, entries, &group)) return ec;
+  return group;
+}
+
+void Executor::unregister_buf_ring(uint16_t group) { backend_->unregister_buf_ring(group); }
+
 }  // namespace ringkit

@@ -120,6 +120,10 @@ class ThreadsBackend final : public Backend {
     return std::make_error_code(std::errc::operation_not_supported);
   }
   void unregister_buffers() override {}
+  std::error_code register_buf_ring(void*, uint32_t, uint16_t*) override {
+    return std::make_error_code(std::errc::operation_not_supported);
+  }
+  void unregister_buf_ring(uint16_t) override {}
 
  private:
   struct FdWaiters {

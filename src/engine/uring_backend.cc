@@ -267,16 +267,45 @@ class UringBackend final : public Backend {
   }
   void unregister_buffers() override { io_uring_unregister_buffers(&ring_); }
 
+  std::error_code register_buf_ring(void* ring, uint32_t entries, uint16_t* group) override {
+    if (!probe_.buf_ring) return std::make_error_code(std::errc::operation_not_supported);
+    // Group ids are per ring: hand out the lowest free one so ids stay small and reusable.
+    size_t id = 0;
+    while (id < buf_groups_.size() && buf_groups_[id]) ++id;
+    if (id > UINT16_MAX) return std::make_error_code(std::errc::resource_unavailable_try_again);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<uint64_t>(ring);
+    reg.ring_entries = entries;
+    reg.bgid = static_cast<uint16_t>(id);
+    int rc = io_uring_register_buf_ring(&ring_, &reg, 0);
+    if (rc < 0) return std::error_code(-rc, std::system_category());
+    if (id == buf_groups_.size()) buf_groups_.push_back(false);
+    buf_groups_[id] = true;
+    *group = static_cast<uint16_t>(id);
+    return {};
+  }
+  void unregister_buf_ring(uint16_t group) override {
+    if (group >= buf_groups_.size() || !buf_groups_[group]) return;
+    io_uring_unregister_buf_ring(&ring_, group);
+    buf_groups_[group] = false;
+  }
 
  private:
   unsigned needed_entries(const Operation& op) const { return op.has_link_timeout ? 2 : 1; }
+
+  // An io_uring_enter outside poll() (the submission queue is full). Counted like poll's, so
+  // that submit_calls is every round trip to the kernel.
+  void submit_now() {
+    ++executor_.mutable_stats().submit_calls;
+    io_uring_submit(&ring_);
+  }
 
   // Puts `op` on the ring if there is room in both queues.
   bool try_start(Operation& op) {
     unsigned need = needed_entries(op);
     if (reserved_ + need > cq_capacity_) return false;
     if (io_uring_sq_space_left(&ring_) < need) {
-      io_uring_submit(&ring_);
+      submit_now();
       if (io_uring_sq_space_left(&ring_) < need) return false;
     }
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -334,7 +363,7 @@ class UringBackend final : public Backend {
       if (reserved_ + 1 > cq_capacity_) return;
       io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe == nullptr) {
-        io_uring_submit(&ring_);
+        submit_now();
         sqe = io_uring_get_sqe(&ring_);
         if (sqe == nullptr) return;
       }
@@ -408,6 +437,7 @@ class UringBackend final : public Backend {
   Operation* pending_head_ = nullptr;
   Operation* pending_tail_ = nullptr;
   std::vector<Operation*> cancel_requests_;
+  std::vector<bool> buf_groups_;  // provided-buffer group ids in use
 };
 
 }  // namespace
