@@ -1,0 +1,108 @@
+// Datagram receives and sends: each fills an Operation (kRecvmsg/kSendmsg) for the engine,
+// which runs it on the ring or through epoll (see syscall_ops.cc for the fields).
+#include <cstring>
+
+#include "ringkit/net.h"
+
+namespace ringkit::net {
+namespace {
+
+using ringkit::detail::OpCode;
+using ringkit::detail::Operation;
+
+Operation make_socket_op(OpCode code, int fd, int flags, std::chrono::nanoseconds timeout) {
+  Operation op;
+  op.code = code;
+  op.fd = fd;
+  op.flags = static_cast<uint32_t>(flags);
+  op.timeout = timeout.count() > 0 ? timeout : std::chrono::nanoseconds(0);
+  return op;
+}
+
+}  // namespace
+
+RecvFromAwaiter::RecvFromAwaiter(int fd, std::span<std::byte> buf, Address* from,
+                                 std::chrono::nanoseconds timeout, std::stop_token stop)
+    : buf_(buf), from_(from) {
+  op_ = make_socket_op(OpCode::kRecvmsg, fd, 0, timeout);
+  set_stop(std::move(stop));
+}
+
+bool RecvFromAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+  // Pointers into this object are taken only now: from here on it does not move.
+  iov_.iov_base = buf_.data();
+  iov_.iov_len = buf_.size();
+  msg_ = {};
+  msg_.msg_iov = &iov_;
+  msg_.msg_iovlen = 1;
+  if (from_ != nullptr) {
+    msg_.msg_name = &name_;
+    msg_.msg_namelen = sizeof name_;
+  }
+  op_.addr = &msg_;
+  return OpAwaiterBase::await_suspend(waiter);
+}
+
+Result<size_t> RecvFromAwaiter::await_resume() {
+  if (op_.res < 0) return error();
+  if (from_ != nullptr) {
+    auto addr = Address::from_sockaddr(reinterpret_cast<const sockaddr*>(&name_),
+                                       msg_.msg_namelen);
+    *from_ = addr.value_or(Address{});
+  }
+  return static_cast<size_t>(op_.res);
+}
+
+SendToAwaiter::SendToAwaiter(int fd, std::span<const std::byte> data, const Address& to,
+                             std::chrono::nanoseconds timeout, std::stop_token stop)
+    : data_(data), to_(to) {
+  op_ = make_socket_op(OpCode::kSendmsg, fd, 0, timeout);
+  set_stop(std::move(stop));
+}
+
+bool SendToAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+  iov_.iov_base = const_cast<std::byte*>(data_.data());
+  iov_.iov_len = data_.size();
+  msg_ = {};
+  msg_.msg_iov = &iov_;
+  msg_.msg_iovlen = 1;
+  if (!to_.empty()) {
+    msg_.msg_name = const_cast<struct sockaddr*>(to_.sockaddr());
+    msg_.msg_namelen = to_.length();
+  }
+  op_.addr = &msg_;
+  return OpAwaiterBase::await_suspend(waiter);
+}
+
+Result<size_t> SendToAwaiter::await_resume() {
+  if (op_.res < 0) return error();
+  return static_cast<size_t>(op_.res);
+}
+
+RecvFromAwaiter recv_from(SocketFd sock, std::span<std::byte> buf, Address* from,
+                          std::chrono::nanoseconds timeout, std::stop_token stop) {
+  return RecvFromAwaiter(sock.fd, buf, from, timeout, std::move(stop));
+}
+
+SendToAwaiter send_to(SocketFd sock, std::span<const std::byte> data, const Address& to,
+                      std::chrono::nanoseconds timeout, std::stop_token stop) {
+  return SendToAwaiter(sock.fd, data, to, timeout, std::move(stop));
+}
+
+ringkit::detail::CountAwaiter<size_t> recvmsg(SocketFd sock, msghdr& msg, int flags,
+                                              std::chrono::nanoseconds timeout,
+                                              std::stop_token stop) {
+  Operation op = make_socket_op(OpCode::kRecvmsg, sock.fd, flags, timeout);
+  op.addr = &msg;
+  return ringkit::detail::CountAwaiter<size_t>(op, std::move(stop));
+}
+
+ringkit::detail::CountAwaiter<size_t> sendmsg(SocketFd sock, const msghdr& msg, int flags,
+                                              std::chrono::nanoseconds timeout,
+                                              std::stop_token stop) {
+  Operation op = make_socket_op(OpCode::kSendmsg, sock.fd, flags, timeout);
+  op.addr = const_cast<msghdr*>(&msg);
+  return ringkit::detail::CountAwaiter<size_t>(op, std::move(stop));
+}
+
+}  // namespace ringkit::net
