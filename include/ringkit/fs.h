@@ -7,7 +7,11 @@
 // Lifetimes: every buffer, path and iovec passed in must stay valid until the co_await returns.
 // Passing a temporary std::string is fine: it lives until the end of the co_await expression.
 // Paths are byte strings: any bytes but NUL, of any length the kernel accepts.
-// Offsets: kCurrentPosition reads or writes at the file position (and moves it).
+// Offsets: kCurrentPosition reads or writes at the file position (and moves it). On a file
+// without positions (pipe, socket) read/write/readv/writev ignore the offset, on every backend
+// (as io_uring does); splice alone insists on kCurrentPosition there (ESPIPE otherwise).
+// Lengths: one call moves at most 0x7ffff000 bytes (the kernel's limit); longer spans give a
+// short count, never a wrapped length.
 #pragma once
 
 #include <fcntl.h>
