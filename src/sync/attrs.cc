@@ -156,11 +156,28 @@ bool wanted_name(const Options& opt, const std::string& n) {
   return opt.xattrs;
 }
 
-Task<Result<std::map<std::string, std::string>>> read_xattrs(const Options& opt, const std::string& path) {
+Task<Result<size_t>> list_names(const XattrTarget& t, std::span<char> names) {
+  if (t.fd >= 0) co_return co_await fs::flistxattr(t.fd, names);
+  co_return co_await fs::llistxattr(t.path, names);
+}
+Task<Result<size_t>> get_value(const XattrTarget& t, const std::string& name, std::span<std::byte> value) {
+  if (t.fd >= 0) co_return co_await fs::fgetxattr(t.fd, name, value);
+  co_return co_await fs::lgetxattr(t.path, name, value);
+}
+Task<Result<void>> set_value(const XattrTarget& t, const std::string& name, std::span<const std::byte> value) {
+  if (t.fd >= 0) co_return co_await fs::fsetxattr(t.fd, name, value);
+  co_return co_await fs::lsetxattr(t.path, name, value);
+}
+Task<Result<void>> remove_value(const XattrTarget& t, const std::string& name) {
+  if (t.fd >= 0) co_return co_await fs::fremovexattr(t.fd, name);
+  co_return co_await fs::lremovexattr(t.path, name);
+}
+
+Task<Result<std::map<std::string, std::string>>> read_xattrs(const Options& opt, const XattrTarget& target) {
   std::map<std::string, std::string> out;
   std::vector<char> names(4096);
   for (;;) {
-    auto n = co_await fs::llistxattr(path, names);
+    auto n = co_await list_names(target, names);
     if (n) {
       names.resize(*n);
       break;
@@ -178,7 +195,7 @@ Task<Result<std::map<std::string, std::string>>> read_xattrs(const Options& opt,
     if (!wanted_name(opt, name)) continue;
     std::vector<std::byte> value(256);
     for (;;) {
-      auto n = co_await fs::lgetxattr(path, name, value);
+      auto n = co_await get_value(target, name, value);
       if (n) {
         value.resize(*n);
         break;
@@ -194,14 +211,14 @@ Task<Result<std::map<std::string, std::string>>> read_xattrs(const Options& opt,
 
 }  // namespace
 
-Task<Result<XattrDiff>> sync_xattrs(const Options& opt, const std::string& src_path,
-                                    const std::string& dst_path, bool dst_is_new, bool dry_run) {
+Task<Result<XattrDiff>> sync_xattrs(const Options& opt, const XattrTarget& src_item, const XattrTarget& dst_item,
+                                    bool dst_is_new, bool dry_run) {
   XattrDiff diff;
-  auto src = co_await read_xattrs(opt, src_path);
+  auto src = co_await read_xattrs(opt, src_item);
   if (!src) co_return src.error();
   std::map<std::string, std::string> dst;
   if (!dst_is_new) {
-    auto d = co_await read_xattrs(opt, dst_path);
+    auto d = co_await read_xattrs(opt, dst_item);
     if (!d) co_return d.error();
     dst = std::move(*d);
   }
@@ -210,14 +227,14 @@ Task<Result<XattrDiff>> sync_xattrs(const Options& opt, const std::string& src_p
     if (it != dst.end() && it->second == value) continue;
     (is_acl_name(name) ? diff.acls_differ : diff.xattrs_differ) = true;
     if (dry_run) continue;
-    auto r = co_await fs::lsetxattr(dst_path, name, std::as_bytes(std::span(value)));
+    auto r = co_await set_value(dst_item, name, std::as_bytes(std::span(value)));
     if (!r) co_return r.error();
   }
   for (const auto& [name, value] : dst) {
     if (src->count(name) != 0) continue;
     (is_acl_name(name) ? diff.acls_differ : diff.xattrs_differ) = true;
     if (dry_run) continue;
-    auto r = co_await fs::lremovexattr(dst_path, name);
+    auto r = co_await remove_value(dst_item, name);
     if (!r && r.error() != std::errc::no_message_available) co_return r.error();
   }
   if (dst_is_new) {

@@ -48,15 +48,22 @@ Task<Result<void>> apply_attrs_at(int dirfd, const std::string& name, bool is_sy
                                   const WantedAttrs& want, const struct statx* current);
 
 // Extended attributes (-X) and ACLs (-A, carried as system.posix_acl_* attributes).
-// `src_path`/`dst_path` name items through /proc/self/fd so symlinks are not followed.
-// Returns whether the destination's set differed (for the 'x'/'a' columns), applying the
-// source's set unless `dry_run`.
+// An item is reached through an open descriptor (fd >= 0: f*xattr calls) or by a path whose
+// last component is not followed (l*xattr calls; fd_path() builds one from a directory fd).
+struct XattrTarget {
+  int fd = -1;
+  std::string path;
+  static XattrTarget of_fd(int fd) { return {fd, {}}; }
+  static XattrTarget of_path(std::string path) { return {-1, std::move(path)}; }
+};
 struct XattrDiff {
   bool xattrs_differ = false;
   bool acls_differ = false;
 };
-Task<Result<XattrDiff>> sync_xattrs(const Options& opt, const std::string& src_path,
-                                    const std::string& dst_path, bool dst_is_new, bool dry_run);
+// Makes the destination's set equal to the source's (unless `dry_run`) and says whether they
+// differed (the 'x' and 'a' columns). A new destination reports no difference.
+Task<Result<XattrDiff>> sync_xattrs(const Options& opt, const XattrTarget& src, const XattrTarget& dst,
+                                    bool dst_is_new, bool dry_run);
 
 // "/proc/self/fd/<dirfd>/<name>": a path for the l*xattr calls that need one.
 std::string fd_path(int dirfd, const std::string& name);

@@ -1,6 +1,8 @@
 #include "sync/report.h"
 
 #include <cstring>
+#include <cwchar>
+#include <cwctype>
 
 namespace ringkit::sync {
 
@@ -21,19 +23,58 @@ void Reporter::raise(int code) {
   if (severity(code) > severity(exit_code_)) exit_code_ = code;
 }
 
-void Reporter::line(const std::string& text) {
+std::string escape_for_output(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  auto escape = [&out](unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\#%03o", c);
+    out += buf;
+  };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::mbstate_t state{};
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\\' && i + 4 < text.size() && text[i + 1] == '#' && digit(text[i + 2]) && digit(text[i + 3]) &&
+        digit(text[i + 4])) {
+      escape(c);
+      ++i;
+    } else if (c < ' ' && c != '\t') {
+      escape(c);
+      ++i;
+    } else if (c >= 0x80) {
+      wchar_t wc;
+      size_t n = std::mbrtowc(&wc, text.data() + i, text.size() - i, &state);
+      if (n == static_cast<size_t>(-1) || n == static_cast<size_t>(-2) || n == 0 || !std::iswprint(static_cast<wint_t>(wc))) {
+        state = std::mbstate_t{};
+        escape(c);
+        ++i;
+      } else {
+        out.append(text, i, n);
+        i += n;
+      }
+    } else {
+      out += static_cast<char>(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+void Reporter::line(const std::string& raw) {
+  std::string text = escape_for_output(raw);
   std::fwrite(text.data(), 1, text.size(), out_);
   std::fputc('\n', out_);
 }
 
 void Reporter::file_error(const std::string& what, const std::string& path, const std::error_code& ec) {
-  std::fprintf(err_, "ringsync: %s \"%s\" failed: %s (%d)\n", what.c_str(), path.c_str(),
+  std::fprintf(err_, "ringsync: %s \"%s\" failed: %s (%d)\n", what.c_str(), escape_for_output(path).c_str(),
                ec.message().c_str(), ec.value());
   raise(kExitPartial);
 }
 
 void Reporter::vanished(const std::string& path) {
-  std::fprintf(err_, "file has vanished: \"%s\"\n", path.c_str());
+  std::fprintf(err_, "file has vanished: \"%s\"\n", escape_for_output(path).c_str());
   raise(kExitVanished);
 }
 
@@ -41,6 +82,11 @@ void Reporter::fatal(const std::string& message, int code) {
   std::fprintf(err_, "ringsync: %s\n", message.c_str());
   raise(code);
   stopped_ = true;
+}
+
+void Reporter::error_line(const std::string& message, int code) {
+  std::fprintf(err_, "%s\n", escape_for_output(message).c_str());
+  raise(code);
 }
 
 void Reporter::warning(const std::string& message) {

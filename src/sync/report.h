@@ -48,6 +48,8 @@ class Reporter {
   // A fatal error: the run stops with `code`.
   void fatal(const std::string& message, int code);
   void warning(const std::string& message);
+  // A message on stderr exactly as given (escaped), raising the exit code to `code`.
+  void error_line(const std::string& message, int code);
   void raise(int code);
 
   int exit_code() const { return exit_code_; }
@@ -64,6 +66,11 @@ class Reporter {
   bool stopped_ = false;
   SyncStats stats_;
 };
+
+// A line made safe for a terminal the way rsync does it: control bytes (except tab), bytes
+// that do not form a printable character in the current locale (LC_CTYPE; every byte >= 0x80
+// in the C locale) and a backslash that would read as an escape are written as \#ooo.
+std::string escape_for_output(const std::string& text);
 
 // A size as rsync prints it: with thousands separators, or with -h as "1.23K"/"4.00M".
 std::string format_size(uint64_t n, bool human);

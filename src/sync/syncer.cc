@@ -34,6 +34,15 @@ std::string without_trailing_slash(std::string path) {
   return path;
 }
 
+// How rsync names an item's kind in messages.
+std::string kind_name(const Entry& e) {
+  if (e.is_reg()) return "regular file";
+  if (e.is_dir()) return "directory";
+  if (e.is_symlink()) return "symlink";
+  if (S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode)) return "device";
+  return "special file";
+}
+
 uint64_t device_of(const struct statx& st) { return makedev(st.stx_dev_major, st.stx_dev_minor); }
 
 // Temp files of a killed run: ".NAME.~rkXXXXXX".
@@ -265,6 +274,15 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   if (filters_.excluded) {
     std::erase_if(entries, [&](const Entry& e) { return filters_.excluded(dir.rel + e.name, e.is_dir()); });
   }
+  // Kinds this run does not copy are reported while listing, before the directory's line.
+  std::erase_if(entries, [&](const Entry& e) {
+    if (copies_kind(e)) return false;
+    if (opt_.itemize > 0 || opt_.verbose > 0) {
+      rep_.line((e.is_dir() ? "skipping directory " : "skipping non-regular file \"") + dir.rel + e.name +
+                (e.is_dir() ? "" : "\""));
+    }
+    return true;
+  });
 
   // The directory's own line is decided before its deletions (which change its times; they are
   // made good when its attributes are set after the contents), as rsync does.
@@ -276,8 +294,8 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     if (now) compare_attrs(opt_, want, *now, change);
   }
   if ((opt_.xattrs || opt_.acls) && dir.dst.valid()) {
-    auto x = co_await sync_xattrs(opt_, fd_path(dir.src.get(), "."), fd_path(dir.dst.get(), "."), created,
-                                  opt_.dry_run);
+    auto x = co_await sync_xattrs(opt_, XattrTarget::of_fd(dir.src.get()), XattrTarget::of_fd(dir.dst.get()),
+                                  created, opt_.dry_run);
     if (x) {
       change.xattr = x->xattrs_differ;
       change.acl = x->acls_differ;
@@ -424,31 +442,44 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
     co_await sync_regular(dir, work, dst);
   } else if (e.is_symlink()) {
     ++rep_.stats().links;
-    if (opt_.links) {
-      co_await sync_symlink(dir, work, dst);
-    } else if (opt_.verbose > 0) {
-      work.line = "skipping non-regular file \"" + rel + "\"";
-    }
-  } else if (S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode) ? opt_.devices : opt_.specials) {
+    co_await sync_symlink(dir, work, dst);
+  } else {
     co_await sync_special(dir, work, dst);
-  } else if (opt_.verbose > 0) {
-    work.line = "skipping non-regular file \"" + rel + "\"";
   }
+}
+
+// Whether this run copies items of e's kind (others are skipped with a note, as rsync does).
+bool Syncer::copies_kind(const Entry& e) const {
+  if (e.is_reg()) return true;
+  if (e.is_dir()) return opt_.recursive || opt_.dirs;
+  if (e.is_symlink()) return opt_.links;
+  if (S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode)) return opt_.devices;
+  return opt_.specials;
 }
 
 Task<bool> Syncer::remove_in_the_way(DirPair& dir, Work& work, bool is_dir) {
   std::string rel = dir.rel + work.dst_name;
-  if (opt_.dry_run) {
+  if (is_dir && opt_.delete_timing == DeleteTiming::kNone && !opt_.force) {
+    // rsync only removes a non-empty directory in the way with --delete or --force. A dry run
+    // looks inside instead, to say what the real run would.
+    Result<void> r;
+    if (opt_.dry_run) {
+      auto sub = co_await fs::openat(dir.dst.get(), work.dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      auto listed = sub ? co_await list_directory(sub->get()) : Result<std::vector<Entry>>(sub.error());
+      if (!listed || !listed->empty()) r = std::make_error_code(std::errc::directory_not_empty);
+    } else {
+      r = co_await fs::unlinkat(dir.dst.get(), work.dst_name, AT_REMOVEDIR);
+    }
+    if (!r) {
+      // rsync's words: a note in the output at the item's place, an error on stderr.
+      work.line = "cannot delete non-empty directory: " + rel;
+      rep_.error_line("could not make way for new " + kind_name(*work.src) + ": " + rel, kExitPartial);
+      co_return false;
+    }
     work.dst_present = false;
     co_return true;
   }
-  if (is_dir && opt_.delete_timing == DeleteTiming::kNone && !opt_.force) {
-    // rsync only removes a non-empty directory in the way with --delete or --force.
-    auto r = co_await fs::unlinkat(dir.dst.get(), work.dst_name, AT_REMOVEDIR);
-    if (!r) {
-      rep_.file_error("cannot delete non-empty directory:", rel, r.error());
-      co_return false;
-    }
+  if (opt_.dry_run) {
     work.dst_present = false;
     co_return true;
   }

@@ -95,6 +95,7 @@ class Syncer {
   void print(const ItemChange& change, const std::string& path, const std::string& target = {});
   std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);
   bool skip_by_size(const Entry& e) const;
+  bool copies_kind(const Entry& e) const;
 
   const Options& opt_;
   Reporter& rep_;

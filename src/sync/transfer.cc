@@ -20,6 +20,17 @@ constexpr uint64_t kSmallFile = 256 << 10; // one buffer, one read, one write
 
 }  // namespace
 
+// What an item we just created looks like: ours, mode 0600, and times that match no real
+// time (so that even a source time of exactly 0, 1970-01-01, gets set).
+struct statx fresh_item() {
+  struct statx st {};
+  st.stx_uid = geteuid();
+  st.stx_gid = getegid();
+  st.stx_mode = 0600;
+  st.stx_mtime.tv_nsec = st.stx_atime.tv_nsec = 0xFFFFFFFF;
+  return st;
+}
+
 std::string Syncer::temp_name(const std::string& name) {
   static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   thread_local std::mt19937 rng(std::random_device{}());
@@ -112,8 +123,8 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
       ItemChange change{ItemChange::Update::kNoUpdate, ItemChange::Type::kFile};
       compare_attrs(opt_, want, *dst, change);
       if (opt_.xattrs || opt_.acls) {
-        auto x = co_await sync_xattrs(opt_, fd_path(dir.src.get(), e.name), fd_path(dir.dst.get(), work.dst_name),
-                                      false, opt_.dry_run);
+        auto x = co_await sync_xattrs(opt_, XattrTarget::of_path(fd_path(dir.src.get(), e.name)),
+                                      XattrTarget::of_path(fd_path(dir.dst.get(), work.dst_name)), false, opt_.dry_run);
         if (x) {
           change.xattr = x->xattrs_differ;
           change.acl = x->acls_differ;
@@ -129,6 +140,11 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     }
   }
 
+  if (exists && !opt_.perms) {
+    // Without -p an updated file keeps the permissions it had (rsync's rule).
+    want.mode = dst->stx_mode & 07777;
+    want.set_mode = true;
+  }
   ItemChange change{ItemChange::Update::kTransfer, ItemChange::Type::kFile, !exists};
   if (exists) {
     change.size = dst->stx_size != e.st.stx_size;
@@ -176,14 +192,11 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     co_return;
   }
   if (opt_.xattrs || opt_.acls) {
-    auto x = co_await sync_xattrs(opt_, fd_path(dir.src.get(), e.name), "/proc/self/fd/" + std::to_string(tmp->get()),
-                                  true, false);
+    auto x = co_await sync_xattrs(opt_, XattrTarget::of_path(fd_path(dir.src.get(), e.name)),
+                                  XattrTarget::of_fd(tmp->get()), true, false);
     if (!x) rep_.file_error("copy xattrs of", rel, x.error());
   }
-  struct statx fresh {};
-  fresh.stx_uid = geteuid();
-  fresh.stx_gid = getegid();
-  fresh.stx_mode = 0600;
+  struct statx fresh = fresh_item();
   auto attrs = co_await apply_attrs_fd(tmp->get(), want, &fresh);
   if (!attrs) {
     co_await fail("set attributes of", attrs.error());
@@ -304,10 +317,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
     co_await abandon(dir, {}, rel, "mknod", made.error(), work);
     co_return;
   }
-  struct statx fresh {};
-  fresh.stx_uid = geteuid();
-  fresh.stx_gid = getegid();
-  fresh.stx_mode = 0600;
+  struct statx fresh = fresh_item();
   auto attrs = co_await apply_attrs_at(dir.dst.get(), tmp, false, want, &fresh);
   if (!attrs) rep_.file_error("set attributes of", rel, attrs.error());
   auto moved = co_await fs::renameat2(dir.dst.get(), tmp, dir.dst.get(), work.dst_name, 0);

@@ -140,16 +140,17 @@ std::vector<std::string> compare_trees(const TreeState& expected, const TreeStat
   for (const auto& [path, e] : expected) {
     auto it = actual.find(path);
     if (it == actual.end()) {
-      diffs.push_back(path + ": missing");
+      if (!o.common_only) diffs.push_back(path + ": missing");
       continue;
     }
     const ItemState& a = it->second;
+    if (o.common_only && a.type != e.type) continue;
     auto differ = [&](const std::string& what, const std::string& x, const std::string& y) {
       if (x != y) diffs.push_back(path + ": " + what + " " + x + " vs " + y);
     };
     differ("type", std::string(1, e.type), std::string(1, a.type));
     if (e.type != a.type) continue;
-    if (e.type != 'l') differ("mode", std::to_string(e.mode), std::to_string(a.mode));
+    if (e.type != 'l' && o.modes) differ("mode", std::to_string(e.mode), std::to_string(a.mode));
     if (o.owners) {
       differ("uid", std::to_string(e.uid), std::to_string(a.uid));
       differ("gid", std::to_string(e.gid), std::to_string(a.gid));
@@ -158,23 +159,24 @@ std::vector<std::string> compare_trees(const TreeState& expected, const TreeStat
     differ("content", e.content_hash, a.content_hash);
     differ("target", e.link_target, a.link_target);
     differ("rdev", std::to_string(e.rdev), std::to_string(a.rdev));
-    differ("nlink", std::to_string(e.nlink), std::to_string(a.nlink));
+    if (o.nlink) differ("nlink", std::to_string(e.nlink), std::to_string(a.nlink));
     if (o.times && (e.type != 'd' || o.dir_times)) {
       differ("mtime", std::to_string(e.mtime_sec), std::to_string(a.mtime_sec));
       if (o.nanoseconds) differ("mtime_ns", std::to_string(e.mtime_nsec), std::to_string(a.mtime_nsec));
     }
-    if (o.xattrs) {
-      for (const auto& [k, v] : e.xattrs) {
-        auto x = a.xattrs.find(k);
-        if (x == a.xattrs.end() || x->second != v) diffs.push_back(path + ": xattr " + k);
-      }
-      for (const auto& [k, v] : a.xattrs) {
-        if (!e.xattrs.count(k)) diffs.push_back(path + ": extra xattr " + k);
-      }
+    auto compared = [&o](const std::string& name) {
+      return name.starts_with("system.posix_acl_") ? o.acls : o.xattrs;
+    };
+    for (const auto& [k, v] : e.xattrs) {
+      auto x = a.xattrs.find(k);
+      if (compared(k) && (x == a.xattrs.end() || x->second != v)) diffs.push_back(path + ": xattr " + k);
+    }
+    for (const auto& [k, v] : a.xattrs) {
+      if (compared(k) && !e.xattrs.count(k)) diffs.push_back(path + ": extra xattr " + k);
     }
   }
   for (const auto& [path, a] : actual) {
-    if (!expected.count(path)) diffs.push_back(path + ": unexpected");
+    if (!o.common_only && !expected.count(path)) diffs.push_back(path + ": unexpected");
   }
   return diffs;
 }

@@ -33,8 +33,12 @@ struct SnapshotOptions {
   bool times = true;        // compare mtimes
   bool nanoseconds = false; // ... to the nanosecond (else to the second)
   bool owners = true;
-  bool xattrs = true;
+  bool modes = true;
+  bool xattrs = true;        // user/trusted/security attributes
+  bool acls = true;          // system.posix_acl_* attributes
   bool dir_times = true;
+  bool nlink = true;        // compare link counts (hard links)
+  bool common_only = false; // compare only items present in both, with the same type
 };
 
 TreeState snapshot(const std::string& root);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <clocale>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ int run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setlocale(LC_CTYPE, "");  // names print as the terminal's locale allows, as rsync's do
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = parse_command_line(args);
   if (auto* err = std::get_if<UsageError>(&parsed)) return usage_error(err->message);
