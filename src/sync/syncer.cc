@@ -362,12 +362,14 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   if (opt_.one_file_system > 0 && device_of(e.st) != root_dev_ && opt_.one_file_system > 1) co_return;
   bool exists_as_dir = work.dst_present && work.dst_type == DT_DIR;
   if (work.dst_present && work.dst_type != DT_DIR && work.dst_type != DT_UNKNOWN) {
+    if (opt_.ignore_existing) co_return;  // an existing non-directory stays, and so does the subtree
     if (!co_await remove_in_the_way(parent, work, false)) co_return;
   }
   if (work.dst_present && work.dst_type == DT_UNKNOWN && parent.dst.valid()) {
     auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
     exists_as_dir = st && S_ISDIR(st->stx_mode);
   }
+  if (!exists_as_dir && opt_.existing) co_return;  // --existing creates nothing, not even directories
   DirPair child;
   child.rel = rel;
   auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
@@ -433,6 +435,7 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
       work.dst_present = false;
     }
   }
+  if (dst != nullptr && opt_.ignore_existing) co_return;  // whatever its type
   // A destination of another type is removed first (a directory only with --delete/--force).
   if (dst != nullptr && (dst->stx_mode & S_IFMT) != e.type()) {
     if (!co_await remove_in_the_way(dir, work, S_ISDIR(dst->stx_mode))) co_return;
@@ -464,9 +467,14 @@ Task<bool> Syncer::remove_in_the_way(DirPair& dir, Work& work, bool is_dir) {
     // looks inside instead, to say what the real run would.
     Result<void> r;
     if (opt_.dry_run) {
+      // (No co_await inside ?: here: GCC 12 destroys such a temporary twice.)
+      bool empty = false;
       auto sub = co_await fs::openat(dir.dst.get(), work.dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-      auto listed = sub ? co_await list_directory(sub->get()) : Result<std::vector<Entry>>(sub.error());
-      if (!listed || !listed->empty()) r = std::make_error_code(std::errc::directory_not_empty);
+      if (sub) {
+        auto listed = co_await list_directory(sub->get());
+        empty = listed && listed->empty();
+      }
+      if (!empty) r = std::make_error_code(std::errc::directory_not_empty);
     } else {
       r = co_await fs::unlinkat(dir.dst.get(), work.dst_name, AT_REMOVEDIR);
     }
@@ -476,10 +484,6 @@ Task<bool> Syncer::remove_in_the_way(DirPair& dir, Work& work, bool is_dir) {
       rep_.error_line("could not make way for new " + kind_name(*work.src) + ": " + rel, kExitPartial);
       co_return false;
     }
-    work.dst_present = false;
-    co_return true;
-  }
-  if (opt_.dry_run) {
     work.dst_present = false;
     co_return true;
   }

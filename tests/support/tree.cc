@@ -255,6 +255,20 @@ void build_hostile_tree(const std::string& root) {
   set_times(root + "/rel-link", 1500000000, 5);
 }
 
+void pin_recent_times(const std::string& root, long long newer_than, long long to) {
+  std::vector<std::string> paths = {root};
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    paths.push_back(it->path().string());
+  }
+  // Children before parents: setting a child's time does not touch its directory's.
+  for (auto p = paths.rbegin(); p != paths.rend(); ++p) {
+    struct stat st {};
+    if (::lstat(p->c_str(), &st) == 0 && st.st_mtim.tv_sec > newer_than) set_times(*p, to, 0);
+  }
+}
+
 RunResult run_program(const std::vector<std::string>& argv) {
   RunResult r;
   int out_pipe[2], err_pipe[2];

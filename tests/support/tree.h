@@ -53,6 +53,10 @@ std::vector<std::string> compare_trees(const TreeState& expected, const TreeStat
 // nanosecond times, names with newlines, leading dashes, invalid UTF-8 and 255 bytes.
 void build_hostile_tree(const std::string& root);
 
+// Sets every item under `root` (and root itself) whose mtime is newer than `newer_than` to
+// `to`: tests without -t must not depend on which second a copy happens to run in.
+void pin_recent_times(const std::string& root, long long newer_than, long long to);
+
 struct RunResult {
   int exit_code = -1;
   std::string out;
