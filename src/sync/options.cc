@@ -134,7 +134,11 @@ const std::vector<Spec>& table() {
     valued(nullptr, "exclude-from", 0, "FILE", "read exclude patterns from FILE", filter(FilterArg::kExcludeFrom));
     valued(nullptr, "include-from", 0, "FILE", "read include patterns from FILE", filter(FilterArg::kIncludeFrom));
     on_off(nullptr, "F", 'F', "same as --filter='dir-merge /.rsync-filter'; twice also excludes the files",
-           counter(&Options::filter_f));
+           [](Options& o, bool on) {
+             if (!on) return;
+             ++o.filter_f;
+             o.filters.push_back({FilterArg::kPerDirF, {}});  // its place among the rules matters
+           });
     on_off(nullptr, "cvs-exclude", 'C', "auto-ignore files the way CVS does", flag(&Options::cvs_exclude));
     on_off(nullptr, "prune-empty-dirs", 'm', "prune empty directory chains from the file list",
            flag(&Options::prune_empty_dirs));

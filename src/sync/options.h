@@ -23,7 +23,7 @@ enum class DeleteTiming { kNone, kBefore, kDuring, kDelay, kAfter };
 
 // One filter-related option, in the order given.
 struct FilterArg {
-  enum Kind { kExclude, kInclude, kFilter, kExcludeFrom, kIncludeFrom };
+  enum Kind { kExclude, kInclude, kFilter, kExcludeFrom, kIncludeFrom, kPerDirF /* -F */ };
   Kind kind;
   std::string value;
   bool operator==(const FilterArg&) const = default;

@@ -57,7 +57,6 @@ bool is_stale_temp(const std::string& name) {
 std::optional<std::string> check_supported(const Options& o) {
   auto no = [](const char* what) { return std::string(what) + " is not supported by this version of ringsync yet"; };
   if (o.relative) return no("-R/--relative");
-  if (!o.filters.empty() || o.filter_f > 0 || o.cvs_exclude) return no("--exclude/--include/--filter/-F/-C");
   if (o.files_from) return no("--files-from");
   if (o.prune_empty_dirs) return no("--prune-empty-dirs");
   if (o.copy_links || o.copy_unsafe_links || o.copy_dirlinks || o.keep_dirlinks) {
@@ -85,9 +84,50 @@ std::optional<std::string> check_supported(const Options& o) {
   return std::nullopt;
 }
 
-Syncer::Syncer(const Options& opt, Reporter& reporter, FilterHooks filters)
+std::variant<FilterList, FilterSetupError> build_filters(const Options& opt) {
+  FilterOptions fo;
+  fo.delete_excluded = opt.delete_excluded;
+  fo.from0 = opt.from0;
+  FilterList list(fo);
+  auto failed = [](const FilterStatus& st) {
+    return FilterSetupError{st.error().message,
+                            st.error().kind == FilterError::Kind::kFileIo ? kExitFileIo : kExitUsage};
+  };
+  for (const FilterArg& f : opt.filters) {
+    FilterStatus st;
+    switch (f.kind) {
+      case FilterArg::kExclude: st = list.add_rule(f.value, RuleSyntax::kExclude); break;
+      case FilterArg::kInclude: st = list.add_rule(f.value, RuleSyntax::kInclude); break;
+      case FilterArg::kFilter: st = list.add_rule(f.value, RuleSyntax::kFilter); break;
+      case FilterArg::kExcludeFrom: st = list.add_rules_from_file(f.value, RuleSyntax::kExclude); break;
+      case FilterArg::kIncludeFrom: st = list.add_rules_from_file(f.value, RuleSyntax::kInclude); break;
+      case FilterArg::kPerDirF: st = list.add_F_option(); break;
+    }
+    if (!st) return failed(st);
+  }
+  if (opt.cvs_exclude) {
+    if (FilterStatus st = list.add_cvs_exclude(); !st) return failed(st);
+  }
+  return list;
+}
+
+Syncer::Syncer(const Options& opt, Reporter& reporter, FilterList filters)
     : opt_(opt), rep_(reporter), filters_(std::move(filters)) {
   umask_ = ::umask(0);  // modes are computed explicitly; see wanted_attrs()
+  filtering_ = !filters_.empty();
+}
+
+// The filter lists take directory paths without the trailing '/'.
+std::string Syncer::dir_key(const std::string& rel) {
+  return rel.empty() ? rel : rel.substr(0, rel.size() - 1);
+}
+
+bool Syncer::excluded(const std::string& rel, bool is_dir) const {
+  return filtering_ && sender_ && sender_->matches(rel, is_dir, Side::kSender) == Decision::kExcluded;
+}
+
+bool Syncer::protected_from_delete(const std::string& rel, bool is_dir) const {
+  return filtering_ && receiver_ && receiver_->matches(rel, is_dir, Side::kReceiver) != Decision::kIncluded;
 }
 
 Task<void> Syncer::run() {
@@ -124,6 +164,17 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     co_return;
   }
   root_dev_ = device_of(*st);
+  if (filtering_) {
+    // rsync matches paths relative to the transfer root: the directory itself for "src/",
+    // its parent for "src" (so the rules see "src/..."); the receiver's root is DEST.
+    char cwd[4096];
+    std::string here = ::getcwd(cwd, sizeof cwd) != nullptr ? cwd : ".";
+    auto absolute = [&here](const std::string& p) { return !p.empty() && p[0] == '/' ? p : here + "/" + p; };
+    sender_.emplace(filters_);
+    receiver_.emplace(filters_);
+    sender_->set_root(absolute(source.contents ? source.path : dirname_of(source.path)));
+    receiver_->set_root(absolute(opt_.destination));
+  }
   const std::string& dest = opt_.destination;
   auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
   bool dest_is_dir = dest_st && S_ISDIR(dest_st->stx_mode);
@@ -229,6 +280,18 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
   } else {
     dir.dst_new = true;
   }
+  if (filtering_) {
+    // The named item is an entry of the transfer root: its rules apply to it too.
+    if (FilterStatus st = sender_->push_dir(""); !st) {
+      rep_.fatal(st.error().message, kExitUsage);
+      co_return;
+    }
+    bool skip = excluded(entry.name, entry.is_dir());
+    if (skip) {
+      sender_->pop_dir();
+      co_return;
+    }
+  }
   Work work{&entry, dst_name};
   if (dir.dst.valid()) {
     auto existing = co_await fs::statx(dir.dst.get(), dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
@@ -243,6 +306,7 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
     co_await sync_nondir(dir, work);
     if (!work.line.empty()) rep_.line(work.line);
   }
+  if (filtering_) sender_->pop_dir();
 }
 
 Task<void> Syncer::stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel) {
@@ -271,8 +335,30 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   }
   std::vector<Entry> entries = std::move(*listed);
   co_await stat_entries(dir.src.get(), entries, dir.rel);
-  if (filters_.excluded) {
-    std::erase_if(entries, [&](const Entry& e) { return filters_.excluded(dir.rel + e.name, e.is_dir()); });
+  // Leaves the directory in a filter list when sync_dir ends, however it ends.
+  struct PopOnExit {
+    explicit PopOnExit(std::optional<FilterList>* l) : list(l) {}
+    PopOnExit(const PopOnExit&) = delete;
+    PopOnExit& operator=(const PopOnExit&) = delete;
+    ~PopOnExit() {
+      if (*list) (*list)->pop_dir();
+    }
+    std::optional<FilterList>* list;
+  };
+  std::optional<PopOnExit> pop_sender, pop_receiver;
+  if (filtering_) {
+    if (FilterStatus st = sender_->push_dir(dir_key(dir.rel)); !st) {
+      rep_.fatal(st.error().message, st.error().kind == FilterError::Kind::kFileIo ? kExitFileIo : kExitUsage);
+    }
+    pop_sender.emplace(&sender_);
+    if (dir.dst.valid() && !dir.dst_new) {
+      if (FilterStatus st = receiver_->push_dir(dir_key(dir.rel)); !st) {
+        rep_.fatal(st.error().message, st.error().kind == FilterError::Kind::kFileIo ? kExitFileIo : kExitUsage);
+      }
+      pop_receiver.emplace(&receiver_);
+    }
+    if (rep_.stopped()) co_return;
+    std::erase_if(entries, [&](const Entry& e) { return excluded(dir.rel + e.name, e.is_dir()); });
   }
   // Kinds this run does not copy are reported while listing, before the directory's line.
   std::erase_if(entries, [&](const Entry& e) {
@@ -558,7 +644,7 @@ Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src
     extra.push_back(d);
   }
   for (auto& [e, is_dir] : co_await deletion_order(dir.dst.get(), std::move(extra))) {
-    if (filters_.protected_from_delete && filters_.protected_from_delete(dir.rel + e.name, is_dir)) continue;
+    if (protected_from_delete(dir.rel + e.name, is_dir)) continue;
     co_await delete_item(dir.dst.get(), e.name, dir.rel + e.name, is_dir, true);
   }
 }

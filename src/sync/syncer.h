@@ -17,11 +17,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "ringkit/fs.h"
 #include "ringkit/task.h"
 #include "sync/entry.h"
+#include "sync/filter.h"
 #include "sync/itemize.h"
 #include "sync/options.h"
 #include "sync/paths.h"
@@ -29,14 +31,13 @@
 
 namespace ringkit::sync {
 
-// Filter decisions, by path relative to the transfer root ("dir/name"), for the syncer.
-struct FilterHooks {
-  // Excluded from the transfer (sender side).
-  std::function<bool(const std::string& rel, bool is_dir)> excluded;
-  // Kept in the destination by --delete (receiver side: excluded and not --delete-excluded,
-  // or protected).
-  std::function<bool(const std::string& rel, bool is_dir)> protected_from_delete;
+// Builds the filter rules of a command line, in order (-C last, as rsync does). The error
+// carries rsync's message and its exit code (1 for a bad rule, 11 for an unreadable file).
+struct FilterSetupError {
+  std::string message;
+  int exit_code;
 };
+std::variant<FilterList, FilterSetupError> build_filters(const Options& opt);
 
 // The options this version of ringsync implements; the message names the first one it does
 // not, so that nobody gets a silently different result from what rsync would do.
@@ -44,7 +45,8 @@ std::optional<std::string> check_supported(const Options& opt);
 
 class Syncer {
  public:
-  Syncer(const Options& opt, Reporter& reporter, FilterHooks filters);
+  // `filters` as build_filters() made them (an empty list when no filter option was given).
+  Syncer(const Options& opt, Reporter& reporter, FilterList filters);
 
   // Runs the whole transfer. The outcome is in the reporter (lines, errors, exit code).
   Task<void> run();
@@ -96,10 +98,16 @@ class Syncer {
   std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);
   bool skip_by_size(const Entry& e) const;
   bool copies_kind(const Entry& e) const;
+  bool excluded(const std::string& rel, bool is_dir) const;
+  bool protected_from_delete(const std::string& rel, bool is_dir) const;
+  static std::string dir_key(const std::string& rel);
 
   const Options& opt_;
   Reporter& rep_;
-  FilterHooks filters_;
+  FilterList filters_;             // as built from the command line
+  std::optional<FilterList> sender_;    // walks the source (reads its merge files)
+  std::optional<FilterList> receiver_;  // walks the destination (protects from --delete)
+  bool filtering_ = false;
   mode_t umask_ = 022;
   uint64_t root_dev_ = 0;   // -x: the source root's device
   unsigned tmp_counter_ = 0;

@@ -61,7 +61,10 @@ class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
   std::vector<std::string> options() const {
     std::vector<std::string> o;
     std::istringstream in(GetParam());
-    for (std::string w; in >> w;) o.push_back(w);
+    for (std::string w; in >> w;) {
+      std::replace(w.begin(), w.end(), '_', ' ');  // "-_/small" is the rule "- /small"
+      o.push_back(w);
+    }
     return o;
   }
   // Whether the options hold a short flag (in any bundle, "-aiX") or a long option.
@@ -178,7 +181,12 @@ INSTANTIATE_TEST_SUITE_P(OptionFamilies, RingsyncVsRsync,
                          ::testing::Values("-ai", "-ai --delete", "-aiX", "-aiA", "-rlpti", "-rlti",
                                            "-ri --delete", "-aii", "-ai --size-only", "-aic",
                                            "-aiI", "-ai --existing", "-ai --ignore-existing",
-                                           "-ai --max-size=1K", "-ai --min-size=2", "-rlptgoDi -O"),
+                                           "-ai --max-size=1K", "-ai --min-size=2", "-rlptgoDi -O",
+                                           "-ai --exclude=sub/", "-ai --exclude=*link* --exclude=s*",
+                                           "-ai --include=*/ --include=small --exclude=*",
+                                           "-ai --delete --exclude=big --exclude=empty-dir/",
+                                           "-ai --delete --delete-excluded --exclude=big",
+                                           "-ai -f -_/small -f +_*", "-aiC"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            for (char& c : name) {

@@ -26,11 +26,17 @@ int usage_error(const std::string& message) {
 }
 
 int run(const Options& opt) {
+  auto filters = build_filters(opt);
+  if (auto* err = std::get_if<FilterSetupError>(&filters)) {
+    if (err->exit_code == kExitUsage) return usage_error(err->message);
+    std::fprintf(stderr, "ringsync: %s\nringsync error: error in file IO (code 11)\n", err->message.c_str());
+    return err->exit_code;
+  }
   Reporter reporter(stdout, stderr);
   auto start = std::chrono::steady_clock::now();
   {
     Executor executor(EngineSettings::from_env());
-    Syncer syncer(opt, reporter, FilterHooks{});
+    Syncer syncer(opt, reporter, std::move(std::get<FilterList>(filters)));
     executor.run(syncer.run());
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
