@@ -126,7 +126,7 @@ void BM_Getppid(benchmark::State& state) {
 }
 
 void register_all() {
-  benchmark::RegisterBenchmark("getppid/direct", BM_Getppid);
+  benchmark::RegisterBenchmark("getppid/direct", BM_Getppid)->UseRealTime();
   struct {
     Call call;
     const char* name;
@@ -137,14 +137,19 @@ void register_all() {
                {Call::kFstat, "fstat"}};
   for (const auto& c : calls) {
     std::string base = c.name;
+    // UseRealTime: iterations are sized by wall time, so a loaded machine (where the thread
+    // gets a fraction of a CPU) does not stretch every benchmark several times over.
     benchmark::RegisterBenchmark((base + "/direct").c_str(), BM_Call, c.call, Way::kDirect,
-                                 rk::BackendKind::kThreads);
+                                 rk::BackendKind::kThreads)
+        ->UseRealTime();
     for (auto backend : {rk::BackendKind::kUring, rk::BackendKind::kThreads}) {
       std::string be = backend == rk::BackendKind::kUring ? "uring" : "threads";
       benchmark::RegisterBenchmark((base + "/inline/" + be).c_str(), BM_Call, c.call, Way::kInline,
-                                   backend);
+                                   backend)
+          ->UseRealTime();
       benchmark::RegisterBenchmark((base + "/pool/" + be).c_str(), BM_Call, c.call, Way::kPool,
-                                   backend);
+                                   backend)
+          ->UseRealTime();
     }
   }
 }

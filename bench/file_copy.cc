@@ -358,6 +358,9 @@ int main(int argc, char** argv) {
         .num("seconds", seconds)
         .num("gb_per_s", static_cast<double>(size) / seconds / 1e9)
         .num("cpu_seconds", cpu_seconds)
+        .num("ring_ops", static_cast<double>(ex.stats().submitted))
+        .num("pool_calls", static_cast<double>(ex.stats().pool_calls))
+        .num("max_in_flight", static_cast<double>(ex.stats().max_in_flight))
         .str("verified", verified)
         .print();
   }

@@ -87,7 +87,21 @@ def run_one(cmd, label):
         FAILURES.setdefault(label, err)
         log(f"FAILED: {label}: {err}")
         return None
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    rec = json.loads(p.stdout.strip().splitlines()[-1])
+    with open(os.path.join(BUILD, "engine-runs.jsonl"), "a") as f:  # every run, for later study
+        f.write(json.dumps(rec) + "\n")
+    return rec
+
+
+def spread_note(per, best, higher_is_better):
+    """A Decision line saying whether the fastest method's runs separate from the others'."""
+    lo, _, hi = summary(per[best])
+    overlap = [k for k, v in per.items() if k != best and v and min(v) <= hi and max(v) >= lo]
+    if not overlap:
+        return [f"- Separation: no other method's runs overlap the fastest's range ({fmt(lo)}–{fmt(hi)})."]
+    return [f"- Separation: the runs of {len(overlap)} other method(s) overlap the fastest's range "
+            f"({lo:.3g}–{hi:.3g}): {', '.join(overlap[:6])}{', ...' if len(overlap) > 6 else ''}. "
+            f"This run does not separate them; a quiet re-run should."]
 
 
 def failed_row(label, columns):
@@ -111,6 +125,9 @@ ENGINE_NOTES = [
     "member `char[PATH_MAX]` and building the string at the returned length would fix it.",
     "- The blocking pool's cost is the hand-off (mutex + condition variable + eventfd wake-up of "
     "the executor), 10-20 µs per call here, several times any of these calls on tmpfs.",
+    "- Buffered writes to ext4 submitted as `IORING_OP_WRITE`/`WRITE_FIXED` are executed by an "
+    "io-wq worker (perf: `iou-wrk-*` spends its time in `memcpy` and `ext4_da_get_block_prep`); "
+    "reads of cached pages complete inline. A ring copy to ext4 is therefore two threads.",
     "- `IORING_OP_STATX` is executed by io-wq worker threads (`iou-wrk-*`); the ring wins only "
     "when those workers can run on an otherwise idle core or overlap disk reads (cold cache).",
     ""]
@@ -161,7 +178,7 @@ plot "{dat}" using 1:3:6:xtic(2) with boxes lc rgb variable, \\
      "{dat}" using 1:3:4:5 with yerrorbars lc rgb "black" pt 0
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=False)
-    return os.path.relpath(png, DOCS)
+    return os.path.relpath(png, os.path.dirname(IMG))
 
 
 def color_of(label):
@@ -201,7 +218,8 @@ def run_cheap_calls(quick):
         if b.get("run_type") != "iteration" or b.get("error_occurred"):
             continue
         scale = {"ns": 1, "us": 1e3, "ms": 1e6}[b.get("time_unit", "ns")]
-        r = runs.setdefault(b["run_name"], {"real": [], "cpu": []})
+        name = b["run_name"].removesuffix("/real_time")  # UseRealTime() adds it
+        r = runs.setdefault(name, {"real": [], "cpu": []})
         r["real"].append(b["real_time"] * scale)
         r["cpu"].append(b["cpu_time"] * scale)
     return runs, reps
@@ -380,6 +398,7 @@ def report_statx(results, nfiles, fs_types):
                      f"({ring[best_ring] / med.get('inline', NAN):.2f}x inline)" if best_ring else "")
                   + (f"; best pool: {best_pool} at {fmt(pool[best_pool])} ns/file "
                      f"({pool[best_pool] / med.get('inline', NAN):.2f}x inline)." if best_pool else "."))
+        md += spread_note(per, best, False)
         if best_ring and ring[best_ring] < med.get("inline", NAN) * 0.9:
             md.append("- Here the ring beats the inline call by more than 10%: supports "
                       "`metadata_ops=ring` for this case.")
@@ -538,6 +557,7 @@ def report_copy(results, size, fs_types, note=""):
                   f"splice {med.get('splice via pipe 1MiB', NAN):.2f}"
                   + (f", best ring {br} {ring[br]:.2f}" if br else "")
                   + (f", best ring_fixed {bf} {fixed[bf]:.2f}" if bf else "") + " GB/s.")
+        md += spread_note(per, best, True)
         if br and bf:
             gain = fixed[bf] / ring[br]
             md.append(f"- Registered buffers vs plain (best of each): {gain:.2f}x — "
@@ -561,11 +581,13 @@ def main():
                     help="time budget of a full run, used to choose the copy grid (default 19)")
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--keep-data", action="store_true", help="keep the trees and source files")
-    ap.add_argument("--out", default=os.path.join(DOCS, "benchmarks.md"))
+    ap.add_argument("--out", default=os.path.join(DOCS, "benchmarks.md"),
+                    help="the report; its plots go to img/ beside it (default docs/benchmarks.md)")
     ap.add_argument("--only", default="cheap,statx,copy", help="comma-separated subset")
     a = ap.parse_args()
-    global BUDGET_S
+    global BUDGET_S, IMG
     BUDGET_S = a.budget_min * 60
+    IMG = os.path.join(os.path.dirname(os.path.abspath(a.out)), "img")  # plots beside the report
     only = set(a.only.split(","))
 
     if os.geteuid() != 0:
@@ -586,6 +608,9 @@ def main():
     if fs_types["tmpfs"] == fs_types["disk"]:
         fs_types["disk"] += "-disk"
 
+    raw = os.path.join(BUILD, "engine-runs.jsonl")
+    if os.path.exists(raw):
+        os.remove(raw)
     sampler = LoadSampler()
     sampler.start()
     started = datetime.datetime.now(datetime.timezone.utc)
