@@ -125,6 +125,7 @@ class Executor {
  private:
   bool run_inline(const detail::Operation& op);
   bool is_local_fs(int fd);
+  static bool path_is_local(const char* path);
   bool submit_direct(detail::Operation& op);  // cheap-call placement; false if done at once
   void poll(bool wait);
   void deliver_ready();

@@ -6,6 +6,8 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "engine/backend.h"
@@ -206,21 +208,36 @@ bool Executor::run_inline(const detail::Operation& op) {
     case CheapCalls::kPool: return false;
     case CheapCalls::kAuto: break;
   }
-  int fd = op.fd;
-  // Path-only calls (lgetxattr, ...) resolve against the working directory.
-  if (op.code == detail::OpCode::kLgetxattr || op.code == detail::OpCode::kLsetxattr ||
-      op.code == detail::OpCode::kLlistxattr || op.code == detail::OpCode::kLremovexattr ||
-      op.code == detail::OpCode::kSymlinkat) {
-    fd = op.code == detail::OpCode::kSymlinkat ? op.fd2 : AT_FDCWD;
+  // The file system a call lands on: the one of the directory fd it is relative to, or, for
+  // an absolute path, the one of that path ("/proc/self/fd/N/..." is the one of fd N).
+  int fd = op.code == detail::OpCode::kSymlinkat ? op.fd2 : op.fd;
+  bool path_only = op.code == detail::OpCode::kLgetxattr || op.code == detail::OpCode::kLsetxattr ||
+                   op.code == detail::OpCode::kLlistxattr || op.code == detail::OpCode::kLremovexattr;
+  const char* path = op.code == detail::OpCode::kSymlinkat ? op.path2 : op.path;
+  if (path_only) fd = AT_FDCWD;
+  if (path != nullptr && path[0] == '/') {
+    static constexpr char kProcFd[] = "/proc/self/fd/";
+    if (std::strncmp(path, kProcFd, sizeof kProcFd - 1) == 0) {
+      int n = std::atoi(path + sizeof kProcFd - 1);
+      if (n >= 0) return is_local_fs(n);
+    }
+    return path_is_local(path);
   }
+  if (fd == AT_FDCWD) return path_is_local(".");
   return is_local_fs(fd);
+}
+
+// Not cached: the working directory can change, and absolute paths are many.
+bool Executor::path_is_local(const char* path) {
+  struct statfs info {};
+  return ::statfs(path, &info) == 0 && local_fs_type(static_cast<long>(info.f_type));
 }
 
 bool Executor::is_local_fs(int fd) {
   auto it = fd_is_local_.find(fd);
   if (it != fd_is_local_.end()) return it->second;
   struct statfs info {};
-  int rc = fd == AT_FDCWD ? ::statfs(".", &info) : ::fstatfs(fd, &info);
+  int rc = ::fstatfs(fd, &info);
   bool local = rc == 0 && local_fs_type(static_cast<long>(info.f_type));
   if (rc == 0) fd_is_local_.emplace(fd, local);  // a bad fd is not cached: the call will fail
   return local;

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -60,6 +61,10 @@ int uring_opcode(OpCode code) {
   }
 }
 
+// An SQE carries a 32-bit length: cap larger requests at the kernel's own per-call limit
+// (MAX_RW_COUNT), which yields the same short count a direct call would, instead of wrapping.
+unsigned sqe_length(uint64_t len) { return static_cast<unsigned>(std::min<uint64_t>(len, 0x7ffff000)); }
+
 // The one place that turns a neutral Operation into an SQE.
 void prepare_sqe(io_uring_sqe* sqe, Operation& op) {
   auto* data = &op;
@@ -67,26 +72,26 @@ void prepare_sqe(io_uring_sqe* sqe, Operation& op) {
     case OpCode::kNop: io_uring_prep_nop(sqe); break;
     case OpCode::kTimeout: io_uring_prep_timeout(sqe, &op.ts, 0, 0); break;
     case OpCode::kRead:
-      io_uring_prep_read(sqe, op.fd, op.addr, static_cast<unsigned>(op.len), op.off);
+      io_uring_prep_read(sqe, op.fd, op.addr, sqe_length(op.len), op.off);
       break;
     case OpCode::kWrite:
-      io_uring_prep_write(sqe, op.fd, op.addr, static_cast<unsigned>(op.len), op.off);
+      io_uring_prep_write(sqe, op.fd, op.addr, sqe_length(op.len), op.off);
       break;
     case OpCode::kReadFixed:
-      io_uring_prep_read_fixed(sqe, op.fd, op.addr, static_cast<unsigned>(op.len), op.off,
+      io_uring_prep_read_fixed(sqe, op.fd, op.addr, sqe_length(op.len), op.off,
                                static_cast<int>(op.aux));
       break;
     case OpCode::kWriteFixed:
-      io_uring_prep_write_fixed(sqe, op.fd, op.addr, static_cast<unsigned>(op.len), op.off,
+      io_uring_prep_write_fixed(sqe, op.fd, op.addr, sqe_length(op.len), op.off,
                                 static_cast<int>(op.aux));
       break;
     case OpCode::kReadv:
       io_uring_prep_readv(sqe, op.fd, static_cast<const iovec*>(op.addr),
-                          static_cast<unsigned>(op.len), op.off);
+                          sqe_length(op.len), op.off);
       break;
     case OpCode::kWritev:
       io_uring_prep_writev(sqe, op.fd, static_cast<const iovec*>(op.addr),
-                           static_cast<unsigned>(op.len), op.off);
+                           sqe_length(op.len), op.off);
       break;
     case OpCode::kFsync: io_uring_prep_fsync(sqe, op.fd, op.flags); break;
     case OpCode::kFallocate:
@@ -101,7 +106,7 @@ void prepare_sqe(io_uring_sqe* sqe, Operation& op) {
     case OpCode::kClose: io_uring_prep_close(sqe, op.fd); break;
     case OpCode::kSplice:
       io_uring_prep_splice(sqe, op.fd, static_cast<int64_t>(op.off), op.fd2,
-                           static_cast<int64_t>(op.off2), static_cast<unsigned>(op.len),
+                           static_cast<int64_t>(op.off2), sqe_length(op.len),
                            op.flags);
       break;
     case OpCode::kStatx:
@@ -121,11 +126,11 @@ void prepare_sqe(io_uring_sqe* sqe, Operation& op) {
     case OpCode::kSymlinkat: io_uring_prep_symlinkat(sqe, op.path, op.fd2, op.path2); break;
     case OpCode::kFgetxattr:
       io_uring_prep_fgetxattr(sqe, op.fd, op.path, static_cast<char*>(op.addr),
-                              static_cast<unsigned>(op.len));
+                              sqe_length(op.len));
       break;
     case OpCode::kFsetxattr:
       io_uring_prep_fsetxattr(sqe, op.fd, op.path, static_cast<const char*>(op.addr),
-                              static_cast<int>(op.flags), static_cast<unsigned>(op.len));
+                              static_cast<int>(op.flags), sqe_length(op.len));
       break;
     case OpCode::kRecvmsg:
       io_uring_prep_recvmsg(sqe, op.fd, static_cast<msghdr*>(op.addr), op.flags);

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <string>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -135,19 +138,41 @@ TEST_P(ExecutorTest, PostFromAnotherThreadRunsOnExecutor) {
   EXPECT_EQ(run(wait_for_post(ex(), value)), 42);
 }
 
+// Sets an environment variable for one test and puts the old value back, so that a suite run
+// with RINGKIT_BACKEND=threads keeps it for the tests that follow.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
 TEST(ExecutorSettings, EnvironmentSelectsBackend) {
-  setenv("RINGKIT_BACKEND", "threads", 1);
-  EngineSettings s = EngineSettings::from_env();
-  unsetenv("RINGKIT_BACKEND");
+  EngineSettings s;
+  {
+    ScopedEnv env("RINGKIT_BACKEND", "threads");
+    s = EngineSettings::from_env();
+  }
   EXPECT_EQ(s.backend, BackendKind::kThreads);
   Executor ex(s);
   EXPECT_EQ(ex.backend(), BackendKind::kThreads);
 }
 
 TEST(ExecutorSettings, BadEnvironmentValueIsIgnored) {
-  setenv("RINGKIT_CHEAP_CALLS", "sometimes", 1);
+  ScopedEnv env("RINGKIT_CHEAP_CALLS", "sometimes");
   EngineSettings s = EngineSettings::from_env();
-  unsetenv("RINGKIT_CHEAP_CALLS");
   EXPECT_EQ(s.cheap_calls, EngineSettings::kDefaultCheapCalls);
 }
 
