@@ -15,6 +15,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <linux/limits.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -135,7 +136,9 @@ class StatxAwaiter : public detail::OpAwaiterBase {
   }
 
  private:
-  struct statx stx_ {};
+  // Not zero-filled: the kernel writes it, and it is read only on success (the fill showed
+  // up as ~5% of an inline fstat in bench/cheap_calls_bench).
+  struct statx stx_;
 };
 // statx(2). For a descriptor itself: statx(fd, "", AT_EMPTY_PATH, mask).
 StatxAwaiter statx(int dirfd, CStr path, int flags, unsigned mask = STATX_BASIC_STATS);
@@ -158,7 +161,7 @@ class ReadlinkAwaiter : public detail::OpAwaiterBase {
   Result<std::string> await_resume();
 
  private:
-  std::string target_;
+  char target_[PATH_MAX];  // filled by the kernel; no allocation until the result is known
 };
 // The target of a symbolic link, exactly as stored (any bytes, up to PATH_MAX).
 ReadlinkAwaiter readlinkat(int dirfd, CStr path);

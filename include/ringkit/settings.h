@@ -70,8 +70,11 @@ struct EngineSettings {
   MetadataOps metadata_ops = MetadataOps::kCheap;
 
   // Threads of the blocking pool (threads backend, and cheap calls in pool mode). Blocking file
-  // I/O on a cold cache needs several in flight to keep a disk busy. Environment: RINGKIT_POOL_THREADS.
-  uint32_t pool_threads = 8;
+  // I/O on a cold cache needs several in flight to keep a disk busy, but more threads than
+  // that contend on the pool's queue: statx over 100 000 files was fastest with 4 threads on
+  // these 2-core machines and used 3-7x the CPU with 8-16 (docs/benchmarks.md).
+  // Environment: RINGKIT_POOL_THREADS.
+  uint32_t pool_threads = 4;
 
   static constexpr CheapCalls kDefaultCheapCalls =
 #if RINGKIT_CHEAP_CALLS_SYNC

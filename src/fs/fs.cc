@@ -172,7 +172,10 @@ CountAwaiter<size_t> splice(int fd_in, uint64_t off_in, int fd_out, uint64_t off
 }
 
 StatxAwaiter::StatxAwaiter(int dirfd, const char* path, int flags, unsigned mask) {
-  op_ = make_path(OpCode::kStatx, dirfd, path);
+  // Filled in place: this is the hottest metadata call of a tree walk.
+  op_.code = OpCode::kStatx;
+  op_.fd = dirfd;
+  op_.path = path;
   op_.flags = static_cast<uint32_t>(flags);
   op_.mode = mask;
   op_.addr = &stx_;
@@ -216,16 +219,16 @@ VoidAwaiter symlinkat(CStr target, int new_dirfd, CStr link_path) {
 }
 
 ReadlinkAwaiter::ReadlinkAwaiter(int dirfd, const char* path) {
-  target_.resize(PATH_MAX);
-  op_ = make_path(OpCode::kReadlinkat, dirfd, path);
-  op_.addr = target_.data();
-  op_.len = target_.size();
+  op_.code = OpCode::kReadlinkat;
+  op_.fd = dirfd;
+  op_.path = path;
+  op_.addr = target_;
+  op_.len = sizeof target_;
 }
 
 Result<std::string> ReadlinkAwaiter::await_resume() {
   if (op_.res < 0) return error();
-  target_.resize(static_cast<size_t>(op_.res));
-  return std::move(target_);
+  return std::string(target_, static_cast<size_t>(op_.res));
 }
 
 ReadlinkAwaiter readlinkat(int dirfd, CStr path) { return ReadlinkAwaiter(dirfd, path.p); }
