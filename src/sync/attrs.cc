@@ -43,6 +43,17 @@ WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_ne
   return w;
 }
 
+mode_t with_executability(mode_t dst_mode, mode_t src_mode) {
+  mode_t perms = dst_mode & 07777;
+  if (src_mode & 0111) {
+    // Executable source: execute bits wherever the destination can be read.
+    perms |= (perms & 0444) >> 2;
+  } else {
+    perms &= ~static_cast<mode_t>(0111);
+  }
+  return perms;
+}
+
 bool same_mtime(const struct statx& a, const struct statx& b, int64_t modify_window) {
   if (modify_window < 0) {
     // rsync: a negative window compares nanoseconds too.
@@ -95,13 +106,18 @@ void fill_times(const WantedAttrs& want, timespec times[2]) {
 }
 }  // namespace
 
+// A group we may not give (not root, not a member): rsync keeps ours and carries on.
+bool tolerable_chown_error(const Result<void>& r) {
+  return !r && r.error() == std::errc::operation_not_permitted && geteuid() != 0;
+}
+
 Task<Result<void>> apply_attrs_fd(int fd, const WantedAttrs& want, const struct statx* current) {
   bool chowned = false;
   if (needs_chown(want, current)) {
     auto r = co_await fs::fchown(fd, want.set_uid ? want.uid : static_cast<uid_t>(-1),
                                  want.set_gid ? want.gid : static_cast<gid_t>(-1));
-    if (!r) co_return r;
-    chowned = true;
+    if (!r && !tolerable_chown_error(r)) co_return r;
+    chowned = r.ok();
   }
   if (needs_chmod(want, current, chowned)) {
     auto r = co_await fs::fchmod(fd, want.mode);
@@ -122,8 +138,8 @@ Task<Result<void>> apply_attrs_at(int dirfd, const std::string& name, bool is_sy
   if (needs_chown(want, current)) {
     auto r = co_await fs::fchownat(dirfd, name, want.set_uid ? want.uid : static_cast<uid_t>(-1),
                                    want.set_gid ? want.gid : static_cast<gid_t>(-1), AT_SYMLINK_NOFOLLOW);
-    if (!r) co_return r;
-    chowned = true;
+    if (!r && !tolerable_chown_error(r)) co_return r;
+    chowned = r.ok();
   }
   // Symlinks have no permissions of their own on Linux.
   if (!is_symlink && needs_chmod(want, current, chowned)) {

@@ -37,6 +37,10 @@ void compare_attrs(const Options& opt, const WantedAttrs& want, const struct sta
 
 bool same_mtime(const struct statx& a, const struct statx& b, int64_t modify_window);
 
+// -E without -p: the destination's permissions with execute bits following the source's
+// (set where readable when the source is executable, cleared when it is not), as rsync does.
+mode_t with_executability(mode_t dst_mode, mode_t src_mode);
+
 // Applies `want` to the open `fd` (owner, then mode, then times: chown may clear set-id bits,
 // and times must come last). `current` is what the item has now (nullptr: set everything);
 // only what differs is set (times exactly, to the nanosecond).

@@ -292,6 +292,18 @@ std::optional<std::string> check_combinations(const Options& o) {
     return "--delete does not work without --recursive (-r) or --dirs (-d).";
   }
   if (o.sources.empty()) return "no source given; usage: ringsync [OPTION]... SRC [SRC]... DEST";
+  // rsync reads "host:path" as a remote path; ringsync copies local trees only. (A local name
+  // with a colon before any slash can be given as ./host:path.)
+  auto remote = [](const std::string& p) {
+    size_t colon = p.find(':');
+    return colon != std::string::npos && colon > 0 && p.find('/') > colon;
+  };
+  for (const auto& src : o.sources) {
+    if (remote(src)) return "\"" + src + "\" looks like a remote HOST:PATH; ringsync copies local trees only (use ./" + src + " for a local name)";
+  }
+  if (remote(o.destination)) {
+    return "\"" + o.destination + "\" looks like a remote HOST:PATH; ringsync copies local trees only (use ./" + o.destination + " for a local name)";
+  }
   return std::nullopt;
 }
 
@@ -408,6 +420,10 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
       continue;
     }
     for (size_t j = 1; j < a.size(); ++j) {
+      if (a[j] == 'V') {
+        parsed.action = Action::kVersion;
+        return parsed;
+      }
       const Spec* spec = find_short(a[j]);
       if (spec == nullptr) return UsageError{std::string("-") + a[j] + ": unknown option"};
       std::string value;
@@ -426,6 +442,8 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
     }
   }
 
+  // -q silences the per-file output (-v and -i), as rsync's does; errors still print.
+  if (o.quiet) o.verbose = o.itemize = 0;
   // --files-from: -a does not imply -r (only an explicit -r recurses), as in rsync.
   if (o.files_from && !recursive_explicit) o.recursive = false;
   if (o.backup_dir && !o.suffix_given) o.suffix.clear();

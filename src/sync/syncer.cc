@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <unordered_map>
 
 #include "sync/attrs.h"
@@ -66,10 +68,9 @@ std::optional<std::string> check_supported(const Options& o) {
   if (o.chown) return no("--chown");
   if (o.hard_links) return no("-H/--hard-links");
   if (o.sparse) return no("-S/--sparse");
-  if (o.delete_timing == DeleteTiming::kBefore || o.delete_timing == DeleteTiming::kDelay ||
-      o.delete_timing == DeleteTiming::kAfter) {
-    return no("--delete-before/--delete-delay/--delete-after (use --delete)");
-  }
+  if (o.delete_timing == DeleteTiming::kBefore) return no("--delete-before") + "; --delete deletes during the transfer";
+  if (o.delete_timing == DeleteTiming::kDelay) return no("--delete-delay") + "; --delete deletes during the transfer";
+  if (o.delete_timing == DeleteTiming::kAfter) return no("--delete-after") + "; --delete deletes during the transfer";
   if (o.max_delete) return no("--max-delete");
   if (o.inplace || o.partial_dir || o.delay_updates || o.temp_dir) {
     return no("--inplace/--partial-dir/--delay-updates/--temp-dir");
@@ -78,7 +79,7 @@ std::optional<std::string> check_supported(const Options& o) {
   if (!o.link_dest.empty() || !o.compare_dest.empty() || !o.copy_dest.empty()) {
     return no("--link-dest/--compare-dest/--copy-dest");
   }
-  if (o.progress || o.progress2) return no("--progress/--info=progress2");
+  if (o.progress || o.progress2) return no("--progress, -P and --info=progress2");
   if (o.list_only) return no("--list-only (and a single SRC with no DEST)");
   if (o.out_format || o.log_file) return no("--out-format/--log-file");
   return std::nullopt;
@@ -130,12 +131,26 @@ bool Syncer::protected_from_delete(const std::string& rel, bool is_dir) const {
   return filtering_ && receiver_ && receiver_->matches(rel, is_dir, Side::kReceiver) != Decision::kIncluded;
 }
 
+std::atomic<int> Syncer::interrupt_signal{0};
+
+bool Syncer::interrupted() {
+  int sig = interrupt_signal.load(std::memory_order_relaxed);
+  if (sig == 0) return false;
+  if (!rep_.stopped()) {
+    rep_.fatal(std::string("received ") + (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP") +
+                   ", stopping; nothing is left half-written",
+               kExitInterrupted);
+  }
+  return true;
+}
+
 Task<void> Syncer::run() {
   bool single = opt_.sources.size() == 1;
   for (const std::string& arg : opt_.sources) {
-    if (rep_.stopped()) break;
+    if (rep_.stopped() || interrupted()) break;
     co_await sync_source(parse_source(arg), single);
   }
+  interrupted();  // a signal that came while the last items were in flight still counts
 }
 
 std::string Syncer::line_for(const ItemChange& change, const std::string& path, const std::string& target) {
@@ -228,6 +243,13 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   if (!into_dir) {
     dst_dir = dirname_of(dest);
     dst_name = basename_of(dest);
+    if (opt_.mkpath && !opt_.dry_run && dst_dir != ".") {
+      auto made = co_await make_dest(dst_dir);
+      if (!made && made.error() != std::errc::file_exists) {
+        rep_.fatal("mkdir \"" + dst_dir + "\" failed: " + made.error().message(), kExitFileIo);
+        co_return;
+      }
+    }
   } else if (!dest_is_dir) {
     if (dest_st) {
       rep_.fatal("destination \"" + dest + "\" exists and is not a directory", kExitFileSelect);
@@ -252,14 +274,17 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
 }
 
 // Creates the destination directory; with --mkpath its missing parents too.
-Task<Result<void>> Syncer::make_dest(const std::string& dest) {
+Task<Result<void>> Syncer::make_dest(const std::string& dest_arg) {
+  std::string dest = without_trailing_slash(dest_arg);
   auto made = co_await fs::mkdirat(AT_FDCWD, dest, 0755);
   if (made || !opt_.mkpath || made.error() != std::errc::no_such_file_or_directory) co_return made;
   for (size_t slash = dest.find('/', 1); slash != std::string::npos; slash = dest.find('/', slash + 1)) {
     auto part = co_await fs::mkdirat(AT_FDCWD, dest.substr(0, slash), 0755);
     if (!part && part.error() != std::errc::file_exists) co_return part;
   }
-  co_return co_await fs::mkdirat(AT_FDCWD, dest, 0755);
+  made = co_await fs::mkdirat(AT_FDCWD, dest, 0755);
+  if (!made && made.error() == std::errc::file_exists) co_return Result<void>{};
+  co_return made;
 }
 
 Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,
@@ -323,6 +348,7 @@ Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
   } else if (st.error() == std::errc::no_such_file_or_directory) {
     rep_.vanished(rel + e.name);
   } else {
+    io_error_ = true;
     rep_.file_error("stat", rel + e.name, st.error());
   }
 }
@@ -330,6 +356,7 @@ Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
 Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display) {
   auto listed = co_await list_directory(dir.src.get());
   if (!listed) {
+    io_error_ = true;
     rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, listed.error());
     co_return;
   }
@@ -403,11 +430,30 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
       co_return;
     }
     existing = std::move(*dst_list);
+    // Temp files of a killed run: only those named after an item this run copies, so that a
+    // user's own file that merely looks like one is left alone.
+    auto ours = [&](const Entry& e) {
+      if (!is_stale_temp(e.name)) return false;
+      std::string base = e.name.substr(1, e.name.size() - 11);
+      return std::any_of(entries.begin(), entries.end(),
+                         [&](const Entry& s) { return s.name.compare(0, base.size(), base) == 0; });
+    };
     for (const Entry& e : existing) {
-      if (is_stale_temp(e.name) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), e.name, 0);
+      if (ours(e) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), e.name, 0);
     }
-    std::erase_if(existing, [](const Entry& e) { return is_stale_temp(e.name); });
-    if (opt_.delete_timing != DeleteTiming::kNone) co_await delete_extraneous(dir, entries, existing);
+    std::erase_if(existing, ours);
+    if (opt_.delete_timing != DeleteTiming::kNone) {
+      // As rsync: once the source could not be read completely, deleting could remove what
+      // only looks extraneous; --ignore-errors deletes anyway.
+      if (io_error_ && !opt_.ignore_errors) {
+        if (!said_skipping_deletion_) {
+          rep_.error_line("IO error encountered -- skipping file deletion", kExitPartial);
+          said_skipping_deletion_ = true;
+        }
+      } else {
+        co_await delete_extraneous(dir, entries, existing);
+      }
+    }
   }
 
   std::unordered_map<std::string, unsigned char> dst_types;
@@ -429,7 +475,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     if (!w.line.empty()) rep_.line(w.line);
   }
   for (Work& w : dirs) {
-    if (rep_.stopped()) co_return;
+    if (rep_.stopped() || interrupted()) co_return;
     co_await sync_subdir(dir, w);
   }
 
@@ -463,6 +509,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     if (src.error() == std::errc::no_such_file_or_directory) {
       rep_.vanished(rel);
     } else {
+      io_error_ = true;
       rep_.file_error("opendir", rel, src.error());
     }
     co_return;
@@ -507,8 +554,9 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
 }
 
 Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
+  if (interrupted()) co_return;
   Entry& e = *work.src;
-  std::string rel = dir.rel + work.dst_name;
+  std::string rel = dir.rel + work.src->name;  // rsync names the source item
   ++rep_.stats().files;
   struct statx dst_st {};
   const struct statx* dst = nullptr;

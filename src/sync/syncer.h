@@ -14,6 +14,7 @@
 // Thread affinity: runs on one executor thread. REQUIRES: Options passed check_supported().
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -50,6 +51,10 @@ class Syncer {
 
   // Runs the whole transfer. The outcome is in the reporter (lines, errors, exit code).
   Task<void> run();
+
+  // Set (to the signal number) by a SIGINT/SIGTERM/SIGHUP handler: the run starts no new
+  // directory or file, lets what is in flight finish, and ends with exit code 20.
+  static std::atomic<int> interrupt_signal;
 
  private:
   struct DirPair {
@@ -98,6 +103,7 @@ class Syncer {
   std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);
   bool skip_by_size(const Entry& e) const;
   bool copies_kind(const Entry& e) const;
+  bool interrupted();
   bool excluded(const std::string& rel, bool is_dir) const;
   bool protected_from_delete(const std::string& rel, bool is_dir) const;
   static std::string dir_key(const std::string& rel);
@@ -108,6 +114,8 @@ class Syncer {
   std::optional<FilterList> sender_;    // walks the source (reads its merge files)
   std::optional<FilterList> receiver_;  // walks the destination (protects from --delete)
   bool filtering_ = false;
+  bool io_error_ = false;                // the source could not be read completely
+  bool said_skipping_deletion_ = false;
   mode_t umask_ = 022;
   uint64_t root_dev_ = 0;   // -x: the source root's device
   unsigned tmp_counter_ = 0;

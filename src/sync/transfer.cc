@@ -56,6 +56,10 @@ Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size) {
 
 Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, Result<void>& outcome) {
   if (!outcome) co_return;  // another chunk failed: stop early
+  if (interrupt_signal.load(std::memory_order_relaxed) != 0) {
+    outcome = std::make_error_code(std::errc::operation_canceled);  // the file is abandoned
+    co_return;
+  }
   std::vector<std::byte> buf(length);
   uint64_t filled = 0;
   while (filled < length) {
@@ -97,7 +101,7 @@ Task<Result<void>> Syncer::install_file(DirPair& dir, const std::string& name, b
 
 Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* dst) {
   Entry& e = *work.src;
-  std::string rel = dir.rel + work.dst_name;
+  std::string rel = dir.rel + work.src->name;  // rsync names the source item
   rep_.stats().regular_files++;
   rep_.stats().total_size += e.st.stx_size;
   bool exists = dst != nullptr;
@@ -121,6 +125,11 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     }
     if (up_to_date) {
       ItemChange change{ItemChange::Update::kNoUpdate, ItemChange::Type::kFile};
+      if (opt_.executability && !opt_.perms) {
+        want.mode = with_executability(dst->stx_mode, e.st.stx_mode);
+        want.set_mode = true;
+        change.perms = want.mode != (dst->stx_mode & 07777);
+      }
       compare_attrs(opt_, want, *dst, change);
       if (opt_.xattrs || opt_.acls) {
         auto x = co_await sync_xattrs(opt_, XattrTarget::of_path(fd_path(dir.src.get(), e.name)),
@@ -141,15 +150,17 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   }
 
   if (exists && !opt_.perms) {
-    // Without -p an updated file keeps the permissions it had (rsync's rule).
+    // Without -p an updated file keeps the permissions it had (rsync's rule), -E aside.
     want.mode = dst->stx_mode & 07777;
     want.set_mode = true;
   }
+  if (opt_.executability && !opt_.perms) want.mode = with_executability(want.mode, e.st.stx_mode);
   ItemChange change{ItemChange::Update::kTransfer, ItemChange::Type::kFile, !exists};
   if (exists) {
     change.size = dst->stx_size != e.st.stx_size;
     change.changed = opt_.checksum;
     compare_attrs(opt_, want, *dst, change);
+    if (opt_.executability && !opt_.perms) change.perms = want.mode != (dst->stx_mode & 07777);
     if (!opt_.times && !same_mtime(e.st, *dst, 0)) {
       change.time = true;
       change.time_is_now = true;
@@ -214,6 +225,7 @@ Task<void> Syncer::abandon(DirPair& dir, const std::string& tmp_name, const std:
                            std::error_code ec, Work& work) {
   if (!tmp_name.empty()) co_await fs::unlinkat(dir.dst.get(), tmp_name, 0);
   work.line.clear();
+  if (ec == std::errc::operation_canceled && interrupted()) co_return;  // said once, by interrupted()
   if (ec == std::errc::no_space_on_device || ec == std::errc::file_too_large) {
     rep_.fatal(std::string(what) + " \"" + rel + "\" failed: " + ec.message() + " (" + std::to_string(ec.value()) + ")",
                kExitFileIo);
@@ -238,7 +250,7 @@ Task<bool> Syncer::same_content(DirPair& dir, Work& work) {
 
 Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* dst) {
   Entry& e = *work.src;
-  std::string rel = dir.rel + work.dst_name;
+  std::string rel = dir.rel + work.src->name;  // rsync names the source item
   auto target = co_await fs::readlinkat(dir.src.get(), e.name);
   if (!target) {
     if (target.error() == std::errc::no_such_file_or_directory) {
@@ -288,7 +300,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
 
 Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* dst) {
   Entry& e = *work.src;
-  std::string rel = dir.rel + work.dst_name;
+  std::string rel = dir.rel + work.src->name;  // rsync names the source item
   bool device = S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode);
   auto type = device ? ItemChange::Type::kDevice : ItemChange::Type::kSpecial;
   bool exists = dst != nullptr;

@@ -52,6 +52,8 @@ int run(const Options& opt) {
     std::fprintf(stderr, "ringsync warning: some files vanished before they could be transferred (code 24)\n");
   } else if (code == kExitFileIo) {
     std::fprintf(stderr, "ringsync error: error in file IO (code 11)\n");
+  } else if (code == kExitInterrupted) {
+    std::fprintf(stderr, "ringsync error: received SIGINT, SIGTERM, or SIGHUP (code 20)\n");
   } else if (code == kExitFileSelect) {
     std::fprintf(stderr, "ringsync error: errors selecting input/output files, dirs (code 3)\n");
   }
@@ -76,6 +78,14 @@ int main(int argc, char** argv) {
   }
   if (auto unsupported = check_supported(cmd.options)) return usage_error(*unsupported);
   signal(SIGPIPE, SIG_IGN);
+  // Stop taking new work on these and end with rsync's exit code 20; what is in flight
+  // finishes, so nothing is left half-written.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction sa {};
+    sa.sa_handler = [](int s) { Syncer::interrupt_signal.store(s, std::memory_order_relaxed); };
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, nullptr);
+  }
   try {
     return run(cmd.options);
   } catch (const std::exception& e) {
