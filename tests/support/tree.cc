@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -322,6 +324,162 @@ void remove_tree(const std::string& path) {
   std::error_code ec;
   // Make everything writable first (tests create read-only directories).
   std::filesystem::remove_all(path, ec);
+}
+
+}  // namespace ringkit::testing
+
+// ---- For the fault-injection tests ----
+
+namespace ringkit::testing {
+
+Spawned spawn_program(const std::vector<std::string>& argv, bool capture, const std::function<bool()>& in_child) {
+  Spawned s;
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  if (capture && (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)) return s;
+  // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (capture) {
+      dup2(out_pipe[1], 1);
+      dup2(err_pipe[1], 2);
+    } else {
+      int null = ::open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    if (in_child && !in_child()) _exit(126);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  s.pid = pid;
+  if (capture) {
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    s.out_fd = out_pipe[0];
+    s.err_fd = err_pipe[0];
+  }
+  return s;
+}
+
+RunResult wait_program(Spawned& p, int extra_fd, const std::function<void()>& on_extra) {
+  RunResult r;
+  pollfd fds[3] = {{p.out_fd, POLLIN, 0}, {p.err_fd, POLLIN, 0}, {extra_fd, POLLIN, 0}};
+  std::string* into[2] = {&r.out, &r.err};
+  int open_pipes = (p.out_fd >= 0) + (p.err_fd >= 0);
+  while (open_pipes > 0) {
+    if (poll(fds, 3, -1) < 0 && errno != EINTR) break;
+    if (fds[2].fd >= 0 && (fds[2].revents & POLLIN) && on_extra) on_extra();
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        into[i]->append(buf, static_cast<size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_pipes;
+      }
+    }
+  }
+  p.out_fd = p.err_fd = -1;
+  int status = 0;
+  waitpid(p.pid, &status, 0);
+  p.pid = -1;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+int kill_program(Spawned& p) {
+  ::kill(p.pid, SIGKILL);
+  int status = 0;
+  waitpid(p.pid, &status, 0);
+  p.pid = -1;
+  if (p.out_fd >= 0) close(p.out_fd);
+  if (p.err_fd >= 0) close(p.err_fd);
+  p.out_fd = p.err_fd = -1;
+  return status;
+}
+
+RunResult run_program_as(const std::vector<std::string>& argv, uid_t uid, gid_t gid) {
+  Spawned p = spawn_program(argv, true, [uid, gid] {
+    // Groups first: once the uid is dropped, changing them is no longer allowed.
+    return setgroups(0, nullptr) == 0 && setresgid(gid, gid, gid) == 0 && setresuid(uid, uid, uid) == 0;
+  });
+  if (p.pid < 0) return {};
+  return wait_program(p);
+}
+
+std::string make_temp_dir_in(const std::string& parent, const char* prefix) {
+  std::string tmpl = parent + "/" + prefix + "-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp in " + parent);
+  return tmpl;
+}
+
+bool is_ringsync_temp(const std::string& path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);  // npos + 1 == 0
+  size_t mark = name.rfind(".~rk");
+  return name.size() >= 11 && name[0] == '.' && mark != std::string::npos && mark > 1 && name.size() - mark == 10;
+}
+
+std::vector<std::string> half_written_files(const TreeState& dst, const std::vector<const TreeState*>& versions) {
+  std::vector<std::string> out;
+  for (const auto& [path, item] : dst) {
+    if (item.type != 'f' || is_ringsync_temp(path)) continue;
+    bool known = false;
+    for (const TreeState* v : versions) {
+      auto it = v->find(path);
+      known |= it != v->end() && it->second.type == 'f' && it->second.size == item.size &&
+               it->second.content_hash == item.content_hash;
+    }
+    if (!known) out.push_back(path + ": " + std::to_string(item.size) + " bytes, like no version of the source");
+  }
+  return out;
+}
+
+std::vector<std::string> temp_files(const TreeState& tree) {
+  std::vector<std::string> out;
+  for (const auto& [path, item] : tree) {
+    if (is_ringsync_temp(path)) out.push_back(path);
+  }
+  return out;
+}
+
+namespace {
+void remove_below(int dirfd) {
+  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY);
+  DIR* d = fdopendir(fd);
+  if (d == nullptr) return;
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(d);
+  for (const std::string& name : names) {
+    if (::unlinkat(dirfd, name.c_str(), 0) == 0) continue;
+    int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (sub < 0) continue;
+    ::fchmod(sub, 0700);  // tests leave mode-000 directories behind
+    remove_below(sub);
+    ::close(sub);
+    ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
+  }
+}
+}  // namespace
+
+void remove_deep_tree(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (fd < 0) {
+    ::unlink(path.c_str());
+    return;
+  }
+  remove_below(fd);
+  ::close(fd);
+  ::rmdir(path.c_str());
 }
 
 }  // namespace ringkit::testing

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -68,5 +69,51 @@ RunResult run_program(const std::vector<std::string>& argv);
 std::string make_temp_dir(const char* prefix);
 void write_file(const std::string& path, const std::string& content);
 void remove_tree(const std::string& path);
+
+}  // namespace ringkit::testing
+
+// ---- For the fault-injection tests (tests/e2e/ringsync_faults*_test.cc) ----
+
+namespace ringkit::testing {
+
+// A program running in the background; its stdout and stderr go to pipes (read ends here) or,
+// when not captured, to /dev/null.
+struct Spawned {
+  pid_t pid = -1;
+  int out_fd = -1;
+  int err_fd = -1;
+};
+
+// Starts argv[0] (searched in PATH). `in_child`, if given, runs in the child between fork and
+// exec (to drop privileges, say); when it returns false the child exits with 126.
+Spawned spawn_program(const std::vector<std::string>& argv, bool capture = true,
+                      const std::function<bool()>& in_child = {});
+
+// Collects the output of `p` until both pipes close, then reaps it. While waiting it also polls
+// `extra_fd` (when >= 0) and calls `on_extra` each time that is readable, so that the caller can
+// serve something the child waits on (a fanotify permission event, say).
+RunResult wait_program(Spawned& p, int extra_fd = -1, const std::function<void()>& on_extra = {});
+
+// SIGKILLs `p` (which may have finished already) and reaps it. Returns the wait status.
+int kill_program(Spawned& p);
+
+// Runs argv with real, effective and saved uid/gid set to `uid`/`gid` and no supplementary groups.
+RunResult run_program_as(const std::vector<std::string>& argv, uid_t uid, gid_t gid);
+
+// Like make_temp_dir, under `parent` (e.g. /dev/shm).
+std::string make_temp_dir_in(const std::string& parent, const char* prefix);
+
+// Whether the last component of `path` is one of ringsync's temp names, ".NAME.~rkXXXXXX".
+bool is_ringsync_temp(const std::string& path);
+
+// Regular files of `dst` under their final names (temp names are left out) whose content is
+// none of the given versions of the source: files visible half-written. One line each.
+std::vector<std::string> half_written_files(const TreeState& dst, const std::vector<const TreeState*>& versions);
+
+// Paths in `tree` that are ringsync temp files.
+std::vector<std::string> temp_files(const TreeState& tree);
+
+// Removes a tree of any depth (with *at calls: paths may be longer than PATH_MAX).
+void remove_deep_tree(const std::string& path);
 
 }  // namespace ringkit::testing
