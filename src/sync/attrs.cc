@@ -10,6 +10,12 @@
 
 namespace ringkit::sync {
 
+// Our ids do not change during a run; asking the kernel per item showed up in strace.
+uid_t my_euid() {
+  static const uid_t id = ::geteuid();
+  return id;
+}
+
 WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_new, mode_t umask_bits) {
   WantedAttrs w;
   mode_t src_mode = src.stx_mode & 07777;
@@ -22,7 +28,7 @@ WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_ne
     w.set_mode = true;
   }
   // Ownership: -o needs privilege to give a file away; -g works for groups we belong to.
-  if (opt.owner && geteuid() == 0) {
+  if (opt.owner && my_euid() == 0) {
     w.uid = src.stx_uid;
     w.set_uid = true;
   }
@@ -108,7 +114,7 @@ void fill_times(const WantedAttrs& want, timespec times[2]) {
 
 // A group we may not give (not root, not a member): rsync keeps ours and carries on.
 bool tolerable_chown_error(const Result<void>& r) {
-  return !r && r.error() == std::errc::operation_not_permitted && geteuid() != 0;
+  return !r && r.error() == std::errc::operation_not_permitted && my_euid() != 0;
 }
 
 Task<Result<void>> apply_attrs_fd(int fd, const WantedAttrs& want, const struct statx* current) {

@@ -35,6 +35,9 @@ WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_ne
 // Fills the attribute letters of `change` (p, o, g, t) for an existing destination.
 void compare_attrs(const Options& opt, const WantedAttrs& want, const struct statx& dst, ItemChange& change);
 
+// The effective user id, read once.
+uid_t my_euid();
+
 bool same_mtime(const struct statx& a, const struct statx& b, int64_t modify_window);
 
 // -E without -p: the destination's permissions with execute bits following the source's

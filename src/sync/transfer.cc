@@ -24,8 +24,9 @@ constexpr uint64_t kSmallFile = 256 << 10; // one buffer, one read, one write
 // time (so that even a source time of exactly 0, 1970-01-01, gets set).
 struct statx fresh_item() {
   struct statx st {};
-  st.stx_uid = geteuid();
-  st.stx_gid = getegid();
+  static const gid_t my_egid = ::getegid();
+  st.stx_uid = my_euid();
+  st.stx_gid = my_egid;
   st.stx_mode = 0600;
   st.stx_mtime.tv_nsec = st.stx_atime.tv_nsec = 0xFFFFFFFF;
   return st;
