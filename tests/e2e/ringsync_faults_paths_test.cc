@@ -1,9 +1,10 @@
-// Fault injection for ringsync, part 2: hostile trees rather than hostile moments.
+// Fault injection for ringsync: hostile trees rather than hostile moments.
 //  - unreadable source files and directories (run as an unprivileged user);
 //  - a destination holding symlinks that point outside it;
 //  - names of any bytes in paths deeper than PATH_MAX;
 //  - a second run over an up-to-date copy, which must change nothing at all.
-// Part 1 (ringsync_faults_test.cc): kills, a full disk, vanishing files.
+// The others: ringsync_faults_test.cc (kills and signals), ringsync_faults_disk_test.cc (a full
+// disk), ringsync_faults_vanish_test.cc (vanishing source files).
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -23,17 +24,6 @@ namespace {
 
 const std::string kRingsync = std::string(RINGKIT_BIN_DIR) + "/ringsync";
 constexpr uid_t kNobody = 65534;
-
-struct RemoveOnExit {
-  std::string path;
-  ~RemoveOnExit() { remove_deep_tree(path); }
-};
-
-std::string lines_of(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& l : v) out += "  " + l + "\n";
-  return out;
-}
 
 // Whether some line of `text` holds every one of `parts`.
 bool has_line_with(const std::string& text, std::initializer_list<const char*> parts) {
@@ -97,7 +87,7 @@ TEST_F(RingsyncFaultsPermissions, UnreadableItemsAreReportedTheRestCopiedExit23)
   cmp.nanoseconds = true;
   cmp.dir_times = false;  // "." holds "locked" in the source
   auto diffs = compare_trees(expected, copy, cmp);
-  EXPECT_TRUE(diffs.empty()) << lines_of(diffs);
+  EXPECT_TRUE(diffs.empty()) << indent_lines(diffs);
 }
 
 // DISABLED until ringsync creates a directory whose contents it cannot read (bug: in
@@ -111,7 +101,7 @@ TEST_F(RingsyncFaultsPermissions, DISABLED_UnreadableDirectoryIsCreatedAndItemiz
   EXPECT_EQ(ringsync_.out, rsync_out);
   SnapshotOptions cmp;
   auto diffs = compare_trees(snapshot(base_ + "/out/r"), snapshot(base_ + "/out/g"), cmp);
-  EXPECT_TRUE(diffs.empty()) << "rsync's copy vs ringsync's:\n" << lines_of(diffs);
+  EXPECT_TRUE(diffs.empty()) << "rsync's copy vs ringsync's:\n" << indent_lines(diffs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,7 +123,7 @@ void make_outside_links(const std::string& dst, const std::string& outside) {
 TEST(RingsyncFaultsPaths, SymlinksInTheDestinationAreReplacedNeverWrittenThrough) {
   std::string base = make_temp_dir("ringsync-links");
   std::string outside = make_temp_dir("outside");
-  RemoveOnExit cleanup{base}, cleanup_outside{outside};
+  ScopedTempTree cleanup{base}, cleanup_outside{outside};
   std::filesystem::create_directories(outside + "/dir");
   write_file(outside + "/file", "outside, must stay\n");
   write_file(outside + "/inner", "outside too\n");  // the source's sub/inner, if followed
@@ -157,16 +147,16 @@ TEST(RingsyncFaultsPaths, SymlinksInTheDestinationAreReplacedNeverWrittenThrough
     RunResult r = run_program({tool, "-a", "--delete", src + "/", base + side + "/"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     auto outside_diffs = compare_trees(outside_before, snapshot(outside), exact);
-    EXPECT_TRUE(outside_diffs.empty()) << "written outside the destination:\n" << lines_of(outside_diffs);
+    EXPECT_TRUE(outside_diffs.empty()) << "written outside the destination:\n" << indent_lines(outside_diffs);
   }
   TreeState copy = snapshot(base + "/g");
   EXPECT_EQ(copy["sub"].type, 'd');
   EXPECT_EQ(copy["file"].type, 'f');
   EXPECT_EQ(copy["dir-link"].type, 'f');
   auto diffs = compare_trees(snapshot(src), copy, exact);
-  EXPECT_TRUE(diffs.empty()) << "source vs ringsync:\n" << lines_of(diffs);
+  EXPECT_TRUE(diffs.empty()) << "source vs ringsync:\n" << indent_lines(diffs);
   diffs = compare_trees(snapshot(base + "/r"), copy, {});
-  EXPECT_TRUE(diffs.empty()) << "rsync vs ringsync:\n" << lines_of(diffs);
+  EXPECT_TRUE(diffs.empty()) << "rsync vs ringsync:\n" << indent_lines(diffs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,7 +208,7 @@ std::string read_at(int dirfd, const std::string& name) {
 
 TEST(RingsyncFaultsPaths, NamesOfAnyBytesDeeperThanPathMax) {
   std::string base = make_temp_dir("ringsync-deep");
-  RemoveOnExit cleanup{base};
+  ScopedTempTree cleanup{base};
   std::string src = base + "/src";
   ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
   int fd = ::open(src.c_str(), O_RDONLY | O_DIRECTORY);
@@ -272,7 +262,7 @@ TEST(RingsyncFaultsPaths, NamesOfAnyBytesDeeperThanPathMax) {
 // the user's file missing. Fix: in `ours`, also require that no source entry has exactly e.name.
 TEST(RingsyncFaultsPaths, DISABLED_SourceNamesShapedLikeTempFilesAreCopiedNotCleanedUp) {
   std::string base = make_temp_dir("ringsync-tempnames");
-  RemoveOnExit cleanup{base};
+  ScopedTempTree cleanup{base};
   std::string src = base + "/src";
   std::filesystem::create_directories(src);
   write_file(src + "/notes", "notes\n");
@@ -287,7 +277,7 @@ TEST(RingsyncFaultsPaths, DISABLED_SourceNamesShapedLikeTempFilesAreCopiedNotCle
     SnapshotOptions exact;
     exact.nanoseconds = tool != "rsync";
     auto diffs = compare_trees(snapshot(src), snapshot(base + side), exact);
-    EXPECT_TRUE(diffs.empty()) << lines_of(diffs);
+    EXPECT_TRUE(diffs.empty()) << indent_lines(diffs);
   }
 }
 
@@ -355,7 +345,7 @@ std::vector<std::string> changed_times(const std::map<std::string, Times>& befor
 
 TEST(RingsyncFaultsPaths, SecondRunIsANoOpThatTouchesNothing) {
   std::string base = make_temp_dir("ringsync-noop");
-  RemoveOnExit cleanup{base};
+  ScopedTempTree cleanup{base};
   std::string src = base + "/src";
   build_hostile_tree(src);
   pin_recent_times(src, 1700000000, 1000000000);
@@ -372,7 +362,7 @@ TEST(RingsyncFaultsPaths, SecondRunIsANoOpThatTouchesNothing) {
   EXPECT_EQ(gr.out, "");
   EXPECT_EQ(gr.err, "");
   auto changed = changed_times(before, times_of(base + "/g"));
-  EXPECT_TRUE(changed.empty()) << "the no-op run touched:\n" << lines_of(changed);
+  EXPECT_TRUE(changed.empty()) << "the no-op run touched:\n" << indent_lines(changed);
   std::cout << "[ no-op    ] rsync's second run changed the times of " << changed_times(rsync_before, times_of(base + "/r")).size()
             << " items, ringsync's of " << changed.size() << "\n";
 }

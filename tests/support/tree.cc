@@ -471,6 +471,12 @@ void remove_below(int dirfd) {
 }
 }  // namespace
 
+std::string indent_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += "  " + l + "\n";
+  return out;
+}
+
 void remove_deep_tree(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   if (fd < 0) {

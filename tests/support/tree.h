@@ -116,4 +116,17 @@ std::vector<std::string> temp_files(const TreeState& tree);
 // Removes a tree of any depth (with *at calls: paths may be longer than PATH_MAX).
 void remove_deep_tree(const std::string& path);
 
+// Removes a test's directory however the test ends (declare it before anything mounted inside
+// it, so that it runs after the unmounts).
+struct ScopedTempTree {
+  explicit ScopedTempTree(std::string p) : path(std::move(p)) {}
+  std::string path;
+  ScopedTempTree(const ScopedTempTree&) = delete;
+  ScopedTempTree& operator=(const ScopedTempTree&) = delete;
+  ~ScopedTempTree() { remove_deep_tree(path); }
+};
+
+// Lines for a failure message, indented, one a line.
+std::string indent_lines(const std::vector<std::string>& lines);
+
 }  // namespace ringkit::testing
