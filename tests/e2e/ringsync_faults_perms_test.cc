@@ -1,0 +1,187 @@
+// Fault injection for ringsync: permission errors, with both tools run as an unprivileged user
+// (uid/gid 65534) in a forked child, since the tests run as root who may read everything.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "support/tree.h"
+
+namespace ringkit::testing {
+namespace {
+
+const std::string kRingsync = std::string(RINGKIT_BIN_DIR) + "/ringsync";
+constexpr uid_t kNobody = 65534;
+
+// Whether some line of `text` holds every one of `parts`.
+bool has_line_with(const std::string& text, std::initializer_list<const char*> parts) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    bool all = true;
+    for (const char* p : parts) all &= line.find(p) != std::string::npos;
+    if (all) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unreadable source items. Both tools run as nobody (65534) over a tree nobody owns, with one file and one directory of mode 000.
+// rsync reports both, copies the rest and exits 23; it also creates the unreadable directory
+// (empty, mode 000 at the end) and itemizes it, because the directory itself was listed and
+// stat'ed fine — only its contents could not be read.
+
+class RingsyncFaultsPermissions : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to give the tree to uid 65534 and drop to it";
+    base_ = make_temp_dir("ringsync-perm");
+    ::chmod(base_.c_str(), 0755);  // nobody must reach inside
+    src_ = base_ + "/src";
+    std::filesystem::create_directories(src_ + "/sub");
+    std::filesystem::create_directories(src_ + "/locked");
+    std::filesystem::create_directories(base_ + "/out");
+    write_file(src_ + "/ok", "readable\n");
+    write_file(src_ + "/sub/x", "also readable\n");
+    write_file(src_ + "/secret", "unreadable\n");
+    write_file(src_ + "/locked/inner", "behind a locked door\n");
+    for (const auto& e : std::filesystem::recursive_directory_iterator(base_)) {
+      ::lchown(e.path().c_str(), kNobody, kNobody);
+    }
+    ::chmod((src_ + "/secret").c_str(), 0);
+    ::chmod((src_ + "/locked").c_str(), 0);
+    rsync_ = run_program_as({"rsync", "-ai", src_ + "/", base_ + "/out/r/"}, kNobody, kNobody);
+    ringsync_ = run_program_as({kRingsync, "-ai", src_ + "/", base_ + "/out/g/"}, kNobody, kNobody);
+  }
+  void TearDown() override {
+    if (!base_.empty()) remove_deep_tree(base_);
+  }
+
+  std::string base_, src_;
+  RunResult rsync_, ringsync_;
+};
+
+TEST_F(RingsyncFaultsPermissions, UnreadableItemsAreReportedTheRestCopiedExit23) {
+  EXPECT_EQ(rsync_.exit_code, 23) << "rsync, the reference, said:\n" << rsync_.err;
+  EXPECT_EQ(ringsync_.exit_code, 23) << ringsync_.err;
+  EXPECT_TRUE(has_line_with(ringsync_.err, {"\"secret\"", "Permission denied"})) << ringsync_.err;
+  EXPECT_TRUE(has_line_with(ringsync_.err, {"locked", "Permission denied"})) << ringsync_.err;
+
+  // Everything readable is there, exactly; nothing of the unreadable file.
+  TreeState expected = snapshot(src_), copy = snapshot(base_ + "/out/g");
+  for (const char* unreadable : {"secret", "locked", "locked/inner"}) expected.erase(unreadable);
+  copy.erase("locked");  // whether the empty directory is made is the next test's business
+  SnapshotOptions cmp;
+  cmp.nanoseconds = true;
+  cmp.dir_times = false;  // "." holds "locked" in the source
+  auto diffs = compare_trees(expected, copy, cmp);
+  EXPECT_TRUE(diffs.empty()) << indent_lines(diffs);
+}
+
+// DISABLED until ringsync creates a directory whose contents it cannot read (bug: in
+// Syncer::sync_subdir, src/sync/syncer.cc, a failed openat of the source directory returns
+// before the destination directory is made and itemized; rsync makes it, prints
+// "cd+++++++++ locked/" and gives it the source's mode 000 at the end).
+TEST_F(RingsyncFaultsPermissions, DISABLED_UnreadableDirectoryIsCreatedAndItemizedAsRsyncDoes) {
+  std::string rsync_out = rsync_.out;
+  size_t dest = rsync_out.find(base_ + "/out/r");  // "created directory DEST" names another DEST
+  if (dest != std::string::npos) rsync_out.replace(dest, base_.size() + 6, base_ + "/out/g");
+  EXPECT_EQ(ringsync_.out, rsync_out);
+  SnapshotOptions cmp;
+  auto diffs = compare_trees(snapshot(base_ + "/out/r"), snapshot(base_ + "/out/g"), cmp);
+  EXPECT_TRUE(diffs.empty()) << "rsync's copy vs ringsync's:\n" << indent_lines(diffs);
+}
+
+// A destination directory the user cannot write to (owned by root, mode 555, holding an old
+// version of a file): the temp file cannot be created. rsync reports it ("mkstemp ... failed:
+// Permission denied"), keeps the old file, goes on and exits 23. Its -i output still lists the
+// file (">f.st...... sub/b"): in rsync the line is printed once the source has been opened and
+// sent, whatever the receiving side then makes of it.
+
+class RingsyncFaultsUnwritable : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to make a directory that uid 65534 cannot write to";
+    base_ = make_temp_dir("ringsync-unwritable");
+    ::chmod(base_.c_str(), 0755);
+    std::filesystem::create_directories(base_ + "/src/sub");
+    write_file(base_ + "/src/a", "a\n");
+    write_file(base_ + "/src/sub/b", "new b\n");
+    for (const char* item : {"/src", "/src/a", "/src/sub", "/src/sub/b"}) ::chown((base_ + item).c_str(), kNobody, kNobody);
+    for (const char* side : {"/r", "/g"}) {
+      std::string sub = base_ + side + "/sub";
+      std::filesystem::create_directories(sub);
+      write_file(sub + "/b", "old\n");
+      ::chown((base_ + side).c_str(), kNobody, kNobody);
+      ::chown((sub + "/b").c_str(), kNobody, kNobody);
+      timespec t[2] = {{978307200, 0}, {978307200, 0}};  // 2001
+      ::utimensat(AT_FDCWD, (sub + "/b").c_str(), t, 0);
+      ::chmod(sub.c_str(), 0555);  // root's: nobody cannot create anything in it
+    }
+    old_ = snapshot(base_ + "/g");
+    rsync_ = run_program_as({"rsync", "-ai", base_ + "/src/", base_ + "/r/"}, kNobody, kNobody);
+    ringsync_ = run_program_as({kRingsync, "-ai", base_ + "/src/", base_ + "/g/"}, kNobody, kNobody);
+  }
+  void TearDown() override {
+    if (!base_.empty()) remove_deep_tree(base_);
+  }
+
+  std::string base_;
+  TreeState old_;
+  RunResult rsync_, ringsync_;
+};
+
+TEST_F(RingsyncFaultsUnwritable, UnwritableDestinationIsReportedOldFileKeptExit23) {
+  EXPECT_EQ(rsync_.exit_code, 23) << "rsync, the reference, said:\n" << rsync_.err;
+  EXPECT_EQ(ringsync_.exit_code, 23) << ringsync_.err;
+  EXPECT_TRUE(has_line_with(ringsync_.err, {"sub/", "b", "Permission denied"})) << ringsync_.err;
+  TreeState now = snapshot(base_ + "/g");
+  EXPECT_EQ(now["sub/b"].content_hash, old_["sub/b"].content_hash) << "the old version is gone";
+  EXPECT_TRUE(temp_files(now).empty()) << indent_lines(temp_files(now));
+  EXPECT_EQ(now["a"].size, 2) << "the writable part was not copied";
+}
+
+// DISABLED until ringsync itemizes a transfer that failed on the receiving side as rsync does.
+// Bug: Syncer::sync_regular and Syncer::abandon (src/sync/transfer.cc) clear work.line on every
+// failure; rsync drops the line only when the source could not be opened (as for an unreadable
+// or vanished file) and prints it when the temp file cannot be made, written (ENOSPC) or
+// renamed. Fix: clear the line only on the source-open failure paths in sync_regular, not in
+// abandon() nor on the mkstemp failure.
+TEST_F(RingsyncFaultsUnwritable, DISABLED_FailedWriteIsStillItemizedAsRsyncDoes) {
+  EXPECT_EQ(ringsync_.out, rsync_.out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A second run as a user who is not root, over a tree owned by root: -a cannot give the copies
+// root's owner or group, so rsync (not root) keeps neither and does not itemize them; its second
+// run prints nothing.
+// DISABLED until the lead fixes it. Bug: ringsync itemizes a group it cannot set, on every run
+// (".d.....g... ./", ".f.....g... a"), so a second run is never quiet for a non-root user.
+// Where: wanted_attrs()/compare_attrs() in src/sync/attrs.cc want the source's gid whatever the
+// caller may set. Fix: as rsync's is_in_group(), when euid != 0 want the source gid only if it
+// is the egid or one of getgroups(); otherwise leave the group alone (no 'g', no chown).
+TEST(RingsyncFaultsNonRoot, DISABLED_SecondRunOverRootsTreeIsQuiet) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make a root-owned tree and drop to uid 65534";
+  std::string base = make_temp_dir("ringsync-noop-user");
+  ScopedTempTree cleanup{base};
+  ::chmod(base.c_str(), 0755);
+  std::filesystem::create_directories(base + "/src/d");
+  write_file(base + "/src/a", "a\n");
+  for (const char* side : {"/r", "/g"}) {
+    std::filesystem::create_directories(base + side);
+    ::chown((base + side).c_str(), kNobody, kNobody);
+  }
+  for (const auto& [tool, side] : {std::pair{std::string("rsync"), std::string("/r/")}, {kRingsync, "/g/"}}) {
+    SCOPED_TRACE(tool);
+    RunResult first = run_program_as({tool, "-a", base + "/src/", base + side}, kNobody, kNobody);
+    EXPECT_EQ(first.exit_code, 0) << first.err;
+    RunResult second = run_program_as({tool, "-ai", base + "/src/", base + side}, kNobody, kNobody);
+    EXPECT_EQ(second.exit_code, 0) << second.err;
+    EXPECT_EQ(second.out, "");
+  }
+}
+
+}  // namespace
+}  // namespace ringkit::testing
