@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 #include <map>
 
 #include "ringkit/fs.h"
@@ -14,6 +16,16 @@ namespace ringkit::sync {
 uid_t my_euid() {
   static const uid_t id = ::geteuid();
   return id;
+}
+
+bool in_my_groups(gid_t gid) {
+  static const std::vector<gid_t> groups = [] {
+    std::vector<gid_t> g(static_cast<size_t>(std::max(0, ::getgroups(0, nullptr))));
+    g.resize(static_cast<size_t>(std::max(0, ::getgroups(static_cast<int>(g.size()), g.data()))));
+    g.push_back(::getegid());
+    return g;
+  }();
+  return std::find(groups.begin(), groups.end(), gid) != groups.end();
 }
 
 WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_new, mode_t umask_bits) {
@@ -32,7 +44,9 @@ WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_ne
     w.uid = src.stx_uid;
     w.set_uid = true;
   }
-  if (opt.group) {
+  // -g: only a group we can give (root, or one we belong to), as rsync's is_in_group() decides;
+  // otherwise the item keeps ours and nothing is reported as different.
+  if (opt.group && (my_euid() == 0 || in_my_groups(src.stx_gid))) {
     w.gid = src.stx_gid;
     w.set_gid = true;
   }

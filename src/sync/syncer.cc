@@ -432,8 +432,11 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     existing = std::move(*dst_list);
     // Temp files of a killed run: only those named after an item this run copies, so that a
     // user's own file that merely looks like one is left alone.
+    // A name the source has is never a temp file, whatever it looks like.
     auto ours = [&](const Entry& e) {
       if (!is_stale_temp(e.name)) return false;
+      auto same = [&](const Entry& s) { return s.name == e.name; };
+      if (std::any_of(entries.begin(), entries.end(), same)) return false;
       std::string base = e.name.substr(1, e.name.size() - 11);
       return std::any_of(entries.begin(), entries.end(),
                          [&](const Entry& s) { return s.name.compare(0, base.size(), base) == 0; });
@@ -505,16 +508,13 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   DirPair child;
   child.rel = rel;
   auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  if (!src) {
-    if (src.error() == std::errc::no_such_file_or_directory) {
-      rep_.vanished(rel);
-    } else {
-      io_error_ = true;
-      rep_.file_error("opendir", rel, src.error());
-    }
+  if (!src && src.error() == std::errc::no_such_file_or_directory) {
+    rep_.vanished(rel);
     co_return;
   }
-  child.src = std::move(*src);
+  bool unreadable = !src;  // made and itemized, like rsync, but not entered
+  if (unreadable) io_error_ = true;
+  else child.src = std::move(*src);
   bool created = !exists_as_dir;
   if (!opt_.dry_run && parent.dst.valid()) {
     if (created) {
@@ -536,7 +536,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   }
   child.dst_new = created;
   bool mount_point = opt_.one_file_system > 0 && device_of(e.st) != root_dev_;
-  if (!opt_.recursive || mount_point) {
+  if (!opt_.recursive || mount_point || unreadable) {
     // -d or a mount point under -x: the directory itself, not its contents.
     ItemChange change{created ? ItemChange::Update::kLocalChange : ItemChange::Update::kNoUpdate,
                       ItemChange::Type::kDir, created};
@@ -548,6 +548,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
       auto r = co_await apply_attrs_fd(child.dst.get(), want, nullptr);
       if (!r) rep_.file_error("set attributes of", rel, r.error());
     }
+    if (unreadable) rep_.file_error("opendir", rel, src.error());
     co_return;
   }
   co_await sync_dir(std::move(child), e.st, created, rel);

@@ -191,8 +191,8 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     tmp = co_await fs::openat(dir.dst.get(), tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
   }
   if (!tmp) {
+    // The line stays: rsync itemizes the transfer before the write that fails.
     rep_.file_error("mkstemp", dir.rel + tmp_name, tmp.error());
-    work.line.clear();
     co_return;
   }
   auto fail = [&](const char* what, const std::error_code& ec) -> Task<void> {
@@ -225,8 +225,11 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
 Task<void> Syncer::abandon(DirPair& dir, const std::string& tmp_name, const std::string& rel, const char* what,
                            std::error_code ec, Work& work) {
   if (!tmp_name.empty()) co_await fs::unlinkat(dir.dst.get(), tmp_name, 0);
-  work.line.clear();
-  if (ec == std::errc::operation_canceled && interrupted()) co_return;  // said once, by interrupted()
+  if (ec == std::errc::operation_canceled && interrupted()) {
+    work.line.clear();  // never started as far as the user is concerned
+    co_return;          // said once, by interrupted()
+  }
+  // Otherwise the line stays, as rsync's does: it itemizes before the write that fails.
   if (ec == std::errc::no_space_on_device || ec == std::errc::file_too_large) {
     rep_.fatal(std::string(what) + " \"" + rel + "\" failed: " + ec.message() + " (" + std::to_string(ec.value()) + ")",
                kExitFileIo);

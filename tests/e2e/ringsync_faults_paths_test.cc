@@ -175,12 +175,9 @@ TEST(RingsyncFaultsPaths, NamesOfAnyBytesDeeperThanPathMax) {
 // A source name may look like one of ringsync's own temp names (".NAME.~rkXXXXXX" beside NAME):
 // it is the user's file and must be copied like any other, and never be taken for the leftover
 // of a killed run. rsync copies it once; its second run prints nothing.
-// DISABLED until the lead fixes it. Bug: Syncer::sync_dir (src/sync/syncer.cc) removes every
-// destination entry that is_stale_temp() and is named after a source entry ("ours"), even when
-// the source itself holds that very name; so each run deletes the copy of ".notes.~rkABCDEF",
-// copies it again and itemizes it as new (">f+++++++++"), and a run killed in between leaves
-// the user's file missing. Fix: in `ours`, also require that no source entry has exactly e.name.
-TEST(RingsyncFaultsPaths, DISABLED_SourceNamesShapedLikeTempFilesAreCopiedNotCleanedUp) {
+// Regression test: the stale-temp cleanup in Syncer::sync_dir once removed such a file on
+// every run (and a killed run could leave it missing).
+TEST(RingsyncFaultsPaths, SourceNamesShapedLikeTempFilesAreCopiedNotCleanedUp) {
   std::string base = make_temp_dir("ringsync-tempnames");
   ScopedTempTree cleanup{base};
   std::string src = base + "/src";

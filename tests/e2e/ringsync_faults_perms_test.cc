@@ -80,11 +80,9 @@ TEST_F(RingsyncFaultsPermissions, UnreadableItemsAreReportedTheRestCopiedExit23)
   EXPECT_TRUE(diffs.empty()) << indent_lines(diffs);
 }
 
-// DISABLED until ringsync creates a directory whose contents it cannot read (bug: in
-// Syncer::sync_subdir, src/sync/syncer.cc, a failed openat of the source directory returns
-// before the destination directory is made and itemized; rsync makes it, prints
-// "cd+++++++++ locked/" and gives it the source's mode 000 at the end).
-TEST_F(RingsyncFaultsPermissions, DISABLED_UnreadableDirectoryIsCreatedAndItemizedAsRsyncDoes) {
+// rsync makes a directory whose contents it cannot read, prints "cd+++++++++ locked/" and gives it
+// the source's mode at the end (regression test: ringsync once skipped it entirely).
+TEST_F(RingsyncFaultsPermissions, UnreadableDirectoryIsCreatedAndItemizedAsRsyncDoes) {
   std::string rsync_out = rsync_.out;
   size_t dest = rsync_out.find(base_ + "/out/r");  // "created directory DEST" names another DEST
   if (dest != std::string::npos) rsync_out.replace(dest, base_.size() + 6, base_ + "/out/g");
@@ -143,13 +141,10 @@ TEST_F(RingsyncFaultsUnwritable, UnwritableDestinationIsReportedOldFileKeptExit2
   EXPECT_EQ(now["a"].size, 2) << "the writable part was not copied";
 }
 
-// DISABLED until ringsync itemizes a transfer that failed on the receiving side as rsync does.
-// Bug: Syncer::sync_regular and Syncer::abandon (src/sync/transfer.cc) clear work.line on every
-// failure; rsync drops the line only when the source could not be opened (as for an unreadable
-// or vanished file) and prints it when the temp file cannot be made, written (ENOSPC) or
-// renamed. Fix: clear the line only on the source-open failure paths in sync_regular, not in
-// abandon() nor on the mkstemp failure.
-TEST_F(RingsyncFaultsUnwritable, DISABLED_FailedWriteIsStillItemizedAsRsyncDoes) {
+// rsync itemizes a transfer that then fails on the receiving side (temp file not made, write
+// failed): the line is dropped only when the source itself could not be opened. (Regression
+// test: ringsync once dropped the line on every failure.)
+TEST_F(RingsyncFaultsUnwritable, FailedWriteIsStillItemizedAsRsyncDoes) {
   EXPECT_EQ(ringsync_.out, rsync_.out);
 }
 
@@ -157,12 +152,8 @@ TEST_F(RingsyncFaultsUnwritable, DISABLED_FailedWriteIsStillItemizedAsRsyncDoes)
 // A second run as a user who is not root, over a tree owned by root: -a cannot give the copies
 // root's owner or group, so rsync (not root) keeps neither and does not itemize them; its second
 // run prints nothing.
-// DISABLED until the lead fixes it. Bug: ringsync itemizes a group it cannot set, on every run
-// (".d.....g... ./", ".f.....g... a"), so a second run is never quiet for a non-root user.
-// Where: wanted_attrs()/compare_attrs() in src/sync/attrs.cc want the source's gid whatever the
-// caller may set. Fix: as rsync's is_in_group(), when euid != 0 want the source gid only if it
-// is the egid or one of getgroups(); otherwise leave the group alone (no 'g', no chown).
-TEST(RingsyncFaultsNonRoot, DISABLED_SecondRunOverRootsTreeIsQuiet) {
+// (Regression test: ringsync once itemized a group it could not set, on every run.)
+TEST(RingsyncFaultsNonRoot, SecondRunOverRootsTreeIsQuiet) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to make a root-owned tree and drop to uid 65534";
   std::string base = make_temp_dir("ringsync-noop-user");
   ScopedTempTree cleanup{base};
