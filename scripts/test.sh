@@ -39,7 +39,9 @@ else
 fi
 
 echo "== ASan+UBSan build and run all tests"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRINGKIT_WERROR=ON \
+# -O2 -g: sanitizers stay exact, the suite runs faster, and coroutine symmetric transfer is a
+# tail call as in release builds (GCC does not make it one at -O0).
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGKIT_WERROR=ON \
   -DRINGKIT_SANITIZE=address,undefined -DRINGKIT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -80,11 +82,110 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// Runs a program to completion; returns its exit code (stdout kept in `out` when given).
+int run_program(const std::vector<std::string>& argv, std::string* out = nullptr) {
+  int pipe_fd[2];
+  if (pipe(pipe_fd) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipe_fd[1], 1);
+    close(pipe_fd[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(pipe_fd[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(pipe_fd[0], buf, sizeof buf)) > 0) {
+    if (out != nullptr) out->append(buf, static_cast<size_t>(n));
+  }
+  close(pipe_fd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The built-in example for ringsync: small files in many directories, some larger ones,
+// symlinks, odd modes and old times.
+void make_example_tree(const std::string& root, int files) {
+  ::mkdir(root.c_str(), 0755);
+  int dirs = std::max(1, files / 500);
+  for (int d = 0; d < dirs; ++d) {
+    std::string dir = root + "/dir" + std::to_string(d);
+    ::mkdir(dir.c_str(), 0755);
+    for (int f = d; f < files; f += dirs) {
+      std::string path = dir + "/file" + std::to_string(f);
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      std::string data(f % 7 == 0 ? 64 * 1024 : 1024, static_cast<char>('a' + f % 26));
+      if (fd >= 0) {
+        [[maybe_unused]] ssize_t w = ::write(fd, data.data(), data.size());
+        ::close(fd);
+      }
+      if (f % 97 == 0) ::chmod(path.c_str(), 0600);
+      if (f % 101 == 0) {
+        timespec t[2] = {{1000000000, 123456789}, {1000000000, 123456789}};
+        ::utimensat(AT_FDCWD, path.c_str(), t, 0);
+      }
+    }
+    [[maybe_unused]] int rc = ::symlink(("file" + std::to_string(d)).c_str(), (dir + "/link").c_str());
+  }
+}
+
+// ringsync and rsync side by side on the example tree; rsync -anic then checks that both
+// copies hold exactly what the source holds.
+bool sync_demo(const std::string& root, int files) {
+  char self[4096];
+  ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string bin = len > 0 ? std::filesystem::path(std::string(self, static_cast<size_t>(len))).parent_path().string()
+                            : std::string("build/bin");
+  std::string ringsync = bin + "/ringsync";
+  if (::access(ringsync.c_str(), X_OK) != 0) {
+    std::printf("\n== ringsync vs rsync: skipped (%s not built)\n", ringsync.c_str());
+    return true;
+  }
+  if (run_program({"rsync", "--version"}) != 0) {
+    std::printf("\n== ringsync vs rsync: skipped (rsync is not installed; scripts/setup.sh installs it)\n");
+    return true;
+  }
+  std::string src = root + "/sync-src";
+  make_example_tree(src, files);
+  std::printf("\n== ringsync vs rsync, -a, on a built-in tree of %d files in %d directories\n", files,
+              std::max(1, files / 500));
+  bool ok = true;
+  auto time_it = [](const std::vector<std::string>& argv, int& code) {
+    auto t0 = Clock::now();
+    code = run_program(argv);
+    return ms_since(t0);
+  };
+  for (const char* step : {"first copy", "no-op re-run"}) {
+    int rc_rsync = 0, rc_ring = 0;
+    double t_rsync = time_it({"rsync", "-a", src + "/", root + "/by-rsync/"}, rc_rsync);
+    double t_ring = time_it({ringsync, "-a", src + "/", root + "/by-ringsync/"}, rc_ring);
+    std::printf("  %-13s rsync %8.1f ms (exit %d)   ringsync %8.1f ms (exit %d)   ratio %.2fx\n", step, t_rsync,
+                rc_rsync, t_ring, rc_ring, t_ring > 0 ? t_rsync / t_ring : 0.0);
+    ok &= rc_rsync == 0 && rc_ring == 0;
+  }
+  for (const char* copy : {"by-rsync", "by-ringsync"}) {
+    std::string diff;
+    int rc = run_program({"rsync", "-anic", "--delete", src + "/", root + "/" + copy + "/"}, &diff);
+    bool same = rc == 0 && diff.empty();
+    std::printf("  %-12s matches the source (checked by rsync -anic): %s\n", copy, same ? "yes" : "NO");
+    if (!same) std::printf("%s", diff.c_str());
+    ok &= same;
+  }
+  std::printf("  (one run each on this machine, for orientation; bench/ has the measured comparisons)\n");
+  return ok;
+}
+
 struct Options {
   std::string backend = "auto";
   int files = 20000;
   int depth = 32;
   int copy_mib = 256;
+  int sync_files = 20000;
   std::string dir;
 };
 
@@ -189,6 +290,8 @@ int run_demo(const Options& opt) {
     ::close(out);
   }
 
+  if (opt.sync_files > 0) ok &= sync_demo(root, opt.sync_files);
+
   if (opt.dir.empty()) std::filesystem::remove_all(root);
   std::printf("\n%s\n", ok ? "all results verified" : "SOME RESULTS WERE WRONG");
   return ok ? 0 : 1;
@@ -200,7 +303,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "ringkit-demo: shows what the ringkit engine probed on this machine and runs a short,\n"
       "verified workload through it (create small files, statx them with each placement,\n"
-      "copy a file). Environment: RINGKIT_BACKEND, RINGKIT_CHEAP_CALLS, RINGKIT_METADATA_OPS,\n"
+      "copy a file), then copies a built-in tree with ringsync and rsync side by side. Environment: RINGKIT_BACKEND, RINGKIT_CHEAP_CALLS, RINGKIT_METADATA_OPS,\n"
       "RINGKIT_QUEUE_DEPTH, RINGKIT_POOL_THREADS.\n\n"
       "Exit status: 0 all results verified, 1 a result was wrong, 2 could not run."};
   Options opt;
@@ -213,6 +316,10 @@ int main(int argc, char** argv) {
   app.add_option("--depth", opt.depth, "tasks in flight")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--copy-mib", opt.copy_mib, "size of the copied file in MiB")
       ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  app.add_option("--sync-files", opt.sync_files,
+                 "files in the tree copied by ringsync and rsync side by side (0: skip that part)")
+      ->check(CLI::Range(0, 10'000'000))
       ->capture_default_str();
   app.add_option("--dir", opt.dir, "work in this existing directory (default: a new one in /dev/shm, removed after)")
       ->check(CLI::ExistingDirectory);
