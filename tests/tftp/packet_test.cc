@@ -249,7 +249,7 @@ TEST(TftpPacket, EveryPrefixOfAValidPacketParsesOrFailsCleanly) {
   int errors = 0;
   for (size_t len = 0; len <= wire.size(); ++len) {
     std::vector<std::byte> prefix(len);
-    std::memcpy(prefix.data(), wire.data(), len);
+    if (len) std::memcpy(prefix.data(), wire.data(), len);
     auto p = parse_packet(prefix);
     if (!p.ok()) {
       ++errors;
