@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ringkit/executor.h"
+#include "ringkit/log.h"
 #include "sync/options.h"
 #include "sync/report.h"
 #include "sync/syncer.h"
@@ -32,6 +33,14 @@ int run(const Options& opt) {
     std::fprintf(stderr, "ringsync: %s\nringsync error: error in file IO (code 11)\n", err->message.c_str());
     return err->exit_code;
   }
+  // Engine notices (such as falling back to the threads backend when io_uring is disabled)
+  // change nothing in the result: they show with -v, so that scripts that treat any stderr
+  // output as a failure, as they may with rsync, stay quiet. Engine errors always show.
+  set_log_handler([verbose = opt.verbose](LogLevel level, std::string_view message) {
+    if (level == LogLevel::kError || verbose > 0) {
+      std::fprintf(stderr, "ringsync: %.*s\n", static_cast<int>(message.size()), message.data());
+    }
+  });
   Reporter reporter(stdout, stderr);
   auto start = std::chrono::steady_clock::now();
   {
