@@ -36,6 +36,7 @@
 #include <utility>
 
 #include "ringkit/awaitable.h"
+#include "ringkit/fs.h"
 
 namespace ringkit::net {
 
@@ -91,28 +92,12 @@ class Address {
 
 // ---- Sockets ----
 
-// An owned socket descriptor; closes it (synchronously) when destroyed. Move-only.
-class Socket {
+// An owned socket descriptor; closes it (synchronously) when destroyed. Move-only. The same
+// ownership as fs::Fd, named for what it holds.
+class Socket : public fs::Fd {
  public:
-  Socket() = default;
-  explicit Socket(int fd) : fd_(fd) {}
-  Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Socket& operator=(Socket&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket() { reset(); }
-
-  int fd() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  explicit operator bool() const { return valid(); }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
+  using fs::Fd::Fd;
+  int fd() const { return get(); }
 };
 
 // A socket argument: a Socket (not owned by the call) or a raw descriptor.

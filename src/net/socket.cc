@@ -45,11 +45,6 @@ Result<Address> name_of(int fd, NameCall call) {
 
 }  // namespace
 
-void Socket::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 Result<void> apply_options(SocketFd sock, const UdpOptions& options) {
   if (options.reuse_address) {
     if (auto r = set_int_option(sock.fd, SOL_SOCKET, SO_REUSEADDR, 1); !r) return r;

@@ -201,21 +201,10 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   }
   if (is_dir && source.contents) {
     // "src/": the contents of src go into dest itself.
-    bool created = false;
-    if (!dest_is_dir) {
-      if (dest_st) {
-        rep_.fatal("destination \"" + dest + "\" exists and is not a directory", kExitFileSelect);
-        co_return;
-      }
-      if (!opt_.dry_run) {
-        auto made = co_await make_dest(dest);
-        if (!made) {
-          rep_.fatal("mkdir \"" + dest + "\" failed: " + made.error().message(), kExitFileIo);
-          co_return;
-        }
-      }
-      created = true;
-      if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("created directory " + without_trailing_slash(dest));
+    bool created = !dest_is_dir;
+    if (created) {
+      bool made = co_await create_dest_dir(dest, dest_st.ok());
+      if (!made) co_return;
     }
     DirPair dir;
     auto src = co_await fs::openat(AT_FDCWD, source.path, O_RDONLY | O_DIRECTORY);
@@ -251,18 +240,8 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
       }
     }
   } else if (!dest_is_dir) {
-    if (dest_st) {
-      rep_.fatal("destination \"" + dest + "\" exists and is not a directory", kExitFileSelect);
-      co_return;
-    }
-    if (!opt_.dry_run) {
-      auto made = co_await make_dest(dest);
-      if (!made) {
-        rep_.fatal("mkdir \"" + dest + "\" failed: " + made.error().message(), kExitFileIo);
-        co_return;
-      }
-    }
-    if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("created directory " + without_trailing_slash(dest));
+    bool made = co_await create_dest_dir(dest, dest_st.ok());
+    if (!made) co_return;
   }
   Entry entry{source.name, 0, *st, true};
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
@@ -271,6 +250,24 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     co_return;
   }
   co_await sync_top_entry(parent->get(), std::move(entry), dst_dir, dst_name);
+}
+
+// DEST does not exist as a directory: make it (not in a dry run) and say so, as rsync does.
+// False, with the run stopped, when something else is in the way or it cannot be made.
+Task<bool> Syncer::create_dest_dir(const std::string& dest, bool something_else_exists) {
+  if (something_else_exists) {
+    rep_.fatal("destination \"" + dest + "\" exists and is not a directory", kExitFileSelect);
+    co_return false;
+  }
+  if (!opt_.dry_run) {
+    auto made = co_await make_dest(dest);
+    if (!made) {
+      rep_.fatal("mkdir \"" + dest + "\" failed: " + made.error().message(), kExitFileIo);
+      co_return false;
+    }
+  }
+  if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("created directory " + without_trailing_slash(dest));
+  co_return true;
 }
 
 // Creates the destination directory; with --mkpath its missing parents too.

@@ -98,6 +98,7 @@ class Syncer {
   Task<void> stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel);
   Task<void> stat_entry(int dirfd, Entry& entry, const std::string& rel);
   Task<Result<void>> make_dest(const std::string& dest);
+  Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
   std::string temp_name(const std::string& name);
   void print(const ItemChange& change, const std::string& path, const std::string& target = {});
   std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);

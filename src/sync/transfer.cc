@@ -118,7 +118,10 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     if (opt_.ignore_times) {
       up_to_date = false;
     } else if (opt_.checksum) {
-      up_to_date = same_size && co_await same_content(dir, work);
+      // (Not `same_size && co_await ...`: GCC 12 mishandles temporaries of co_await inside
+      // conditional expressions.)
+      up_to_date = false;
+      if (same_size) up_to_date = co_await same_content(dir, work);
     } else if (opt_.size_only) {
       up_to_date = same_size;
     } else {
