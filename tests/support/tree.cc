@@ -14,9 +14,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <stdexcept>
 
 namespace ringkit::testing {
@@ -404,7 +406,33 @@ int kill_program(Spawned& p) {
   return status;
 }
 
-RunResult run_program_as(const std::vector<std::string>& argv, uid_t uid, gid_t gid) {
+namespace {
+
+// A copy of `binary` that any user can run: the build tree may sit inside a directory only root
+// can enter (a clone in a `mktemp -d` folder is 0700), and exec as another user then fails with
+// 127. One copy per binary per process, removed when the process exits.
+std::string runnable_by_anyone(const std::string& binary) {
+  static std::map<std::string, std::string> copies;
+  auto it = copies.find(binary);
+  if (it != copies.end()) return it->second;
+  std::string dir = make_temp_dir("ringkit-bin");
+  ::chmod(dir.c_str(), 0755);
+  std::string copy = dir + "/" + binary.substr(binary.find_last_of('/') + 1);
+  std::error_code ec;
+  std::filesystem::copy_file(binary, copy, ec);
+  ::chmod(copy.c_str(), 0755);
+  if (ec) return binary;
+  static std::vector<std::string> to_remove;
+  if (to_remove.empty()) std::atexit([] { for (const auto& d : to_remove) std::filesystem::remove_all(d); });
+  to_remove.push_back(dir);
+  return copies[binary] = copy;
+}
+
+}  // namespace
+
+RunResult run_program_as(const std::vector<std::string>& argv_in, uid_t uid, gid_t gid) {
+  std::vector<std::string> argv = argv_in;
+  if (!argv.empty() && argv[0].find('/') != std::string::npos) argv[0] = runnable_by_anyone(argv[0]);
   Spawned p = spawn_program(argv, true, [uid, gid] {
     // Groups first: once the uid is dropped, changing them is no longer allowed.
     return setgroups(0, nullptr) == 0 && setresgid(gid, gid, gid) == 0 && setresuid(uid, uid, uid) == 0;
