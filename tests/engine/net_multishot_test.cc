@@ -15,20 +15,12 @@
 #include "ringkit/probe.h"
 #include "ringkit/time.h"
 #include "support/backend_test.h"
+#include "support/co_assert.h"
 
 using namespace std::chrono_literals;
 
 namespace ringkit::net {
 namespace {
-
-// ASSERT_* returns, which a coroutine cannot: this records the failure and co_returns.
-#define CO_ASSERT(cond, ...)                         \
-  do {                                               \
-    if (!(cond)) {                                   \
-      ADD_FAILURE() << #cond << ": " << __VA_ARGS__; \
-      co_return;                                     \
-    }                                                \
-  } while (0)
 
 std::string string_of(std::span<const std::byte> b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
