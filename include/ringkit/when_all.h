@@ -13,6 +13,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "ringkit/task.h"
@@ -98,9 +99,11 @@ inline Task<void> when_all(std::vector<Task<void>> tasks) {
 template <class T>
 class JoinHandle {
  public:
+  // Task<void> stores a placeholder.
+  using Stored = std::conditional_t<std::is_void_v<T>, bool, T>;
   struct State {
     bool done = false;
-    std::optional<T> value;
+    std::optional<Stored> value;
     std::exception_ptr error;
     std::coroutine_handle<> joiner;
   };
@@ -117,7 +120,7 @@ class JoinHandle {
       void await_suspend(std::coroutine_handle<> h) { state->joiner = h; }
       T await_resume() {
         if (state->error) std::rethrow_exception(state->error);
-        return std::move(*state->value);
+        if constexpr (!std::is_void_v<T>) return std::move(*state->value);
       }
     };
     return Awaiter{state_};
@@ -131,7 +134,12 @@ namespace detail {
 template <class T>
 DetachedTask joinable_root(Task<T> task, std::shared_ptr<typename JoinHandle<T>::State> state) {
   try {
-    state->value.emplace(co_await std::move(task));
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(task);
+      state->value.emplace(true);
+    } else {
+      state->value.emplace(co_await std::move(task));
+    }
   } catch (...) {
     state->error = std::current_exception();
   }
@@ -140,8 +148,7 @@ DetachedTask joinable_root(Task<T> task, std::shared_ptr<typename JoinHandle<T>:
 }
 }  // namespace detail
 
-// Starts `task` now on the current thread; see JoinHandle. (For Task<void>, wrap it in a task
-// that returns a value, or use Gate to wait for a group.)
+// Starts `task` now on the current thread; see JoinHandle.
 template <class T>
 JoinHandle<T> spawn_joinable(Task<T> task) {
   auto state = std::make_shared<typename JoinHandle<T>::State>();

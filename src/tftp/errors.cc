@@ -43,6 +43,8 @@ class TftpCategory final : public std::error_category {
       case Errc::kBadOptionValue: return "invalid option value";
       case Errc::kOptionValueRaised: return "server raised an option value above the request";
       case Errc::kOptionValueChanged: return "server changed an option value it must echo";
+      case Errc::kPeerError: return "the peer sent an error";
+      case Errc::kProtocolViolation: return "the peer broke the protocol";
     }
     return "unknown tftp error " + std::to_string(value);
   }
@@ -76,6 +78,9 @@ ErrorCode wire_error(const std::error_code& error) {
     case Errc::kOptionValueRaised:
     case Errc::kOptionValueChanged:
       return ErrorCode::kOptionNegotiation;
+    case Errc::kProtocolViolation:
+      return ErrorCode::kIllegalOperation;
+    case Errc::kPeerError:
     case Errc::kBufferTooSmall:
     case Errc::kInvalidField:
       break;

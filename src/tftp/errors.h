@@ -58,6 +58,9 @@ enum class Errc : int {
   kBadOptionValue,         // a value that is not a number in the option's range
   kOptionValueRaised,      // blksize/windowsize above what was asked (servers may only lower)
   kOptionValueChanged,     // timeout, or a WRQ's tsize, not echoed unchanged
+  // ---- transfers ----
+  kPeerError,              // the peer ended the transfer with an ERROR packet
+  kProtocolViolation,      // the peer sent a packet that has no place in the transfer
 };
 
 const std::error_category& tftp_category();

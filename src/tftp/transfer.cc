@@ -1,0 +1,349 @@
+#include "tftp/transfer.h"
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "tftp/block.h"
+#include "tftp/errors.h"
+
+namespace ringkit::tftp {
+
+using std::chrono::nanoseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+nanoseconds until(Clock::time_point deadline) {
+  return std::max(nanoseconds(0), std::chrono::duration_cast<nanoseconds>(deadline - Clock::now()));
+}
+
+// The ERROR code and text a local failure is reported to the peer with.
+ErrorCode error_for_peer(const std::error_code& error) {
+  if (error.category() == tftp_category()) return wire_error(error);
+  if (error == std::errc::no_space_on_device || error == std::errc::file_too_large ||
+      error.value() == EDQUOT) {
+    return ErrorCode::kDiskFull;
+  }
+  return ErrorCode::kNotDefined;
+}
+
+Result<void> fail_with_peer_error(const Error& e, PeerError* peer) {
+  if (peer != nullptr) {
+    peer->code = e.code;
+    peer->message.assign(e.message);
+  }
+  return make_error_code(Errc::kPeerError);
+}
+
+// Ends a transfer on a local error: tells the peer (unless it is a timeout: the peer is gone
+// or deaf, and tftpd-hpa also gives up silently) and returns the error.
+Task<Result<void>> abandon(Channel& channel, std::error_code error) {
+  if (error == std::errc::operation_canceled) {
+    co_await channel.send_error(ErrorCode::kNotDefined, "transfer cancelled");
+  } else if (error != std::errc::timed_out && error != std::errc::connection_refused) {
+    ErrorCode code = error_for_peer(error);
+    std::string text;
+    if (code == ErrorCode::kNotDefined) text = error.message();
+    co_await channel.send_error(code, text);
+  }
+  co_return error;
+}
+
+Task<Result<void>> send_ack(Channel& channel, std::array<std::byte, 4>& buf, uint64_t index) {
+  (void)build_ack(buf, wire_block(index));
+  co_return co_await channel.send(buf);
+}
+
+// What asks the sender for block `expected`: the opening until block 1 came, then the ACK of
+// the block before.
+Task<Result<void>> ask_again(Channel& channel, std::span<const std::byte> opening,
+                             std::array<std::byte, 4>& ack_buf, uint64_t expected) {
+  if (expected == 1 && !opening.empty()) co_return co_await channel.send(opening);
+  co_return co_await send_ack(channel, ack_buf, expected - 1);
+}
+
+}  // namespace
+
+// ---- Sender ----
+
+namespace {
+
+// The OACK of an RRQ: sent until ACK 0 comes back.
+Task<Result<void>> send_oack(Channel& channel, std::span<const std::byte> oack,
+                             RetransmitTimer& rto, TransferStats& stats, PeerError* peer,
+                             std::stop_token stop) {
+  auto r = co_await channel.send(oack);
+  if (!r) co_return r;
+  auto sent_at = Clock::now();
+  bool resent = false;
+  auto deadline = sent_at + rto.timeout();
+  for (;;) {
+    auto packet = co_await channel.receive(until(deadline), stop);
+    if (!packet) {
+      if (!packet.timed_out()) co_return co_await abandon(channel, packet.error());
+      ++stats.timeouts;
+      rto.on_timeout();
+      if (rto.exhausted()) co_return co_await abandon(channel, packet.error());
+      r = co_await channel.send(oack);
+      if (!r) co_return r;
+      ++stats.retransmits;
+      resent = true;
+      deadline = Clock::now() + rto.timeout();
+      continue;
+    }
+    if (const auto* ack = std::get_if<Ack>(&*packet); ack != nullptr && ack->block == 0) {
+      if (!resent) rto.on_sample(Clock::now() - sent_at);
+      rto.on_progress();
+      co_return Result<void>{};
+    }
+    if (const auto* e = std::get_if<Error>(&*packet)) co_return fail_with_peer_error(*e, peer);
+    ++stats.duplicates;  // anything else before ACK 0 is ignored
+  }
+}
+
+}  // namespace
+
+Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool& pool,
+                               const TransferParams& params, std::span<const std::byte> oack,
+                               TransferStats& stats, PeerError* peer, std::stop_token stop) {
+  RetransmitTimer rto(params.policy);
+  const size_t blksize = params.blksize;
+  const size_t packet_size = blksize + kDataHeaderSize;
+  const uint64_t window = std::max<uint64_t>(1, params.windowsize);
+
+  if (!oack.empty()) {
+    auto r = co_await send_oack(channel, oack, rto, stats, peer, stop);
+    if (!r) co_return r;
+  }
+
+  uint64_t acked = 0;      // every block up to this one is acknowledged
+  uint64_t next = 1;       // the next block to send (again, after a go-back)
+  uint64_t sent_high = 0;  // the highest block sent so far
+  std::optional<uint64_t> last;  // the last block, once read
+  size_t last_size = 0;
+  std::optional<uint64_t> went_back_at;  // `acked` when a duplicate ACK last caused a go-back
+  std::optional<uint64_t> timed_block;   // first sent at timed_at; no retransmission since
+  Clock::time_point timed_at;
+  Clock::time_point deadline = Clock::now();
+
+  std::vector<std::span<std::byte>> payloads;
+  std::vector<size_t> sizes;
+  std::vector<std::span<const std::byte>> datagrams;
+
+  for (;;) {
+    // Fill the window.
+    for (;;) {
+      uint64_t limit = acked + window;
+      if (last) limit = std::min(limit, *last);
+      if (next > limit) break;
+      BufferPool::Lease lease = co_await pool.acquire();
+      size_t per_lease = std::max<size_t>(1, lease.size() / packet_size);
+      size_t count = static_cast<size_t>(std::min<uint64_t>(limit - next + 1, per_lease));
+      payloads.resize(count);
+      sizes.resize(count);
+      for (size_t i = 0; i < count; ++i) {
+        payloads[i] = {lease.data() + i * packet_size + kDataHeaderSize, blksize};
+      }
+      auto read = co_await source.read(next, payloads, sizes);
+      if (!read) co_return co_await abandon(channel, read.error());
+      datagrams.clear();
+      for (size_t i = 0; i < count; ++i) {
+        uint64_t index = next + i;
+        std::byte* packet = lease.data() + i * packet_size;
+        write_data_header({packet, kDataHeaderSize}, wire_block(index));
+        datagrams.emplace_back(packet, kDataHeaderSize + sizes[i]);
+        if (index <= sent_high) ++stats.retransmits;
+        if (sizes[i] < blksize) {
+          last = index;
+          last_size = sizes[i];
+          break;
+        }
+      }
+      if (!timed_block && next + datagrams.size() - 1 > sent_high) {
+        timed_block = std::max(next, sent_high + 1);
+        timed_at = Clock::now();
+      }
+      auto sent = co_await channel.send_all(datagrams);
+      if (!sent) co_return co_await abandon(channel, sent.error());
+      sent_high = std::max(sent_high, next + datagrams.size() - 1);
+      next += datagrams.size();
+      deadline = Clock::now() + rto.timeout();
+    }
+
+    auto packet = co_await channel.receive(until(deadline), stop);
+    if (!packet) {
+      if (!packet.timed_out()) co_return co_await abandon(channel, packet.error());
+      ++stats.timeouts;
+      rto.on_timeout();
+      if (rto.exhausted()) co_return co_await abandon(channel, packet.error());
+      next = acked + 1;  // resend the window
+      timed_block.reset();
+      went_back_at.reset();
+      continue;
+    }
+    if (const auto* e = std::get_if<Error>(&*packet)) co_return fail_with_peer_error(*e, peer);
+    const auto* ack = std::get_if<Ack>(&*packet);
+    if (ack == nullptr) {
+      ++stats.duplicates;
+      continue;
+    }
+    auto index = unwrap_block(ack->block, acked, sent_high);
+    if (!index) {  // older than the last acknowledged block: stale
+      ++stats.duplicates;
+      continue;
+    }
+    if (*index == acked) {
+      ++stats.duplicates;
+      // RFC 1350's Sorcerer's Apprentice: with one block in flight a repeated ACK is only a
+      // late copy. With a window, it is the receiver saying the block after it was lost.
+      if (window > 1 && sent_high > acked + 1 && went_back_at != acked) {
+        went_back_at = acked;
+        next = acked + 1;
+        timed_block.reset();
+      }
+      continue;
+    }
+    if (timed_block && *index >= *timed_block) {
+      rto.on_sample(Clock::now() - timed_at);
+      timed_block.reset();
+    }
+    acked = *index;
+    rto.on_progress();
+    went_back_at.reset();
+    source.forget_before(acked + 1);
+    stats.blocks = acked;
+    stats.bytes = (last && acked == *last) ? (acked - 1) * blksize + last_size : acked * blksize;
+    if (params.on_progress) params.on_progress(stats);
+    if (last && acked == *last) co_return Result<void>{};
+    if (acked + 1 < next) {
+      next = acked + 1;  // the receiver reported a gap after `acked`
+      timed_block.reset();
+    }
+    deadline = Clock::now() + rto.timeout();
+  }
+}
+
+// ---- Receiver ----
+
+Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const TransferParams& params,
+                                  std::span<const std::byte> opening,
+                                  std::optional<Data> first_block, nanoseconds dally,
+                                  TransferStats& stats, PeerError* peer, std::stop_token stop) {
+  RetransmitTimer rto(params.policy);
+  const size_t blksize = params.blksize;
+  const uint64_t window = std::max<uint64_t>(1, params.windowsize);
+  std::array<std::byte, 4> ack_buf{};
+
+  uint64_t expected = 1;    // the next block in order
+  uint64_t unacked = 0;     // blocks received in order since our last ACK
+  bool nudged = false;      // answered an out-of-order block since the last progress
+  std::optional<Clock::time_point> acked_at;  // our last ACK, if not a retransmission (Karn)
+
+  if (!first_block && !opening.empty()) {
+    auto r = co_await channel.send(opening);
+    if (!r) co_return r;
+    acked_at = Clock::now();
+  }
+  auto deadline = Clock::now() + rto.timeout();
+  std::optional<Data> pending = first_block;
+
+  for (;;) {
+    Data data;
+    if (pending) {
+      data = *pending;
+      pending.reset();
+    } else {
+      auto packet = co_await channel.receive(until(deadline), stop);
+      if (!packet) {
+        if (!packet.timed_out()) co_return co_await abandon(channel, packet.error());
+        ++stats.timeouts;
+        rto.on_timeout();
+        if (rto.exhausted()) co_return co_await abandon(channel, packet.error());
+        auto r = co_await ask_again(channel, opening, ack_buf, expected);
+        if (!r) co_return r;
+        ++stats.retransmits;
+        nudged = false;
+        acked_at.reset();
+        deadline = Clock::now() + rto.timeout();
+        continue;
+      }
+      if (const auto* e = std::get_if<Error>(&*packet)) co_return fail_with_peer_error(*e, peer);
+      const auto* d = std::get_if<Data>(&*packet);
+      if (d == nullptr) {
+        // A repeated OACK means our ACK 0 was lost: answer it once.
+        ++stats.duplicates;
+        if (std::holds_alternative<Oack>(*packet) && expected == 1 && !nudged) {
+          nudged = true;
+          auto r = co_await ask_again(channel, opening, ack_buf, expected);
+          if (!r) co_return r;
+          ++stats.retransmits;
+        }
+        continue;
+      }
+      data = *d;
+    }
+    if (data.payload.size() > blksize) {  // longer than negotiated: not a block of ours
+      ++stats.duplicates;
+      continue;
+    }
+    uint64_t low = expected > kBlockNumberSpace / 2 ? expected - kBlockNumberSpace / 2 : 0;
+    auto index = unwrap_block(data.block, low, low + kBlockNumberSpace - 1);
+    if (index != expected) {
+      ++stats.duplicates;
+      if (!nudged) {
+        nudged = true;
+        unacked = 0;
+        acked_at.reset();
+        auto r = co_await ask_again(channel, opening, ack_buf, expected);
+        if (!r) co_return r;
+        ++stats.retransmits;
+      }
+      continue;
+    }
+    if (acked_at) {
+      rto.on_sample(Clock::now() - *acked_at);
+      acked_at.reset();
+    }
+    auto written = co_await sink.write(expected, data.payload);
+    if (!written) co_return co_await abandon(channel, written.error());
+    ++stats.blocks;
+    stats.bytes += data.payload.size();
+    ++expected;
+    ++unacked;
+    nudged = false;
+    rto.on_progress();
+    bool final = data.payload.size() < blksize;
+    if (final) {
+      auto finished = co_await sink.finish();
+      if (!finished) co_return co_await abandon(channel, finished.error());
+    }
+    if (params.on_progress) params.on_progress(stats);
+    if (!final && unacked < window) continue;
+    auto r = co_await send_ack(channel, ack_buf, expected - 1);
+    if (!r) co_return r;
+    unacked = 0;
+    acked_at = Clock::now();
+    deadline = *acked_at + rto.timeout();
+    if (!final) continue;
+
+    // Dally: the sender repeats the last block if our final ACK was lost.
+    auto dally_until = Clock::now() + dally;
+    for (;;) {
+      auto packet = co_await channel.receive(until(dally_until), stop);
+      if (!packet) break;  // quiet (or gone): done
+      // Any block of this transfer coming again means the sender has not heard our last ACK
+      // (it resends from its first unacknowledged block, which need not be the last one).
+      const auto* d = std::get_if<Data>(&*packet);
+      uint64_t oldest = expected > kBlockNumberSpace ? expected - kBlockNumberSpace : 0;
+      if (d != nullptr && unwrap_block(d->block, oldest, expected - 1)) {
+        r = co_await send_ack(channel, ack_buf, expected - 1);
+        if (!r) break;
+        ++stats.retransmits;
+      }
+    }
+    co_return Result<void>{};
+  }
+}
+
+}  // namespace ringkit::tftp

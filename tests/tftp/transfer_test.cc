@@ -1,0 +1,338 @@
+// send_blocks / receive_blocks over real loopback sockets, on both backends: content, the
+// exact packets the RFCs predict on a lossless path, rollover, windows, loss, duplication and
+// reordering, wrong TIDs, peers that fail or vanish.
+#include "tftp/transfer.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ringkit/buffer_pool.h"
+#include "ringkit/net.h"
+#include "ringkit/when_all.h"
+#include "support/backend_test.h"
+#include "support/co_assert.h"
+#include "tftp/block.h"
+#include "tftp/options.h"
+
+namespace ringkit::tftp {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::byte> random_bytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::byte> v(n);
+  for (auto& b : v) b = static_cast<std::byte>(rng());
+  return v;
+}
+
+// Short waits for scenarios with loss; generous retries so that a stall of the machine is no
+// failure.
+constexpr RetransmitPolicy kLossyPolicy{.initial = 20ms, .min = 2ms, .max = 100ms,
+                                        .max_retries = 30};
+
+struct Outcome {
+  Result<void> sent;
+  Result<void> received;
+  TransferStats sender;
+  TransferStats receiver;
+  ChannelStats sender_channel;
+  ChannelStats receiver_channel;
+  std::vector<std::byte> data;
+  PeerError sender_peer;
+  PeerError receiver_peer;
+};
+
+struct Scenario {
+  uint16_t blksize = 512;
+  uint16_t windowsize = 1;
+  Impairment sender_impairment;
+  Impairment receiver_impairment;
+  // Lossless scenarios count packets exactly, so the timer must never fire spuriously on a busy
+  // machine: half a second at least. Lossy ones set a short timer to stay quick.
+  RetransmitPolicy policy{.initial = 1s, .min = 500ms, .max = 1s, .max_retries = 8};
+  std::optional<uint64_t> max_size;  // receiver's sink limit
+  bool receiver_absent = false;      // nobody answers
+  bool oack = false;                 // the sender opens with an OACK, answered with ACK 0
+  // How long the receiver lingers after its last ACK: longer than the sender's longest wait
+  // when ACKs can be lost, or the sender's repeat of the last block finds nobody.
+  std::chrono::nanoseconds dally = 20ms;
+};
+
+class TransferTest : public testing::BackendTest {
+ protected:
+  Task<void> sender_side(net::Socket& sock, net::Address peer, BlockSource& source,
+                         const Scenario& s, Outcome& out) {
+    BufferPool pool(ex(), 4, 64 * 1024);
+    std::vector<std::byte> rx(1024);
+    Channel channel(sock, peer, rx, false, s.sender_impairment);
+    TransferParams params{.blksize = s.blksize, .windowsize = s.windowsize, .policy = s.policy};
+    std::array<std::byte, 64> oack_buf{};
+    std::span<const std::byte> oack;
+    if (s.oack) {
+      Option blksize{"blksize", std::to_string(s.blksize)};
+      auto n = build_oack(oack_buf, std::span(&blksize, 1));
+      oack = std::span(oack_buf).first(*n);
+    }
+    out.sent = co_await send_blocks(channel, source, pool, params, oack, out.sender,
+                                    &out.sender_peer);
+    out.sender_channel = channel.stats();
+  }
+
+  Task<void> receiver_side(net::Socket& sock, net::Address peer, const Scenario& s, Outcome& out) {
+    std::vector<std::byte> rx(s.blksize + kDataHeaderSize + 1);
+    Channel channel(sock, peer, rx, false, s.receiver_impairment);
+    TransferParams params{.blksize = s.blksize, .windowsize = s.windowsize, .policy = s.policy};
+    MemorySink sink;
+    // Without an OACK the sender starts unprompted, as a server answering an RRQ without
+    // options; after one, the receiver acknowledges it with ACK 0, as a client does.
+    std::array<std::byte, 4> ack0{};
+    (void)build_ack(ack0, 0);
+    std::span<const std::byte> opening;
+    if (s.oack) {
+      opening = ack0;
+      // As a client: the OACK first (resent by the sender until it gets through).
+      for (;;) {
+        auto p = co_await channel.receive(10s);
+        CO_ASSERT(p, "no OACK: " << p.error().message());
+        if (std::holds_alternative<Oack>(*p)) break;
+      }
+    }
+    std::unique_ptr<FileSink> limited;
+    int fd = -1;
+    BlockSink* target = &sink;
+    if (s.max_size) {
+      fd = ::memfd_create("sink", 0);
+      limited = std::make_unique<FileSink>(fd, false, s.max_size);
+      target = limited.get();
+    }
+    out.received = co_await receive_blocks(channel, *target, params, opening, std::nullopt, s.dally,
+                                           out.receiver, &out.receiver_peer);
+    out.receiver_channel = channel.stats();
+    out.data = sink.data();
+    if (fd >= 0) ::close(fd);
+  }
+
+  Task<void> transfer(BlockSource& source, const Scenario& s, Outcome& out) {
+    auto a = net::bind_udp(net::Address::ipv4_loopback());
+    auto b = net::bind_udp(net::Address::ipv4_loopback());
+    CO_ASSERT(a && b, "bind");
+    auto a_addr = *net::local_address(*a);
+    auto b_addr = *net::local_address(*b);
+    auto sending = spawn_joinable(sender_side(*a, b_addr, source, s, out));
+    if (!s.receiver_absent) {
+      co_await receiver_side(*b, a_addr, s, out);
+    } else {
+      // Nobody reads b: the sender's DATA 1 waits unanswered. Ack 0 was never sent either, so
+      // the sender's very first window is all it ever sends.
+    }
+    co_await sending.join();
+  }
+
+  Outcome run_transfer(std::span<const std::byte> data, const Scenario& s) {
+    MemorySource source(data, s.blksize);
+    Outcome out;
+    run(transfer(source, s, out));
+    return out;
+  }
+};
+
+TEST_P(TransferTest, LosslessPathSendsExactlyThePredictedPackets) {
+  for (uint16_t window : {1, 4, 16}) {
+    for (size_t size : {0, 1, 511, 512, 513, 2048, 4 * 512 * 16, 100000}) {
+      SCOPED_TRACE("window " + std::to_string(window) + " size " + std::to_string(size));
+      auto data = random_bytes(size, size);
+      Scenario s{.windowsize = window};
+      auto out = run_transfer(data, s);
+      ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
+      ASSERT_TRUE(out.received.ok()) << out.received.error().message();
+      EXPECT_EQ(out.data, data);
+      uint64_t blocks = data_block_count(size, 512);
+      EXPECT_EQ(out.sender_channel.packets_sent, blocks) << "one DATA per block, none repeated";
+      // One ACK per full window and one for the last block.
+      uint64_t acks = (blocks - 1) / window + 1;
+      EXPECT_EQ(out.receiver_channel.packets_sent, acks);
+      EXPECT_EQ(out.sender.retransmits, 0u);
+      EXPECT_EQ(out.receiver.retransmits, 0u);
+      EXPECT_EQ(out.sender.bytes, size);
+      EXPECT_EQ(out.receiver.bytes, size);
+    }
+  }
+}
+
+TEST_P(TransferTest, OackIsAcknowledgedWithAckZeroBeforeTheFirstBlock) {
+  auto data = random_bytes(1428 * 10, 12);
+  Scenario s{.blksize = 1428, .windowsize = 4, .oack = true};
+  auto out = run_transfer(data, s);
+  ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
+  ASSERT_TRUE(out.received.ok()) << out.received.error().message();
+  EXPECT_EQ(out.data, data);
+  EXPECT_EQ(out.sender_channel.packets_sent, 1u + 11u) << "the OACK and 11 blocks";
+  EXPECT_EQ(out.receiver_channel.packets_sent, 1u + 3u) << "ACK 0, ACK 4, ACK 8, ACK 11";
+  // And with loss on both sides, the OACK and ACK 0 are repeated until they get through.
+  for (uint64_t seed : {1, 2, 3, 4}) {
+    s.sender_impairment = {.loss = 0.2, .seed = seed};
+    s.receiver_impairment = {.loss = 0.2, .seed = seed + 50};
+    s.policy = kLossyPolicy;
+    s.dally = 4 * kLossyPolicy.max;
+    out = run_transfer(data, s);
+    ASSERT_TRUE(out.sent.ok()) << out.sent.error().message() << " seed " << seed
+                               << " receiver: " << out.received.error().message() << " "
+                               << out.receiver.blocks << " blocks, " << out.sender.blocks
+                               << " acknowledged";
+    ASSERT_TRUE(out.received.ok()) << out.received.error().message();
+    EXPECT_EQ(out.data, data);
+  }
+}
+
+TEST_P(TransferTest, BlockNumbersRollOverPast65535) {
+  // 70 000 blocks of 8 bytes: block numbers wrap once.
+  auto data = random_bytes(70000 * 8 + 3, 7);
+  Scenario s{.blksize = 8, .windowsize = 16};
+  auto out = run_transfer(data, s);
+  ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
+  ASSERT_TRUE(out.received.ok()) << out.received.error().message();
+  EXPECT_EQ(out.data, data);
+  EXPECT_EQ(out.sender.blocks, 70001u);
+  EXPECT_EQ(out.sender_channel.packets_sent, 70001u);
+}
+
+TEST_P(TransferTest, DuplicatedAcksNeverCauseRetransmission) {
+  // The Sorcerer's Apprentice: every ACK arrives twice; with windowsize 1 the sender must not
+  // answer the second copy with a second DATA.
+  auto data = random_bytes(512 * 40 + 100, 3);
+  Scenario s;
+  s.receiver_impairment = {.duplicate = 1.0, .seed = 5};
+  auto out = run_transfer(data, s);
+  ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
+  ASSERT_TRUE(out.received.ok()) << out.received.error().message();
+  EXPECT_EQ(out.data, data);
+  EXPECT_EQ(out.sender_channel.packets_sent, 41u);
+  EXPECT_EQ(out.sender.retransmits, 0u);
+  EXPECT_GT(out.sender.duplicates, 0u);
+}
+
+TEST_P(TransferTest, CompletesUnderLossDuplicationAndReordering) {
+  for (uint16_t window : {1, 8, 32}) {
+    for (uint64_t seed : {1, 2, 3}) {
+      SCOPED_TRACE("window " + std::to_string(window) + " seed " + std::to_string(seed));
+      auto data = random_bytes(1428 * 300 + 17, seed);
+      Scenario s{.blksize = 1428, .windowsize = window};
+      s.sender_impairment = {.loss = 0.05, .duplicate = 0.05, .reorder = 0.05, .seed = seed};
+      s.receiver_impairment = {.loss = 0.05, .duplicate = 0.05, .reorder = 0.05,
+                               .seed = seed + 100};
+      s.policy = kLossyPolicy;
+    s.dally = 4 * kLossyPolicy.max;
+      auto out = run_transfer(data, s);
+      ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
+      ASSERT_TRUE(out.received.ok()) << out.received.error().message();
+      EXPECT_EQ(out.data, data);
+      EXPECT_GT(out.sender.retransmits + out.receiver.retransmits, 0u)
+          << "5% loss over 300 blocks must have cost a retransmission";
+    }
+  }
+}
+
+TEST_P(TransferTest, SenderGivesUpWhenNobodyAnswers) {
+  auto data = random_bytes(5000, 1);
+  Scenario s;
+  s.receiver_absent = true;
+  s.policy = {.initial = 5ms, .min = 1ms, .max = 10ms, .max_retries = 3};
+  auto out = run_transfer(data, s);
+  ASSERT_FALSE(out.sent.ok());
+  EXPECT_TRUE(out.sent.timed_out()) << out.sent.error().message();
+  EXPECT_EQ(out.sender.timeouts, 4u);
+  EXPECT_EQ(out.sender_channel.packets_sent, 4u) << "DATA 1 and three retransmissions";
+}
+
+TEST_P(TransferTest, SinkLimitStopsTheTransferWithDiskFull) {
+  auto data = random_bytes(10000, 2);
+  Scenario s{.windowsize = 4};
+  s.max_size = 4000;
+  auto out = run_transfer(data, s);
+  ASSERT_FALSE(out.received.ok());
+  EXPECT_EQ(out.received.error(), make_error_code(Errc::kUploadTooLarge));
+  ASSERT_FALSE(out.sent.ok());
+  EXPECT_EQ(out.sent.error(), make_error_code(Errc::kPeerError));
+  EXPECT_EQ(out.sender_peer.code, ErrorCode::kDiskFull);
+}
+
+TEST_P(TransferTest, StrangersGetUnknownTransferIdAndDoNotDisturb) {
+  auto data = random_bytes(512 * 200, 9);
+  Scenario s{.windowsize = 2};
+  MemorySource source(data, s.blksize);
+  Outcome out;
+  std::vector<std::byte> replies;
+  auto body = [&]() -> Task<void> {
+    auto a = net::bind_udp(net::Address::ipv4_loopback());
+    auto b = net::bind_udp(net::Address::ipv4_loopback());
+    auto stranger = net::bind_udp(net::Address::ipv4_loopback());
+    CO_ASSERT(a && b && stranger, "bind");
+    auto a_addr = *net::local_address(*a);
+    auto b_addr = *net::local_address(*b);
+    auto sending = spawn_joinable(sender_side(*a, b_addr, source, s, out));
+    auto receiving = spawn_joinable(receiver_side(*b, a_addr, s, out));
+    // The stranger sends a DATA to the receiver and an ACK to the sender, like a late packet
+    // of another transfer, and must get ERROR 5 from each.
+    std::array<std::byte, 8> pkt{};
+    auto n = build_data(pkt, 1, std::span<const std::byte>(pkt).first(0));
+    (void)co_await net::send_to(*stranger, std::span(pkt).first(*n), b_addr);
+    n = build_ack(pkt, 1);
+    (void)co_await net::send_to(*stranger, std::span(pkt).first(*n), a_addr);
+    for (int i = 0; i < 2; ++i) {
+      std::array<std::byte, 600> buf;
+      auto got = co_await net::recv_from(*stranger, buf, nullptr, 5s);
+      CO_ASSERT(got, "no reply to the stranger");
+      auto p = parse_packet(std::span(buf).first(*got));
+      CO_ASSERT(p && std::holds_alternative<Error>(*p), "reply is not an ERROR");
+      EXPECT_EQ(std::get<Error>(*p).code, ErrorCode::kUnknownTransferId);
+    }
+    co_await receiving.join();
+    co_await sending.join();
+  };
+  run(body());
+  ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
+  ASSERT_TRUE(out.received.ok()) << out.received.error().message();
+  EXPECT_EQ(out.data, data);
+  EXPECT_EQ(out.sender_channel.wrong_tid + out.receiver_channel.wrong_tid, 2u);
+}
+
+TEST_P(TransferTest, NetasciiFileSourceSurvivesRetransmissions) {
+  // Lines and lone CRs, re-read from checkpoints when windows are resent.
+  std::string text;
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 20000; ++i) {
+    int r = static_cast<int>(rng() % 10);
+    text += r == 0 ? '\n' : r == 1 ? '\r' : static_cast<char>('a' + r);
+  }
+  int fd = ::memfd_create("text", 0);
+  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  Scenario s{.blksize = 100, .windowsize = 8};
+  s.receiver_impairment = {.loss = 0.1, .seed = 11};
+  s.policy = kLossyPolicy;
+    s.dally = 4 * kLossyPolicy.max;
+  NetasciiFileSource source(fd, s.blksize);
+  Outcome out;
+  run(transfer(source, s, out));
+  ::close(fd);
+  ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
+  ASSERT_TRUE(out.received.ok()) << out.received.error().message();
+  // Decode what was received and compare with the file.
+  NetasciiDecoder decoder;
+  std::vector<std::byte> decoded(out.data.size() + 1);
+  size_t n = decoder.decode(out.data, decoded);
+  n += decoder.finish(std::span(decoded).subspan(n));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(decoded.data()), n), text);
+  EXPECT_GT(out.sender.retransmits, 0u);
+}
+
+RINGKIT_BACKEND_TEST_SUITE(TransferTest);
+
+}  // namespace
+}  // namespace ringkit::tftp
