@@ -7,6 +7,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -28,6 +29,9 @@ struct Entry {
   bool is_reg() const { return S_ISREG(st.stx_mode); }
   bool is_symlink() const { return S_ISLNK(st.stx_mode); }
 };
+
+// The device an item is on, as one number.
+inline uint64_t device_of(const struct statx& st) { return makedev(st.stx_dev_major, st.stx_dev_minor); }
 
 // Every name in `dirfd` except "." and "..", sorted by bytes.
 Task<Result<std::vector<Entry>>> list_directory(int dirfd);

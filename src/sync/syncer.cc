@@ -45,7 +45,19 @@ std::string kind_name(const Entry& e) {
   return "special file";
 }
 
-uint64_t device_of(const struct statx& st) { return makedev(st.stx_dev_major, st.stx_dev_minor); }
+std::string absolute_path(const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[4096];
+  std::string here = ::getcwd(cwd, sizeof cwd) != nullptr ? cwd : ".";
+  return here + "/" + p;
+}
+
+// A directory, or an invalid Fd when it cannot be opened (a dry run's new destination).
+Task<fs::Fd> open_dir_or_none(const std::string& path) {
+  auto fd = co_await fs::openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
+  if (!fd) co_return fs::Fd();
+  co_return std::move(*fd);
+}
 
 // Temp files of a killed run: ".NAME.~rkXXXXXX".
 bool is_stale_temp(const std::string& name) {
@@ -66,7 +78,6 @@ std::optional<std::string> check_supported(const Options& o) {
   }
   if (!o.chmod.empty()) return no("--chmod");
   if (o.chown) return no("--chown");
-  if (o.hard_links) return no("-H/--hard-links");
   if (o.sparse) return no("-S/--sparse");
   if (o.delete_timing == DeleteTiming::kBefore) return no("--delete-before") + "; --delete deletes during the transfer";
   if (o.delete_timing == DeleteTiming::kDelay) return no("--delete-delay") + "; --delete deletes during the transfer";
@@ -131,6 +142,12 @@ bool Syncer::protected_from_delete(const std::string& rel, bool is_dir) const {
   return filtering_ && receiver_ && receiver_->matches(rel, is_dir, Side::kReceiver) != Decision::kIncluded;
 }
 
+// rsync matches paths relative to the transfer root: the directory itself for "src/", its
+// parent for "src" (so the rules see "src/..."); the receiver's root is DEST.
+std::string Syncer::sender_root(const SourceArg& source) {
+  return absolute_path(source.contents ? source.path : dirname_of(source.path));
+}
+
 std::atomic<int> Syncer::interrupt_signal{0};
 
 bool Syncer::interrupted() {
@@ -146,6 +163,10 @@ bool Syncer::interrupted() {
 
 Task<void> Syncer::run() {
   bool single = opt_.sources.size() == 1;
+  if (opt_.hard_links) {
+    // rsync knows every group from its file list before it decides which member to copy.
+    for (const std::string& arg : opt_.sources) co_await scan_source(parse_source(arg));
+  }
   for (const std::string& arg : opt_.sources) {
     if (rep_.stopped() || interrupted()) break;
     co_await sync_source(parse_source(arg), single);
@@ -157,7 +178,7 @@ std::string Syncer::line_for(const ItemChange& change, const std::string& path, 
   if (opt_.itemize > 0) return itemize_line(change, path, target);
   std::string line = path;
   if (change.type == ItemChange::Type::kDir && (line.empty() || line.back() != '/')) line += '/';
-  if (!target.empty()) line += " -> " + target;
+  if (!target.empty()) line += (change.update == ItemChange::Update::kHardLink ? " => " : " -> ") + target;
   return line;
 }
 
@@ -180,15 +201,10 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   }
   root_dev_ = device_of(*st);
   if (filtering_) {
-    // rsync matches paths relative to the transfer root: the directory itself for "src/",
-    // its parent for "src" (so the rules see "src/..."); the receiver's root is DEST.
-    char cwd[4096];
-    std::string here = ::getcwd(cwd, sizeof cwd) != nullptr ? cwd : ".";
-    auto absolute = [&here](const std::string& p) { return !p.empty() && p[0] == '/' ? p : here + "/" + p; };
     sender_.emplace(filters_);
     receiver_.emplace(filters_);
-    sender_->set_root(absolute(source.contents ? source.path : dirname_of(source.path)));
-    receiver_->set_root(absolute(opt_.destination));
+    sender_->set_root(sender_root(source));
+    receiver_->set_root(absolute_path(opt_.destination));
   }
   const std::string& dest = opt_.destination;
   auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
@@ -222,7 +238,12 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
       dir.dst = std::move(*dst);
     }
     dir.dst_new = created;
+    if (opt_.hard_links) {
+      src_root_ = co_await open_dir_or_none(source.path);
+      dst_root_ = co_await open_dir_or_none(dest);
+    }
     co_await sync_dir(std::move(dir), *st, created, "./");
+    co_await retouch_dirs();
     co_return;
   }
 
@@ -243,6 +264,10 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     bool made = co_await create_dest_dir(dest, dest_st.ok());
     if (!made) co_return;
   }
+  if (opt_.hard_links) {
+    src_root_ = co_await open_dir_or_none(dirname_of(source.path));
+    dst_root_ = co_await open_dir_or_none(dst_dir);
+  }
   Entry entry{source.name, 0, *st, true};
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
   if (!parent) {
@@ -250,6 +275,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     co_return;
   }
   co_await sync_top_entry(parent->get(), std::move(entry), dst_dir, dst_name);
+  co_await retouch_dirs();
 }
 
 // DEST does not exist as a directory: make it (not in a dry run) and say so, as rsync does.
@@ -326,7 +352,7 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
     co_await sync_subdir(dir, work);
   } else {
     co_await sync_nondir(dir, work);
-    if (!work.line.empty()) rep_.line(work.line);
+    print_work(work);
   }
   if (filtering_) sender_->pop_dir();
 }
@@ -470,10 +496,20 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   }
   // rsync compares directory names as "name/": "a.d/" comes before "a/".
   std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
-  co_await parallel_for(files.size(), kEntriesInFlight, [&](size_t i) { return sync_nondir(dir, files[i]); });
-  for (const Work& w : files) {
-    if (!w.line.empty()) rep_.line(w.line);
+  // -H: members of hard-link groups depend on each other in list order, so they go one at a
+  // time after the others (which only changes when, not what, they print).
+  std::vector<size_t> plain, linked;
+  for (size_t i = 0; i < files.size(); ++i) {
+    bool member = opt_.hard_links && links_.find(files[i].src->st) != nullptr;
+    (member ? linked : plain).push_back(i);
   }
+  co_await parallel_for(plain.size(), kEntriesInFlight, [&](size_t i) { return sync_nondir(dir, files[plain[i]]); });
+  for (size_t i : linked) {
+    if (interrupted()) break;
+    HardLinkGroup* group = links_.find(files[i].src->st);
+    if (group != nullptr) co_await sync_linked(dir, files[i], *group);
+  }
+  for (const Work& w : files) print_work(w);
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
     co_await sync_subdir(dir, w);
@@ -551,6 +587,11 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   co_await sync_dir(std::move(child), e.st, created, rel);
 }
 
+void Syncer::print_work(const Work& work) {
+  if (!work.line.empty()) rep_.line(work.line);
+  for (const std::string& l : work.more_lines) rep_.line(l);
+}
+
 Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
   if (interrupted()) co_return;
   Entry& e = *work.src;
@@ -567,7 +608,10 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
       work.dst_present = false;
     }
   }
-  if (dst != nullptr && opt_.ignore_existing) co_return;  // whatever its type
+  if (dst != nullptr && opt_.ignore_existing) {  // whatever its type
+    work.outcome = Work::Outcome::kSkipped;
+    co_return;
+  }
   // A destination of another type is removed first (a directory only with --delete/--force).
   if (dst != nullptr && (dst->stx_mode & S_IFMT) != e.type()) {
     if (!co_await remove_in_the_way(dir, work, S_ISDIR(dst->stx_mode))) co_return;

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "ringkit/task.h"
 #include "sync/entry.h"
 #include "sync/filter.h"
+#include "sync/hardlinks.h"
 #include "sync/itemize.h"
 #include "sync/options.h"
 #include "sync/paths.h"
@@ -70,9 +72,27 @@ class Syncer {
     bool dst_present = false;    // the destination listing has this name
     unsigned char dst_type = 0;  // its DT_* type (DT_UNKNOWN on some file systems)
     std::string line;            // the itemize/verbose line to print, if any
+    std::vector<std::string> more_lines;  // printed after it: hard links made to this item (-H)
+    // -H: the item's group, and what handling it as a plain file came to.
+    enum class Outcome { kNone, kDeferred, kDone, kSkipped };
+    HardLinkGroup* group = nullptr;
+    Outcome outcome = Outcome::kNone;
   };
 
   Task<void> sync_source(const SourceArg& source, bool single_source);
+  static std::string sender_root(const SourceArg& source);
+  // -H (hardlinks.cc).
+  Task<void> scan_source(const SourceArg& source);
+  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters);
+  Task<void> quiet_stat(int dirfd, Entry& e);
+  Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);
+  Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);
+  Task<void> settle_member(int dst_dirfd, Work& work, const std::string& rel);
+  Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<std::string>& lines);
+  Task<void> link_member(int dst_dirfd, const std::string& name, const std::string& rel, const struct statx* dst,
+                         const struct statx& src, HardLinkGroup& group, std::vector<std::string>& lines);
+  Task<void> retouch_dirs();
+  void print_work(const Work& work);
   Task<void> sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,
                             const std::string& dst_name);
   Task<void> sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display);
@@ -120,6 +140,10 @@ class Syncer {
   mode_t umask_ = 022;
   uint64_t root_dev_ = 0;   // -x: the source root's device
   unsigned tmp_counter_ = 0;
+  HardLinkTable links_;     // -H: groups of hard-linked source files
+  fs::Fd src_root_;         // the transfer roots, which item paths (rel) are relative to
+  fs::Fd dst_root_;         // (invalid in a dry run whose destination does not exist yet)
+  std::set<std::string> retouch_dirs_;  // -H: directories linked into after their times were set
 };
 
 }  // namespace ringkit::sync

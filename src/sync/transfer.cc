@@ -106,13 +106,18 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   rep_.stats().regular_files++;
   rep_.stats().total_size += e.st.stx_size;
   bool exists = dst != nullptr;
-  if (exists && opt_.ignore_existing) co_return;
-  if (!exists && opt_.existing) co_return;
+  if ((exists && opt_.ignore_existing) || (!exists && opt_.existing)) {
+    work.outcome = Work::Outcome::kSkipped;
+    co_return;
+  }
   if (skip_by_size(e)) co_return;
 
   WantedAttrs want = wanted_attrs(opt_, e.st, !exists, umask_);
   if (exists) {
-    if (opt_.update && dst->stx_mtime.tv_sec > e.st.stx_mtime.tv_sec) co_return;
+    if (opt_.update && dst->stx_mtime.tv_sec > e.st.stx_mtime.tv_sec) {
+      work.outcome = Work::Outcome::kSkipped;
+      co_return;
+    }
     bool same_size = dst->stx_size == e.st.stx_size;
     bool up_to_date;
     if (opt_.ignore_times) {
@@ -149,8 +154,13 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
       }
       bool changed = change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
       if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
+      work.outcome = Work::Outcome::kDone;
       co_return;
     }
+  } else if (work.group != nullptr && !work.group->at_last()) {
+    // -H: a missing member waits for the group's last one, which is copied (rsync's order).
+    work.outcome = Work::Outcome::kDeferred;
+    co_return;
   }
 
   if (exists && !opt_.perms) {
@@ -174,6 +184,8 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   ++rep_.stats().transferred;
   rep_.stats().transferred_bytes += e.st.stx_size;
   if (!exists) ++rep_.stats().created;
+  // -H: a failed copy lets the next member try (rsync's send_failed); success makes it leader.
+  work.outcome = opt_.dry_run ? Work::Outcome::kDone : Work::Outcome::kSkipped;
   if (opt_.dry_run) co_return;
 
   auto src = co_await fs::openat(dir.src.get(), e.name, O_RDONLY | O_NOFOLLOW);
@@ -222,6 +234,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     co_await fail("rename", installed.error());
     co_return;
   }
+  work.outcome = Work::Outcome::kDone;
 }
 
 // A failed transfer leaves the destination as it was: the temp file goes away.

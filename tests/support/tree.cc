@@ -259,6 +259,21 @@ void build_hostile_tree(const std::string& root) {
   set_times(root + "/rel-link", 1500000000, 5);
 }
 
+void add_hard_link_groups(const std::string& root) {
+  std::filesystem::create_directories(root + "/hl/one");
+  std::filesystem::create_directories(root + "/hl/two");
+  auto link = [](const std::string& from, const std::string& to) {
+    check(::link(from.c_str(), to.c_str()), "link " + to);
+  };
+  write_file(root + "/hl/one/x", "group of four\n");
+  link(root + "/hl/one/x", root + "/hl/two/y");
+  link(root + "/hl/one/x", root + "/hl/z");
+  link(root + "/hl/one/x", root + "/sub/hl-member");
+  write_file(root + "/hl/two/pair-1", "pair\n");
+  link(root + "/hl/two/pair-1", root + "/hl/two/pair-2");
+  link(root + "/big", root + "/hl/big-link");
+}
+
 void pin_recent_times(const std::string& root, long long newer_than, long long to) {
   std::vector<std::string> paths = {root};
   std::error_code ec;

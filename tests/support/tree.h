@@ -54,6 +54,11 @@ std::vector<std::string> compare_trees(const TreeState& expected, const TreeStat
 // nanosecond times, names with newlines, leading dashes, invalid UTF-8 and 255 bytes.
 void build_hostile_tree(const std::string& root);
 
+// Adds hard-link groups to a tree made by build_hostile_tree (for -H): a group of four spread
+// over three directories (one member under sub/, which some filters exclude), a pair in one
+// directory, and a link to the 1 MiB+7 file.
+void add_hard_link_groups(const std::string& root);
+
 // Sets every item under `root` (and root itself) whose mtime is newer than `newer_than` to
 // `to`: tests without -t must not depend on which second a copy happens to run in.
 void pin_recent_times(const std::string& root, long long newer_than, long long to);

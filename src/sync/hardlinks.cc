@@ -1,0 +1,309 @@
+// -H: the group table, the pre-pass that sizes the groups, and linking members to their
+// leader. The rules are in hardlinks.h; the per-file decisions are in sync_linked() below.
+#include "sync/hardlinks.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "sync/attrs.h"
+#include "sync/parallel.h"
+#include "sync/syncer.h"
+
+namespace ringkit::sync {
+namespace {
+
+constexpr size_t kStatsInFlight = 64;
+
+std::string parent_of(const std::string& rel) {
+  size_t slash = rel.find_last_of('/');
+  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
+}
+
+std::string name_of(const std::string& rel) {
+  size_t slash = rel.find_last_of('/');
+  return slash == std::string::npos ? rel : rel.substr(slash + 1);
+}
+
+}  // namespace
+
+InodeKey inode_key(const struct statx& st) { return {st.stx_dev_major, st.stx_dev_minor, st.stx_ino}; }
+
+bool may_be_hard_linked(const struct statx& st) { return S_ISREG(st.stx_mode) && st.stx_nlink > 1; }
+
+void HardLinkTable::count(const struct statx& st) { ++groups_[inode_key(st)].total; }
+
+HardLinkGroup* HardLinkTable::find(const struct statx& st) {
+  if (!may_be_hard_linked(st)) return nullptr;
+  auto it = groups_.find(inode_key(st));
+  return it == groups_.end() || it->second.total < 2 ? nullptr : &it->second;
+}
+
+void HardLinkTable::forget_if_complete(const struct statx& st) {
+  auto it = groups_.find(inode_key(st));
+  if (it != groups_.end() && it->second.at_last()) groups_.erase(it);
+}
+
+// ---- The pre-pass ----
+
+Task<void> Syncer::scan_source(const SourceArg& source) {
+  int follow = source.contents ? 0 : AT_SYMLINK_NOFOLLOW;
+  auto st = co_await fs::statx(AT_FDCWD, source.path, follow, kStatxMask);
+  if (!st) co_return;  // the transfer itself reports it
+  root_dev_ = device_of(*st);
+  std::optional<FilterList> filters;
+  if (filtering_) {
+    filters.emplace(filters_);
+    filters->set_root(sender_root(source));
+  }
+  FilterList* f = filters ? &*filters : nullptr;
+  if (!S_ISDIR(st->stx_mode)) {
+    if (may_be_hard_linked(*st)) links_.count(*st);
+    co_return;
+  }
+  if (!opt_.recursive && !opt_.dirs) co_return;
+  auto dir = co_await fs::openat(AT_FDCWD, source.path, O_RDONLY | O_DIRECTORY);
+  if (!dir) co_return;
+  if (source.contents) {
+    co_await scan_dir(dir->get(), "", f);
+    co_return;
+  }
+  if (f != nullptr) {
+    if (!f->push_dir("")) co_return;
+    bool skip = f->matches(source.name, true, Side::kSender) == Decision::kExcluded;
+    if (!skip) co_await scan_dir(dir->get(), source.name + "/", f);
+    f->pop_dir();
+  } else {
+    co_await scan_dir(dir->get(), source.name + "/", f);
+  }
+}
+
+Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters) {
+  auto listed = co_await list_directory(dirfd);
+  if (!listed) co_return;
+  std::vector<Entry> entries = std::move(*listed);
+  co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i]); });
+  std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
+  if (filters != nullptr) {
+    if (!filters->push_dir(dir_key(rel))) co_return;
+    std::erase_if(entries, [&](const Entry& e) {
+      return filters->matches(rel + e.name, e.is_dir(), Side::kSender) == Decision::kExcluded;
+    });
+  }
+  std::vector<Entry*> dirs;
+  for (Entry& e : entries) {
+    if (!copies_kind(e)) continue;
+    if (e.is_dir()) {
+      dirs.push_back(&e);
+    } else if (may_be_hard_linked(e.st)) {
+      links_.count(e.st);
+    }
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const Entry* a, const Entry* b) { return a->name + "/" < b->name + "/"; });
+  for (Entry* e : dirs) {
+    if (!opt_.recursive) break;
+    if (opt_.one_file_system > 0 && device_of(e->st) != root_dev_) continue;
+    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (sub) co_await scan_dir(sub->get(), rel + e->name + "/", filters);
+  }
+  if (filters != nullptr) filters->pop_dir();
+}
+
+Task<void> Syncer::quiet_stat(int dirfd, Entry& e) {
+  auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
+  if (st) {
+    e.st = *st;
+    e.stat_ok = true;
+  }
+}
+
+// ---- During the transfer ----
+
+// A directory of the destination (or, with `source`, of the source) by its path below the
+// transfer root, never through a symlink. Invalid when it does not exist (in a dry run).
+Task<fs::Fd> Syncer::open_below_root(bool source, const std::string& rel_dir) {
+  const fs::Fd& root = source ? src_root_ : dst_root_;
+  if (!root.valid()) co_return fs::Fd();
+  std::string path = rel_dir.empty() ? std::string(".") : rel_dir;
+  auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+  if (!fd) co_return fs::Fd();
+  co_return std::move(*fd);
+}
+
+// A member that belongs to a group of hard links: linked to the group's leader once there is
+// one, otherwise handled as a plain file that may wait for, or become, the leader.
+Task<void> Syncer::sync_linked(DirPair& dir, Work& work, HardLinkGroup& group) {
+  Entry& e = *work.src;
+  const struct statx src_st = e.st;
+  std::string rel = dir.rel + e.name;
+  ++group.seen;
+  if (group.done) {
+    ++rep_.stats().files;
+    ++rep_.stats().regular_files;
+    rep_.stats().total_size += e.st.stx_size;
+    struct statx dst_st {};
+    bool exists = false;
+    if (work.dst_present && dir.dst.valid()) {
+      auto st = co_await fs::statx(dir.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, kStatxMask);
+      if (st) {
+        dst_st = *st;
+        exists = true;
+      }
+    }
+    bool skipped = (exists && opt_.ignore_existing) || (!exists && opt_.existing);
+    if (!skipped && exists && S_ISDIR(dst_st.stx_mode)) {
+      // A directory in the way goes first (with --delete or --force, or when empty), as rsync's
+      // delete_item does; the line still compares the source with what was there.
+      skipped = !co_await remove_in_the_way(dir, work, true);
+    }
+    if (!skipped) {
+      co_await link_member(dir.dst.get(), work.dst_name, rel, exists ? &dst_st : nullptr, src_st, group,
+                           work.more_lines);
+    }
+  } else {
+    work.group = &group;
+    co_await sync_nondir(dir, work);
+    co_await settle_member(dir.dst.get(), work, rel);
+  }
+  links_.forget_if_complete(src_st);
+}
+
+// After a member was handled as a plain file: it waits, it leads, or it was skipped.
+Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& rel) {
+  HardLinkGroup& group = *work.group;
+  switch (work.outcome) {
+    case Work::Outcome::kNone:
+      break;
+    case Work::Outcome::kDeferred:
+      group.deferred.push_back(rel);
+      break;
+    case Work::Outcome::kDone: {
+      group.done = true;
+      group.leader = rel;
+      if (dst_dirfd >= 0) {
+        auto st = co_await fs::statx(dst_dirfd, work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_INO);
+        if (st) {
+          group.leader_ino = st->stx_ino;
+          group.leader_dev_major = st->stx_dev_major;
+          group.leader_dev_minor = st->stx_dev_minor;
+        }
+      }
+      std::vector<std::string> waiting = std::move(group.deferred);
+      group.deferred.clear();
+      for (auto m = waiting.rbegin(); m != waiting.rend(); ++m) {
+        fs::Fd member_dir = co_await open_below_root(false, parent_of(*m));
+        struct statx dst_st {};
+        bool exists = false;
+        if (member_dir.valid()) {
+          auto st = co_await fs::statx(member_dir.get(), name_of(*m), AT_SYMLINK_NOFOLLOW, kStatxMask);
+          if (st) {
+            dst_st = *st;
+            exists = true;
+          }
+        }
+        co_await link_member(member_dir.get(), name_of(*m), *m, exists ? &dst_st : nullptr, work.src->st, group,
+                             work.more_lines);
+        retouch_dirs_.insert(parent_of(*m));  // its times may have been set already
+      }
+      break;
+    }
+    case Work::Outcome::kSkipped:
+      // The last member skipped: the latest waiting one is copied in its place, as rsync does.
+      if (group.at_last() && !group.deferred.empty()) {
+        std::string stand_in = group.deferred.back();
+        group.deferred.pop_back();
+        co_await copy_stand_in(stand_in, group, work.more_lines);
+      }
+      break;
+  }
+}
+
+Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<std::string>& lines) {
+  DirPair pair;
+  pair.src = co_await open_below_root(true, parent_of(rel));
+  pair.dst = co_await open_below_root(false, parent_of(rel));
+  pair.rel = parent_of(rel).empty() ? std::string() : parent_of(rel) + "/";
+  if (!pair.src.valid()) co_return;
+  Entry entry{name_of(rel)};
+  co_await quiet_stat(pair.src.get(), entry);
+  if (!entry.stat_ok) co_return;
+  Work stand_in{&entry, entry.name};
+  stand_in.group = &group;
+  if (pair.dst.valid()) {
+    auto st = co_await fs::statx(pair.dst.get(), entry.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    stand_in.dst_present = st.ok();
+  }
+  co_await sync_nondir(pair, stand_in);
+  co_await settle_member(pair.dst.get(), stand_in, rel);
+  retouch_dirs_.insert(parent_of(rel));
+  if (!stand_in.line.empty()) lines.push_back(stand_in.line);
+  lines.insert(lines.end(), stand_in.more_lines.begin(), stand_in.more_lines.end());
+}
+
+// rsync's maybe_hard_link: a member already on the leader's inode is left alone (itemized
+// only if its attributes differ from the source's, or with -ii); anything else under its name
+// is replaced by a link to the leader (through a temp name and rename: never a moment without
+// the name). `dst` is what the destination holds now (nullptr: nothing).
+Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std::string& rel,
+                               const struct statx* dst, const struct statx& src, HardLinkGroup& group,
+                               std::vector<std::string>& lines) {
+  ItemChange change{ItemChange::Update::kHardLink, ItemChange::Type::kFile, dst == nullptr};
+  if (dst != nullptr) {
+    WantedAttrs want = wanted_attrs(opt_, src, false, umask_);
+    compare_attrs(opt_, want, *dst, change);
+    change.size = dst->stx_size != src.stx_size;
+    bool same_inode = dst->stx_ino == group.leader_ino && dst->stx_dev_major == group.leader_dev_major &&
+                      dst->stx_dev_minor == group.leader_dev_minor;
+    if (same_inode) {
+      bool changed = change.size || change.perms || change.owner || change.group || change.time;
+      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) lines.push_back(line_for(change, rel, {}));
+      co_return;
+    }
+  }
+  if (!opt_.dry_run) {
+    fs::Fd leader_dir = co_await open_below_root(false, parent_of(group.leader));
+    std::string tmp = temp_name(name);
+    Result<void> linked = std::make_error_code(std::errc::no_such_file_or_directory);
+    if (leader_dir.valid() && dst_dirfd >= 0) {
+      linked = co_await fs::linkat(leader_dir.get(), name_of(group.leader), dst_dirfd, tmp, 0);
+    }
+    if (linked) {
+      linked = co_await fs::renameat2(dst_dirfd, tmp, dst_dirfd, name, 0);
+      if (!linked) co_await fs::unlinkat(dst_dirfd, tmp, 0);
+    }
+    if (!linked) {
+      rep_.file_error("link " + rel + " =>", group.leader, linked.error());
+      co_return;
+    }
+  }
+  if (opt_.itemize > 0 || opt_.verbose > 0) lines.push_back(line_for(change, rel, group.leader));
+}
+
+}  // namespace ringkit::sync
+
+namespace ringkit::sync {
+
+// Directories that got a link after their times were set get them again, as rsync's final
+// touch-up of directory times does.
+Task<void> Syncer::retouch_dirs() {
+  std::set<std::string> dirs = std::move(retouch_dirs_);
+  retouch_dirs_.clear();
+  if (opt_.dry_run) co_return;
+  for (const std::string& rel : dirs) {
+    fs::Fd src = co_await open_below_root(true, rel);
+    fs::Fd dst = co_await open_below_root(false, rel);
+    if (!src.valid() || !dst.valid()) continue;
+    auto src_st = co_await fs::statx(src.get(), "", AT_EMPTY_PATH, kStatxMask);
+    auto dst_st = co_await fs::statx(dst.get(), "", AT_EMPTY_PATH, kStatxMask);
+    if (!src_st || !dst_st) continue;
+    WantedAttrs want = wanted_attrs(opt_, *src_st, false, umask_);
+    want.set_mode = want.set_uid = want.set_gid = want.set_atime = false;
+    auto r = co_await apply_attrs_fd(dst.get(), want, &*dst_st);
+    if (!r) rep_.file_error("set times of", rel.empty() ? "." : rel + "/", r.error());
+  }
+}
+
+}  // namespace ringkit::sync

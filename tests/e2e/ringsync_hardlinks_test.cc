@@ -1,0 +1,185 @@
+// -H against the real rsync, scenario by scenario: a group spread over directories, with the
+// destination prepared in the ways that make rsync choose differently (members missing, a link
+// broken, the leader's content changed, --ignore-existing skipping the last member). Both
+// programs get the same prepared destination; their output and which files end up as one
+// inode must agree. rsync prints a link line ("hf... a => b") when its receiver reports the
+// leader done, which races with its other lines, so those lines are compared as a set.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "support/tree.h"
+
+namespace ringkit::testing {
+namespace {
+
+const std::string kRingsync = std::string(RINGKIT_BIN_DIR) + "/ringsync";
+
+struct Lines {
+  std::vector<std::string> ordered;  // everything but link lines and deletions, in order
+  std::vector<std::string> links;    // "hf" lines, sorted
+};
+
+Lines split(const std::string& out) {
+  Lines l;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("created directory ")) line = "created directory DEST";
+    if (line.starts_with("*deleting")) continue;
+    // rsync -v's own framing (ringsync -v prints none of it; the --stats family checks that).
+    if (line.empty() || line == "sending incremental file list" || line.starts_with("sent ") ||
+        line.starts_with("total size is ")) {
+      continue;
+    }
+    bool link = line.starts_with("hf") || line.find(" => ") != std::string::npos;
+    (link ? l.links : l.ordered).push_back(line);
+  }
+  std::sort(l.links.begin(), l.links.end());
+  return l;
+}
+
+// For each regular file, the sorted names of all files on the same inode.
+std::map<std::string, std::set<std::string>> link_groups(const std::string& root) {
+  std::map<unsigned long, std::set<std::string>> by_inode;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    struct stat st {};
+    if (::lstat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    by_inode[st.st_ino].insert(std::filesystem::relative(e.path(), root).string());
+  }
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& [ino, names] : by_inode) {
+    for (const auto& n : names) out[n] = names;
+  }
+  return out;
+}
+
+struct Scenario {
+  const char* name;
+  std::vector<std::string> options;
+  std::function<void(const std::string& dst)> prepare;  // after a first rsync -aH copy, if set
+  bool start_empty = false;
+};
+
+class HardLinks : public ::testing::TestWithParam<Scenario> {
+ protected:
+  void SetUp() override {
+    base_ = make_temp_dir("ringsync-hl");
+    src_ = base_ + "/s";
+    std::filesystem::create_directories(src_ + "/d");
+    std::filesystem::create_directories(src_ + "/e");
+    write_file(src_ + "/a", "shared\n");
+    for (const char* m : {"/b", "/d/c", "/e/f"}) ASSERT_EQ(::link((src_ + "/a").c_str(), (src_ + m).c_str()), 0);
+    write_file(src_ + "/z", "pair\n");
+    ASSERT_EQ(::link((src_ + "/z").c_str(), (src_ + "/d/z2").c_str()), 0);
+    write_file(src_ + "/solo", "alone\n");
+    pin_recent_times(src_, 0, 1600000000);
+  }
+  void TearDown() override { remove_tree(base_); }
+
+  void prepare(const std::string& dst) {
+    const Scenario& s = GetParam();
+    if (s.start_empty) return;
+    RunResult r = run_program({"rsync", "-aH", src_ + "/", dst + "/"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    if (s.prepare) s.prepare(dst);
+  }
+
+  std::string base_, src_;
+};
+
+TEST_P(HardLinks, SameOutputAndSameLinksAsRsync) {
+  const Scenario& s = GetParam();
+  for (bool dry : {true, false}) {
+    SCOPED_TRACE(dry ? "dry run" : "real run");
+    std::string r = base_ + (dry ? "/rn" : "/r"), g = base_ + (dry ? "/gn" : "/g");
+    prepare(r);
+    prepare(g);
+    std::vector<std::string> ra = {"rsync"}, ga = {kRingsync};
+    for (const auto& o : s.options) {
+      ra.push_back(o);
+      ga.push_back(o);
+    }
+    if (dry) {
+      ra.push_back("-n");
+      ga.push_back("-n");
+    }
+    ra.insert(ra.end(), {src_ + "/", r + "/"});
+    ga.insert(ga.end(), {src_ + "/", g + "/"});
+    RunResult rr = run_program(ra), gr = run_program(ga);
+    EXPECT_EQ(gr.exit_code, rr.exit_code) << gr.err;
+    Lines rl = split(rr.out), gl = split(gr.out);
+    EXPECT_EQ(gl.ordered, rl.ordered) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
+    EXPECT_EQ(gl.links, rl.links) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
+    if (std::filesystem::exists(r)) {
+      EXPECT_EQ(link_groups(g), link_groups(r));
+      SnapshotOptions cmp;
+      for (const auto& d : compare_trees(snapshot(r), snapshot(g), cmp)) ADD_FAILURE() << d;
+    }
+  }
+}
+
+void replace_file(const std::string& path, const std::string& content, mode_t mode) {
+  std::filesystem::remove(path);
+  write_file(path, content);
+  ::chmod(path.c_str(), mode);
+}
+
+void set_mtime(const std::string& path, time_t t) {
+  timespec ts[2] = {{t, 0}, {t, 0}};
+  ::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Scenarios, HardLinks,
+    ::testing::Values(
+        Scenario{"FirstCopy", {"-aHi"}, nullptr, true},
+        Scenario{"NoOp", {"-aHi"}, [](const std::string&) {}},
+        Scenario{"NoOpListsEverything", {"-aHii"}, [](const std::string&) {}},
+        Scenario{"FirstMemberMissing", {"-aHi"}, [](const std::string& d) { std::filesystem::remove(d + "/a"); }},
+        Scenario{"LinkBrokenWithOtherAttributes", {"-aHi"},
+                 [](const std::string& d) {
+                   replace_file(d + "/b", "different size\n", 0600);
+                   set_mtime(d, 1600000000);
+                 }},
+        Scenario{"LeaderChangedAndMemberMissing", {"-aHi"},
+                 [](const std::string& d) {
+                   std::filesystem::remove(d + "/a");
+                   write_file(d + "/e/f", "changed\n");
+                   set_mtime(d + "/e/f", 1000000000);
+                   set_mtime(d, 1600000000);
+                 }},
+        Scenario{"IgnoreExistingSkipsTheLast", {"-aHi", "--ignore-existing"},
+                 [](const std::string& d) {
+                   std::filesystem::remove(d + "/a");
+                   std::filesystem::remove(d + "/d/c");
+                   set_mtime(d, 1600000000);
+                   set_mtime(d + "/d", 1600000000);
+                 }},
+        Scenario{"ExistingOnly", {"-aHi", "--existing"},
+                 [](const std::string& d) {
+                   std::filesystem::remove(d + "/a");
+                   std::filesystem::remove(d + "/b");
+                   replace_file(d + "/d/c", "x\n", 0644);
+                   set_mtime(d, 1600000000);
+                   set_mtime(d + "/d", 1600000000);
+                 }},
+        Scenario{"LastMemberExcluded", {"-aHi", "--exclude=e/f"}, nullptr, true},
+        Scenario{"DeleteAndADirectoryInTheWay", {"-aHi", "--delete"},
+                 [](const std::string& d) {
+                   std::filesystem::remove_all(d + "/d");
+                   std::filesystem::create_directories(d + "/d/c/inside");
+                   write_file(d + "/extra", "x");
+                 }},
+        Scenario{"VerboseNotItemized", {"-aHv"}, nullptr, true}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+}  // namespace
+}  // namespace ringkit::testing
