@@ -1,0 +1,175 @@
+#include "tftp/files.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <random>
+
+namespace ringkit::tftp {
+
+namespace {
+
+std::error_code denied() { return std::make_error_code(std::errc::permission_denied); }
+
+uint64_t resolve_flags(const FileRules& rules) {
+  uint64_t flags = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  if (!rules.follow_symlinks) flags |= RESOLVE_NO_SYMLINKS;
+  return flags;
+}
+
+std::string temp_name_for(const std::string& base) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string name = "." + base + ".~rk";
+  for (int i = 0; i < 6; ++i) name += kChars[rng() % (sizeof kChars - 1)];
+  return name;
+}
+
+}  // namespace
+
+FileRules FileRules::from(const ServerConfig& config) {
+  return FileRules{.follow_symlinks = config.follow_symlinks,
+                   .permissive = config.permissive,
+                   .uploads = config.uploads,
+                   .umask = config.upload_umask,
+                   .upload_patterns = config.upload_patterns};
+}
+
+Result<std::string> relative_path(std::string_view filename) {
+  size_t start = filename.find_first_not_of('/');
+  if (start == std::string_view::npos || filename.size() >= PATH_MAX) return denied();
+  std::string_view rest = filename.substr(start);
+  // Refuse ".." anywhere as a component.
+  size_t pos = 0;
+  while (pos <= rest.size()) {
+    size_t end = rest.find('/', pos);
+    if (end == std::string_view::npos) end = rest.size();
+    if (rest.substr(pos, end - pos) == "..") return denied();
+    pos = end + 1;
+  }
+  return std::string(rest);
+}
+
+Task<Result<ReadableFile>> open_for_reading(int root_fd, std::string_view filename,
+                                            const FileRules& rules) {
+  auto rel = relative_path(filename);
+  if (!rel) co_return rel.error();
+  auto fd = co_await fs::openat2(root_fd, *rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0,
+                                 resolve_flags(rules));
+  if (!fd) co_return fd.error();
+  auto st = co_await fs::statx(fd->get(), "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_SIZE);
+  if (!st) co_return st.error();
+  if (S_ISDIR(st->stx_mode)) co_return std::make_error_code(std::errc::is_a_directory);
+  if (!S_ISREG(st->stx_mode)) co_return denied();
+  if (!rules.permissive && (st->stx_mode & S_IROTH) == 0) co_return denied();
+  co_return ReadableFile{std::move(*fd), st->stx_size};
+}
+
+Task<Result<Upload>> open_for_writing(int root_fd, std::string_view filename,
+                                      const FileRules& rules) {
+  if (rules.uploads == Uploads::kOff) co_return denied();
+  auto rel = relative_path(filename);
+  if (!rel) co_return rel.error();
+  if (!rules.upload_patterns.empty()) {
+    bool allowed = false;
+    for (const auto& pattern : rules.upload_patterns) {
+      if (::fnmatch(pattern.c_str(), rel->c_str(), FNM_PATHNAME | FNM_PERIOD) == 0) {
+        allowed = true;
+        break;
+      }
+    }
+    if (!allowed) co_return denied();
+  }
+  Upload up;
+  size_t slash = rel->rfind('/');
+  std::string dir = slash == std::string::npos ? "." : rel->substr(0, slash);
+  up.base_ = slash == std::string::npos ? *rel : rel->substr(slash + 1);
+  if (up.base_.empty() || up.base_ == ".") co_return denied();
+  auto dirfd = co_await fs::openat2(root_fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                                    resolve_flags(rules));
+  if (!dirfd) co_return dirfd.error();
+  up.dir_ = std::move(*dirfd);
+
+  auto existing = co_await fs::statx(up.dir_.get(), up.base_, AT_SYMLINK_NOFOLLOW,
+                                     STATX_TYPE | STATX_MODE);
+  if (existing) {
+    if (rules.uploads == Uploads::kCreate) co_return std::make_error_code(std::errc::file_exists);
+    // Replace regular files only: a symlink would be replaced by the upload rather than
+    // written through, which is not what its owner meant either way.
+    if (!S_ISREG(existing->stx_mode)) co_return denied();
+    if (!rules.permissive && (existing->stx_mode & S_IWOTH) == 0) co_return denied();
+    up.replaces_ = true;
+  } else if (existing.error() != std::errc::no_such_file_or_directory) {
+    co_return existing.error();
+  }
+  up.create_only_ = rules.uploads == Uploads::kCreate;
+
+  mode_t mode = 0666 & ~rules.umask;
+  for (int attempt = 0;; ++attempt) {
+    up.temp_ = temp_name_for(up.base_);
+    auto fd = co_await fs::openat(up.dir_.get(), up.temp_,
+                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd) {
+      up.file_ = std::move(*fd);
+      break;
+    }
+    if (fd.error() != std::errc::file_exists || attempt == 10) co_return fd.error();
+  }
+  // The process umask must not change the mode the configuration asked for.
+  (void)co_await fs::fchmod(up.file_.get(), mode);
+  up.done_ = false;
+  co_return std::move(up);
+}
+
+Upload::~Upload() {
+  if (!done_ && dir_) ::unlinkat(dir_.get(), temp_.c_str(), 0);
+}
+
+Task<Result<void>> Upload::commit() {
+  done_ = true;
+  auto r = co_await fs::renameat2(dir_.get(), temp_, dir_.get(), base_,
+                                  create_only_ ? RENAME_NOREPLACE : 0);
+  if (!r) (void)co_await fs::unlinkat(dir_.get(), temp_, 0);
+  co_return r;
+}
+
+Task<void> Upload::abort() {
+  if (done_) co_return;
+  done_ = true;
+  (void)co_await fs::unlinkat(dir_.get(), temp_, 0);
+}
+
+ClientError client_error(const std::error_code& error) {
+  if (error.category() == tftp_category()) {
+    ErrorCode code = wire_error(error);
+    return {code, std::string(standard_message(code))};
+  }
+  switch (error.value()) {
+    case ENOENT:
+    case ENOTDIR:
+      return {ErrorCode::kFileNotFound, "File not found"};
+    case EEXIST:
+      return {ErrorCode::kFileExists, "File already exists"};
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return {ErrorCode::kDiskFull, "Disk full or allocation exceeded"};
+    case EISDIR:
+      return {ErrorCode::kAccessViolation, "Is a directory"};
+    case EACCES:
+    case EPERM:
+    case ELOOP:   // a symlink where none may be followed
+    case EXDEV:   // a path that tried to leave the root
+    case ENAMETOOLONG:
+      return {ErrorCode::kAccessViolation, "Access violation"};
+    default:
+      return {ErrorCode::kNotDefined, error.message()};
+  }
+}
+
+}  // namespace ringkit::tftp
