@@ -1,0 +1,295 @@
+#include "tftp/client.h"
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "tftp/errors.h"
+#include "tftp/packet.h"
+
+namespace ringkit::tftp {
+
+using std::chrono::nanoseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+nanoseconds until(Clock::time_point deadline) {
+  return std::max(nanoseconds(0), std::chrono::duration_cast<nanoseconds>(deadline - Clock::now()));
+}
+
+void add_stats(TransferStats& into, const TransferStats& more) {
+  into.bytes += more.bytes;
+  into.blocks += more.blocks;
+  into.retransmits += more.retransmits;
+  into.timeouts += more.timeouts;
+  into.duplicates += more.duplicates;
+}
+
+// A sink that remembers whether a failure was its own, so that a local error (exit 4) is told
+// from a network one (exit 3) without guessing from error codes.
+class RecordingSink : public BlockSink {
+ public:
+  explicit RecordingSink(BlockSink& inner) : inner_(inner) {}
+  Task<Result<void>> write(uint64_t index, std::span<const std::byte> payload) override {
+    auto r = co_await inner_.write(index, payload);
+    if (!r) failed = true;
+    co_return r;
+  }
+  Task<Result<uint64_t>> finish() override {
+    auto r = co_await inner_.finish();
+    if (!r) failed = true;
+    co_return r;
+  }
+  bool failed = false;
+
+ private:
+  BlockSink& inner_;
+};
+
+class RecordingSource : public BlockSource {
+ public:
+  explicit RecordingSource(std::unique_ptr<BlockSource> inner) : inner_(std::move(inner)) {}
+  Task<Result<void>> read(uint64_t first, std::span<const std::span<std::byte>> payloads,
+                          std::span<size_t> sizes) override {
+    auto r = co_await inner_->read(first, payloads, sizes);
+    if (!r) failed = true;
+    co_return r;
+  }
+  void forget_before(uint64_t index) override { inner_->forget_before(index); }
+  bool failed = false;
+
+ private:
+  std::unique_ptr<BlockSource> inner_;
+};
+
+// A UDP socket of the server's family on an ephemeral port: this end's TID. Large windows get
+// a receive buffer that holds one (a burst beyond the buffer is dropped by the kernel).
+Result<net::Socket> client_socket(const ClientRequest& request) {
+  net::UdpOptions options;
+  uint64_t window_bytes = uint64_t{request.options.blksize.value_or(kDefaultBlockSize)} *
+                          request.options.windowsize.value_or(1);
+  if (window_bytes > 64 * 1024) {
+    options.recv_buffer = static_cast<int>(std::min<uint64_t>(2 * window_bytes, 8u << 20));
+  }
+  auto local = request.server.is_v6() ? net::Address::ipv6_any() : net::Address::ipv4_any();
+  return net::bind_udp(local, options);
+}
+
+// Whether `packet` may be the server's answer to a request of `opcode`.
+bool is_answer(const Packet& packet, Opcode opcode) {
+  if (std::holds_alternative<Error>(packet) || std::holds_alternative<Oack>(packet)) return true;
+  if (opcode == Opcode::kRrq) {
+    const auto* data = std::get_if<Data>(&packet);
+    return data != nullptr && data->block == 1;
+  }
+  const auto* ack = std::get_if<Ack>(&packet);
+  return ack != nullptr && ack->block == 0;
+}
+
+// Sends the request until the server answers it (see is_answer). The Packet borrows the
+// channel's receive buffer.
+Task<Result<Packet>> exchange_request(Channel& channel, std::span<const std::byte> request,
+                                      Opcode opcode, const RetransmitPolicy& policy,
+                                      TransferStats& stats, std::stop_token stop) {
+  RetransmitTimer rto(policy);
+  auto sent = co_await channel.send(request);
+  if (!sent) co_return sent.error();
+  auto deadline = Clock::now() + rto.timeout();
+  for (;;) {
+    auto packet = co_await channel.receive(until(deadline), stop);
+    if (!packet) {
+      if (!packet.timed_out()) co_return packet.error();
+      ++stats.timeouts;
+      rto.on_timeout();
+      if (rto.exhausted()) co_return packet.error();
+      sent = co_await channel.send(request);
+      if (!sent) co_return sent.error();
+      ++stats.retransmits;
+      deadline = Clock::now() + rto.timeout();
+      continue;
+    }
+    if (is_answer(*packet, opcode)) co_return std::move(*packet);
+    ++stats.duplicates;
+  }
+}
+
+// Classifies a failed transfer and fills `out`.
+void record_failure(ClientResult& out, std::error_code error, const PeerError& peer,
+                    bool local_failed) {
+  out.error = error;
+  if (error == make_error_code(Errc::kPeerError)) {
+    out.failure = FailureKind::kServer;
+    out.server_error = peer;
+  } else if (local_failed) {
+    out.failure = FailureKind::kLocal;
+  } else if (error == std::errc::operation_canceled) {
+    out.failure = FailureKind::kCancelled;
+  } else {
+    out.failure = FailureKind::kNetwork;
+  }
+}
+
+struct Handshake {
+  Negotiated negotiated;
+  bool oack = false;
+  std::optional<Data> first_block;  // get, answered with DATA 1
+};
+
+// Sends the request and reads the server's answer into `hs`. On failure fills `out` and
+// returns false (an unacceptable OACK is answered with ERROR 8 first).
+Task<bool> handshake(Channel& channel, const ClientRequest& req, Opcode opcode, ClientResult& out,
+                     Handshake& hs, std::stop_token stop) {
+  std::vector<std::byte> request(req.filename.size() + 256);
+  auto n = build_request(request, opcode, req.filename, req.mode, req.options);
+  if (!n) {
+    out.error = n.error();
+    out.failure = FailureKind::kLocal;  // a request we cannot build: the caller's arguments
+    co_return false;
+  }
+  auto answer = co_await exchange_request(channel, std::span(request).first(*n), opcode,
+                                          req.policy, out.stats, stop);
+  if (!answer) {
+    record_failure(out, answer.error(), {}, false);
+    co_return false;
+  }
+  if (const auto* e = std::get_if<Error>(&*answer)) {
+    record_failure(out, make_error_code(Errc::kPeerError),
+                   PeerError{e->code, std::string(e->message)}, false);
+    co_return false;
+  }
+  if (const auto* oack = std::get_if<Oack>(&*answer)) {
+    auto accepted = accept_oack(*oack, req.options, opcode);
+    if (!accepted) {
+      co_await channel.send_error(wire_error(accepted.error()));
+      record_failure(out, accepted.error(), {}, false);
+      co_return false;
+    }
+    hs.negotiated = *accepted;
+    hs.oack = true;
+  } else if (const auto* data = std::get_if<Data>(&*answer)) {
+    hs.first_block = *data;  // borrows the channel's buffer until its next receive
+  }
+  co_return true;
+}
+
+TransferParams params_for(const ClientRequest& req, const Negotiated& negotiated) {
+  return TransferParams{.blksize = negotiated.blksize,
+                        .windowsize = negotiated.windowsize,
+                        .policy = req.policy.with_timeout_option(negotiated.timeout),
+                        .on_progress = {}};
+}
+
+}  // namespace
+
+std::string ClientResult::describe() const {
+  if (!error) return "ok";
+  if (server_error) {
+    std::string text = server_error->message.empty()
+                           ? std::string(standard_message(server_error->code))
+                           : server_error->message;
+    return text + " (server error " + std::to_string(static_cast<unsigned>(server_error->code)) +
+           ")";
+  }
+  if (error == std::errc::timed_out) {
+    return started ? "timed out: the server stopped answering during the transfer"
+                   : "timed out: no answer to the request";
+  }
+  return error.message();
+}
+
+Task<ClientResult> get(const ClientRequest& req, BlockSink& sink, std::stop_token stop) {
+  ClientResult out;
+  out.server_tid = req.server;
+  const auto start = Clock::now();
+  auto sock = client_socket(req);
+  if (!sock) {
+    record_failure(out, sock.error(), {}, false);
+    co_return out;
+  }
+  size_t largest = std::max<size_t>(req.options.blksize.value_or(0), kDefaultBlockSize);
+  std::vector<std::byte> rx(largest + kDataHeaderSize + 1);
+  Channel channel(*sock, req.server, rx, /*learn_peer_port=*/true, req.impairment);
+
+  Handshake hs;
+  bool started = co_await handshake(channel, req, Opcode::kRrq, out, hs, stop);
+  out.channel = channel.stats();
+  if (!started) {
+    out.duration = Clock::now() - start;
+    co_return out;
+  }
+  out.negotiated = hs.negotiated;
+  out.oack = hs.oack;
+  out.started = true;
+  out.server_tid = channel.peer();
+  if (req.on_start) req.on_start(out.negotiated, out.oack);
+
+  RecordingSink recording(sink);
+  TransferParams params = params_for(req, hs.negotiated);
+  const uint64_t blksize = params.blksize;
+  std::optional<Clock::time_point> finished_at;
+  params.on_progress = [&](const TransferStats& s) {
+    // Every block but the last is full: a short one means the download is complete (the
+    // dally after it is not part of its duration).
+    if (!finished_at && s.bytes < s.blocks * blksize) finished_at = Clock::now();
+    if (req.on_progress) req.on_progress(s);
+  };
+  std::array<std::byte, 4> ack0{};
+  (void)build_ack(ack0, 0);
+  std::span<const std::byte> opening;
+  if (hs.oack) opening = ack0;
+
+  TransferStats transfer;
+  PeerError peer;
+  auto received = co_await receive_blocks(channel, recording, params, opening, hs.first_block,
+                                          req.dally, transfer, &peer, stop);
+  out.duration = finished_at.value_or(Clock::now()) - start;
+  out.bytes = transfer.bytes;
+  add_stats(out.stats, transfer);
+  out.channel = channel.stats();
+  if (!received) record_failure(out, received.error(), peer, recording.failed);
+  co_return out;
+}
+
+Task<ClientResult> put(const ClientRequest& req, const SourceFactory& make_source,
+                       BufferPool& pool, std::stop_token stop) {
+  ClientResult out;
+  out.server_tid = req.server;
+  const auto start = Clock::now();
+  auto sock = client_socket(req);
+  if (!sock) {
+    record_failure(out, sock.error(), {}, false);
+    co_return out;
+  }
+  // Only ACKs, OACKs and ERRORs come back; an ERROR's text may be long.
+  std::vector<std::byte> rx(kDefaultBlockSize + kDataHeaderSize + 1);
+  Channel channel(*sock, req.server, rx, /*learn_peer_port=*/true, req.impairment);
+
+  Handshake hs;
+  bool started = co_await handshake(channel, req, Opcode::kWrq, out, hs, stop);
+  out.channel = channel.stats();
+  if (!started) {
+    out.duration = Clock::now() - start;
+    co_return out;
+  }
+  out.negotiated = hs.negotiated;
+  out.oack = hs.oack;
+  out.started = true;
+  out.server_tid = channel.peer();
+  if (req.on_start) req.on_start(out.negotiated, out.oack);
+
+  RecordingSource source(make_source(hs.negotiated.blksize));
+  TransferParams params = params_for(req, hs.negotiated);
+  params.on_progress = req.on_progress;
+  TransferStats transfer;
+  PeerError peer;
+  auto sent = co_await send_blocks(channel, source, pool, params, {}, transfer, &peer, stop);
+  out.duration = Clock::now() - start;
+  out.bytes = transfer.bytes;
+  add_stats(out.stats, transfer);
+  out.channel = channel.stats();
+  if (!sent) record_failure(out, sent.error(), peer, source.failed);
+  co_return out;
+}
+
+}  // namespace ringkit::tftp
