@@ -78,7 +78,6 @@ std::optional<std::string> check_supported(const Options& o) {
   }
   if (!o.chmod.empty()) return no("--chmod");
   if (o.chown) return no("--chown");
-  if (o.sparse) return no("-S/--sparse");
   if (o.delete_timing == DeleteTiming::kBefore) return no("--delete-before") + "; --delete deletes during the transfer";
   if (o.delete_timing == DeleteTiming::kDelay) return no("--delete-delay") + "; --delete deletes during the transfer";
   if (o.delete_timing == DeleteTiming::kAfter) return no("--delete-after") + "; --delete deletes during the transfer";

@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -103,6 +104,7 @@ class Syncer {
   Task<void> sync_special(DirPair& dir, Work& work, const struct statx* dst_st);
   Task<Result<void>> copy_data(int src_fd, int dst_fd, uint64_t size);
   Task<void> copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, Result<void>& outcome);
+  static Task<Result<void>> write_all(int fd, std::span<const std::byte> data, uint64_t offset);
   Task<void> abandon(DirPair& dir, const std::string& tmp_name, const std::string& rel, const char* what,
                      std::error_code ec, Work& work);
   Task<bool> same_content(DirPair& dir, Work& work);

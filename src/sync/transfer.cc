@@ -9,6 +9,7 @@
 
 #include "sync/attrs.h"
 #include "sync/parallel.h"
+#include "sync/sparse.h"
 #include "sync/syncer.h"
 
 namespace ringkit::sync {
@@ -52,6 +53,9 @@ Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size) {
   co_await parallel_for(chunks, kChunksInFlight, [&](size_t i) {
     return copy_chunk(src_fd, dst_fd, i * chunk, std::min(chunk, size - i * chunk), outcome);
   });
+  // -S: zero blocks were not written; the length is set once, as rsync does (no block is
+  // allocated for a hole at the end).
+  if (outcome && opt_.sparse) outcome = co_await fs::ftruncate(dst_fd, size);
   co_return outcome;
 }
 
@@ -72,15 +76,25 @@ Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t 
     if (*n == 0) break;  // the file shrank while we copied it
     filled += *n;
   }
+  if (!opt_.sparse) {
+    outcome = co_await write_all(dst_fd, std::span<const std::byte>(buf).first(filled), offset);
+    co_return;
+  }
+  // -S: only the blocks that hold data (chunks start on block boundaries).
+  for (auto [begin, end] : nonzero_runs(std::span<const std::byte>(buf).first(filled))) {
+    outcome = co_await write_all(dst_fd, std::span<const std::byte>(buf).subspan(begin, end - begin), offset + begin);
+    if (!outcome) co_return;
+  }
+}
+
+Task<Result<void>> Syncer::write_all(int fd, std::span<const std::byte> data, uint64_t offset) {
   uint64_t written = 0;
-  while (written < filled) {
-    auto n = co_await fs::write(dst_fd, std::span(buf).subspan(written, filled - written), offset + written);
-    if (!n) {
-      outcome = n.error();
-      co_return;
-    }
+  while (written < data.size()) {
+    auto n = co_await fs::write(fd, data.subspan(written), offset + written);
+    if (!n) co_return n.error();
     written += *n;
   }
+  co_return Result<void>{};
 }
 
 Task<Result<void>> Syncer::install_file(DirPair& dir, const std::string& name, bool replace, fs::Fd& tmp,

@@ -205,7 +205,7 @@ INSTANTIATE_TEST_SUITE_P(OptionFamilies, RingsyncVsRsync,
                                            "-ai --delete --delete-excluded --exclude=big",
                                            "-ai -f -_/small -f +_*", "-aiC", "-aiH", "-aiH --delete",
                                            "-aiiH", "-rlptiH", "-aiH --exclude=sub/",
-                                           "-aiH --exclude=hl/two/pair-2"),
+                                           "-aiH --exclude=hl/two/pair-2", "-aiS", "-aiHS --delete"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            for (char& c : name) {
