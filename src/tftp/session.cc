@@ -59,6 +59,28 @@ void size_buffers(const net::Socket& sock, const Negotiated& n) {
   }
 }
 
+// Writes an upload and puts it in place when the last block is in, before that block is
+// acknowledged: a client that has its final ACK can rely on the file being there, whole.
+class UploadSink : public BlockSink {
+ public:
+  UploadSink(Upload& upload, bool netascii, std::optional<uint64_t> max_size)
+      : upload_(upload), file_(upload.fd(), netascii, max_size) {}
+  Task<Result<void>> write(uint64_t index, std::span<const std::byte> payload) override {
+    co_return co_await file_.write(index, payload);
+  }
+  Task<Result<uint64_t>> finish() override {
+    auto size = co_await file_.finish();
+    if (!size) co_return size.error();
+    auto committed = co_await upload_.commit();
+    if (!committed) co_return committed.error();
+    co_return *size;
+  }
+
+ private:
+  Upload& upload_;
+  FileSink file_;
+};
+
 }  // namespace
 
 Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig> config,
@@ -168,18 +190,15 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
       TransferParams params{.blksize = negotiated->blksize,
                             .windowsize = negotiated->windowsize,
                             .policy = config->retransmit.with_timeout_option(negotiated->timeout)};
-      FileSink sink(upload->fd(), request.mode == Mode::kNetascii, config->max_upload_size);
+      UploadSink sink(*upload, request.mode == Mode::kNetascii, config->max_upload_size);
       // Linger after the last ACK long enough for a client's retransmission of the last block
       // to find us (its timeout is unknown; the configured first wait is our best guess).
       auto received = co_await receive_blocks(
           *channel, sink, params, std::span(opening_buf).first(opening_len.value_or(0)),
           std::nullopt, params.policy.initial, stats, &peer, ctx.stop);
-      if (received) {
-        auto committed = co_await upload->commit();
-        if (!committed) failure = committed.error();
-      } else {
+      if (!received) {
         failure = received.error();
-        co_await upload->abort();
+        co_await upload->abort();  // nothing when it was already committed
       }
       ServerMetrics::add(metrics.bytes_received, stats.bytes);
     }
