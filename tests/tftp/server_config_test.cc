@@ -195,3 +195,49 @@ TEST(ServerConfig, FlagHelpers) {
 
 }  // namespace
 }  // namespace ringkit::tftp
+
+namespace ringkit::tftp {
+namespace {
+
+// docs/ringtftpd.toml.example documents every key with its default: it must parse, and give
+// the defaults.
+TEST(ServerConfig, TheExampleFileHoldsTheDefaults) {
+  ServerConfig c;
+  load_config_file(RINGKIT_SOURCE_DIR "/docs/ringtftpd.toml.example", c);
+  ServerConfig d;
+  EXPECT_EQ(c.listen, d.listen);
+  EXPECT_EQ(c.root, d.root);
+  EXPECT_EQ(c.workers, d.workers);
+  EXPECT_EQ(c.port_range, d.port_range);
+  EXPECT_EQ(c.user_set, d.user_set);
+  EXPECT_EQ(c.chroot, d.chroot);
+  EXPECT_EQ(c.follow_symlinks, d.follow_symlinks);
+  EXPECT_EQ(c.permissive, d.permissive);
+  EXPECT_EQ(c.uploads, d.uploads);
+  EXPECT_EQ(c.upload_umask, d.upload_umask);
+  EXPECT_EQ(c.upload_patterns, d.upload_patterns);
+  EXPECT_EQ(c.max_upload_size, d.max_upload_size);
+  EXPECT_TRUE(c.refused_options.empty());
+  EXPECT_EQ(c.max_blksize, d.max_blksize);
+  EXPECT_EQ(c.max_windowsize, d.max_windowsize);
+  EXPECT_EQ(c.max_sessions, d.max_sessions);
+  EXPECT_EQ(c.max_sessions_per_client, d.max_sessions_per_client);
+  EXPECT_EQ(c.requests_per_second_per_client, d.requests_per_second_per_client);
+  EXPECT_EQ(c.retransmit.initial, d.retransmit.initial);
+  EXPECT_EQ(c.retransmit.min, d.retransmit.min);
+  EXPECT_EQ(c.retransmit.max, d.retransmit.max);
+  EXPECT_EQ(c.retransmit.max_retries, d.retransmit.max_retries);
+  EXPECT_EQ(c.shutdown_grace, d.shutdown_grace);
+  EXPECT_EQ(c.log_level, d.log_level);
+  EXPECT_EQ(c.log_transfers, d.log_transfers);
+  EXPECT_EQ(c.log_json, d.log_json);
+  EXPECT_EQ(c.metrics_listen, d.metrics_listen);
+  EXPECT_EQ(c.engine.queue_depth, d.engine.queue_depth);
+  EXPECT_EQ(c.engine.use_sqpoll, d.engine.use_sqpoll);
+  EXPECT_EQ(c.engine.sq_thread_cpu, d.engine.sq_thread_cpu);
+  EXPECT_EQ(c.engine.fallback_on_error, d.engine.fallback_on_error);
+  EXPECT_EQ(c.engine.use_registered_buffers, d.engine.use_registered_buffers);
+}
+
+}  // namespace
+}  // namespace ringkit::tftp

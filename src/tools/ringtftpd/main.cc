@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
                                     "TOML configuration (default /etc/ringtftpd.toml, if it exists)");
   app.add_option("-a,--address", cl.addresses,
                  "listen on ADDRESS[:PORT] (default 0.0.0.0:69; [::]:69 for IPv6); repeatable")
-      ->type_name("ADDR");
+      ->type_name("ADDR")
+      ->allow_extra_args(false);
   app.add_option("directory", cl.directories, "the directory to serve (default /srv/tftp)")
       ->type_name("DIRECTORY");
   app.add_flag("-s,--secure", cl.secure, "chroot into the directory after starting (in.tftpd -s)");
@@ -189,7 +190,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1000L, 255'000'000L));
   app.add_option("-R,--port-range", cl.port_range, "take transfer ports from LOW:HIGH")->type_name("LOW:HIGH");
   app.add_option("-r,--refuse", cl.refuse, "never acknowledge this option (blksize, timeout, tsize, windowsize)")
-      ->type_name("OPTION");
+      ->type_name("OPTION")
+      ->allow_extra_args(false);
   app.add_flag("-v,--verbose", cl.verbose, "more logging; repeat for debug");
   app.add_flag("-L,--foreground", cl.foreground, "stay in the foreground (the default; for in.tftpd compatibility)");
   app.add_flag("-l,--listen", cl.background, "detach into the background after starting (in.tftpd -l)");
