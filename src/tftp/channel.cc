@@ -16,12 +16,13 @@ Channel::Channel(net::SocketFd sock, const net::Address& peer, std::span<std::by
       peer_(peer),
       rx_(rx_buffer),
       learn_port_(learn_peer_port),
-      impairment_(impairment),
-      rng_(impairment.seed) {}
+      impairment_(impairment) {
+  if (impairment.active()) rng_ = std::make_unique<std::mt19937_64>(impairment.seed);
+}
 
 bool Channel::roll(double probability) {
-  if (probability <= 0) return false;
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < probability;
+  if (probability <= 0 || !rng_) return false;
+  return std::uniform_real_distribution<double>(0.0, 1.0)(*rng_) < probability;
 }
 
 Task<Result<void>> Channel::send_raw(std::span<const std::byte> datagram) {

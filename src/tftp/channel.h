@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <span>
@@ -86,7 +87,7 @@ class Channel {
   std::span<std::byte> rx_;
   bool learn_port_;
   Impairment impairment_;
-  std::mt19937_64 rng_;
+  std::unique_ptr<std::mt19937_64> rng_;  // only with an active impairment (2.5 KB of state)
   std::vector<std::byte> held_;  // a datagram held back by reordering
   ChannelStats stats_;
 };

@@ -103,9 +103,9 @@ struct ServerConfig {
   // the client repeats its request after its timeout, which spreads a boot storm out instead
   // of failing machines. 0: unlimited.
   uint32_t max_sessions = 10000;
-  // Transfers at once from one address (NAT hides many clients behind one: keep it generous).
-  // Excess requests are dropped like above. 0: unlimited.
-  uint32_t max_sessions_per_client = 64;
+  // Transfers at once from one address; excess requests are dropped like above. 0: unlimited
+  // (the default, as in.tftpd: NAT and load generators put many clients behind one address).
+  uint32_t max_sessions_per_client = 0;
   // New requests per second accepted from one address (token bucket, burst twice the rate).
   // Excess requests are dropped. 0: unlimited (default).
   double requests_per_second_per_client = 0;

@@ -291,7 +291,14 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     auto index = unwrap_block(data.block, low, low + kBlockNumberSpace - 1);
     if (index != expected) {
       ++stats.duplicates;
-      if (!nudged) {
+      // A block ahead of the expected one is a gap: say where we are, once, so that the
+      // sender resends from there (RFC 7440). A block already received is the sender
+      // repeating itself: with windowsize 1 that means our ACK was lost and RFC 1350 answers
+      // it; with a window it is the sender's own go-back or timeout, and answering every
+      // repeated window with an ACK would make the sender go back again on that ACK — each
+      // window then travels twice, for the rest of the transfer. Our timer covers a lost ACK.
+      bool gap = index && *index > expected;
+      if (!nudged && (gap || window == 1)) {
         nudged = true;
         unacked = 0;
         acked_at.reset();

@@ -263,6 +263,46 @@ TEST_P(TransferTest, SinkLimitStopsTheTransferWithDiskFull) {
   EXPECT_EQ(out.sender_peer.code, ErrorCode::kDiskFull);
 }
 
+TEST_P(TransferTest, ARepeatedWindowIsNotAnsweredWithAnAckThatWouldRepeatTheNext) {
+  // A sender that timed out too early resends a window the receiver already has. Were the
+  // receiver to answer that with an ACK, the sender — already past it — would take the ACK
+  // for a report of a lost block and resend the next window too, and so on for every window.
+  auto body = [this]() -> Task<void> {
+    auto a = net::bind_udp(net::Address::ipv4_loopback());
+    auto b = net::bind_udp(net::Address::ipv4_loopback());
+    CO_ASSERT(a && b, "bind");
+    auto a_addr = *net::local_address(*a);
+    auto b_addr = *net::local_address(*b);
+    Scenario s{.windowsize = 8};
+    Outcome out;
+    auto receiving = spawn_joinable(receiver_side(*b, a_addr, s, out));
+    std::vector<std::byte> block(512, std::byte{7});
+    std::array<std::byte, 600> pkt;
+    auto send_block = [&](uint16_t n, size_t size) -> Task<void> {
+      auto len = build_data(pkt, n, std::span<const std::byte>(block).first(size));
+      (void)co_await net::send_to(*a, std::span(pkt).first(*len), b_addr);
+    };
+    auto next_ack = [&]() -> Task<std::optional<uint16_t>> {
+      std::array<std::byte, 64> buf;
+      auto got = co_await net::recv_from(*a, buf, nullptr, 5s);
+      if (!got) co_return std::nullopt;
+      auto p = parse_packet(std::span(buf).first(*got));
+      if (!p || !std::holds_alternative<Ack>(*p)) co_return std::nullopt;
+      co_return std::get<Ack>(*p).block;
+    };
+    for (uint16_t n = 1; n <= 8; ++n) co_await send_block(n, 512);
+    EXPECT_EQ(co_await next_ack(), std::optional<uint16_t>(8));
+    for (uint16_t n = 1; n <= 8; ++n) co_await send_block(n, 512);  // the early resend
+    co_await send_block(9, 100);                                      // the last block
+    EXPECT_EQ(co_await next_ack(), std::optional<uint16_t>(9)) << "no ACK 8 for the repeat";
+    co_await receiving.join();
+    EXPECT_TRUE(out.received.ok()) << out.received.error().message();
+    EXPECT_EQ(out.receiver_channel.packets_sent, 2u);
+    EXPECT_EQ(out.data.size(), 8 * 512 + 100u);
+  };
+  run(body());
+}
+
 TEST_P(TransferTest, StrangersGetUnknownTransferIdAndDoNotDisturb) {
   auto data = random_bytes(512 * 200, 9);
   Scenario s{.windowsize = 2};
