@@ -103,6 +103,32 @@ TEST_F(TftpdProcess, AnAddressInUseExitsWithTwo) {
   EXPECT_NE(r.err.find("cannot listen"), std::string::npos) << r.err;
 }
 
+TEST_F(TftpdProcess, ChrootsAndDropsToNobody) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chroot and switch users";
+  Spawned server = spawn_program({kServer, "-L", "-s", "-a", "127.0.0.1:0", root_});
+  ASSERT_GT(server.pid, 0);
+  std::string log;
+  ASSERT_TRUE(read_until(server.err_fd, log, "serving")) << log;
+  auto at = log.find("127.0.0.1:", log.find("serving"));
+  ASSERT_NE(at, std::string::npos) << log;
+  uint16_t port = static_cast<uint16_t>(std::stoi(log.substr(at + 10)));
+  // The server runs as nobody, inside the root.
+  std::ifstream status("/proc/" + std::to_string(server.pid) + "/status");
+  std::string line;
+  while (std::getline(status, line) && line.rfind("Uid:", 0) != 0) {
+  }
+  EXPECT_NE(line.find("65534"), std::string::npos) << line;
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(server.pid) + "/root"),
+            std::filesystem::path(root_));
+  RunResult got = tftp_get(port, "/hello", dir_ + "/out");
+  EXPECT_EQ(got.exit_code, 0) << got.out << got.err;
+  std::ifstream in(dir_ + "/out");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "hello, boot\n");
+  ::kill(server.pid, SIGTERM);
+  RunResult end = wait_program(server);
+  EXPECT_EQ(end.exit_code, 0) << log << end.err;
+}
+
 TEST_F(TftpdProcess, SocketActivationSignalsAndGracefulStop) {
   if (::access("/usr/bin/systemd-socket-activate", X_OK) != 0) {
     GTEST_SKIP() << "systemd-socket-activate not installed";

@@ -395,6 +395,51 @@ TEST_P(ServerTest, AThousandConcurrentTransfersAllVerified) {
       << server_->metrics().completed.load();
 }
 
+TEST_P(ServerTest, PerClientRateDropsRequestsBeyondTheBurst) {
+  ServerConfig c = base_config();
+  c.requests_per_second_per_client = 0.01;  // a burst of 1 (at least one), refilled slowly
+  c.shutdown_grace = 0s;
+  start_server(c);
+  write_file(root_ + "/f", "x");
+  auto body = [this]() -> Task<void> {
+    std::array<std::byte, 64> req{};
+    auto n = build_request(req, Opcode::kRrq, "f", Mode::kOctet, {});
+    std::vector<net::Socket> socks;
+    for (int i = 0; i < 3; ++i) {
+      auto s = net::bind_udp(net::Address::ipv4_loopback());
+      CO_ASSERT(s, "bind");
+      co_await send_raw(*s, std::span(req).first(*n), address());
+      socks.push_back(std::move(*s));
+    }
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (server_->metrics().requests.load() < 3 && std::chrono::steady_clock::now() < deadline) {
+      co_await sleep_for(1ms);
+    }
+    EXPECT_EQ(server_->metrics().dropped_rate.load(), 2u) << "a burst of one request";
+  };
+  run(body());
+}
+
+TEST_P(ServerTest, RefusedOptionsAndReloadedLimitsApplyToNewRequests) {
+  ServerConfig c = base_config();
+  c.refused_options.insert(OptionId::kWindowsize);
+  start_server(c);
+  write_file(root_ + "/f", random_text(20000, 2));
+  Got g = get("f", {.blksize = 1428, .windowsize = 8});
+  ASSERT_TRUE(g.result.ok()) << g.result.describe();
+  EXPECT_EQ(g.result.negotiated.blksize, 1428);
+  EXPECT_EQ(g.result.negotiated.windowsize, 1) << "windowsize refused: not acknowledged";
+  ServerConfig next = base_config();
+  next.max_blksize = 512;
+  next.listen = {net::Address::ipv4_loopback(12345)};  // cannot change while running
+  auto ignored = server_->reload(next);
+  EXPECT_EQ(ignored, std::vector<std::string>{"server.listen"});
+  g = get("f", {.blksize = 1428, .windowsize = 8});
+  ASSERT_TRUE(g.result.ok()) << g.result.describe();
+  EXPECT_EQ(g.result.negotiated.blksize, 512);
+  EXPECT_EQ(g.result.negotiated.windowsize, 8);
+}
+
 TEST_P(ServerTest, StopLetsRunningTransfersFinish) {
   start_server(base_config());
   std::string content = random_text(3 << 20, 9);

@@ -87,22 +87,33 @@ ServerConfig build_config(const CommandLine& cl) {
   return c;
 }
 
-// chroot (if asked) and the switch to an unprivileged user, after the sockets are bound.
+// chroot (if asked) and the switch to an unprivileged user, after the sockets are bound. The
+// user and its groups are looked up first: inside the chroot there is no /etc/passwd.
 void drop_privileges(const ServerConfig& c) {
+  std::string user = c.user;
+  if (!c.user_set && ::geteuid() == 0) user = "nobody";  // in.tftpd's default
+  std::optional<passwd> pw;
+  std::vector<gid_t> groups;
+  if (!user.empty()) {
+    if (::geteuid() != 0) throw ConfigError("-u " + user + ": only root can switch users");
+    passwd* found = ::getpwnam(user.c_str());
+    if (found == nullptr) throw ConfigError("-u " + user + ": no such user");
+    pw = *found;
+    int count = 64;
+    groups.resize(static_cast<size_t>(count));
+    if (::getgrouplist(found->pw_name, found->pw_gid, groups.data(), &count) < 0) {
+      groups.resize(static_cast<size_t>(count));
+      ::getgrouplist(found->pw_name, found->pw_gid, groups.data(), &count);
+    }
+    groups.resize(static_cast<size_t>(count));
+  }
   if (c.chroot) {
     if (::chroot(c.root.c_str()) != 0 || ::chdir("/") != 0) {
       throw std::system_error(errno, std::system_category(), "chroot " + c.root);
     }
   }
-  std::string user = c.user;
-  if (!c.user_set && ::geteuid() == 0) user = "nobody";  // in.tftpd's default
-  if (user.empty()) return;
-  if (::geteuid() != 0) {
-    throw ConfigError("-u " + user + ": only root can switch users");
-  }
-  passwd* pw = ::getpwnam(user.c_str());
-  if (pw == nullptr) throw ConfigError("-u " + user + ": no such user");
-  if (::initgroups(pw->pw_name, pw->pw_gid) != 0 || ::setgid(pw->pw_gid) != 0 ||
+  if (!pw) return;
+  if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(pw->pw_gid) != 0 ||
       ::setuid(pw->pw_uid) != 0) {
     throw std::system_error(errno, std::system_category(), "switching to user " + user);
   }
