@@ -112,22 +112,26 @@ Task<Result<Packet>> Channel::receive(nanoseconds timeout, std::stop_token stop)
       co_return n.error();
     }
     bool from_peer = from == peer_;
+    bool learns_port = false;
     if (!from_peer && learn_port_) {
       net::Address same_host = from;
       same_host.set_port(peer_.port());
-      if (same_host == peer_) {
-        peer_ = from;
-        learn_port_ = false;
-        from_peer = true;
-      }
+      learns_port = same_host == peer_;
     }
-    if (!from_peer) {
+    if (!from_peer && !learns_port) {
       co_await answer_wrong_tid(from);
       continue;
     }
+    // Before the port is learned: a datagram impairment drops must be as lost as one the
+    // network dropped, or a client would send its retried request to the port of an answer
+    // it never saw.
     if (impairment_.loss > 0 && roll(impairment_.loss)) {
       ++stats_.impaired;
       continue;
+    }
+    if (learns_port) {
+      peer_ = from;
+      learn_port_ = false;
     }
     auto packet = parse_packet(std::span<const std::byte>(rx_.data(), *n));
     if (!packet) {
