@@ -35,7 +35,12 @@ void RetransmitTimer::on_sample(nanoseconds rtt) {
 }
 
 void RetransmitTimer::on_timeout() {
-  ++retries_;
+  // A wait shorter than the initial one (the measured round trip brought it down) is no retry:
+  // how long an endpoint waits before it gives up must not shrink with the round-trip time.
+  // Otherwise, on a LAN, a peer that resends only on its own slower schedule (tftpd-hpa
+  // ignores a repeated ACK of the previous block and resends after 1 s) is abandoned after a
+  // few milliseconds of doubling from the 20 ms floor.
+  if (rto_ >= std::min(policy_.initial, policy_.max)) ++retries_;
   rto_ = std::min(rto_ * 2, policy_.max);
 }
 

@@ -4,7 +4,9 @@
 // The wait adapts to the measured round-trip time as TCP's does (RFC 6298): a smoothed RTT and
 // its variation give RTO = SRTT + 4 * RTTVAR, clamped to [min, max]. Karn's rule: a round trip
 // that involved a retransmission gives no sample (the answer cannot be matched to a send).
-// Each timeout doubles the wait (up to max) and counts a retry; progress resets the count.
+// Each timeout doubles the wait (up to max) and counts a retry once the wait is back at the
+// initial one (so giving up takes as long on a LAN as before the first sample); progress
+// resets the count.
 //
 // TFTP's `timeout` option (RFC 2349) names the seconds an endpoint waits before it sends
 // again; when negotiated it becomes both the first wait and the longest one, and the adaptive
@@ -46,7 +48,7 @@ class RetransmitTimer {
   std::chrono::nanoseconds timeout() const { return rto_; }
   // A clean round trip of `rtt` (no retransmission in it): updates SRTT, RTTVAR and the wait.
   void on_sample(std::chrono::nanoseconds rtt);
-  // The wait ran out: doubles it (up to max) and counts a retry.
+  // The wait ran out: doubles it (up to max) and, unless it was below `initial`, counts a retry.
   void on_timeout();
   // The peer made progress: the retry count starts again.
   void on_progress() { retries_ = 0; }
