@@ -76,14 +76,20 @@ Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t 
     if (*n == 0) break;  // the file shrank while we copied it
     filled += *n;
   }
+  // `outcome` is shared by the file's chunks: only a failure is written to it, never a success
+  // that would hide another chunk's failure.
   if (!opt_.sparse) {
-    outcome = co_await write_all(dst_fd, std::span<const std::byte>(buf).first(filled), offset);
+    auto written = co_await write_all(dst_fd, std::span<const std::byte>(buf).first(filled), offset);
+    if (!written) outcome = written.error();
     co_return;
   }
   // -S: only the blocks that hold data (chunks start on block boundaries).
   for (auto [begin, end] : nonzero_runs(std::span<const std::byte>(buf).first(filled))) {
-    outcome = co_await write_all(dst_fd, std::span<const std::byte>(buf).subspan(begin, end - begin), offset + begin);
-    if (!outcome) co_return;
+    auto written = co_await write_all(dst_fd, std::span<const std::byte>(buf).subspan(begin, end - begin), offset + begin);
+    if (!written) {
+      outcome = written.error();
+      co_return;
+    }
   }
 }
 
