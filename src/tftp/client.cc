@@ -173,6 +173,54 @@ Task<bool> handshake(Channel& channel, const ClientRequest& req, Opcode opcode, 
   co_return true;
 }
 
+// The client's end of one transfer: its socket (its TID), receive buffer and channel, and the
+// server's answer to its request.
+struct Session {
+  net::Socket sock;
+  std::vector<std::byte> rx;
+  std::optional<Channel> channel;
+  Handshake hs;
+  Clock::time_point start = Clock::now();
+};
+
+// Opens the session's socket and channel and runs the handshake. False when the transfer
+// cannot start; `out` then says why.
+Task<bool> open_session(Session& s, const ClientRequest& req, Opcode opcode, size_t rx_size,
+                        ClientResult& out, std::stop_token stop) {
+  out.server_tid = req.server;
+  auto sock = client_socket(req);
+  if (!sock) {
+    record_failure(out, sock.error(), {}, false);
+    co_return false;
+  }
+  s.sock = std::move(*sock);
+  s.rx.resize(rx_size);
+  s.channel.emplace(s.sock, req.server, s.rx, /*learn_peer_port=*/true, req.impairment);
+  bool started = co_await handshake(*s.channel, req, opcode, out, s.hs, stop);
+  out.channel = s.channel->stats();
+  if (!started) {
+    out.duration = Clock::now() - s.start;
+    co_return false;
+  }
+  out.negotiated = s.hs.negotiated;
+  out.oack = s.hs.oack;
+  out.started = true;
+  out.server_tid = s.channel->peer();
+  if (req.on_start) req.on_start(out.negotiated, out.oack);
+  co_return true;
+}
+
+// Fills `out` from a transfer that ran, ending at `end`.
+void finish_session(ClientResult& out, const Session& s, const TransferStats& transfer,
+                    Clock::time_point end, const Result<void>& result, const PeerError& peer,
+                    bool local_failed) {
+  out.duration = end - s.start;
+  out.bytes = transfer.bytes;
+  add_stats(out.stats, transfer);
+  out.channel = s.channel->stats();
+  if (!result) record_failure(out, result.error(), peer, local_failed);
+}
+
 TransferParams params_for(const ClientRequest& req, const Negotiated& negotiated) {
   return TransferParams{.blksize = negotiated.blksize,
                         .windowsize = negotiated.windowsize,
@@ -200,32 +248,13 @@ std::string ClientResult::describe() const {
 
 Task<ClientResult> get(const ClientRequest& req, BlockSink& sink, std::stop_token stop) {
   ClientResult out;
-  out.server_tid = req.server;
-  const auto start = Clock::now();
-  auto sock = client_socket(req);
-  if (!sock) {
-    record_failure(out, sock.error(), {}, false);
-    co_return out;
-  }
+  Session session;
   size_t largest = std::max<size_t>(req.options.blksize.value_or(0), kDefaultBlockSize);
-  std::vector<std::byte> rx(largest + kDataHeaderSize + 1);
-  Channel channel(*sock, req.server, rx, /*learn_peer_port=*/true, req.impairment);
-
-  Handshake hs;
-  bool started = co_await handshake(channel, req, Opcode::kRrq, out, hs, stop);
-  out.channel = channel.stats();
-  if (!started) {
-    out.duration = Clock::now() - start;
-    co_return out;
-  }
-  out.negotiated = hs.negotiated;
-  out.oack = hs.oack;
-  out.started = true;
-  out.server_tid = channel.peer();
-  if (req.on_start) req.on_start(out.negotiated, out.oack);
-
+  bool started = co_await open_session(session, req, Opcode::kRrq,
+                                       largest + kDataHeaderSize + 1, out, stop);
+  if (!started) co_return out;
   RecordingSink recording(sink);
-  TransferParams params = params_for(req, hs.negotiated);
+  TransferParams params = params_for(req, session.hs.negotiated);
   const uint64_t blksize = params.blksize;
   std::optional<Clock::time_point> finished_at;
   params.on_progress = [&](const TransferStats& s) {
@@ -237,58 +266,33 @@ Task<ClientResult> get(const ClientRequest& req, BlockSink& sink, std::stop_toke
   std::array<std::byte, 4> ack0{};
   (void)build_ack(ack0, 0);
   std::span<const std::byte> opening;
-  if (hs.oack) opening = ack0;
+  if (session.hs.oack) opening = ack0;
 
   TransferStats transfer;
   PeerError peer;
-  auto received = co_await receive_blocks(channel, recording, params, opening, hs.first_block,
-                                          req.dally, transfer, &peer, stop);
-  out.duration = finished_at.value_or(Clock::now()) - start;
-  out.bytes = transfer.bytes;
-  add_stats(out.stats, transfer);
-  out.channel = channel.stats();
-  if (!received) record_failure(out, received.error(), peer, recording.failed);
+  auto received = co_await receive_blocks(*session.channel, recording, params, opening,
+                                          session.hs.first_block, req.dally, transfer, &peer, stop);
+  finish_session(out, session, transfer, finished_at.value_or(Clock::now()), received, peer,
+                 recording.failed);
   co_return out;
 }
 
 Task<ClientResult> put(const ClientRequest& req, const SourceFactory& make_source,
                        BufferPool& pool, std::stop_token stop) {
   ClientResult out;
-  out.server_tid = req.server;
-  const auto start = Clock::now();
-  auto sock = client_socket(req);
-  if (!sock) {
-    record_failure(out, sock.error(), {}, false);
-    co_return out;
-  }
+  Session session;
   // Only ACKs, OACKs and ERRORs come back; an ERROR's text may be long.
-  std::vector<std::byte> rx(kDefaultBlockSize + kDataHeaderSize + 1);
-  Channel channel(*sock, req.server, rx, /*learn_peer_port=*/true, req.impairment);
-
-  Handshake hs;
-  bool started = co_await handshake(channel, req, Opcode::kWrq, out, hs, stop);
-  out.channel = channel.stats();
-  if (!started) {
-    out.duration = Clock::now() - start;
-    co_return out;
-  }
-  out.negotiated = hs.negotiated;
-  out.oack = hs.oack;
-  out.started = true;
-  out.server_tid = channel.peer();
-  if (req.on_start) req.on_start(out.negotiated, out.oack);
-
-  RecordingSource source(make_source(hs.negotiated.blksize));
-  TransferParams params = params_for(req, hs.negotiated);
+  bool started = co_await open_session(session, req, Opcode::kWrq,
+                                       kDefaultBlockSize + kDataHeaderSize + 1, out, stop);
+  if (!started) co_return out;
+  RecordingSource source(make_source(session.hs.negotiated.blksize));
+  TransferParams params = params_for(req, session.hs.negotiated);
   params.on_progress = req.on_progress;
   TransferStats transfer;
   PeerError peer;
-  auto sent = co_await send_blocks(channel, source, pool, params, {}, transfer, &peer, stop);
-  out.duration = Clock::now() - start;
-  out.bytes = transfer.bytes;
-  add_stats(out.stats, transfer);
-  out.channel = channel.stats();
-  if (!sent) record_failure(out, sent.error(), peer, source.failed);
+  auto sent = co_await send_blocks(*session.channel, source, pool, params, {}, transfer, &peer,
+                                   stop);
+  finish_session(out, session, transfer, Clock::now(), sent, peer, source.failed);
   co_return out;
 }
 

@@ -36,30 +36,22 @@ std::optional<uint64_t> parse_hex64(std::string text) {
 bool raise_file_limit(uint32_t clients, bool quiet) {
   const rlim_t need = rlim_t{clients} + 64;
   rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return true;
-  if (lim.rlim_cur >= need) return true;
-  rlim_t before = lim.rlim_cur;
-  if (lim.rlim_max < need) {
-    rlimit wanted{need, need};
-    if (::setrlimit(RLIMIT_NOFILE, &wanted) == 0) {
-      if (!quiet) {
-        std::fprintf(stderr, "ringtftp: raised the open-file limit from %llu to %llu (hard limit too)\n",
-                     static_cast<unsigned long long>(before), static_cast<unsigned long long>(need));
-      }
-      return true;
-    }
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= need) return true;
+  const bool raise_hard = lim.rlim_max < need;  // only a privileged process may
+  rlimit wanted = raise_hard ? rlimit{need, need} : rlimit{lim.rlim_max, lim.rlim_max};
+  if (::setrlimit(RLIMIT_NOFILE, &wanted) != 0) {
     std::fprintf(stderr,
                  "ringtftp: %u clients need %llu open files, but the hard limit (ulimit -Hn) is "
-                 "%llu and cannot be raised by this user; raise it or use fewer --clients\n",
+                 "%llu and this user cannot raise it; raise it or use fewer --clients\n",
                  clients, static_cast<unsigned long long>(need),
                  static_cast<unsigned long long>(lim.rlim_max));
     return false;
   }
-  lim.rlim_cur = lim.rlim_max;
-  if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return true;
   if (!quiet) {
-    std::fprintf(stderr, "ringtftp: raised the open-file limit from %llu to the hard limit %llu\n",
-                 static_cast<unsigned long long>(before), static_cast<unsigned long long>(lim.rlim_max));
+    std::fprintf(stderr, "ringtftp: raised the open-file limit from %llu to %llu%s\n",
+                 static_cast<unsigned long long>(lim.rlim_cur),
+                 static_cast<unsigned long long>(wanted.rlim_cur),
+                 raise_hard ? " (the hard limit too)" : " (the hard limit)");
   }
   return true;
 }

@@ -41,14 +41,20 @@ void print_failure(const std::string& what, const ClientResult& r) {
 void print_summary(const char* verb, const ClientResult& r) {
   double seconds = std::chrono::duration<double>(r.duration).count();
   double rate = seconds > 0 ? static_cast<double>(r.bytes) / seconds : 0;
+  std::string options;
+  for (const auto& o : r.negotiated.oack()) {
+    options += " " + std::string(tftp::option_name(o.id)) + "=" + std::to_string(o.value);
+  }
+  if (!r.oack) options = " none (no OACK: RFC 1350 defaults)";
   std::fprintf(stderr,
-               "%s %llu bytes in %.3f s (%s/s) from %s; blksize %u, windowsize %u%s; "
-               "%llu retransmits, %llu timeouts\n",
+               "%s %llu bytes in %.3f s (%s/s) from %s\n"
+               "  blksize %u, windowsize %u; options acknowledged:%s\n"
+               "  %llu retransmits, %llu timeouts, %llu duplicates\n",
                verb, static_cast<unsigned long long>(r.bytes), seconds, human_bytes(rate).c_str(),
                r.server_tid.to_string().c_str(), r.negotiated.blksize, r.negotiated.windowsize,
-               r.oack ? " (OACK)" : " (no OACK: RFC 1350 defaults)",
-               static_cast<unsigned long long>(r.stats.retransmits),
-               static_cast<unsigned long long>(r.stats.timeouts));
+               options.c_str(), static_cast<unsigned long long>(r.stats.retransmits),
+               static_cast<unsigned long long>(r.stats.timeouts),
+               static_cast<unsigned long long>(r.stats.duplicates));
 }
 
 // Engine notices (the threads fallback, say) only with -v; errors always.
