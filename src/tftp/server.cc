@@ -105,7 +105,8 @@ class Worker {
   // Thread-safe.
   void stop() {
     stop_requested_.store(true);
-    if (Executor* ex = executor_.load()) ex->post([this] { begin_shutdown(); });
+    std::lock_guard lock(executor_mu_);
+    if (executor_ != nullptr) executor_->post([this] { begin_shutdown(); });
   }
 
  private:
@@ -113,14 +114,23 @@ class Worker {
     auto config = server_.config();
     try {
       Executor executor(config->engine);
-      executor_.store(&executor);
+      // Unpublished before the executor is destroyed (declared after it, so destroyed
+      // first), however serve() ends: stop() may be posting to it from another thread.
+      struct Unpublish {
+        Worker* worker;
+        ~Unpublish() { worker->set_executor(nullptr); }
+      } unpublish{this};
+      set_executor(&executor);
       executor.run(serve());
-      executor_.store(nullptr);
     } catch (const std::exception& e) {
-      executor_.store(nullptr);
       server_.log_.message(LogLevel::kError,
                            "worker " + std::to_string(index_) + " stopped: " + e.what());
     }
+  }
+
+  void set_executor(Executor* executor) {
+    std::lock_guard lock(executor_mu_);
+    executor_ = executor;
   }
 
   Task<void> serve() {
@@ -227,7 +237,8 @@ class Worker {
   std::vector<net::Socket> listeners_;
   std::vector<net::Address> locals_;
   std::thread thread_;
-  std::atomic<Executor*> executor_{nullptr};
+  std::mutex executor_mu_;  // guards executor_: stop() posts to it from other threads
+  Executor* executor_ = nullptr;
   std::atomic<bool> stop_requested_{false};
   // Executor thread only:
   SessionContext ctx_;
