@@ -7,13 +7,15 @@
 namespace ringkit::sync {
 
 namespace {
-// rsync orders exit codes by severity: a fatal code is never replaced by a "partial" one.
+// rsync orders exit codes by severity: a fatal code is never replaced by a "partial" one, and
+// --max-delete's 25 only shows when nothing else went wrong (rsync checks its I/O error flags
+// in the order general, vanished, delete limit).
 int severity(int code) {
   switch (code) {
     case kExitOk: return 0;
-    case kExitVanished: return 1;
-    case kExitPartial: return 2;
-    case kExitDeleteLimit: return 3;
+    case kExitDeleteLimit: return 1;
+    case kExitVanished: return 2;
+    case kExitPartial: return 3;
     default: return 4;
   }
 }

@@ -78,10 +78,6 @@ std::optional<std::string> check_supported(const Options& o) {
   }
   if (!o.chmod.empty()) return no("--chmod");
   if (o.chown) return no("--chown");
-  if (o.delete_timing == DeleteTiming::kBefore) return no("--delete-before") + "; --delete deletes during the transfer";
-  if (o.delete_timing == DeleteTiming::kDelay) return no("--delete-delay") + "; --delete deletes during the transfer";
-  if (o.delete_timing == DeleteTiming::kAfter) return no("--delete-after") + "; --delete deletes during the transfer";
-  if (o.max_delete) return no("--max-delete");
   if (o.inplace || o.partial_dir || o.delay_updates || o.temp_dir) {
     return no("--inplace/--partial-dir/--delay-updates/--temp-dir");
   }
@@ -166,11 +162,30 @@ Task<void> Syncer::run() {
     // rsync knows every group from its file list before it decides which member to copy.
     for (const std::string& arg : opt_.sources) co_await scan_source(parse_source(arg));
   }
-  for (const std::string& arg : opt_.sources) {
-    if (rep_.stopped() || interrupted()) break;
-    co_await sync_source(parse_source(arg), single);
+  // --delete-before deletes in a walk of its own before the transfer; --delete-after and
+  // --delete-delay in one after it (rsync prints the same for both); --delete during it.
+  DeleteTiming timing = opt_.delete_timing;
+  for (int pass = 0; pass < 3; ++pass) {
+    deletion_pass_ = pass != 1;
+    if (pass == 0 && timing != DeleteTiming::kBefore) continue;
+    if (pass == 2 && timing != DeleteTiming::kAfter && timing != DeleteTiming::kDelay) continue;
+    for (const std::string& arg : opt_.sources) {
+      if (rep_.stopped() || interrupted()) break;
+      co_await sync_source(parse_source(arg), single);
+    }
+  }
+  deletion_pass_ = false;
+  if (skipped_deletes_ > 0) {
+    rep_.error_line("Deletions stopped due to --max-delete limit (" + std::to_string(skipped_deletes_) + " skipped)",
+                    kExitDeleteLimit);
   }
   interrupted();  // a signal that came while the last items were in flight still counts
+}
+
+// Whether the walk under way deletes extraneous items.
+bool Syncer::deletes_in_this_pass() const {
+  if (opt_.delete_timing == DeleteTiming::kNone) return false;
+  return opt_.delete_timing == DeleteTiming::kDuring ? !deletion_pass_ : deletion_pass_;
 }
 
 std::string Syncer::line_for(const ItemChange& change, const std::string& path, const std::string& target) {
@@ -195,7 +210,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   int follow = source.contents ? 0 : AT_SYMLINK_NOFOLLOW;
   auto st = co_await fs::statx(AT_FDCWD, source.path, follow, kStatxMask);
   if (!st) {
-    rep_.file_error("link_stat", source.path, st.error());
+    if (!deletion_pass_) rep_.file_error("link_stat", source.path, st.error());
     co_return;
   }
   root_dev_ = device_of(*st);
@@ -209,6 +224,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
   bool dest_is_dir = dest_st && S_ISDIR(dest_st->stx_mode);
   bool is_dir = S_ISDIR(st->stx_mode);
+  if (deletion_pass_ && (!is_dir || !dest_is_dir)) co_return;  // nothing there to delete from
 
   if (is_dir && !opt_.recursive && !opt_.dirs) {
     if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("skipping directory " + source.name);
@@ -237,10 +253,8 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
       dir.dst = std::move(*dst);
     }
     dir.dst_new = created;
-    if (opt_.hard_links) {
-      src_root_ = co_await open_dir_or_none(source.path);
-      dst_root_ = co_await open_dir_or_none(dest);
-    }
+    src_root_ = co_await open_dir_or_none(source.path);
+    dst_root_ = co_await open_dir_or_none(dest);
     co_await sync_dir(std::move(dir), *st, created, "./");
     co_await retouch_dirs();
     co_return;
@@ -263,10 +277,8 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     bool made = co_await create_dest_dir(dest, dest_st.ok());
     if (!made) co_return;
   }
-  if (opt_.hard_links) {
-    src_root_ = co_await open_dir_or_none(dirname_of(source.path));
-    dst_root_ = co_await open_dir_or_none(dst_dir);
-  }
+  src_root_ = co_await open_dir_or_none(dirname_of(source.path));
+  dst_root_ = co_await open_dir_or_none(dst_dir);
   Entry entry{source.name, 0, *st, true};
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
   if (!parent) {
@@ -349,7 +361,7 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
   }
   if (entry.is_dir()) {
     co_await sync_subdir(dir, work);
-  } else {
+  } else if (!deletion_pass_) {
     co_await sync_nondir(dir, work);
     print_work(work);
   }
@@ -368,10 +380,10 @@ Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
     e.st = *st;
     e.stat_ok = true;
   } else if (st.error() == std::errc::no_such_file_or_directory) {
-    rep_.vanished(rel + e.name);
+    if (!deletion_pass_) rep_.vanished(rel + e.name);
   } else {
     io_error_ = true;
-    rep_.file_error("stat", rel + e.name, st.error());
+    if (!deletion_pass_) rep_.file_error("stat", rel + e.name, st.error());
   }
 }
 
@@ -379,7 +391,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   auto listed = co_await list_directory(dir.src.get());
   if (!listed) {
     io_error_ = true;
-    rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, listed.error());
+    if (!deletion_pass_) rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, listed.error());
     co_return;
   }
   std::vector<Entry> entries = std::move(*listed);
@@ -412,7 +424,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   // Kinds this run does not copy are reported while listing, before the directory's line.
   std::erase_if(entries, [&](const Entry& e) {
     if (copies_kind(e)) return false;
-    if (opt_.itemize > 0 || opt_.verbose > 0) {
+    if ((opt_.itemize > 0 || opt_.verbose > 0) && !deletion_pass_) {
       rep_.line((e.is_dir() ? "skipping directory " : "skipping non-regular file \"") + dir.rel + e.name +
                 (e.is_dir() ? "" : "\""));
     }
@@ -424,6 +436,10 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   WantedAttrs want = wanted_attrs(opt_, src_st, created, umask_);
   ItemChange change{created ? ItemChange::Update::kLocalChange : ItemChange::Update::kNoUpdate,
                     ItemChange::Type::kDir, created};
+  if (deletion_pass_) {
+    co_await delete_pass_dir(dir, entries);
+    co_return;
+  }
   if (!created && dir.dst.valid()) {
     auto now = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
     if (now) compare_attrs(opt_, want, *now, change);
@@ -445,41 +461,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   if (changed || opt_.itemize > 1) print(change, display);
 
   std::vector<Entry> existing;
-  if (dir.dst.valid() && !dir.dst_new) {
-    auto dst_list = co_await list_directory(dir.dst.get());
-    if (!dst_list) {
-      rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, dst_list.error());
-      co_return;
-    }
-    existing = std::move(*dst_list);
-    // Temp files of a killed run: only those named after an item this run copies, so that a
-    // user's own file that merely looks like one is left alone.
-    // A name the source has is never a temp file, whatever it looks like.
-    auto ours = [&](const Entry& e) {
-      if (!is_stale_temp(e.name)) return false;
-      auto same = [&](const Entry& s) { return s.name == e.name; };
-      if (std::any_of(entries.begin(), entries.end(), same)) return false;
-      std::string base = e.name.substr(1, e.name.size() - 11);
-      return std::any_of(entries.begin(), entries.end(),
-                         [&](const Entry& s) { return s.name.compare(0, base.size(), base) == 0; });
-    };
-    for (const Entry& e : existing) {
-      if (ours(e) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), e.name, 0);
-    }
-    std::erase_if(existing, ours);
-    if (opt_.delete_timing != DeleteTiming::kNone) {
-      // As rsync: once the source could not be read completely, deleting could remove what
-      // only looks extraneous; --ignore-errors deletes anyway.
-      if (io_error_ && !opt_.ignore_errors) {
-        if (!said_skipping_deletion_) {
-          rep_.error_line("IO error encountered -- skipping file deletion", kExitPartial);
-          said_skipping_deletion_ = true;
-        }
-      } else {
-        co_await delete_extraneous(dir, entries, existing);
-      }
-    }
-  }
+  if (dir.dst.valid() && !dir.dst_new && !co_await list_and_prune_dest(dir, entries, existing)) co_return;
 
   std::unordered_map<std::string, unsigned char> dst_types;
   for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
@@ -523,10 +505,55 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   }
 }
 
+// What the destination directory holds, less the temp files of a killed run (which go); when
+// this walk deletes, what the source does not have goes too. False if it cannot be listed.
+Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing) {
+  {
+    auto dst_list = co_await list_directory(dir.dst.get());
+    if (!dst_list) {
+      rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, dst_list.error());
+      co_return false;
+    }
+    existing = std::move(*dst_list);
+    // Temp files of a killed run: only those named after an item this run copies, so that a
+    // user's own file that merely looks like one is left alone.
+    // A name the source has is never a temp file, whatever it looks like.
+    auto ours = [&](const Entry& e) {
+      if (!is_stale_temp(e.name)) return false;
+      auto same = [&](const Entry& s) { return s.name == e.name; };
+      if (std::any_of(entries.begin(), entries.end(), same)) return false;
+      std::string base = e.name.substr(1, e.name.size() - 11);
+      return std::any_of(entries.begin(), entries.end(),
+                         [&](const Entry& s) { return s.name.compare(0, base.size(), base) == 0; });
+    };
+    for (const Entry& e : existing) {
+      if (ours(e) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), e.name, 0);
+    }
+    std::erase_if(existing, ours);
+    if (deletes_in_this_pass()) {
+      // As rsync: once the source could not be read completely, deleting could remove what
+      // only looks extraneous; --ignore-errors deletes anyway.
+      if (io_error_ && !opt_.ignore_errors) {
+        if (!said_skipping_deletion_) {
+          rep_.error_line("IO error encountered -- skipping file deletion", kExitPartial);
+          said_skipping_deletion_ = true;
+        }
+      } else {
+        co_await delete_extraneous(dir, entries, existing);
+      }
+    }
+  }
+  co_return true;
+}
+
 Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   Entry& e = *work.src;
   std::string rel = parent.rel + work.dst_name + "/";
   if (opt_.one_file_system > 0 && device_of(e.st) != root_dev_ && opt_.one_file_system > 1) co_return;
+  if (deletion_pass_) {
+    co_await delete_pass_subdir(parent, work);
+    co_return;
+  }
   bool exists_as_dir = work.dst_present && work.dst_type == DT_DIR;
   if (work.dst_present && work.dst_type != DT_DIR && work.dst_type != DT_UNKNOWN) {
     if (opt_.ignore_existing) co_return;  // an existing non-directory stays, and so does the subtree
@@ -663,79 +690,13 @@ Task<bool> Syncer::remove_in_the_way(DirPair& dir, Work& work, bool is_dir) {
     co_return true;
   }
   // The replaced item itself gets no "*deleting" line (rsync's make-room delete); its contents do.
-  bool ok = co_await delete_item(dir.dst.get(), work.dst_name, rel, is_dir, false);
-  work.dst_present = false;
-  co_return ok;
-}
-
-// rsync's deletion order: the reverse of its listing order (files by name, then directories
-// by "name/"), i.e. directories last-to-first, then files last-to-first; a directory's contents
-// before the directory itself.
-Task<std::vector<std::pair<Entry, bool>>> Syncer::deletion_order(int dirfd, std::vector<Entry> items) {
-  std::vector<std::pair<Entry, bool>> out;
-  for (Entry& e : items) {
-    bool is_dir = e.d_type == DT_DIR;
-    if (e.d_type == DT_UNKNOWN) {
-      auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
-      is_dir = st && S_ISDIR(st->stx_mode);
-    }
-    out.emplace_back(std::move(e), is_dir);
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    if (a.second != b.second) return a.second;  // directories first
-    return (a.first.name + (a.second ? "/" : "")) > (b.first.name + (b.second ? "/" : ""));
-  });
-  co_return out;
-}
-
-Task<bool> Syncer::delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
-                               bool log_self) {
-  if (is_dir) {
-    auto sub = co_await fs::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    if (!sub) {
-      rep_.file_error("opendir", rel, sub.error());
-      co_return false;
-    }
-    auto listed = co_await list_directory(sub->get());
-    if (!listed) {
-      rep_.file_error("opendir", rel, listed.error());
-      co_return false;
-    }
-    bool ok = true;
-    for (auto& [child, child_dir] : co_await deletion_order(sub->get(), std::move(*listed))) {
-      ok &= co_await delete_item(sub->get(), child.name, rel + "/" + child.name, child_dir, true);
-    }
-    if (!ok) co_return false;
-  }
-  if (log_self) {
-    if (opt_.itemize > 0) {
-      rep_.line(deleting_line(rel, is_dir));
-    } else if (opt_.verbose > 0) {
-      rep_.line("deleting " + rel + (is_dir ? "/" : ""));
-    }
-    ++rep_.stats().deleted;
-  }
-  if (opt_.dry_run) co_return true;
-  auto r = co_await fs::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
-  if (!r && r.error() != std::errc::no_such_file_or_directory) {
-    rep_.file_error("delete", rel, r.error());
+  DeleteResult done = co_await delete_item(dir.dst.get(), work.dst_name, rel, is_dir, true);
+  if (done != DeleteResult::kDeleted) {
+    rep_.error_line("could not make way for new " + kind_name(*work.src) + ": " + rel, kExitPartial);
     co_return false;
   }
+  work.dst_present = false;
   co_return true;
-}
-
-Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const std::vector<Entry>& dst) {
-  std::vector<Entry> extra;
-  size_t s = 0;
-  for (const Entry& d : dst) {
-    while (s < src.size() && src[s].name < d.name) ++s;
-    if (s < src.size() && src[s].name == d.name) continue;
-    extra.push_back(d);
-  }
-  for (auto& [e, is_dir] : co_await deletion_order(dir.dst.get(), std::move(extra))) {
-    if (protected_from_delete(dir.rel + e.name, is_dir)) continue;
-    co_await delete_item(dir.dst.get(), e.name, dir.rel + e.name, is_dir, true);
-  }
 }
 
 }  // namespace ringkit::sync

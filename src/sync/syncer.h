@@ -47,6 +47,9 @@ std::variant<FilterList, FilterSetupError> build_filters(const Options& opt);
 // not, so that nobody gets a silently different result from what rsync would do.
 std::optional<std::string> check_supported(const Options& opt);
 
+// How deleting one item went (rsync's delret).
+enum class DeleteResult { kDeleted, kNotEmpty, kAtLimit, kFailed };
+
 class Syncer {
  public:
   // `filters` as build_filters() made them (an empty list when no filter option was given).
@@ -111,8 +114,15 @@ class Syncer {
   static bool is_unsafe_link(const std::string& target, const std::string& dir_rel);
   Task<Result<void>> install_file(DirPair& dir, const std::string& name, bool replace, fs::Fd& tmp,
                                   const std::string& tmp_name);
-  Task<bool> delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
-                         bool log_self);
+  // deletion.cc
+  Task<DeleteResult> delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
+                                 bool make_room, bool contents_gone = false);
+  Task<DeleteResult> delete_contents(int dirfd, const std::string& name, const std::string& rel);
+  bool at_delete_limit() const;
+  Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing);
+  Task<void> delete_pass_dir(DirPair& dir, std::vector<Entry>& entries);
+  Task<void> delete_pass_subdir(DirPair& parent, Work& work);
+  bool deletes_in_this_pass() const;
   Task<std::vector<std::pair<Entry, bool>>> deletion_order(int dirfd, std::vector<Entry> items);
   Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src,
                                const std::vector<Entry>& dst);
@@ -125,6 +135,7 @@ class Syncer {
   void print(const ItemChange& change, const std::string& path, const std::string& target = {});
   std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);
   bool skip_by_size(const Entry& e) const;
+
   bool copies_kind(const Entry& e) const;
   bool interrupted();
   bool excluded(const std::string& rel, bool is_dir) const;
@@ -142,6 +153,9 @@ class Syncer {
   mode_t umask_ = 022;
   uint64_t root_dev_ = 0;   // -x: the source root's device
   unsigned tmp_counter_ = 0;
+  bool deletion_pass_ = false;  // a walk that only deletes (--delete-before/-after/-delay)
+  uint64_t deleted_ = 0;          // extraneous items deleted (what --max-delete counts)
+  uint64_t skipped_deletes_ = 0;  // deletions --max-delete stopped
   HardLinkTable links_;     // -H: groups of hard-linked source files
   fs::Fd src_root_;         // the transfer roots, which item paths (rel) are relative to
   fs::Fd dst_root_;         // (invalid in a dry run whose destination does not exist yet)

@@ -63,6 +63,8 @@ int run(const Options& opt) {
     std::fprintf(stderr, "ringsync error: error in file IO (code 11)\n");
   } else if (code == kExitInterrupted) {
     std::fprintf(stderr, "ringsync error: received SIGINT, SIGTERM, or SIGHUP (code 20)\n");
+  } else if (code == kExitDeleteLimit) {
+    std::fprintf(stderr, "ringsync error: the --max-delete limit stopped deletions (code 25)\n");
   } else if (code == kExitFileSelect) {
     std::fprintf(stderr, "ringsync error: errors selecting input/output files, dirs (code 3)\n");
   }

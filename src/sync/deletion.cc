@@ -1,0 +1,173 @@
+// Deleting from the destination: extraneous items (--delete and its timings), items in the way
+// of a new one, and rsync's --max-delete limit. The walk that decides what is extraneous is in
+// syncer.cc.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "sync/syncer.h"
+
+namespace ringkit::sync {
+
+// rsync's deletion order: the reverse of its listing order (files by name, then directories
+// by "name/"), i.e. directories last-to-first, then files last-to-first; a directory's contents
+// before the directory itself.
+Task<std::vector<std::pair<Entry, bool>>> Syncer::deletion_order(int dirfd, std::vector<Entry> items) {
+  std::vector<std::pair<Entry, bool>> out;
+  for (Entry& e : items) {
+    bool is_dir = e.d_type == DT_DIR;
+    if (e.d_type == DT_UNKNOWN) {
+      auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+      is_dir = st && S_ISDIR(st->stx_mode);
+    }
+    out.emplace_back(std::move(e), is_dir);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    if (a.second != b.second) return a.second;  // directories first
+    return (a.first.name + (a.second ? "/" : "")) > (b.first.name + (b.second ? "/" : ""));
+  });
+  co_return out;
+}
+
+// --max-delete=N: N deletions, then none (rsync reads a negative N as 0).
+bool Syncer::at_delete_limit() const {
+  return opt_.max_delete && deleted_ >= static_cast<uint64_t>(std::max<int64_t>(0, *opt_.max_delete));
+}
+
+// rsync's delete_item: a directory's contents go first (each counted and logged); the item
+// itself is then removed, unless the limit is reached. `make_room`: the item is in the way of a
+// new one, which neither counts nor prints it (its contents do).
+Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
+                                       bool make_room, bool contents_gone) {
+  if (is_dir && !contents_gone) {
+    DeleteResult inside = co_await delete_contents(dirfd, name, rel);
+    if (inside != DeleteResult::kDeleted) co_return inside;
+  }
+  if (!make_room && at_delete_limit()) {
+    ++skipped_deletes_;
+    co_return DeleteResult::kAtLimit;
+  }
+  if (!opt_.dry_run) {
+    auto r = co_await fs::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
+    if (!r && is_dir && r.error() == std::errc::directory_not_empty) {
+      rep_.line("cannot delete non-empty directory: " + rel);
+      co_return DeleteResult::kNotEmpty;
+    }
+    if (!r && r.error() != std::errc::no_such_file_or_directory) {
+      rep_.file_error("delete", rel, r.error());
+      co_return DeleteResult::kFailed;
+    }
+  }
+  if (!make_room) {
+    if (opt_.itemize > 0) {
+      rep_.line(deleting_line(rel, is_dir));
+    } else if (opt_.verbose > 0) {
+      rep_.line("deleting " + rel + (is_dir ? "/" : ""));
+    }
+    ++rep_.stats().deleted;
+    ++deleted_;
+  }
+  co_return DeleteResult::kDeleted;
+}
+
+// rsync's delete_dir_contents: everything below a directory, deepest first; a directory that
+// keeps something says so ("cannot delete non-empty directory").
+Task<DeleteResult> Syncer::delete_contents(int dirfd, const std::string& name, const std::string& rel) {
+  auto sub = co_await fs::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (!sub) {
+    rep_.file_error("opendir", rel, sub.error());
+    co_return DeleteResult::kFailed;
+  }
+  auto listed = co_await list_directory(sub->get());
+  if (!listed) {
+    rep_.file_error("opendir", rel, listed.error());
+    co_return DeleteResult::kFailed;
+  }
+  DeleteResult result = DeleteResult::kDeleted;
+  for (auto& [child, child_dir] : co_await deletion_order(sub->get(), std::move(*listed))) {
+    std::string child_rel = rel + "/" + child.name;
+    if (child_dir) {
+      DeleteResult inside = co_await delete_contents(sub->get(), child.name, child_rel);
+      if (inside != DeleteResult::kDeleted) result = DeleteResult::kNotEmpty;
+    }
+    DeleteResult item = co_await delete_item(sub->get(), child.name, child_rel, child_dir, false, true);
+    if (item != DeleteResult::kDeleted) result = DeleteResult::kNotEmpty;
+  }
+  if (result == DeleteResult::kNotEmpty) rep_.line("cannot delete non-empty directory: " + rel);
+  co_return result;
+}
+
+Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const std::vector<Entry>& dst) {
+  std::vector<Entry> extra;
+  size_t s = 0;
+  for (const Entry& d : dst) {
+    while (s < src.size() && src[s].name < d.name) ++s;
+    if (s < src.size() && src[s].name == d.name) continue;
+    extra.push_back(d);
+  }
+  bool deleted_any = false;
+  for (auto& [e, is_dir] : co_await deletion_order(dir.dst.get(), std::move(extra))) {
+    if (protected_from_delete(dir.rel + e.name, is_dir)) continue;
+    co_await delete_item(dir.dst.get(), e.name, dir.rel + e.name, is_dir, false);
+    deleted_any = true;
+  }
+  // After the transfer (--delete-after/-delay) the directory's times were set already.
+  if (deleted_any && deletion_pass_ && opt_.delete_timing != DeleteTiming::kBefore) {
+    retouch_dirs_.insert(dir_key(dir.rel));
+  }
+}
+
+// A directory in a walk that only deletes: its extraneous items, then its subdirectories that
+// the destination has too.
+Task<void> Syncer::delete_pass_dir(DirPair& dir, std::vector<Entry>& entries) {
+  if (!dir.dst.valid()) co_return;
+  std::vector<Entry> existing;
+  if (!co_await list_and_prune_dest(dir, entries, existing)) co_return;
+  std::unordered_map<std::string, unsigned char> dst_types;
+  for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
+  std::vector<Work> dirs;
+  for (Entry& e : entries) {
+    auto it = dst_types.find(e.name);
+    if (!e.is_dir() || it == dst_types.end()) continue;
+    Work w{&e, e.name};
+    w.dst_present = true;
+    w.dst_type = it->second;
+    dirs.push_back(std::move(w));
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
+  for (Work& w : dirs) {
+    if (rep_.stopped() || interrupted()) co_return;
+    co_await sync_subdir(dir, w);
+  }
+}
+
+// A subdirectory in a walk that only deletes: entered when the destination has it as a
+// directory (and -r, and not a mount point under -x).
+Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work) {
+  Entry& e = *work.src;
+  if (!opt_.recursive || !parent.dst.valid()) co_return;
+  if (opt_.one_file_system > 0 && device_of(e.st) != root_dev_) co_return;
+  bool is_dir = work.dst_type == DT_DIR;
+  if (work.dst_type == DT_UNKNOWN) {
+    auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    is_dir = st && S_ISDIR(st->stx_mode);
+  }
+  if (!is_dir) co_return;
+  std::string rel = parent.rel + work.dst_name + "/";
+  DirPair child;
+  child.rel = rel;
+  auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (!src) {
+    // Unreadable: what is below it could look extraneous. (The transfer reports it.)
+    if (src.error() != std::errc::no_such_file_or_directory) io_error_ = true;
+    co_return;
+  }
+  auto dst = co_await fs::openat(parent.dst.get(), work.dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (!dst) co_return;
+  child.src = std::move(*src);
+  child.dst = std::move(*dst);
+  co_await sync_dir(std::move(child), e.st, false, rel);
+}
+
+}  // namespace ringkit::sync
