@@ -241,7 +241,7 @@ std::string_view to_string(Uploads uploads) {
 
 EngineSettings ServerConfig::default_engine_settings() {
   EngineSettings e = EngineSettings::from_env();
-  if (std::getenv("RINGKIT_QUEUE_DEPTH") == nullptr) e.queue_depth = 4096;
+  if (std::getenv("RINGKIT_QUEUE_DEPTH") == nullptr) e.queue_depth = 8192;
   return e;
 }
 

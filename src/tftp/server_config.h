@@ -127,7 +127,8 @@ struct ServerConfig {
 
   // ---- [performance.platform.io_uring] ----
   // The engine's settings for each worker. Defaults differ from the engine's in one place:
-  // queue_depth 4096, since every transfer keeps a receive (and its timeout) in flight.
+  // queue_depth 8192 (a completion queue of 16384): every transfer keeps a receive and its
+  // timeout in flight, so a worker holds about 8000 waiting transfers without queueing any.
   EngineSettings engine = default_engine_settings();
 
   static EngineSettings default_engine_settings();
