@@ -143,16 +143,26 @@ Task<Result<void>> MemorySource::read(uint64_t first, std::span<const std::span<
 
 // ---- FileSink ----
 
-Task<Result<void>> FileSink::append(std::span<const std::byte> bytes) {
-  if (max_size_ && offset_ + bytes.size() > *max_size_) {
-    co_return make_error_code(Errc::kUploadTooLarge);
-  }
+Task<Result<void>> FileSink::flush() {
+  std::span<const std::byte> bytes = pending_;
   while (!bytes.empty()) {
     auto n = co_await fs::write(fd_, bytes, offset_);
     if (!n) co_return n.error();
     offset_ += *n;
     bytes = bytes.subspan(*n);
   }
+  pending_.clear();
+  co_return Result<void>{};
+}
+
+Task<Result<void>> FileSink::append(std::span<const std::byte> bytes) {
+  if (max_size_ && accepted_ + bytes.size() > *max_size_) {
+    co_return make_error_code(Errc::kUploadTooLarge);
+  }
+  accepted_ += bytes.size();
+  if (pending_.capacity() < buffer_size_) pending_.reserve(buffer_size_);
+  pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+  if (pending_.size() >= buffer_size_) co_return co_await flush();
   co_return Result<void>{};
 }
 
@@ -171,6 +181,8 @@ Task<Result<uint64_t>> FileSink::finish() {
     auto r = co_await append(std::span(tail, n));
     if (!r) co_return r.error();
   }
+  auto r = co_await flush();
+  if (!r) co_return r.error();
   co_return offset_;
 }
 

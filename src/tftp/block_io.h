@@ -105,20 +105,33 @@ class MemorySource : public BlockSource {
 
 // Writes payloads to `fd` from offset 0, decoding netascii when asked, refusing to grow past
 // `max_size` bytes (written size, after decoding).
+//
+// Payloads are gathered into a buffer of `buffer_size` bytes and written when it is full (and
+// at finish()): one write per 1428-byte block made every block a write that io_uring handed to
+// a worker thread on ext4 (an appending buffered write cannot complete inline), and those
+// hand-offs, not the network, bounded a download at ~27 MiB/s. The copy into the buffer is the
+// price of batching (the receive buffer is reused for the next datagram); memcpy is two orders
+// of magnitude cheaper than the write it saves.
 class FileSink : public BlockSink {
  public:
-  FileSink(int fd, bool netascii, std::optional<uint64_t> max_size = std::nullopt)
-      : fd_(fd), netascii_(netascii), max_size_(max_size) {}
+  static constexpr size_t kDefaultBuffer = 256 * 1024;
+  FileSink(int fd, bool netascii, std::optional<uint64_t> max_size = std::nullopt,
+           size_t buffer_size = kDefaultBuffer)
+      : fd_(fd), netascii_(netascii), max_size_(max_size), buffer_size_(buffer_size) {}
   Task<Result<void>> write(uint64_t index, std::span<const std::byte> payload) override;
   Task<Result<uint64_t>> finish() override;
 
  private:
   Task<Result<void>> append(std::span<const std::byte> bytes);
+  Task<Result<void>> flush();
 
   int fd_;
   bool netascii_;
   std::optional<uint64_t> max_size_;
-  uint64_t offset_ = 0;
+  size_t buffer_size_;
+  uint64_t offset_ = 0;     // bytes written to the file
+  uint64_t accepted_ = 0;   // bytes taken (written or buffered)
+  std::vector<std::byte> pending_;  // taken, not yet written
   NetasciiDecoder decoder_;
   std::vector<std::byte> decoded_;
 };

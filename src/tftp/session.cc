@@ -63,8 +63,10 @@ void size_buffers(const net::Socket& sock, const Negotiated& n) {
 // acknowledged: a client that has its final ACK can rely on the file being there, whole.
 class UploadSink : public BlockSink {
  public:
+  // Smaller than a client's: it is per upload, and a server may run many.
+  static constexpr size_t kUploadBuffer = 64 * 1024;
   UploadSink(Upload& upload, bool netascii, std::optional<uint64_t> max_size)
-      : upload_(upload), file_(upload.fd(), netascii, max_size) {}
+      : upload_(upload), file_(upload.fd(), netascii, max_size, kUploadBuffer) {}
   Task<Result<void>> write(uint64_t index, std::span<const std::byte> payload) override {
     co_return co_await file_.write(index, payload);
   }
