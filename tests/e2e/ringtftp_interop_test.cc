@@ -82,21 +82,35 @@ uint16_t free_udp_port() {
   return port;
 }
 
-// Whether a TFTP server answers on 127.0.0.1:port: an RRQ for a file that does not exist must
-// bring back some packet (ERROR 1). Polls with short receive timeouts for up to 10 s.
-bool wait_until_answering(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+// Whether a TFTP server answers on 127.0.0.1:port (or [::1]:port): an RRQ for a file that does not exist must
+// bring back some packet (ERROR 1). Polls with short receive timeouts for up to `patience`, and
+// stops early (false) when the server process `pid` has exited, e.g. unable to bind.
+bool wait_until_answering(uint16_t port, bool v6, pid_t pid, std::chrono::seconds patience) {
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   timeval tv{0, 50000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_storage to{};
+  socklen_t to_len = 0;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&to);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    a->sin6_addr = in6addr_loopback;
+    to_len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&to);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to_len = sizeof *a;
+  }
   static const char kProbe[] = "\0\1ringtftp-readiness-probe\0octet";
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto deadline = std::chrono::steady_clock::now() + patience;
   bool answered = false;
   while (!answered && std::chrono::steady_clock::now() < deadline) {
-    ::sendto(fd, kProbe, sizeof kProbe, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;  // it is gone (and now reaped)
+    ::sendto(fd, kProbe, sizeof kProbe, 0, reinterpret_cast<sockaddr*>(&to), to_len);
     char buf[600];
     answered = ::recv(fd, buf, sizeof buf, 0) >= 4;
   }
@@ -112,26 +126,28 @@ struct PeerKind {
 // A real TFTP server over a fresh directory, killed (its whole process group) at the end.
 class Peer {
  public:
-  Peer(const PeerKind& kind, const std::string& root) : kind_(kind), root_(root) {}
+  Peer(const PeerKind& kind, const std::string& root, bool v6 = false)
+      : kind_(kind), root_(root), v6_(v6) {}
   ~Peer() { stop(); }
 
-  // Empty when started; else why not (the test skips or fails with it).
-  std::string start() {
+  // Empty when started; else why not (the test skips or fails with it). Tries `attempts`
+  // free ports (one may be taken between choosing and binding it).
+  std::string start(int attempts = 5, std::chrono::seconds patience = std::chrono::seconds(10)) {
     const std::string& binary = is_hpa() ? kTftpdHpa : kAtftpd;
     if (::access(binary.c_str(), X_OK) != 0) return binary + " is not installed";
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    for (int attempt = 0; attempt < attempts; ++attempt) {
       port_ = free_udp_port();
       std::vector<std::string> argv;
       if (is_hpa()) {
-        argv = {binary, "-L", "-a", "127.0.0.1:" + std::to_string(port_), "-u", "root", "-c",
+        argv = {binary, "-L", "-a", address() + ":" + std::to_string(port_), "-u", "root", "-c",
                 "-p", "-s", root_};
       } else {
         argv = {binary, "--daemon", "--no-fork", "--port", std::to_string(port_),
-                "--bind-address", "127.0.0.1", "--user", "root.root", "--logfile", "/dev/null",
+                "--bind-address", v6_ ? "::1" : "127.0.0.1", "--user", "root.root", "--logfile", "/dev/null",
                 root_};
       }
       process_ = spawn_program(argv, /*capture=*/false, [] { return ::setpgid(0, 0) == 0; });
-      if (wait_until_answering(port_)) return {};
+      if (wait_until_answering(port_, v6_, process_.pid, patience)) return {};
       stop();  // the port was taken meanwhile, or the server failed: try another port
     }
     return std::string(kind_.name) + " did not answer on any port tried";
@@ -146,11 +162,13 @@ class Peer {
   }
 
   bool is_hpa() const { return std::string(kind_.name) == "tftpd_hpa"; }
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return v6_ ? "[::1]" : "127.0.0.1"; }
+  std::string host() const { return address() + ":" + std::to_string(port_); }
 
  private:
   PeerKind kind_;
   std::string root_;
+  bool v6_;
   uint16_t port_ = 0;
   Spawned process_;
 };
@@ -348,6 +366,45 @@ TEST_P(RingtftpInterop, GetUnderClientSideLossCompletes) {
     // 5% of ~200 datagrams lost: something had to be repeated.
     EXPECT_EQ(r.err.find(" 0 retransmits, 0 timeouts"), std::string::npos) << r.err;
   }
+}
+
+TEST_P(RingtftpInterop, GetsAndPutsOverIpv6) {
+  Peer v6(GetParam(), root_, /*v6=*/true);
+  // tftpd-hpa answers at once; atftpd 0.8 binds IPv4 only, so do not wait long for it.
+  std::string why = v6.start(peer_->is_hpa() ? 5 : 1, std::chrono::seconds(peer_->is_hpa() ? 10 : 2));
+  if (!why.empty() && !peer_->is_hpa()) {
+    GTEST_SKIP() << "atftpd (0.8 here) does not answer on [::1]: " << why;
+  }
+  ASSERT_TRUE(why.empty()) << why;
+  std::string content = random_content(5000, 6);
+  write_file(root_ + "/six", content);
+  RunResult r = ringtftp({"get", "-v", v6.host(), "six", local_ + "/six", "--blksize", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(same_bytes(read_file(local_ + "/six"), content));
+  EXPECT_NE(r.err.find("from [::1]:"), std::string::npos) << r.err;
+  r = ringtftp({"put", v6.host(), local_ + "/six", "six-back", "--tsize"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(same_bytes(read_file(root_ + "/six-back"), content));
+}
+
+TEST_P(RingtftpInterop, ProgressOnlyOnATerminal) {
+  std::string content = random_content(3u << 20, 3);
+  write_file(root_ + "/three", content);
+  RunResult plain = ringtftp({"get", peer_->host(), "three", local_ + "/a", "--tsize"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.err, "") << "stderr is no terminal: no progress line";
+  if (::access("/usr/bin/script", X_OK) != 0) GTEST_SKIP() << "no script(1) to fake a terminal";
+  std::string typescript = tmp_->path + "/typescript";
+  RunResult tty = run_program({"/usr/bin/script", "-qec",
+                               kRingtftp + " get " + peer_->host() + " three " + local_ +
+                                   "/b --tsize",
+                               typescript});
+  ASSERT_EQ(tty.exit_code, 0) << tty.err;
+  std::string shown = read_file(typescript);
+  EXPECT_NE(shown.find("three  "), std::string::npos) << shown;
+  EXPECT_NE(shown.find(" / 3.0 MiB"), std::string::npos) << "the size from tsize: " << shown;
+  EXPECT_NE(shown.find("\r\033[K"), std::string::npos) << "redrawn in place and cleared";
+  EXPECT_TRUE(same_bytes(read_file(local_ + "/b"), content));
 }
 
 TEST_P(RingtftpInterop, BenchVerifiesEveryDownload) {
