@@ -438,6 +438,13 @@ TEST_P(RingtftpInterop, BenchVerifiesEveryDownload) {
   ASSERT_FALSE(bad.is_discarded()) << wrong.out;
   EXPECT_EQ(bad["failed"], 20);
   EXPECT_EQ(bad["failures"]["XXH3 mismatch"], 20);
+
+  // --repeat: each client downloads again as soon as it is done; text report by default.
+  RunResult again = ringtftp({"bench", peer_->host(), "bench", "--clients", "5", "--repeat", "3",
+                              "--threads", "1"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("transfers     15: 15 verified, 0 failed"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("MB/s aggregate"), std::string::npos) << again.out;
 }
 
 std::string peer_name(const ::testing::TestParamInfo<PeerKind>& param) { return param.param.name; }
