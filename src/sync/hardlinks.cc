@@ -116,6 +116,7 @@ Task<void> Syncer::quiet_stat(int dirfd, Entry& e) {
   auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (st) {
     e.st = *st;
+    adjust_source(e.st);
     e.stat_ok = true;
   }
 }

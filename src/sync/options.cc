@@ -7,6 +7,8 @@
 // bundle (`-f'- *.o'`), which general-purpose parsers do not model.
 #include "sync/options.h"
 
+#include "sync/chmod.h"
+
 #include <charconv>
 #include <cmath>
 #include <functional>
@@ -157,7 +159,11 @@ const std::vector<Spec>& table() {
     on_off(nullptr, "perms", 'p', "preserve permissions", flag(&Options::perms));
     on_off(nullptr, "executability", 'E', "preserve executability", flag(&Options::executability));
     valued(nullptr, "chmod", 0, "CHMOD", "affect file and/or directory permissions (e.g. Dg+s,Fo-w)",
-           list(&Options::chmod));
+           [](Options& o, const std::string& v) -> std::optional<std::string> {
+             if (!ChmodRules::parse(v)) return "Invalid argument passed to --chmod (" + v + ")";
+             o.chmod.push_back(v);
+             return std::nullopt;
+           });
     on_off(nullptr, "times", 't', "preserve modification times", flag(&Options::times));
     on_off(nullptr, "omit-dir-times", 'O', "omit directories from --times", flag(&Options::omit_dir_times));
     on_off(nullptr, "omit-link-times", 'J', "omit symlinks from --times", flag(&Options::omit_link_times));
@@ -448,6 +454,12 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
   if (o.files_from && !recursive_explicit) o.recursive = false;
   if (o.backup_dir && !o.suffix_given) o.suffix.clear();
   if (o.copy_links) o.links = false;
+  // --chown=USER:GROUP implies -o for a USER and -g for a GROUP, as in rsync.
+  if (o.chown) {
+    size_t colon = o.chown->find(':');
+    if (colon != 0 && !o.chown->empty()) o.owner = true;
+    if (colon != std::string::npos && colon + 1 < o.chown->size()) o.group = true;
+  }
   if (!positional.empty()) {
     if (positional.size() == 1 || o.list_only) {
       o.sources = positional;

@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 #include <sys/sysmacros.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,8 +78,6 @@ std::optional<std::string> check_supported(const Options& o) {
   if (o.copy_links || o.copy_unsafe_links || o.copy_dirlinks || o.keep_dirlinks) {
     return no("-L/-k/-K/--copy-unsafe-links");
   }
-  if (!o.chmod.empty()) return no("--chmod");
-  if (o.chown) return no("--chown");
   if (o.inplace || o.partial_dir || o.delay_updates || o.temp_dir) {
     return no("--inplace/--partial-dir/--delay-updates/--temp-dir");
   }
@@ -122,6 +122,43 @@ Syncer::Syncer(const Options& opt, Reporter& reporter, FilterList filters)
     : opt_(opt), rep_(reporter), filters_(std::move(filters)) {
   umask_ = ::umask(0);  // modes are computed explicitly; see wanted_attrs()
   filtering_ = !filters_.empty();
+  for (const std::string& text : opt_.chmod) {
+    if (auto rules = ChmodRules::parse(text)) chmod_.append(*rules);
+  }
+  setup_chown();
+}
+
+// --chown=USER:GROUP: names (or numbers) looked up once; an unknown name is reported and
+// ignored, as rsync's --usermap/--groupmap do.
+void Syncer::setup_chown() {
+  if (!opt_.chown) return;
+  const std::string& spec = *opt_.chown;
+  size_t colon = spec.find(':');
+  auto resolve = [this](const std::string& name, bool user) -> std::optional<unsigned long> {
+    if (name.empty()) return std::nullopt;
+    if (name.find_first_not_of("0123456789") == std::string::npos) return std::stoul(name);
+    if (user) {
+      if (struct passwd* pw = ::getpwnam(name.c_str())) return pw->pw_uid;
+    } else if (struct group* gr = ::getgrnam(name.c_str())) {
+      return gr->gr_gid;
+    }
+    rep_.error_line(std::string("Unknown --") + (user ? "usermap" : "groupmap") + " name on receiver: " + name,
+                    kExitOk);
+    return std::nullopt;
+  };
+  if (auto id = resolve(spec.substr(0, colon), true)) chown_uid_ = static_cast<uid_t>(*id);
+  if (colon != std::string::npos) {
+    if (auto id = resolve(spec.substr(colon + 1), false)) chown_gid_ = static_cast<gid_t>(*id);
+  }
+}
+
+// --chmod and --chown act on the source's attributes as rsync's sender sees them.
+void Syncer::adjust_source(struct statx& st) const {
+  if (!chmod_.empty() && !S_ISLNK(st.stx_mode)) {
+    st.stx_mode = static_cast<uint16_t>((st.stx_mode & S_IFMT) | chmod_.apply(st.stx_mode, S_ISDIR(st.stx_mode), umask_));
+  }
+  if (chown_uid_) st.stx_uid = *chown_uid_;
+  if (chown_gid_) st.stx_gid = *chown_gid_;
 }
 
 // The filter lists take directory paths without the trailing '/'.
@@ -214,6 +251,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     co_return;
   }
   root_dev_ = device_of(*st);
+  adjust_source(*st);
   if (filtering_) {
     sender_.emplace(filters_);
     receiver_.emplace(filters_);
@@ -378,6 +416,7 @@ Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
   auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (st) {
     e.st = *st;
+    adjust_source(e.st);
     e.stat_ok = true;
   } else if (st.error() == std::errc::no_such_file_or_directory) {
     if (!deletion_pass_) rep_.vanished(rel + e.name);

@@ -26,6 +26,7 @@
 #include "ringkit/fs.h"
 #include "ringkit/task.h"
 #include "sync/entry.h"
+#include "sync/chmod.h"
 #include "sync/filter.h"
 #include "sync/hardlinks.h"
 #include "sync/itemize.h"
@@ -135,7 +136,8 @@ class Syncer {
   void print(const ItemChange& change, const std::string& path, const std::string& target = {});
   std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);
   bool skip_by_size(const Entry& e) const;
-
+  void adjust_source(struct statx& st) const;
+  void setup_chown();
   bool copies_kind(const Entry& e) const;
   bool interrupted();
   bool excluded(const std::string& rel, bool is_dir) const;
@@ -152,6 +154,9 @@ class Syncer {
   bool said_skipping_deletion_ = false;
   mode_t umask_ = 022;
   uint64_t root_dev_ = 0;   // -x: the source root's device
+  ChmodRules chmod_;        // --chmod, applied to source modes
+  std::optional<uid_t> chown_uid_;  // --chown, applied to source owners
+  std::optional<gid_t> chown_gid_;
   unsigned tmp_counter_ = 0;
   bool deletion_pass_ = false;  // a walk that only deletes (--delete-before/-after/-delay)
   uint64_t deleted_ = 0;          // extraneous items deleted (what --max-delete counts)

@@ -155,7 +155,8 @@ class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
       cmp.common_only = true;
       // (Link counts match the source's only when no member of a group is filtered out.)
       cmp.nlink = has("H") && GetParam().find("--exclude") == std::string::npos;
-      cmp.modes = has("a") || has("p");
+      cmp.modes = (has("a") || has("p")) && GetParam().find("--chmod") == std::string::npos;
+      cmp.owners = cmp.owners && GetParam().find("--chown") == std::string::npos;
       TreeState source = snapshot(src_);
       source.erase(".");
       TreeState copy = snapshot(base_ + "/g");
@@ -238,7 +239,10 @@ INSTANTIATE_TEST_SUITE_P(OptionFamilies, RingsyncVsRsync,
                                            "-aiH --exclude=hl/two/pair-2", "-aiS", "-aiHS --delete",
                                            "-ai --delete-before", "-ai --delete-after", "-ai --delete-delay",
                                            "-ai --delete --max-delete=1", "-ai --delete-after --max-delete=0",
-                                           "-ai --delete-before --max-delete=2 --exclude=big"),
+                                           "-ai --delete-before --max-delete=2 --exclude=big",
+                                           "-ai --chmod=Dg+s,Fo-w", "-ai --chmod=u=rwX,go=rX --chmod=o-r",
+                                           "-rlti --chmod=a-x,D700", "-rlpti --chmod=+w",
+                                           "-ai --chown=nobody:nogroup", "-ai --chown=:daemon", "-ai --chown=4321"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            for (char& c : name) {
