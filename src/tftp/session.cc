@@ -91,6 +91,19 @@ class UploadSink : public BlockSink {
   FileSink file_;
 };
 
+// The parameters a transfer runs with once its options are settled.
+TransferParams transfer_params(const ServerConfig& config, const Negotiated& n) {
+  return TransferParams{.blksize = n.blksize,
+                        .windowsize = n.windowsize,
+                        .policy = config.retransmit.with_timeout_option(n.timeout)};
+}
+
+// Tells the client why its request is refused.
+Task<void> refuse(Channel& channel, std::error_code failure) {
+  ClientError e = client_error(failure);
+  co_await channel.send_error(e.code, e.message);
+}
+
 }  // namespace
 
 Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig> config,
@@ -147,8 +160,7 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
       else failure = n.error();
     }
     if (failure) {
-      ClientError e = client_error(failure);
-      co_await channel->send_error(e.code, e.message);
+      co_await refuse(*channel, failure);
       refused = true;
     } else {
       record.options = describe_options(*negotiated);
@@ -159,9 +171,7 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
         if (len) oack = std::span(oack_buf).first(*len);
       }
       size_buffers(*sock, *negotiated);
-      TransferParams params{.blksize = negotiated->blksize,
-                            .windowsize = negotiated->windowsize,
-                            .policy = config->retransmit.with_timeout_option(negotiated->timeout)};
+      TransferParams params = transfer_params(*config, *negotiated);
       std::unique_ptr<BlockSource> source;
       if (request.mode == Mode::kNetascii) {
         source = std::make_unique<NetasciiFileSource>(file->fd.get(), negotiated->blksize);
@@ -186,8 +196,7 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
       else failure = opened.error();
     }
     if (failure) {
-      ClientError e = client_error(failure);
-      co_await channel->send_error(e.code, e.message);
+      co_await refuse(*channel, failure);
       refused = true;
     } else {
       record.options = describe_options(*negotiated);
@@ -197,9 +206,7 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
       size_buffers(*sock, *negotiated);
       rx.resize(negotiated->blksize + kDataHeaderSize + 1);
       channel.emplace(*sock, client, rx);
-      TransferParams params{.blksize = negotiated->blksize,
-                            .windowsize = negotiated->windowsize,
-                            .policy = config->retransmit.with_timeout_option(negotiated->timeout)};
+      TransferParams params = transfer_params(*config, *negotiated);
       UploadSink sink(*upload, request.mode == Mode::kNetascii, config->max_upload_size);
       // Linger after the last ACK long enough for a client's retransmission of the last block
       // to find us (its timeout is unknown; the configured first wait is our best guess).

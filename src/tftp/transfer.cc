@@ -55,6 +55,16 @@ Task<Result<void>> send_ack(Channel& channel, std::array<std::byte, 4>& buf, uin
   co_return co_await channel.send(buf);
 }
 
+// A wait that ended without a packet. A timeout is counted and backs the timer off, and the
+// caller should send again and wait (true) unless the retries are spent; any other error (or
+// spent retries) ends the transfer (false).
+bool retry_after(const std::error_code& error, RetransmitTimer& rto, TransferStats& stats) {
+  if (error != std::errc::timed_out) return false;
+  ++stats.timeouts;
+  rto.on_timeout();
+  return !rto.exhausted();
+}
+
 // What asks the sender for block `expected`: the opening until block 1 came, then the ACK of
 // the block before.
 Task<Result<void>> ask_again(Channel& channel, std::span<const std::byte> opening,
@@ -81,10 +91,9 @@ Task<Result<void>> send_oack(Channel& channel, std::span<const std::byte> oack,
   for (;;) {
     auto packet = co_await channel.receive(until(deadline), stop);
     if (!packet) {
-      if (!packet.timed_out()) co_return co_await abandon(channel, packet.error());
-      ++stats.timeouts;
-      rto.on_timeout();
-      if (rto.exhausted()) co_return co_await abandon(channel, packet.error());
+      if (!retry_after(packet.error(), rto, stats)) {
+        co_return co_await abandon(channel, packet.error());
+      }
       r = co_await channel.send(oack);
       if (!r) co_return r;
       ++stats.retransmits;
@@ -173,10 +182,9 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
 
     auto packet = co_await channel.receive(until(deadline), stop);
     if (!packet) {
-      if (!packet.timed_out()) co_return co_await abandon(channel, packet.error());
-      ++stats.timeouts;
-      rto.on_timeout();
-      if (rto.exhausted()) co_return co_await abandon(channel, packet.error());
+      if (!retry_after(packet.error(), rto, stats)) {
+        co_return co_await abandon(channel, packet.error());
+      }
       next = acked + 1;  // resend the window
       timed_block.reset();
       went_back_at.reset();
@@ -256,10 +264,9 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     } else {
       auto packet = co_await channel.receive(until(deadline), stop);
       if (!packet) {
-        if (!packet.timed_out()) co_return co_await abandon(channel, packet.error());
-        ++stats.timeouts;
-        rto.on_timeout();
-        if (rto.exhausted()) co_return co_await abandon(channel, packet.error());
+        if (!retry_after(packet.error(), rto, stats)) {
+          co_return co_await abandon(channel, packet.error());
+        }
         auto r = co_await ask_again(channel, opening, ack_buf, expected);
         if (!r) co_return r;
         ++stats.retransmits;
