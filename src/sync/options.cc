@@ -292,8 +292,8 @@ const Spec* find_short(char letter) {
 
 // Checks that rsync also makes after parsing.
 std::optional<std::string> check_combinations(const Options& o) {
-  if (o.inplace && o.partial_dir) return "--partial-dir conflicts with --inplace";
-  if (o.inplace && o.delay_updates) return "--delay-updates conflicts with --inplace";
+  if (o.inplace && o.partial_dir) return "--inplace cannot be used with --partial-dir";
+  if (o.inplace && o.delay_updates) return "--inplace cannot be used with --delay-updates";
   if (o.delete_timing != DeleteTiming::kNone && !o.recursive && !o.dirs) {
     return "--delete does not work without --recursive (-r) or --dirs (-d).";
   }

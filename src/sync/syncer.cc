@@ -78,9 +78,7 @@ std::optional<std::string> check_supported(const Options& o) {
   if (o.copy_links || o.copy_unsafe_links || o.copy_dirlinks || o.keep_dirlinks) {
     return no("-L/-k/-K/--copy-unsafe-links");
   }
-  if (o.inplace || o.partial_dir || o.delay_updates || o.temp_dir) {
-    return no("--inplace/--partial-dir/--delay-updates/--temp-dir");
-  }
+  if (o.partial_dir || o.delay_updates || o.temp_dir) return no("--partial-dir/--delay-updates/--temp-dir");
   if (o.backup) return no("-b/--backup");
   if (!o.link_dest.empty() || !o.compare_dest.empty() || !o.copy_dest.empty()) {
     return no("--link-dest/--compare-dest/--copy-dest");

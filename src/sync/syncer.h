@@ -106,8 +106,9 @@ class Syncer {
   Task<void> sync_regular(DirPair& dir, Work& work, const struct statx* dst_st);
   Task<void> sync_symlink(DirPair& dir, Work& work, const struct statx* dst_st);
   Task<void> sync_special(DirPair& dir, Work& work, const struct statx* dst_st);
-  Task<Result<void>> copy_data(int src_fd, int dst_fd, uint64_t size);
-  Task<void> copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, Result<void>& outcome);
+  Task<Result<void>> copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes = false);
+  Task<void> copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, bool punch_holes,
+                        Result<void>& outcome);
   static Task<Result<void>> write_all(int fd, std::span<const std::byte> data, uint64_t offset);
   Task<void> abandon(DirPair& dir, const std::string& tmp_name, const std::string& rel, const char* what,
                      std::error_code ec, Work& work);

@@ -45,13 +45,13 @@ std::string Syncer::temp_name(const std::string& name) {
 
 // Pipelined copy: up to kChunksInFlight chunks of one file in flight, each read into a buffer
 // and written from that same buffer.
-Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size) {
+Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes) {
   if (size == 0) co_return Result<void>{};
   uint64_t chunk = std::min(size, size <= kSmallFile ? kSmallFile : kChunk);
   size_t chunks = static_cast<size_t>((size + chunk - 1) / chunk);
   Result<void> outcome;
   co_await parallel_for(chunks, kChunksInFlight, [&](size_t i) {
-    return copy_chunk(src_fd, dst_fd, i * chunk, std::min(chunk, size - i * chunk), outcome);
+    return copy_chunk(src_fd, dst_fd, i * chunk, std::min(chunk, size - i * chunk), punch_holes, outcome);
   });
   // -S: zero blocks were not written; the length is set once, as rsync does (no block is
   // allocated for a hole at the end).
@@ -59,7 +59,8 @@ Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size) {
   co_return outcome;
 }
 
-Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, Result<void>& outcome) {
+Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, bool punch_holes,
+                              Result<void>& outcome) {
   if (!outcome) co_return;  // another chunk failed: stop early
   if (interrupt_signal.load(std::memory_order_relaxed) != 0) {
     outcome = std::make_error_code(std::errc::operation_canceled);  // the file is abandoned
@@ -83,13 +84,25 @@ Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t 
     if (!written) outcome = written.error();
     co_return;
   }
-  // -S: only the blocks that hold data (chunks start on block boundaries).
-  for (auto [begin, end] : nonzero_runs(std::span<const std::byte>(buf).first(filled))) {
+  // -S: only the blocks that hold data (chunks start on block boundaries). Writing in place
+  // over old data, the blocks between are punched out instead, as rsync does.
+  auto runs = nonzero_runs(std::span<const std::byte>(buf).first(filled));
+  runs.emplace_back(filled, filled);  // so that the gap at the end is punched too
+  size_t done = 0;
+  for (auto [begin, end] : runs) {
+    if (punch_holes && begin > done) {
+      auto punched = co_await fs::fallocate(dst_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset + done, begin - done);
+      if (!punched) {
+        outcome = punched.error();
+        co_return;
+      }
+    }
     auto written = co_await write_all(dst_fd, std::span<const std::byte>(buf).subspan(begin, end - begin), offset + begin);
     if (!written) {
       outcome = written.error();
       co_return;
     }
+    done = end;
   }
 }
 
@@ -220,7 +233,18 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   }
   std::string tmp_name;
   Result<fs::Fd> tmp = std::make_error_code(std::errc::operation_not_supported);
-  if (!exists) tmp = co_await fs::openat(dir.dst.get(), ".", O_TMPFILE | O_WRONLY, 0600);
+  if (opt_.inplace) {
+    // --inplace: the data goes straight into the file under its name (rsync's documented
+    // trade: no second copy, no atomic switch; hard links to it see the change).
+    int flags = O_WRONLY | O_NOFOLLOW | (exists ? 0 : O_CREAT | O_EXCL);
+    tmp = co_await fs::openat(dir.dst.get(), work.dst_name, flags, 0600);
+    if (!tmp) {
+      rep_.file_error("open", rel, tmp.error());
+      co_return;
+    }
+  } else if (!exists) {
+    tmp = co_await fs::openat(dir.dst.get(), ".", O_TMPFILE | O_WRONLY, 0600);
+  }
   if (!tmp) {
     tmp_name = temp_name(work.dst_name);
     tmp = co_await fs::openat(dir.dst.get(), tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
@@ -233,20 +257,26 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   auto fail = [&](const char* what, const std::error_code& ec) -> Task<void> {
     return abandon(dir, tmp_name, rel, what, ec, work);
   };
-  auto copied = co_await copy_data(src->get(), tmp->get(), e.st.stx_size);
+  auto copied = co_await copy_data(src->get(), tmp->get(), e.st.stx_size, opt_.inplace && exists);
+  if (copied && opt_.inplace) copied = co_await fs::ftruncate(tmp->get(), e.st.stx_size);  // it may have been longer
   if (!copied) {
     co_await fail("write", copied.error());
     co_return;
   }
   if (opt_.xattrs || opt_.acls) {
+    bool fresh_file = !(opt_.inplace && exists);
     auto x = co_await sync_xattrs(opt_, XattrTarget::of_path(fd_path(dir.src.get(), e.name)),
-                                  XattrTarget::of_fd(tmp->get()), true, false);
+                                  XattrTarget::of_fd(tmp->get()), fresh_file, false);
     if (!x) rep_.file_error("copy xattrs of", rel, x.error());
   }
   struct statx fresh = fresh_item();
-  auto attrs = co_await apply_attrs_fd(tmp->get(), want, &fresh);
+  auto attrs = co_await apply_attrs_fd(tmp->get(), want, opt_.inplace && exists ? dst : &fresh);
   if (!attrs) {
     co_await fail("set attributes of", attrs.error());
+    co_return;
+  }
+  if (opt_.inplace) {
+    work.outcome = Work::Outcome::kDone;
     co_return;
   }
   auto installed = co_await install_file(dir, work.dst_name, exists, *tmp, tmp_name);

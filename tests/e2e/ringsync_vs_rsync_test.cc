@@ -242,7 +242,8 @@ INSTANTIATE_TEST_SUITE_P(OptionFamilies, RingsyncVsRsync,
                                            "-ai --delete-before --max-delete=2 --exclude=big",
                                            "-ai --chmod=Dg+s,Fo-w", "-ai --chmod=u=rwX,go=rX --chmod=o-r",
                                            "-rlti --chmod=a-x,D700", "-rlpti --chmod=+w",
-                                           "-ai --chown=nobody:nogroup", "-ai --chown=:daemon", "-ai --chown=4321"),
+                                           "-ai --chown=nobody:nogroup", "-ai --chown=:daemon", "-ai --chown=4321",
+                                           "-ai --inplace", "-aiS --inplace --delete"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            for (char& c : name) {
