@@ -30,6 +30,13 @@ Task<std::vector<std::pair<Entry, bool>>> Syncer::deletion_order(int dirfd, std:
   co_return out;
 }
 
+// -b without --backup-dir protects the backups (NAME~) from --delete, as rsync's implied
+// "P *~" rule does (which it leaves out with --delete-excluded).
+bool Syncer::is_backup_name(const std::string& name) const {
+  return opt_.backup && !opt_.backup_dir && !opt_.delete_excluded && !opt_.suffix.empty() &&
+         name.size() > opt_.suffix.size() && name.ends_with(opt_.suffix);
+}
+
 // --max-delete=N: N deletions, then none (rsync reads a negative N as 0).
 bool Syncer::at_delete_limit() const {
   return opt_.max_delete && deleted_ >= static_cast<uint64_t>(std::max<int64_t>(0, *opt_.max_delete));
@@ -49,7 +56,13 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
     co_return DeleteResult::kAtLimit;
   }
   if (!opt_.dry_run) {
-    auto r = co_await fs::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
+    // -b: a deleted file is kept as NAME~ instead (directories go, once empty).
+    Result<void> r;
+    if (opt_.backup && !is_dir) {
+      r = co_await fs::renameat2(dirfd, name, dirfd, name + opt_.suffix, 0);
+    } else {
+      r = co_await fs::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
+    }
     if (!r && is_dir && r.error() == std::errc::directory_not_empty) {
       rep_.line("cannot delete non-empty directory: " + rel);
       co_return DeleteResult::kNotEmpty;
@@ -86,6 +99,10 @@ Task<DeleteResult> Syncer::delete_contents(int dirfd, const std::string& name, c
   }
   DeleteResult result = DeleteResult::kDeleted;
   for (auto& [child, child_dir] : co_await deletion_order(sub->get(), std::move(*listed))) {
+    if (is_backup_name(child.name)) {
+      result = DeleteResult::kNotEmpty;  // a backup is never deleted (rsync's "P *~")
+      continue;
+    }
     std::string child_rel = rel + "/" + child.name;
     if (child_dir) {
       DeleteResult inside = co_await delete_contents(sub->get(), child.name, child_rel);
@@ -108,7 +125,7 @@ Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src
   }
   bool deleted_any = false;
   for (auto& [e, is_dir] : co_await deletion_order(dir.dst.get(), std::move(extra))) {
-    if (protected_from_delete(dir.rel + e.name, is_dir)) continue;
+    if (protected_from_delete(dir.rel + e.name, is_dir) || is_backup_name(e.name)) continue;
     co_await delete_item(dir.dst.get(), e.name, dir.rel + e.name, is_dir, false);
     deleted_any = true;
   }

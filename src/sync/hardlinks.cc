@@ -272,7 +272,7 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
       linked = co_await fs::linkat(leader_dir.get(), name_of(group.leader), dst_dirfd, tmp, 0);
     }
     if (linked) {
-      linked = co_await fs::renameat2(dst_dirfd, tmp, dst_dirfd, name, 0);
+      linked = co_await replace_with(dst_dirfd, tmp, name);
       if (!linked) co_await fs::unlinkat(dst_dirfd, tmp, 0);
     }
     if (!linked) {

@@ -292,6 +292,7 @@ const Spec* find_short(char letter) {
 
 // Checks that rsync also makes after parsing.
 std::optional<std::string> check_combinations(const Options& o) {
+  if (o.backup && !o.backup_dir && o.suffix.empty()) return "--suffix cannot be empty without a --backup-dir";
   if (o.inplace && o.partial_dir) return "--inplace cannot be used with --partial-dir";
   if (o.inplace && o.delay_updates) return "--inplace cannot be used with --delay-updates";
   if (o.delete_timing != DeleteTiming::kNone && !o.recursive && !o.dirs) {
@@ -453,6 +454,8 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
   // --files-from: -a does not imply -r (only an explicit -r recurses), as in rsync.
   if (o.files_from && !recursive_explicit) o.recursive = false;
   if (o.backup_dir && !o.suffix_given) o.suffix.clear();
+  // -b without --backup-dir implies -O in rsync: backups change directory times anyway.
+  if (o.backup && !o.backup_dir) o.omit_dir_times = true;
   if (o.copy_links) o.links = false;
   // --chown=USER:GROUP implies -o for a USER and -g for a GROUP, as in rsync.
   if (o.chown) {

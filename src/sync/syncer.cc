@@ -79,7 +79,7 @@ std::optional<std::string> check_supported(const Options& o) {
     return no("-L/-k/-K/--copy-unsafe-links");
   }
   if (o.partial_dir || o.delay_updates || o.temp_dir) return no("--partial-dir/--delay-updates/--temp-dir");
-  if (o.backup) return no("-b/--backup");
+  if (o.backup_dir) return no("--backup-dir");
   if (!o.link_dest.empty() || !o.compare_dest.empty() || !o.copy_dest.empty()) {
     return no("--link-dest/--compare-dest/--copy-dest");
   }

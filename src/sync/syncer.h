@@ -114,6 +114,8 @@ class Syncer {
                      std::error_code ec, Work& work);
   Task<bool> same_content(DirPair& dir, Work& work);
   static bool is_unsafe_link(const std::string& target, const std::string& dir_rel);
+  Task<Result<void>> replace_with(int dirfd, const std::string& tmp, const std::string& name);
+  bool is_backup_name(const std::string& name) const;
   Task<Result<void>> install_file(DirPair& dir, const std::string& name, bool replace, fs::Fd& tmp,
                                   const std::string& tmp_name);
   // deletion.cc

@@ -119,7 +119,7 @@ Task<Result<void>> Syncer::write_all(int fd, std::span<const std::byte> data, ui
 Task<Result<void>> Syncer::install_file(DirPair& dir, const std::string& name, bool replace, fs::Fd& tmp,
                                         const std::string& tmp_name) {
   if (!tmp_name.empty()) {
-    co_return co_await fs::renameat2(dir.dst.get(), tmp_name, dir.dst.get(), name, 0);
+    co_return co_await replace_with(dir.dst.get(), tmp_name, name);
   }
   // An O_TMPFILE file gets its name only now, complete: a killed run leaves nothing behind.
   auto linked = co_await fs::linkat(tmp.get(), "", dir.dst.get(), name, AT_EMPTY_PATH);
@@ -364,7 +364,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
   }
   auto attrs = co_await apply_attrs_at(dir.dst.get(), tmp, true, want, nullptr);
   if (!attrs) rep_.file_error("set attributes of", rel, attrs.error());
-  auto moved = co_await fs::renameat2(dir.dst.get(), tmp, dir.dst.get(), work.dst_name, 0);
+  auto moved = co_await replace_with(dir.dst.get(), tmp, work.dst_name);
   if (!moved) co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
 }
 
@@ -402,8 +402,27 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   struct statx fresh = fresh_item();
   auto attrs = co_await apply_attrs_at(dir.dst.get(), tmp, false, want, &fresh);
   if (!attrs) rep_.file_error("set attributes of", rel, attrs.error());
-  auto moved = co_await fs::renameat2(dir.dst.get(), tmp, dir.dst.get(), work.dst_name, 0);
+  auto moved = co_await replace_with(dir.dst.get(), tmp, work.dst_name);
   if (!moved) co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
+}
+
+// Puts the finished item `tmp` in place of `name`; with -b what `name` held is kept first as
+// NAME~ (a link to it, so that the name never goes missing).
+Task<Result<void>> Syncer::replace_with(int dirfd, const std::string& tmp, const std::string& name) {
+  if (opt_.backup) {
+    std::string held = temp_name(name);
+    auto linked = co_await fs::linkat(dirfd, name, dirfd, held, 0);
+    if (linked) {
+      auto kept = co_await fs::renameat2(dirfd, held, dirfd, name + opt_.suffix, 0);
+      if (!kept) {
+        co_await fs::unlinkat(dirfd, held, 0);
+        co_return kept.error();
+      }
+    } else if (linked.error() != std::errc::no_such_file_or_directory) {
+      co_return linked.error();
+    }
+  }
+  co_return co_await fs::renameat2(dirfd, tmp, dirfd, name, 0);
 }
 
 // rsync's test: absolute targets, and targets that climb above the transfer root.

@@ -99,6 +99,7 @@ class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
     for (std::string line : split_lines(out)) {
       if (line.starts_with("created directory ")) line = "created directory DEST";
       if (line.starts_with("*deleting   ") && makes_room(line.substr(12))) continue;
+      if (line.starts_with("hf")) continue;  // compared as a set (see Output)
       const std::string note = "cannot delete non-empty directory: ";
       if (line.starts_with(note) && makes_room(line.substr(note.size()) + "/x")) continue;  // the dir itself
       text += line + "\n";
@@ -141,7 +142,7 @@ class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
     cmp.owners = has("a") || has("o");
     cmp.xattrs = has("X");
     cmp.acls = has("A");
-    cmp.dir_times = cmp.times && !has("O");
+    cmp.dir_times = cmp.times && !has("O") && !has("b") && !has("--backup");  // -b implies -O in rsync
     for (const auto& d : compare_trees(snapshot(base_ + "/r"), snapshot(base_ + "/g"), cmp)) {
       ADD_FAILURE() << "ringsync vs rsync: " << d;
     }
@@ -154,7 +155,8 @@ class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
       cmp.nanoseconds = true;
       cmp.common_only = true;
       // (Link counts match the source's only when no member of a group is filtered out.)
-      cmp.nlink = has("H") && GetParam().find("--exclude") == std::string::npos;
+      // (Nor when backups keep links to replaced files.)
+      cmp.nlink = has("H") && GetParam().find("--exclude") == std::string::npos && !has("--backup");
       cmp.modes = (has("a") || has("p")) && GetParam().find("--chmod") == std::string::npos;
       cmp.owners = cmp.owners && GetParam().find("--chown") == std::string::npos;
       TreeState source = snapshot(src_);
@@ -204,6 +206,10 @@ TEST_P(RingsyncVsRsync, FirstCopyNoOpAndResync) {
 }
 
 TEST_P(RingsyncVsRsync, DryRunPrintsWhatTheRealRunDoes) {
+  if (has("b") || has("--backup")) {
+    GTEST_SKIP() << "with -b rsync's own dry run differs from its real run where a directory must make "
+                    "way for a file (the real run keeps NAME~ inside it); the families compare with rsync";
+  }
   // On a fresh destination and after changes, -n prints the same lines as the run itself.
   for (int round = 0; round < 2; ++round) {
     if (round == 1) change_source();
@@ -243,7 +249,8 @@ INSTANTIATE_TEST_SUITE_P(OptionFamilies, RingsyncVsRsync,
                                            "-ai --chmod=Dg+s,Fo-w", "-ai --chmod=u=rwX,go=rX --chmod=o-r",
                                            "-rlti --chmod=a-x,D700", "-rlpti --chmod=+w",
                                            "-ai --chown=nobody:nogroup", "-ai --chown=:daemon", "-ai --chown=4321",
-                                           "-ai --inplace", "-aiS --inplace --delete"),
+                                           "-ai --inplace", "-aiS --inplace --delete",
+                                           "-ai -b", "-ai -b --delete", "-aiH --backup --suffix=.old --delete-after"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            for (char& c : name) {

@@ -126,6 +126,7 @@ TEST(SyncOptions, UsageErrorsNameTheProblem) {
   EXPECT_EQ(parse_error({"--max-size=lots", "s", "d"}), "--max-size value is invalid: lots");
   EXPECT_EQ(parse_error({"--archive=yes", "s", "d"}), "--archive: option does not take an argument");
   EXPECT_EQ(parse_error({"--inplace", "--partial-dir=x", "s", "d"}), "--inplace cannot be used with --partial-dir");
+  EXPECT_EQ(parse_error({"-b", "--suffix=", "s", "d"}), "--suffix cannot be empty without a --backup-dir");
   EXPECT_NE(parse_error({}).find("no source"), std::string::npos);
   EXPECT_NE(parse_error({"--info=bogus3", "s", "d"}).find("Unknown --info item"), std::string::npos);
 }
