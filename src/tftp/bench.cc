@@ -52,6 +52,7 @@ Task<void> client_loop(const Plan& plan, uint32_t index, ThreadResult& out) {
     request.impairment.seed =
         config.request.impairment.seed + index + uint64_t{round} * config.clients;
     MemorySink sink(/*keep=*/false);
+    const auto began = Clock::now();
     ClientResult r = co_await get(request, sink);
     ++out.transfers;
     out.retransmits += r.stats.retransmits;
@@ -70,7 +71,9 @@ Task<void> client_loop(const Plan& plan, uint32_t index, ThreadResult& out) {
       }
       ++out.failure_counts[std::move(why)];
     }
-    out.last_end = Clock::now();
+    // The download's end, not the dally after it (which only answers a lost final ACK).
+    auto ended = began + std::chrono::duration_cast<Clock::duration>(r.duration);
+    if (!out.last_end || ended > *out.last_end) out.last_end = ended;
     bool again = plan.stop_at ? Clock::now() < *plan.stop_at : round + 1 < config.repeat;
     if (!again) break;
   }

@@ -55,7 +55,7 @@ struct BenchReport {
   uint64_t completed = 0;            // finished and verified
   uint64_t failed = 0;               // errors, wrong size or wrong hash
   uint64_t bytes = 0;                // bytes of verified downloads
-  double seconds = 0;                // wall time from the first request to the last end
+  double seconds = 0;                // wall time from the start to the last download's end (no dally)
   double mb_per_s = 0;               // bytes / 10^6 / seconds
   // Completion times of verified downloads, milliseconds (0 when none completed).
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
