@@ -660,6 +660,9 @@ def main():
     head = ["# Engine benchmarks", "",
             "Written by `bench/run_engine.py`" + (" **--quick (smoke test: tiny sizes, 1 run; "
                                                    "not for decisions)**" if a.quick else "") + ".",
+            "",
+            "ringsync (tree sync against rsync, cp and tar): [benchmarks-sync.md](benchmarks-sync.md), "
+            "written by `bench/run_sync.py`.",
             ""]
     loaded = max(loads) > 0.5
     if loaded:
