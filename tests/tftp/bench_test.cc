@@ -33,14 +33,21 @@ TEST(BenchRun, NoClientsIsASetupError) {
   EXPECT_FALSE(r.all_verified());
 }
 
-TEST(BenchRun, AServerThatNeverAnswersStopsTheRunBeforeItStarts) {
-  // Bound, never read: the first download (which learns size and hash) times out.
-  auto silent = net::bind_udp(net::Address::ipv4_loopback());
-  ASSERT_TRUE(silent);
+// A bench of `silent`, a socket that is bound and never read, with short waits: every
+// download times out after three waits.
+BenchConfig against_silent_server(const net::Socket& silent) {
   BenchConfig config;
-  config.request.server = *net::local_address(*silent);
+  config.request.server = *net::local_address(silent);
   config.request.filename = "f";
   config.request.policy = {.initial = 5ms, .min = 1ms, .max = 10ms, .max_retries = 2};
+  return config;
+}
+
+TEST(BenchRun, AServerThatNeverAnswersStopsTheRunBeforeItStarts) {
+  // The first download (which learns size and hash) times out.
+  auto silent = net::bind_udp(net::Address::ipv4_loopback());
+  ASSERT_TRUE(silent);
+  BenchConfig config = against_silent_server(*silent);
   config.clients = 50;
   BenchReport r = run_bench(config);
   EXPECT_NE(r.setup_error.find("timed out"), std::string::npos) << r.setup_error;
@@ -50,10 +57,7 @@ TEST(BenchRun, AServerThatNeverAnswersStopsTheRunBeforeItStarts) {
 TEST(BenchRun, EveryClientFailsAgainstASilentServerWhenTheExpectationsAreGiven) {
   auto silent = net::bind_udp(net::Address::ipv4_loopback());
   ASSERT_TRUE(silent);
-  BenchConfig config;
-  config.request.server = *net::local_address(*silent);
-  config.request.filename = "f";
-  config.request.policy = {.initial = 5ms, .min = 1ms, .max = 10ms, .max_retries = 2};
+  BenchConfig config = against_silent_server(*silent);
   config.clients = 40;
   config.threads = 2;
   config.repeat = 2;
