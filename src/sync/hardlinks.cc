@@ -54,11 +54,7 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
   auto st = co_await fs::statx(AT_FDCWD, source.path, follow, kStatxMask);
   if (!st) co_return;  // the transfer itself reports it
   root_dev_ = device_of(*st);
-  std::optional<FilterList> filters;
-  if (filtering_) {
-    filters.emplace(filters_);
-    filters->set_root(sender_root(source));
-  }
+  std::optional<FilterList> filters = side_filters(source);
   FilterList* f = filters ? &*filters : nullptr;
   if (!S_ISDIR(st->stx_mode)) {
     if (may_be_hard_linked(*st)) links_.count(*st);
@@ -87,12 +83,7 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters) {
   std::vector<Entry> entries = std::move(*listed);
   co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i]); });
   std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
-  if (filters != nullptr) {
-    if (!filters->push_dir(dir_key(rel))) co_return;
-    std::erase_if(entries, [&](const Entry& e) {
-      return filters->matches(rel + e.name, e.is_dir(), Side::kSender) == Decision::kExcluded;
-    });
-  }
+  if (!enter_filtered(filters, rel, entries)) co_return;
   std::vector<Entry*> dirs;
   for (Entry& e : entries) {
     if (!copies_kind(e)) continue;

@@ -464,10 +464,10 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
     if (colon != std::string::npos && colon + 1 < o.chown->size()) o.group = true;
   }
   if (!positional.empty()) {
-    if (positional.size() == 1 || o.list_only) {
+    if (positional.size() == 1) {
       o.sources = positional;
       o.list_only = true;
-    } else {
+    } else {  // with --list-only the DEST is taken and left alone, as rsync does
       o.destination = positional.back();
       positional.pop_back();
       o.sources = positional;

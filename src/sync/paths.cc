@@ -21,4 +21,11 @@ SourceArg parse_source(const std::string& arg) {
   return s;
 }
 
+std::string dirname_of(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
 }  // namespace ringkit::sync

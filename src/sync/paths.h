@@ -20,6 +20,9 @@ struct SourceArg {
 
 SourceArg parse_source(const std::string& arg);
 
+// The directory part of a path: "a/b" -> "a", "b" -> ".", "/b" -> "/".
+std::string dirname_of(const std::string& path);
+
 // Joins a directory-relative path for messages: "" + "a" = "a", "d/" + "a" = "d/a".
 inline std::string join_rel(const std::string& dir_rel, const std::string& name) {
   return dir_rel + name;

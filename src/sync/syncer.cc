@@ -21,13 +21,6 @@ namespace {
 
 constexpr size_t kEntriesInFlight = 64;
 
-std::string dirname_of(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 std::string basename_of(const std::string& path) {
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -84,7 +77,6 @@ std::optional<std::string> check_supported(const Options& o) {
     return no("--link-dest/--compare-dest/--copy-dest");
   }
   if (o.progress || o.progress2) return no("--progress, -P and --info=progress2");
-  if (o.list_only) return no("--list-only (and a single SRC with no DEST)");
   if (o.out_format || o.log_file) return no("--out-format/--log-file");
   return std::nullopt;
 }
@@ -168,6 +160,26 @@ bool Syncer::excluded(const std::string& rel, bool is_dir) const {
   return filtering_ && sender_ && sender_->matches(rel, is_dir, Side::kSender) == Decision::kExcluded;
 }
 
+// For the walks beside the transfer (-H's pre-pass, --list-only): their own copy of the sender's
+// rules (none when there are no filter options).
+std::optional<FilterList> Syncer::side_filters(const SourceArg& source) const {
+  if (!filtering_) return std::nullopt;
+  std::optional<FilterList> list(filters_);
+  list->set_root(sender_root(source));
+  return list;
+}
+
+// For the walks beside the transfer (-H's pre-pass, --list-only): enters `rel` in their own
+// filter list and drops the entries it excludes. False if its merge files cannot be read.
+bool Syncer::enter_filtered(FilterList* filters, const std::string& rel, std::vector<Entry>& entries) {
+  if (filters == nullptr) return true;
+  if (!filters->push_dir(dir_key(rel))) return false;
+  std::erase_if(entries, [&](const Entry& e) {
+    return filters->matches(rel + e.name, e.is_dir(), Side::kSender) == Decision::kExcluded;
+  });
+  return true;
+}
+
 bool Syncer::protected_from_delete(const std::string& rel, bool is_dir) const {
   return filtering_ && receiver_ && receiver_->matches(rel, is_dir, Side::kReceiver) != Decision::kIncluded;
 }
@@ -193,6 +205,10 @@ bool Syncer::interrupted() {
 
 Task<void> Syncer::run() {
   bool single = opt_.sources.size() == 1;
+  if (opt_.list_only) {
+    for (const std::string& arg : opt_.sources) co_await list_source(parse_source(arg));
+    co_return;
+  }
   if (opt_.hard_links) {
     // rsync knows every group from its file list before it decides which member to copy.
     for (const std::string& arg : opt_.sources) co_await scan_source(parse_source(arg));

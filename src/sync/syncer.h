@@ -86,8 +86,15 @@ class Syncer {
 
   Task<void> sync_source(const SourceArg& source, bool single_source);
   static std::string sender_root(const SourceArg& source);
+  // --list-only (listing.cc).
+  Task<void> list_source(const SourceArg& source);
+  Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse);
+  Task<void> list_item(int dirfd, const Entry& e, const std::string& path);
+  std::string list_line(const struct statx& st, const std::string& name, const std::string& target) const;
   // -H (hardlinks.cc).
   Task<void> scan_source(const SourceArg& source);
+  std::optional<FilterList> side_filters(const SourceArg& source) const;
+  static bool enter_filtered(FilterList* filters, const std::string& rel, std::vector<Entry>& entries);
   Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters);
   Task<void> quiet_stat(int dirfd, Entry& e);
   Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);

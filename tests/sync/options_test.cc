@@ -103,6 +103,13 @@ TEST(SyncOptions, OneArgumentListsTheSource) {
   EXPECT_TRUE(o.destination.empty());
 }
 
+TEST(SyncOptions, ListOnlyWithADestinationLeavesItAlone) {
+  Options o = parse_ok({"--list-only", "src/", "dst"});
+  EXPECT_TRUE(o.list_only);
+  EXPECT_EQ(o.sources, std::vector<std::string>{"src/"});
+  EXPECT_EQ(o.destination, "dst");
+}
+
 TEST(SyncOptions, HelpAndVersion) {
   auto help = parse_command_line({"--help"});
   EXPECT_EQ(std::get<ParsedCommandLine>(help).action, Action::kHelp);

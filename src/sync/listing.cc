@@ -1,0 +1,148 @@
+// --list-only (and the one-argument form, `ringsync SRC`): the source's items as rsync lists
+// them, one a line: permissions, size, modification time, name. Nothing is written anywhere.
+// The walk is the transfer's (filters, file-list order, -r or one level, -x) without a
+// destination.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "sync/syncer.h"
+
+namespace ringkit::sync {
+namespace {
+
+// ls -l's mode string, as rsync's permstring() writes it.
+std::string permission_string(mode_t mode) {
+  std::string s = "----------";
+  if (S_ISDIR(mode)) s[0] = 'd';
+  else if (S_ISLNK(mode)) s[0] = 'l';
+  else if (S_ISCHR(mode)) s[0] = 'c';
+  else if (S_ISBLK(mode)) s[0] = 'b';
+  else if (S_ISFIFO(mode)) s[0] = 'p';
+  else if (S_ISSOCK(mode)) s[0] = 's';
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) {
+    if (mode & (0400 >> i)) s[1 + i] = rwx[i];
+  }
+  auto special = [&s, mode](int at, mode_t bit, char on_x, char off_x) {
+    if (mode & bit) s[at] = s[at] == 'x' ? on_x : off_x;
+  };
+  special(3, S_ISUID, 's', 'S');
+  special(6, S_ISGID, 's', 'S');
+  special(9, S_ISVTX, 't', 'T');
+  return s;
+}
+
+// rsync's human_num(): thousands separators by default; -h: units of 1000, -hh: of 1024.
+std::string listed_size(uint64_t n, int human) {
+  if (human == 0 || n < (human > 1 ? 1024u : 1000u)) return format_size(n, false);
+  double unit = human > 1 ? 1024 : 1000;
+  double v = static_cast<double>(n) / unit;
+  const char* units = "KMGTP";
+  int u = 0;
+  while (v >= unit && u < 4) {
+    v /= unit;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%c", v, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+std::string Syncer::list_line(const struct statx& st, const std::string& name, const std::string& target) const {
+  char when[32] = "";
+  time_t t = st.stx_mtime.tv_sec;
+  struct tm tm {};
+  if (::localtime_r(&t, &tm) != nullptr) std::strftime(when, sizeof when, "%Y/%m/%d %H:%M:%S", &tm);
+  uint64_t size = S_ISCHR(st.stx_mode) || S_ISBLK(st.stx_mode) ? 0 : st.stx_size;
+  char head[64];
+  std::snprintf(head, sizeof head, "%s %14s %s ", permission_string(st.stx_mode).c_str(),
+                listed_size(size, opt_.human_readable).c_str(), when);
+  std::string line = head + name;
+  if (!target.empty()) line += " -> " + target;
+  return line;
+}
+
+Task<void> Syncer::list_item(int dirfd, const Entry& e, const std::string& path) {
+  std::string target;
+  if (e.is_symlink() && opt_.links) {
+    auto t = co_await fs::readlinkat(dirfd, e.name);
+    if (t) target = *t;
+  }
+  rep_.line(list_line(e.st, path, target));
+}
+
+Task<void> Syncer::list_source(const SourceArg& source) {
+  int follow = source.contents ? 0 : AT_SYMLINK_NOFOLLOW;
+  auto st = co_await fs::statx(AT_FDCWD, source.path, follow, kStatxMask);
+  if (!st) {
+    rep_.file_error("link_stat", source.path, st.error());
+    co_return;
+  }
+  root_dev_ = device_of(*st);
+  std::optional<FilterList> filters = side_filters(source);
+  FilterList* f = filters ? &*filters : nullptr;
+  auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
+  Entry top{source.contents ? "." : source.name, 0, *st, true};
+  if (source.contents && S_ISDIR(st->stx_mode)) {
+    rep_.line(list_line(*st, ".", {}));
+    auto dir = co_await fs::openat(AT_FDCWD, source.path, O_RDONLY | O_DIRECTORY);
+    if (!dir) {
+      rep_.file_error("opendir", source.path, dir.error());
+      co_return;
+    }
+    // Without -r the listing still shows one level (rsync's --list-only implies -d).
+    co_await list_dir(dir->get(), "", f, opt_.recursive);
+    co_return;
+  }
+  if (f != nullptr) {
+    if (!f->push_dir("")) co_return;
+    bool skip = f->matches(source.name, S_ISDIR(st->stx_mode), Side::kSender) == Decision::kExcluded;
+    if (skip) {
+      f->pop_dir();
+      co_return;
+    }
+  }
+  if (parent) co_await list_item(parent->get(), top, source.name);
+  if (S_ISDIR(st->stx_mode) && opt_.recursive) {
+    auto dir = co_await fs::openat(AT_FDCWD, source.path, O_RDONLY | O_DIRECTORY);
+    if (dir) co_await list_dir(dir->get(), source.name + "/", f, true);
+  }
+  if (f != nullptr) f->pop_dir();
+}
+
+Task<void> Syncer::list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse) {
+  auto listed = co_await list_directory(dirfd);
+  if (!listed) {
+    rep_.file_error("opendir", rel.empty() ? "." : rel, listed.error());
+    co_return;
+  }
+  std::vector<Entry> entries = std::move(*listed);
+  co_await stat_entries(dirfd, entries, rel);
+  if (!enter_filtered(filters, rel, entries)) co_return;
+  std::vector<Entry*> dirs;
+  for (Entry& e : entries) {
+    if (e.is_dir()) {
+      dirs.push_back(&e);
+    } else {
+      co_await list_item(dirfd, e, rel + e.name);
+    }
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const Entry* a, const Entry* b) { return a->name + "/" < b->name + "/"; });
+  for (Entry* e : dirs) {
+    rep_.line(list_line(e->st, rel + e->name, {}));
+    if (!recurse || (opt_.one_file_system > 0 && device_of(e->st) != root_dev_)) continue;
+    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!sub) {
+      rep_.file_error("opendir", rel + e->name, sub.error());
+      continue;
+    }
+    co_await list_dir(sub->get(), rel + e->name + "/", filters, true);
+  }
+  if (filters != nullptr) filters->pop_dir();
+}
+
+}  // namespace ringkit::sync
