@@ -124,10 +124,10 @@ const std::vector<Spec>& table() {
            });
     on_off(nullptr, "recursive", 'r', "recurse into directories", flag(&Options::recursive));
     on_off(nullptr, "dirs", 'd', "transfer directories without recursing", flag(&Options::dirs));
-    on_off(nullptr, "relative", 'R', "use relative path names (keep the source path)", flag(&Options::relative));
+    on_off(nullptr, "relative", 'R', "use relative path names (keep the source path) [not yet]", flag(&Options::relative));
     on_off(nullptr, "one-file-system", 'x', "don't cross file-system boundaries (twice: skip mount points)",
            counter(&Options::one_file_system));
-    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin)",
+    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin) [not yet]",
            text(&Options::files_from));
     on_off(nullptr, "from0", '0', "names in *-from files end with NUL, not newline", flag(&Options::from0));
     valued(nullptr, "exclude", 0, "PATTERN", "exclude files matching PATTERN", filter(FilterArg::kExclude));
@@ -142,7 +142,7 @@ const std::vector<Spec>& table() {
              o.filters.push_back({FilterArg::kPerDirF, {}});  // its place among the rules matters
            });
     on_off(nullptr, "cvs-exclude", 'C', "auto-ignore files the way CVS does", flag(&Options::cvs_exclude));
-    on_off(nullptr, "prune-empty-dirs", 'm', "prune empty directory chains from the file list",
+    on_off(nullptr, "prune-empty-dirs", 'm', "prune empty directory chains from the file list [not yet]",
            flag(&Options::prune_empty_dirs));
     valued(nullptr, "max-size", 0, "SIZE", "don't transfer any file larger than SIZE (K, M, G suffixes)",
            size(&Options::max_size, "max-size"));
@@ -150,12 +150,12 @@ const std::vector<Spec>& table() {
            size(&Options::min_size, "min-size"));
 
     on_off("What to keep", "links", 'l', "copy symlinks as symlinks", flag(&Options::links));
-    on_off(nullptr, "copy-links", 'L', "transform symlink into referent file/dir", flag(&Options::copy_links));
-    on_off(nullptr, "copy-unsafe-links", 0, "only \"unsafe\" symlinks (pointing outside the tree) are transformed",
+    on_off(nullptr, "copy-links", 'L', "transform symlink into referent file/dir [not yet]", flag(&Options::copy_links));
+    on_off(nullptr, "copy-unsafe-links", 0, "only \"unsafe\" symlinks (pointing outside the tree) are transformed [not yet]",
            flag(&Options::copy_unsafe_links));
     on_off(nullptr, "safe-links", 0, "ignore symlinks that point outside the tree", flag(&Options::safe_links));
-    on_off(nullptr, "copy-dirlinks", 'k', "transform symlink to dir into referent dir", flag(&Options::copy_dirlinks));
-    on_off(nullptr, "keep-dirlinks", 'K', "treat symlinked dir on receiver as dir", flag(&Options::keep_dirlinks));
+    on_off(nullptr, "copy-dirlinks", 'k', "transform symlink to dir into referent dir [not yet]", flag(&Options::copy_dirlinks));
+    on_off(nullptr, "keep-dirlinks", 'K', "treat symlinked dir on receiver as dir [not yet]", flag(&Options::keep_dirlinks));
     on_off(nullptr, "perms", 'p', "preserve permissions", flag(&Options::perms));
     on_off(nullptr, "executability", 'E', "preserve executability", flag(&Options::executability));
     valued(nullptr, "chmod", 0, "CHMOD", "affect file and/or directory permissions (e.g. Dg+s,Fo-w)",
@@ -221,21 +221,21 @@ const std::vector<Spec>& table() {
     on_off(nullptr, "ignore-errors", 0, "delete even if there are I/O errors", flag(&Options::ignore_errors));
     on_off(nullptr, "force", 0, "force deletion of directories even if not empty", flag(&Options::force));
 
-    valued("How to write", "temp-dir", 'T', "DIR", "create temporary files in directory DIR",
+    valued("How to write", "temp-dir", 'T', "DIR", "create temporary files in directory DIR [not yet]",
            text(&Options::temp_dir));
     on_off(nullptr, "inplace", 0, "update destination files in-place (no temp file + rename)",
            flag(&Options::inplace));
     on_off(nullptr, "partial", 0, "keep partially transferred files", flag(&Options::partial));
-    valued(nullptr, "partial-dir", 0, "DIR", "put a partially transferred file into DIR",
+    valued(nullptr, "partial-dir", 0, "DIR", "put a partially transferred file into DIR [not yet]",
            [](Options& o, const std::string& v) -> std::optional<std::string> {
              o.partial_dir = v;
              o.partial = true;
              return std::nullopt;
            });
-    on_off(nullptr, "delay-updates", 0, "put all updated files into place at transfer's end",
+    on_off(nullptr, "delay-updates", 0, "put all updated files into place at transfer's end [not yet]",
            flag(&Options::delay_updates));
     on_off(nullptr, "backup", 'b', "make backups (see --suffix & --backup-dir)", flag(&Options::backup));
-    valued(nullptr, "backup-dir", 0, "DIR", "make backups into hierarchy based in DIR",
+    valued(nullptr, "backup-dir", 0, "DIR", "make backups into hierarchy based in DIR [not yet]",
            [](Options& o, const std::string& v) -> std::optional<std::string> {
              o.backup_dir = v;
              o.backup = true;
@@ -247,10 +247,10 @@ const std::vector<Spec>& table() {
              o.suffix_given = true;
              return std::nullopt;
            });
-    valued(nullptr, "link-dest", 0, "DIR", "hardlink to files in DIR when unchanged", list(&Options::link_dest));
-    valued(nullptr, "compare-dest", 0, "DIR", "also compare destination files relative to DIR",
+    valued(nullptr, "link-dest", 0, "DIR", "hardlink to files in DIR when unchanged [not yet]", list(&Options::link_dest));
+    valued(nullptr, "compare-dest", 0, "DIR", "also compare destination files relative to DIR [not yet]",
            list(&Options::compare_dest));
-    valued(nullptr, "copy-dest", 0, "DIR", "... and include copies of unchanged files", list(&Options::copy_dest));
+    valued(nullptr, "copy-dest", 0, "DIR", "... and include copies of unchanged files [not yet]", list(&Options::copy_dest));
     on_off(nullptr, "mkpath", 0, "create the destination's path component", flag(&Options::mkpath));
     on_off(nullptr, "whole-file", 'W', "copy files whole (always, for local copies)", flag(&Options::whole_file));
 
@@ -261,16 +261,16 @@ const std::vector<Spec>& table() {
     on_off(nullptr, "stats", 0, "give some file-transfer stats", flag(&Options::stats));
     on_off(nullptr, "human-readable", 'h', "output numbers in a human-readable format",
            counter(&Options::human_readable));
-    on_off(nullptr, "progress", 0, "show progress during transfer", flag(&Options::progress));
-    on_off(nullptr, "P", 'P', "same as --partial --progress", [](Options& o, bool on) {
+    on_off(nullptr, "progress", 0, "show progress during transfer [not yet]", flag(&Options::progress));
+    on_off(nullptr, "P", 'P', "same as --partial --progress [not yet]", [](Options& o, bool on) {
       o.partial = o.progress = on;
     });
-    valued(nullptr, "info", 0, "FLAGS", "fine-grained informational verbosity (e.g. progress2, stats2)",
+    valued(nullptr, "info", 0, "FLAGS", "fine-grained informational verbosity (e.g. stats2; progress2 [not yet])",
            apply_info);
     on_off(nullptr, "list-only", 0, "list the files instead of copying them", flag(&Options::list_only));
-    valued(nullptr, "out-format", 0, "FORMAT", "output updates using the specified FORMAT",
+    valued(nullptr, "out-format", 0, "FORMAT", "output updates using the specified FORMAT [not yet]",
            text(&Options::out_format));
-    valued(nullptr, "log-file", 0, "FILE", "log what we're doing to the specified FILE", text(&Options::log_file));
+    valued(nullptr, "log-file", 0, "FILE", "log what we're doing to the specified FILE [not yet]", text(&Options::log_file));
     return t;
   }();
   return specs;
@@ -484,7 +484,8 @@ std::string help_text() {
       "  or   ringsync [OPTION]... SRC             (list the source, like --list-only)\n\n"
       "A trailing slash on SRC copies its contents; without one, the directory itself.\n"
       "Options take rsync's meaning. Short options bundle (-aHAXv); --no-OPTION turns an\n"
-      "option off (e.g. -a --no-o); -- ends the options.\n";
+      "option off (e.g. -a --no-o); -- ends the options.\n"
+      "Options marked [not yet] are refused (exit 1) before anything is touched.\n";
   for (const Spec& s : table()) {
     if (s.section != nullptr) out += std::string("\n") + s.section + ":\n";
     std::string left = "  ";
