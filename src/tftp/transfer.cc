@@ -4,6 +4,7 @@
 #include <array>
 #include <vector>
 
+#include "ringkit/yield.h"
 #include "tftp/block.h"
 #include "tftp/errors.h"
 
@@ -13,6 +14,10 @@ using std::chrono::nanoseconds;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// Packets handled between two yields to the executor (see ringkit/yield.h): a transfer whose
+// packets are always ready must not keep the worker from its other transfers.
+constexpr uint32_t kPacketsPerTurn = 64;
 
 nanoseconds until(Clock::time_point deadline) {
   return std::max(nanoseconds(0), std::chrono::duration_cast<nanoseconds>(deadline - Clock::now()));
@@ -140,7 +145,9 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
   std::vector<size_t> sizes;
   std::vector<std::span<const std::byte>> datagrams;
 
+  uint32_t turn = 0;
   for (;;) {
+    if (++turn % kPacketsPerTurn == 0) co_await yield_now();
     // Fill the window.
     for (;;) {
       uint64_t limit = acked + window;
@@ -256,7 +263,9 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
   auto deadline = Clock::now() + rto.timeout();
   std::optional<Data> pending = first_block;
 
+  uint32_t turn = 0;
   for (;;) {
+    if (++turn % kPacketsPerTurn == 0) co_await yield_now();
     Data data;
     if (pending) {
       data = *pending;

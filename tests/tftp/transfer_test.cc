@@ -76,7 +76,8 @@ class TransferTest : public testing::BackendTest {
     std::array<std::byte, 64> oack_buf{};
     std::span<const std::byte> oack;
     if (s.oack) {
-      Option blksize{"blksize", std::to_string(s.blksize)};
+      std::string value = std::to_string(s.blksize);  // Option borrows it
+      Option blksize{"blksize", value};
       auto n = build_oack(oack_buf, std::span(&blksize, 1));
       oack = std::span(oack_buf).first(*n);
     }
