@@ -62,12 +62,36 @@ Task<Result<ReadableFile>> open_for_reading(int root_fd, std::string_view filena
   auto fd = co_await fs::openat2(root_fd, *rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0,
                                  resolve_flags(rules));
   if (!fd) co_return fd.error();
-  auto st = co_await fs::statx(fd->get(), "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_SIZE);
+  auto st = co_await fs::statx(fd->get(), "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_INO);
   if (!st) co_return st.error();
   if (S_ISDIR(st->stx_mode)) co_return std::make_error_code(std::errc::is_a_directory);
   if (!S_ISREG(st->stx_mode)) co_return denied();
   if (!rules.permissive && (st->stx_mode & S_IROTH) == 0) co_return denied();
-  co_return ReadableFile{std::move(*fd), st->stx_size};
+  co_return ReadableFile{std::move(*fd), st->stx_size,
+                         (uint64_t{st->stx_dev_major} << 32) | st->stx_dev_minor, st->stx_ino};
+}
+
+std::shared_ptr<const fs::Fd> OpenFiles::share(ReadableFile file) {
+  Key key{file.dev, file.ino};
+  auto it = open_.find(key);
+  if (it != open_.end()) {
+    if (auto existing = it->second.lock()) return existing;  // `file.fd` closes here
+  }
+  auto fd = std::make_shared<const fs::Fd>(std::move(file.fd));
+  open_[key] = fd;
+  // Forget closed files now and then, so the table stays the size of what is open.
+  if (open_.size() > 64 && open_.size() % 64 == 0) {
+    for (auto e = open_.begin(); e != open_.end();) {
+      e = e->second.expired() ? open_.erase(e) : std::next(e);
+    }
+  }
+  return fd;
+}
+
+size_t OpenFiles::open_count() const {
+  size_t n = 0;
+  for (const auto& [key, fd] : open_) n += fd.expired() ? 0 : 1;
+  return n;
 }
 
 Task<Result<Upload>> open_for_writing(int root_fd, std::string_view filename,

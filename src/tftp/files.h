@@ -22,7 +22,9 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +54,31 @@ Result<std::string> relative_path(std::string_view filename);
 struct ReadableFile {
   fs::Fd fd;
   uint64_t size = 0;
+  uint64_t dev = 0;  // identity of the file (st_dev, st_ino), for OpenFiles
+  uint64_t ino = 0;
+};
+
+// Descriptors of files being served, shared by the transfers of one worker: a thousand clients
+// fetching pxelinux.0 hold one descriptor, not a thousand (each transfer also holds a socket,
+// and a process may have only so many). Sharing is by file identity (device and inode), after
+// the path was resolved and checked for each request, so it changes nothing a client can see:
+// a descriptor reads the file's current content whichever request opened it, and a file
+// replaced by rename is a new inode. Thread affinity: one worker.
+class OpenFiles {
+ public:
+  // The shared descriptor for `file`'s inode (`file`'s own is closed when one is already open).
+  std::shared_ptr<const fs::Fd> share(ReadableFile file);
+  size_t open_count() const;
+
+ private:
+  struct Key {
+    uint64_t dev, ino;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.dev * 0x9e3779b97f4a7c15ULL ^ k.ino); }
+  };
+  std::unordered_map<Key, std::weak_ptr<const fs::Fd>, KeyHash> open_;
 };
 
 // Opens `filename` below `root_fd` for an RRQ.

@@ -135,8 +135,10 @@ class Worker {
 
   Task<void> serve() {
     BufferPool pool(*Executor::current(), 32, 64 * 1024);
+    OpenFiles files;
     ctx_ = SessionContext{.root_fd = server_.root_fd_,
                           .pool = &pool,
+                          .files = &files,
                           .metrics = &server_.metrics_,
                           .log = &server_.log_,
                           .stop = session_stop_.get_token()};

@@ -172,11 +172,12 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
       }
       size_buffers(*sock, *negotiated);
       TransferParams params = transfer_params(*config, *negotiated);
+      std::shared_ptr<const fs::Fd> fd = ctx.files->share(std::move(*file));
       std::unique_ptr<BlockSource> source;
       if (request.mode == Mode::kNetascii) {
-        source = std::make_unique<NetasciiFileSource>(file->fd.get(), negotiated->blksize);
+        source = std::make_unique<NetasciiFileSource>(fd->get(), negotiated->blksize);
       } else {
-        source = std::make_unique<OctetFileSource>(file->fd.get(), negotiated->blksize);
+        source = std::make_unique<OctetFileSource>(fd->get(), negotiated->blksize);
       }
       auto sent = co_await send_blocks(*channel, *source, *ctx.pool, params, oack, stats, &peer,
                                        ctx.stop);

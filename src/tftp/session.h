@@ -23,6 +23,7 @@
 #include "ringkit/gate.h"
 #include "ringkit/net.h"
 #include "ringkit/task.h"
+#include "tftp/files.h"
 #include "tftp/metrics.h"
 #include "tftp/server_config.h"
 #include "tftp/server_log.h"
@@ -32,6 +33,7 @@ namespace ringkit::tftp {
 struct SessionContext {
   int root_fd = -1;
   BufferPool* pool = nullptr;      // packet buffers for sending windows
+  OpenFiles* files = nullptr;      // descriptors of served files, shared
   ServerMetrics* metrics = nullptr;
   const ServerLog* log = nullptr;
   std::stop_token stop;            // cancels running transfers (shutdown past its grace)

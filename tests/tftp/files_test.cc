@@ -195,6 +195,38 @@ TEST_P(FilesTest, UploadPatternsLimitNames) {
       << "a leading dot must be matched explicitly";
 }
 
+TEST_P(FilesTest, TransfersOfOneFileShareADescriptor) {
+  OpenFiles files;
+  auto open = [&](const std::string& name) {
+    return run([this, name]() -> Task<ReadableFile> {
+      auto f = co_await open_for_reading(root_fd_, name, FileRules{});
+      EXPECT_TRUE(f.ok()) << name;
+      co_return std::move(*f);
+    }());
+  };
+  auto a = files.share(open("ok"));
+  auto b = files.share(open("/ok"));  // another path to the same file
+  auto c = files.share(open("sub/deep"));
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_NE(a->get(), c->get());
+  EXPECT_EQ(files.open_count(), 2u);
+  int old_fd = a->get();
+  a.reset();
+  b.reset();
+  EXPECT_EQ(files.open_count(), 1u);
+  EXPECT_EQ(::fcntl(old_fd, F_GETFD), -1) << "the last transfer closed it";
+  // A file replaced by rename is another inode: its transfers get their own descriptor.
+  auto before = files.share(open("ok"));
+  write_file(root_ + "/ok.new", "replaced");
+  fsys::rename(root_ + "/ok.new", root_ + "/ok");
+  auto after = files.share(open("ok"));
+  EXPECT_NE(before.get(), after.get());
+  char buf[16] = {};
+  EXPECT_EQ(::pread(after->get(), buf, sizeof buf, 0), 8);
+  EXPECT_EQ(std::string(buf), "replaced");
+}
+
 TEST(ClientError, MapsErrorsToTftpCodes) {
   EXPECT_EQ(client_error(std::make_error_code(std::errc::no_such_file_or_directory)).code,
             ErrorCode::kFileNotFound);

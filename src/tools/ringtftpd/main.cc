@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -120,20 +121,32 @@ void drop_privileges(const ServerConfig& c) {
   if (pw->pw_uid != 0 && ::setuid(0) == 0) throw ConfigError("could not drop root privileges");
 }
 
-// More descriptors: every transfer holds a socket.
+// More descriptors: every transfer holds two (its socket and its file). Root may raise the hard
+// limit too, up to fs.nr_open.
 void raise_fd_limit(const ServerConfig& c) {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
-  rlim_t want = lim.rlim_max;
-  if (lim.rlim_cur < want) {
-    lim.rlim_cur = want;
+  rlim_t needed = c.max_sessions == 0 ? lim.rlim_max : rlim_t{c.max_sessions} * 2 + 1024;
+  if (lim.rlim_max < needed && ::geteuid() == 0) {
+    rlim_t nr_open = needed;
+    if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+      unsigned long long v = 0;
+      if (std::fscanf(f, "%llu", &v) == 1) nr_open = v;
+      std::fclose(f);
+    }
+    rlimit raised{std::min(needed, nr_open), std::min(needed, nr_open)};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &lim);
   }
   ::getrlimit(RLIMIT_NOFILE, &lim);
-  if (c.max_sessions != 0 && lim.rlim_cur < c.max_sessions + 64) {
+  if (lim.rlim_cur < needed) {
     std::fprintf(stderr,
-                 "ringtftpd: warning: the descriptor limit (%llu) is below limits.max_sessions "
-                 "(%u); transfers beyond it will fail to get a socket\n",
+                 "ringtftpd: warning: the descriptor limit (%llu) holds fewer than "
+                 "limits.max_sessions (%u) transfers at two descriptors each; the excess will be "
+                 "refused (raise LimitNOFILE or ulimit -n)\n",
                  static_cast<unsigned long long>(lim.rlim_cur), c.max_sessions);
   }
 }
