@@ -28,11 +28,19 @@ std::string name_of(const std::string& rel) {
   return slash == std::string::npos ? rel : rel.substr(slash + 1);
 }
 
+// How -i names an item's kind.
+ItemChange::Type item_type(mode_t mode) {
+  if (S_ISREG(mode)) return ItemChange::Type::kFile;
+  if (S_ISLNK(mode)) return ItemChange::Type::kSymlink;
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return ItemChange::Type::kDevice;
+  return ItemChange::Type::kSpecial;
+}
+
 }  // namespace
 
 InodeKey inode_key(const struct statx& st) { return {st.stx_dev_major, st.stx_dev_minor, st.stx_ino}; }
 
-bool may_be_hard_linked(const struct statx& st) { return S_ISREG(st.stx_mode) && st.stx_nlink > 1; }
+bool may_be_hard_linked(const struct statx& st) { return !S_ISDIR(st.stx_mode) && st.stx_nlink > 1; }
 
 void HardLinkTable::count(const struct statx& st) { ++groups_[inode_key(st)].total; }
 
@@ -242,16 +250,24 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
 Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std::string& rel,
                                const struct statx* dst, const struct statx& src, HardLinkGroup& group,
                                std::vector<std::string>& lines) {
-  ItemChange change{ItemChange::Update::kHardLink, ItemChange::Type::kFile, dst == nullptr};
+  ItemChange change{ItemChange::Update::kHardLink, item_type(src.stx_mode), dst == nullptr};
   if (dst != nullptr) {
     WantedAttrs want = wanted_attrs(opt_, src, false, umask_);
+    if (S_ISLNK(src.stx_mode)) want.set_mode = false;
     compare_attrs(opt_, want, *dst, change);
-    change.size = dst->stx_size != src.stx_size;
+    change.size = S_ISREG(src.stx_mode) && dst->stx_size != src.stx_size;
     bool same_inode = dst->stx_ino == group.leader_ino && dst->stx_dev_major == group.leader_dev_major &&
                       dst->stx_dev_minor == group.leader_dev_minor;
     if (same_inode) {
       bool changed = change.size || change.perms || change.owner || change.group || change.time;
-      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) lines.push_back(line_for(change, rel, {}));
+      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) {
+        std::string line = line_for(change, rel, {});
+        if (S_ISLNK(src.stx_mode)) {  // rsync names a symlink's target here, not a leader
+          auto target = co_await fs::readlinkat(dst_dirfd, name);
+          if (target) line += " -> " + *target;
+        }
+        lines.push_back(line);
+      }
       co_return;
     }
   }

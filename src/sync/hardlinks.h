@@ -2,10 +2,11 @@
 // syncer has got with each such group.
 //
 // rsync's rules, which this table lets the syncer follow (verified against rsync 3.5.0 -aHi):
-//  - A group is the set of regular files of the transfer's file list that share a source inode.
+//  - A group is the set of non-directories of the transfer's file list that share a source inode.
 //    Members are met in file-list order (the order ringsync prints).
-//  - A member whose destination is missing waits ("deferred"), unless it is the last member of
-//    the group; the last one is copied and becomes the group's leader.
+//  - A regular file whose destination is missing waits ("deferred"), unless it is the last
+//    member of the group; the last one is copied and becomes the group's leader. (Symlinks,
+//    devices and special files do not wait: the first one met leads.)
 //  - A member whose destination exists is handled as a plain file (quick check, copy if
 //    needed) and becomes the leader at once.
 //  - When a leader is done, the waiting members are linked to it, newest first; members met
@@ -42,7 +43,8 @@ struct InodeKeyHash {
 
 InodeKey inode_key(const struct statx& st);
 
-// Whether -H treats the item as a possible member of a group.
+// Whether -H treats the item as a possible member of a group (any non-directory with more
+// than one link).
 bool may_be_hard_linked(const struct statx& st);
 
 struct HardLinkGroup {

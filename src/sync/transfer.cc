@@ -335,8 +335,12 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
     co_return;
   }
   bool exists = dst != nullptr;
-  if (exists && opt_.ignore_existing) co_return;
-  if (!exists && opt_.existing) co_return;
+  if ((exists && opt_.ignore_existing) || (!exists && opt_.existing)) {
+    work.outcome = Work::Outcome::kSkipped;
+    co_return;
+  }
+  // -H: a symlink or special file leads its group at once (rsync defers only regular files).
+  work.outcome = Work::Outcome::kDone;
   WantedAttrs want = wanted_attrs(opt_, e.st, !exists, umask_);
   want.set_mode = false;
   if (exists) {
@@ -359,13 +363,17 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
   std::string tmp = temp_name(work.dst_name);
   auto made = co_await fs::symlinkat(*target, dir.dst.get(), tmp);
   if (!made) {
+    work.outcome = Work::Outcome::kSkipped;
     co_await abandon(dir, {}, rel, "symlink", made.error(), work);
     co_return;
   }
   auto attrs = co_await apply_attrs_at(dir.dst.get(), tmp, true, want, nullptr);
   if (!attrs) rep_.file_error("set attributes of", rel, attrs.error());
   auto moved = co_await replace_with(dir.dst.get(), tmp, work.dst_name);
-  if (!moved) co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
+  if (!moved) {
+    work.outcome = Work::Outcome::kSkipped;
+    co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
+  }
 }
 
 Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* dst) {
@@ -374,8 +382,12 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   bool device = S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode);
   auto type = device ? ItemChange::Type::kDevice : ItemChange::Type::kSpecial;
   bool exists = dst != nullptr;
-  if (exists && opt_.ignore_existing) co_return;
-  if (!exists && opt_.existing) co_return;
+  if ((exists && opt_.ignore_existing) || (!exists && opt_.existing)) {
+    work.outcome = Work::Outcome::kSkipped;
+    co_return;
+  }
+  // -H: a symlink or special file leads its group at once (rsync defers only regular files).
+  work.outcome = Work::Outcome::kDone;
   WantedAttrs want = wanted_attrs(opt_, e.st, !exists, umask_);
   bool same = exists && (!device || (dst->stx_rdev_major == e.st.stx_rdev_major &&
                                      dst->stx_rdev_minor == e.st.stx_rdev_minor));
@@ -396,6 +408,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   dev_t rdev = makedev(e.st.stx_rdev_major, e.st.stx_rdev_minor);
   auto made = co_await fs::mknodat(dir.dst.get(), tmp, (e.st.stx_mode & S_IFMT) | 0600, rdev);
   if (!made) {
+    work.outcome = Work::Outcome::kSkipped;
     co_await abandon(dir, {}, rel, "mknod", made.error(), work);
     co_return;
   }
@@ -403,7 +416,10 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   auto attrs = co_await apply_attrs_at(dir.dst.get(), tmp, false, want, &fresh);
   if (!attrs) rep_.file_error("set attributes of", rel, attrs.error());
   auto moved = co_await replace_with(dir.dst.get(), tmp, work.dst_name);
-  if (!moved) co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
+  if (!moved) {
+    work.outcome = Work::Outcome::kSkipped;
+    co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
+  }
 }
 
 // Puts the finished item `tmp` in place of `name`; with -b what `name` held is kept first as

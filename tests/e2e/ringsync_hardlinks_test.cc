@@ -80,6 +80,11 @@ class HardLinks : public ::testing::TestWithParam<Scenario> {
     write_file(src_ + "/z", "pair\n");
     ASSERT_EQ(::link((src_ + "/z").c_str(), (src_ + "/d/z2").c_str()), 0);
     write_file(src_ + "/solo", "alone\n");
+    // Symlinks and FIFOs can be hard-linked too; rsync does not make them wait for the last.
+    ASSERT_EQ(::symlink("target", (src_ + "/sl").c_str()), 0);
+    ASSERT_EQ(::link((src_ + "/sl").c_str(), (src_ + "/d/sl2").c_str()), 0);
+    ASSERT_EQ(::mkfifo((src_ + "/fifo").c_str(), 0644), 0);
+    ASSERT_EQ(::link((src_ + "/fifo").c_str(), (src_ + "/e/fifo2").c_str()), 0);
     pin_recent_times(src_, 0, 1600000000);
   }
   void TearDown() override { remove_tree(base_); }

@@ -272,6 +272,8 @@ void add_hard_link_groups(const std::string& root) {
   write_file(root + "/hl/two/pair-1", "pair\n");
   link(root + "/hl/two/pair-1", root + "/hl/two/pair-2");
   link(root + "/big", root + "/hl/big-link");
+  link(root + "/rel-link", root + "/hl/symlink-link");  // link(2) does not follow: one symlink, two names
+  link(root + "/fifo", root + "/hl/fifo-link");
 }
 
 void pin_recent_times(const std::string& root, long long newer_than, long long to) {

@@ -56,7 +56,7 @@ void build_hostile_tree(const std::string& root);
 
 // Adds hard-link groups to a tree made by build_hostile_tree (for -H): a group of four spread
 // over three directories (one member under sub/, which some filters exclude), a pair in one
-// directory, and a link to the 1 MiB+7 file.
+// directory, a link to the 1 MiB+7 file, and second names for a symlink and a FIFO.
 void add_hard_link_groups(const std::string& root);
 
 // Sets every item under `root` (and root itself) whose mtime is newer than `newer_than` to
