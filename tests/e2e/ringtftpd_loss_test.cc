@@ -56,8 +56,16 @@ TEST_P(RingtftpdLoss, TransfersCompleteWithTheRightBytes) {
   uint64_t seed = loss.faults.seed;
   for (TftpClient c : clients) {
     ClientAbilities a = abilities(c);
-    std::vector<ClientRequest> requests = {ClientRequest{}};
-    if (a.blksize) requests.push_back({.blksize = 1428});
+    std::vector<ClientRequest> requests;
+    // atftp in lockstep cannot survive loss of its ACK: it re-ACKs only the first duplicate
+    // DATA and ignores the rest, and each ignored duplicate restarts its 5 s timer, so while
+    // the server keeps retransmitting (its longest wait is 5 s too) atftp never re-ACKs, until
+    // the server gives up (seen here as a stall: DATA n x13, then atftp's ACK n x4 to a closed
+    // transfer). Its windowed mode recovers; only that is tested here.
+    if (c != TftpClient::kAtftp) {
+      requests.push_back({});
+      if (a.blksize) requests.push_back({.blksize = 1428});
+    }
     if (a.windowsize) requests.push_back({.blksize = 1024, .windowsize = 8});
     for (const auto& r : requests) jobs.push_back({c, false, r, nullptr, {}});
     if (c == TftpClient::kBusybox) jobs.push_back({c, true, {.blksize = 1024}, nullptr, {}});
@@ -93,6 +101,14 @@ TEST_P(RingtftpdLoss, TransfersCompleteWithTheRightBytes) {
     EXPECT_TRUE(client_succeeded(j.client, j.result))
         << what << ": exit " << j.result.exit_code << "\n"
         << j.result.out << j.result.err.substr(0, 3000) << "\nserver:\n" << server.output();
+    if (!client_succeeded(j.client, j.result)) {  // what went over the wire at the end
+      std::vector<RelayedDatagram> captured = j.relay->captured();
+      std::string tail;
+      for (size_t k = captured.size() > 60 ? captured.size() - 60 : 0; k < captured.size(); ++k) {
+        tail += describe(captured[k]) + "\n";
+      }
+      ADD_FAILURE() << what << ": the last forwarded datagrams:\n" << tail;
+    }
     std::string path = j.put ? root + "/up-" + std::to_string(i) : base + "/local-" + std::to_string(i);
     EXPECT_EQ(difference(content, read_whole_file(path)), "") << what;
     auto counts = j.relay->counts();

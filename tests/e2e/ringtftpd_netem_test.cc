@@ -63,7 +63,7 @@ TEST_P(RingtftpdNetem, TransfersCompleteAcrossNamespaces) {
   };
   std::vector<Job> jobs;
   for (TftpClient c : clients) {
-    ClientRequest r;
+    ClientRequest r;  // atftp windowed only: see ringtftpd_loss_test.cc for its lockstep stall
     if (abilities(c).blksize) r.blksize = 1428;
     if (abilities(c).windowsize) r.windowsize = 8;
     jobs.push_back({c, false, r, {}});

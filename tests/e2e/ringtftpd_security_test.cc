@@ -113,6 +113,9 @@ TEST_P(RingtftpdSecurity, EscapingDownloadsAreRefusedThroughRealClients) {
   size_t served_inside = 0, refused = 0;
   for (TftpClient c : clients) {
     for (const std::string& name : escape_names(base_)) {
+      // tftp-hpa's command buffer overflows on names of some hundreds of bytes (it then writes
+      // its own garbage into the local file): long names go through curl and the raw tests.
+      if (c == TftpClient::kTftpHpa && name.size() > 250) continue;
       std::string local = base_ + "/got";
       std::filesystem::remove(local);
       RunResult run = run_client(c, false, "127.0.0.1", server_->port(), name, local, {}, 30);

@@ -21,24 +21,7 @@
 namespace ringkit::testing {
 namespace {
 
-uint16_t be16(const std::string& b, size_t at) {
-  return static_cast<uint16_t>((static_cast<unsigned char>(b[at]) << 8) | static_cast<unsigned char>(b[at + 1]));
-}
-
-// "c>s RRQ", "s>c DATA 3 512", "c>s ACK 3", "s>c OACK", "s>c ERROR 1": one line per datagram.
-std::string summary(const RelayedDatagram& d) {
-  std::string dir = d.to_server ? "c>s " : "s>c ";
-  if (d.bytes.size() < 2) return dir + "runt";
-  switch (be16(d.bytes, 0)) {
-    case 1: return dir + "RRQ";
-    case 2: return dir + "WRQ";
-    case 3: return dir + "DATA " + std::to_string(be16(d.bytes, 2)) + " " + std::to_string(d.bytes.size() - 4);
-    case 4: return dir + "ACK " + std::to_string(be16(d.bytes, 2));
-    case 5: return dir + "ERROR " + std::to_string(be16(d.bytes, 2));
-    case 6: return dir + "OACK";
-  }
-  return dir + "opcode " + std::to_string(be16(d.bytes, 0));
-}
+std::string summary(const RelayedDatagram& d) { return describe(d); }
 
 std::vector<std::string> one_direction(const std::vector<RelayedDatagram>& all, bool to_server) {
   std::vector<std::string> out;

@@ -51,6 +51,24 @@ struct RelayedDatagram {
   std::string bytes;
 };
 
+// One line per datagram: "c>s RRQ", "s>c DATA 3 512", "c>s ACK 3", "s>c OACK", "s>c ERROR 1".
+inline std::string describe(const RelayedDatagram& d) {
+  auto be16 = [&](size_t at) {
+    return static_cast<unsigned>((static_cast<unsigned char>(d.bytes[at]) << 8) | static_cast<unsigned char>(d.bytes[at + 1]));
+  };
+  std::string dir = d.to_server ? "c>s " : "s>c ";
+  if (d.bytes.size() < 4) return dir + "runt";
+  switch (be16(0)) {
+    case 1: return dir + "RRQ";
+    case 2: return dir + "WRQ";
+    case 3: return dir + "DATA " + std::to_string(be16(2)) + " " + std::to_string(d.bytes.size() - 4);
+    case 4: return dir + "ACK " + std::to_string(be16(2));
+    case 5: return dir + "ERROR " + std::to_string(be16(2));
+    case 6: return dir + "OACK";
+  }
+  return dir + "opcode " + std::to_string(be16(0));
+}
+
 class UdpRelay {
  public:
   // Forwards to the server at 127.0.0.1:`server_port`.
