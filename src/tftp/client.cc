@@ -14,10 +14,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-nanoseconds until(Clock::time_point deadline) {
-  return std::max(nanoseconds(0), std::chrono::duration_cast<nanoseconds>(deadline - Clock::now()));
-}
-
 void add_stats(TransferStats& into, const TransferStats& more) {
   into.bytes += more.bytes;
   into.blocks += more.blocks;
@@ -97,7 +93,7 @@ Task<Result<Packet>> exchange_request(Channel& channel, std::span<const std::byt
   if (!sent) co_return sent.error();
   auto deadline = Clock::now() + rto.timeout();
   for (;;) {
-    auto packet = co_await channel.receive(until(deadline), stop);
+    auto packet = co_await channel.receive(time_left(deadline), stop);
     if (!packet) {
       if (!packet.timed_out()) co_return packet.error();
       ++stats.timeouts;

@@ -25,7 +25,9 @@ uint64_t resolve_flags(const FileRules& rules) {
 std::string temp_name_for(const std::string& base) {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  std::string name = "." + base + ".~rk";
+  // A name of up to 255 bytes must still get a temporary name within NAME_MAX: only the
+  // start of it is kept (the temporary name needs to be unique, not complete).
+  std::string name = "." + base.substr(0, 200) + ".~rk";
   for (int i = 0; i < 6; ++i) name += kChars[rng() % (sizeof kChars - 1)];
   return name;
 }

@@ -91,6 +91,11 @@ class ClientTable {
 
 // ---- Worker ----
 
+// The longest request the listener reads. RFC 2347 limits requests to 512 bytes; clients that
+// ignore it send a few hundred more at most. Longer ones are answered with ERROR 4. (Each
+// worker keeps 64 receive buffers of this size.)
+constexpr size_t kMaxRequestSize = 4096;
+
 class Worker {
  public:
   Worker(Server& server, size_t index, std::vector<net::Socket> listeners,
@@ -167,7 +172,8 @@ class Worker {
   }
 
   Task<void> listen(size_t i) {
-    net::MultishotReceiver rx(listeners_[i], {.buffers = 64, .payload_size = 4096});
+    net::MultishotReceiver rx(listeners_[i],
+                              {.buffers = 64, .payload_size = uint32_t{kMaxRequestSize}});
     for (;;) {
       auto d = co_await rx.next({}, listen_stop_.get_token());
       if (!d) {
@@ -182,19 +188,26 @@ class Worker {
 
   void admit(const net::Datagram& d, size_t listener) {
     ServerMetrics& m = server_.metrics_;
+    // A request we cannot read (too long, bad mode, no filename) gets told; other junk is
+    // dropped unanswered.
+    uint16_t opcode = d.data.size() >= 2 ? (std::to_integer<uint16_t>(d.data[0]) << 8 |
+                                            std::to_integer<uint16_t>(d.data[1]))
+                                         : 0;
+    bool is_request = opcode == 1 || opcode == 2;
     if (d.truncated) {
       ServerMetrics::add(m.malformed);
+      if (is_request) {
+        spawn_reply(listener, d.from, ErrorCode::kIllegalOperation,
+                    "Request longer than " + std::to_string(kMaxRequestSize) + " bytes");
+      }
       return;
     }
     auto packet = parse_packet(d.data);
     if (!packet) {
       ServerMetrics::add(m.malformed);
-      // A request we cannot read (bad mode, no filename) gets told; other junk is dropped.
-      uint16_t opcode = d.data.size() >= 2 ? (std::to_integer<uint16_t>(d.data[0]) << 8 |
-                                              std::to_integer<uint16_t>(d.data[1]))
-                                           : 0;
-      if (opcode == 1 || opcode == 2) spawn_reply(listener, d.from, ErrorCode::kIllegalOperation,
-                                                  packet.error().message());
+      if (is_request) {
+        spawn_reply(listener, d.from, ErrorCode::kIllegalOperation, packet.error().message());
+      }
       return;
     }
     if (!std::holds_alternative<Request>(*packet)) {

@@ -19,10 +19,6 @@ namespace {
 // packets are always ready must not keep the worker from its other transfers.
 constexpr uint32_t kPacketsPerTurn = 64;
 
-nanoseconds until(Clock::time_point deadline) {
-  return std::max(nanoseconds(0), std::chrono::duration_cast<nanoseconds>(deadline - Clock::now()));
-}
-
 // The ERROR code and text a local failure is reported to the peer with.
 ErrorCode error_for_peer(const std::error_code& error) {
   if (error.category() == tftp_category()) return wire_error(error);
@@ -94,7 +90,7 @@ Task<Result<void>> send_oack(Channel& channel, std::span<const std::byte> oack,
   bool resent = false;
   auto deadline = sent_at + rto.timeout();
   for (;;) {
-    auto packet = co_await channel.receive(until(deadline), stop);
+    auto packet = co_await channel.receive(time_left(deadline), stop);
     if (!packet) {
       if (!retry_after(packet.error(), rto, stats)) {
         co_return co_await abandon(channel, packet.error());
@@ -187,7 +183,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       deadline = Clock::now() + rto.timeout();
     }
 
-    auto packet = co_await channel.receive(until(deadline), stop);
+    auto packet = co_await channel.receive(time_left(deadline), stop);
     if (!packet) {
       if (!retry_after(packet.error(), rto, stats)) {
         co_return co_await abandon(channel, packet.error());
@@ -271,7 +267,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
       data = *pending;
       pending.reset();
     } else {
-      auto packet = co_await channel.receive(until(deadline), stop);
+      auto packet = co_await channel.receive(time_left(deadline), stop);
       if (!packet) {
         if (!retry_after(packet.error(), rto, stats)) {
           co_return co_await abandon(channel, packet.error());
@@ -353,7 +349,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     // Dally: the sender repeats the last block if our final ACK was lost.
     auto dally_until = Clock::now() + dally;
     for (;;) {
-      auto packet = co_await channel.receive(until(dally_until), stop);
+      auto packet = co_await channel.receive(time_left(dally_until), stop);
       if (!packet) break;  // quiet (or gone): done
       // Any block of this transfer coming again means the sender has not heard our last ACK
       // (it resends from its first unacknowledged block, which need not be the last one).
