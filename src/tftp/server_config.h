@@ -111,7 +111,10 @@ struct ServerConfig {
   double requests_per_second_per_client = 0;
   // Retransmission (see retransmit.h): first wait, bounds, retries. in.tftpd -t sets the first
   // and longest wait in seconds; -T the first in microseconds.
-  RetransmitPolicy retransmit;
+  // The longest wait is 6 s, one more than tftp-hpa's and atftp's clients wait: atftp restarts
+  // its timer on every repeated block and re-ACKs only when it runs out, so a server that
+  // resends at least every 5 s would never hear from it again after a lost ACK.
+  RetransmitPolicy retransmit = RetransmitPolicy{.max = std::chrono::seconds(6)};
   // On SIGTERM: stop taking requests, let running transfers finish for up to this long, then
   // cancel them.
   std::chrono::seconds shutdown_grace{30};

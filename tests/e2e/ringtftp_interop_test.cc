@@ -57,6 +57,19 @@ std::string read_file(const std::string& path) {
                                        << ", first difference at offset " << at;
 }
 
+// What a peer server stored from an upload, once it holds `expected`'s size: atftpd sends the
+// final ACK before it has written the last block, so the file may still be growing when the
+// client exits. Waits up to 10 s, then compares whatever is there.
+::testing::AssertionResult stored_bytes(const std::string& path, const std::string& expected) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string got = read_file(path);
+  while (got.size() != expected.size() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    got = read_file(path);
+  }
+  return same_bytes(got, expected);
+}
+
 bool exists(const std::string& path) {
   struct stat st{};
   return ::lstat(path.c_str(), &st) == 0;
@@ -287,7 +300,7 @@ TEST_P(RingtftpInterop, PutsFilesOfEverySize) {
       }
       RunResult r = ringtftp(args);
       ASSERT_EQ(r.exit_code, 0) << r.err;
-      EXPECT_TRUE(same_bytes(read_file(root_ + "/" + name), content));
+      EXPECT_TRUE(stored_bytes(root_ + "/" + name, content));
       if (with_options) {
         EXPECT_NE(r.err.find("blksize=1428"), std::string::npos) << r.err;
       }
@@ -307,7 +320,7 @@ TEST_P(RingtftpInterop, NetasciiRoundTrips) {
   write_file(local_ + "/text", text);
   RunResult up = ringtftp({"put", peer_->host(), local_ + "/text", "text", "--mode", "netascii", "--tsize"});
   ASSERT_EQ(up.exit_code, 0) << up.err;
-  EXPECT_TRUE(same_bytes(read_file(root_ + "/text"), text)) << "the server stores local (LF) form";
+  EXPECT_TRUE(stored_bytes(root_ + "/text", text)) << "the server stores local (LF) form";
   RunResult down = ringtftp({"get", peer_->host(), "text", local_ + "/back", "--mode", "netascii"});
   ASSERT_EQ(down.exit_code, 0) << down.err;
   EXPECT_TRUE(same_bytes(read_file(local_ + "/back"), text));
@@ -384,7 +397,7 @@ TEST_P(RingtftpInterop, GetsAndPutsOverIpv6) {
   EXPECT_NE(r.err.find("from [::1]:"), std::string::npos) << r.err;
   r = ringtftp({"put", v6.host(), local_ + "/six", "six-back", "--tsize"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(same_bytes(read_file(root_ + "/six-back"), content));
+  EXPECT_TRUE(stored_bytes(root_ + "/six-back", content));
 }
 
 TEST_P(RingtftpInterop, ProgressOnlyOnATerminal) {
