@@ -663,6 +663,9 @@ def main():
             "",
             "ringsync (tree sync against rsync, cp and tar): [benchmarks-sync.md](benchmarks-sync.md), "
             "written by `bench/run_sync.py`.",
+            "",
+            "TFTP (ringtftpd against tftpd-hpa and atftpd): [benchmarks-tftp.md](benchmarks-tftp.md), "
+            "written by `bench/run_tftp.py`.",
             ""]
     loaded = max(loads) > 0.5
     if loaded:

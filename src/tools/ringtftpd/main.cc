@@ -121,12 +121,12 @@ void drop_privileges(const ServerConfig& c) {
   if (pw->pw_uid != 0 && ::setuid(0) == 0) throw ConfigError("could not drop root privileges");
 }
 
-// More descriptors: every transfer holds two (its socket and its file). Root may raise the hard
-// limit too, up to fs.nr_open.
+// More descriptors: every transfer holds its socket; the files it serves are shared (one
+// descriptor per file per worker). Root may raise the hard limit too, up to fs.nr_open.
 void raise_fd_limit(const ServerConfig& c) {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
-  rlim_t needed = c.max_sessions == 0 ? lim.rlim_max : rlim_t{c.max_sessions} * 2 + 1024;
+  rlim_t needed = c.max_sessions == 0 ? lim.rlim_max : rlim_t{c.max_sessions} + 1024;
   if (lim.rlim_max < needed && ::geteuid() == 0) {
     rlim_t nr_open = needed;
     if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
@@ -144,9 +144,9 @@ void raise_fd_limit(const ServerConfig& c) {
   ::getrlimit(RLIMIT_NOFILE, &lim);
   if (lim.rlim_cur < needed) {
     std::fprintf(stderr,
-                 "ringtftpd: warning: the descriptor limit (%llu) holds fewer than "
-                 "limits.max_sessions (%u) transfers at two descriptors each; the excess will be "
-                 "refused (raise LimitNOFILE or ulimit -n)\n",
+                 "ringtftpd: warning: the descriptor limit (%llu) leaves too little room for "
+                 "limits.max_sessions (%u) transfers, a socket each; the excess will be refused "
+                 "(raise LimitNOFILE or ulimit -n)\n",
                  static_cast<unsigned long long>(lim.rlim_cur), c.max_sessions);
   }
 }
