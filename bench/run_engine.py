@@ -23,8 +23,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
+
+from benchlib import LoadSampler  # bench/ is on sys.path: the runners run as scripts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-bench")
@@ -49,28 +50,6 @@ def fs_type(path):
     out = subprocess.run(["df", "--output=fstype", path], capture_output=True, text=True)
     lines = out.stdout.split()
     return lines[-1] if lines else "?"
-
-
-class LoadSampler:
-    """Samples the 1-minute load average every few seconds while the benchmarks run."""
-
-    def __init__(self):
-        self.samples = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            with open("/proc/loadavg") as f:
-                self.samples.append(float(f.read().split()[0]))
-            self._stop.wait(5)
-
-    def start(self):
-        self._thread.start()
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()
 
 
 NAN = float("nan")

@@ -46,6 +46,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import LoadSampler  # bench/ is on sys.path: the runners run as scripts
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-bench-sync")
 RINGSYNC = os.path.join(BUILD, "bin", "ringsync")
@@ -221,28 +223,6 @@ def fs_type(path):
 
 def slug(method):
     return re.sub(r"[^a-z0-9]+", "-", method.lower()).strip("-")
-
-
-class LoadSampler:
-    """Samples the 1-minute load average every few seconds while the benchmarks run."""
-
-    def __init__(self):
-        self.samples = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            with open("/proc/loadavg") as f:
-                self.samples.append(float(f.read().split()[0]))
-            self._stop.wait(5)
-
-    def start(self):
-        self._thread.start()
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()
 
 
 # ---------------------------------------------------------------------------------------------

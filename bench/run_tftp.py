@@ -47,6 +47,8 @@ import threading
 import time
 import urllib.request
 
+from benchlib import LoadSampler  # bench/ is on sys.path: the runners run as scripts
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-bench-tftp")
 BIN = os.path.join(BUILD, "bin")
@@ -88,28 +90,6 @@ def free_port(kind=socket.SOCK_DGRAM):
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class LoadSampler:
-    """Samples the 1-minute load average every few seconds while the benchmarks run."""
-
-    def __init__(self):
-        self.samples = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            with open("/proc/loadavg") as f:
-                self.samples.append(float(f.read().split()[0]))
-            self._stop.wait(5)
-
-    def start(self):
-        self._thread.start()
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()
 
 
 def summary(values):

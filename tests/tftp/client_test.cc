@@ -18,6 +18,7 @@
 #include "ringkit/when_all.h"
 #include "support/backend_test.h"
 #include "support/co_assert.h"
+#include "support/random_bytes.h"
 #include "tftp/block.h"
 #include "tftp/options.h"
 
@@ -26,12 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::byte> random_bytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::byte> v(n);
-  for (auto& b : v) b = static_cast<std::byte>(rng());
-  return v;
-}
+using ringkit::testing::random_bytes;
 
 // Lossless runs count packets exactly: the timer must never fire on a busy machine.
 constexpr RetransmitPolicy kSteadyPolicy{.initial = 1s, .min = 500ms, .max = 2s, .max_retries = 8};
