@@ -67,12 +67,4 @@ class RetransmitTimer {
   uint32_t retries_ = 0;
 };
 
-// The time left until `deadline` (zero once it has passed): what a wait for the next packet
-// may take when skipped datagrams must not extend it.
-inline std::chrono::nanoseconds time_left(std::chrono::steady_clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      deadline - std::chrono::steady_clock::now());
-  return left.count() > 0 ? left : std::chrono::nanoseconds(0);
-}
-
 }  // namespace ringkit::tftp

@@ -242,8 +242,7 @@ class Worker {
   static Task<void> reply(int fd, net::Address to, ErrorCode code, std::string message,
                           Gate::Holder holder) {
     (void)holder;
-    std::array<std::byte, 600> rx;
-    Channel channel(fd, to, rx);
+    Channel channel(fd, to);  // sends only: nothing to close
     co_await channel.send_error(code, message);
   }
 

@@ -90,7 +90,7 @@ Task<Result<void>> send_oack(Channel& channel, std::span<const std::byte> oack,
   bool resent = false;
   auto deadline = sent_at + rto.timeout();
   for (;;) {
-    auto packet = co_await channel.receive(time_left(deadline), stop);
+    auto packet = co_await channel.receive_until(deadline, stop);
     if (!packet) {
       if (!retry_after(packet.error(), rto, stats)) {
         co_return co_await abandon(channel, packet.error());
@@ -183,7 +183,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       deadline = Clock::now() + rto.timeout();
     }
 
-    auto packet = co_await channel.receive(time_left(deadline), stop);
+    auto packet = co_await channel.receive_until(deadline, stop);
     if (!packet) {
       if (!retry_after(packet.error(), rto, stats)) {
         co_return co_await abandon(channel, packet.error());
@@ -267,7 +267,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
       data = *pending;
       pending.reset();
     } else {
-      auto packet = co_await channel.receive(time_left(deadline), stop);
+      auto packet = co_await channel.receive_until(deadline, stop);
       if (!packet) {
         if (!retry_after(packet.error(), rto, stats)) {
           co_return co_await abandon(channel, packet.error());
@@ -349,7 +349,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     // Dally: the sender repeats the last block if our final ACK was lost.
     auto dally_until = Clock::now() + dally;
     for (;;) {
-      auto packet = co_await channel.receive(time_left(dally_until), stop);
+      auto packet = co_await channel.receive_until(dally_until, stop);
       if (!packet) break;  // quiet (or gone): done
       // Any block of this transfer coming again means the sender has not heard our last ACK
       // (it resends from its first unacknowledged block, which need not be the last one).

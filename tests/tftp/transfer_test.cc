@@ -66,8 +66,7 @@ class TransferTest : public testing::BackendTest {
   Task<void> sender_side(net::Socket& sock, net::Address peer, BlockSource& source,
                          const Scenario& s, Outcome& out) {
     BufferPool pool(ex(), 4, 64 * 1024);
-    std::vector<std::byte> rx(1024);
-    Channel channel(sock, peer, rx, false, s.sender_impairment);
+    Channel channel(sock, peer, {.impairment = s.sender_impairment});
     TransferParams params{.blksize = s.blksize, .windowsize = s.windowsize, .policy = s.policy};
     std::array<std::byte, 64> oack_buf{};
     std::span<const std::byte> oack;
@@ -79,12 +78,14 @@ class TransferTest : public testing::BackendTest {
     }
     out.sent = co_await send_blocks(channel, source, pool, params, oack, out.sender,
                                     &out.sender_peer);
+    co_await channel.close();
     out.sender_channel = channel.stats();
   }
 
   Task<void> receiver_side(net::Socket& sock, net::Address peer, const Scenario& s, Outcome& out) {
-    std::vector<std::byte> rx(s.blksize + kDataHeaderSize + 1);
-    Channel channel(sock, peer, rx, false, s.receiver_impairment);
+    ChannelOptions options = ChannelOptions::receiving_data(s.blksize, s.windowsize);
+    options.impairment = s.receiver_impairment;
+    Channel channel(sock, peer, options);
     TransferParams params{.blksize = s.blksize, .windowsize = s.windowsize, .policy = s.policy};
     MemorySink sink;
     // Without an OACK the sender starts unprompted, as a server answering an RRQ without
@@ -111,6 +112,7 @@ class TransferTest : public testing::BackendTest {
     }
     out.received = co_await receive_blocks(channel, *target, params, opening, std::nullopt, s.dally,
                                            out.receiver, &out.receiver_peer);
+    co_await channel.close();
     out.receiver_channel = channel.stats();
     out.data = sink.data();
     if (fd >= 0) ::close(fd);
