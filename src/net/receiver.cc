@@ -419,8 +419,10 @@ void ReceiverState::on_timer(Operation* completed) {
   MultishotReceiver::NextAwaiter* w = s->waiter;
   if (w == nullptr || !w->deadline()) return;  // nobody waits for a deadline: stay unarmed
   if (Clock::now() >= *w->deadline()) {
+    // Woken after the rest of this batch of completions: a datagram that came with the timer
+    // (a process that was not running when both happened) is then taken instead.
     s->waiter = nullptr;
-    w->wake(false, /*expired=*/true);  // last
+    w->wake(true, /*expired=*/true);
     return;
   }
   s->arm_timer(*w->deadline());

@@ -31,7 +31,11 @@ void RetransmitTimer::on_sample(nanoseconds rtt) {
     rttvar_ = (3 * rttvar_ + delta) / 4;
     srtt_ = (7 * srtt_ + rtt) / 8;
   }
-  rto_ = std::clamp(srtt_ + 4 * rttvar_, policy_.min, policy_.max);
+  rto_ = std::clamp(srtt_ + std::max(4 * rttvar_, kGranularity), policy_.min, policy_.max);
+}
+
+nanoseconds RetransmitTimer::receiver_timeout() const {
+  return std::min(2 * rto_, std::max(rto_, policy_.initial));
 }
 
 void RetransmitTimer::on_timeout() {
