@@ -141,6 +141,37 @@ Task<std::error_code> upload(int root_fd, std::string name, std::string content,
   co_return r ? std::error_code() : r.error();
 }
 
+TEST(UploadTempName, RecognisesOnlyItsOwnShape) {
+  for (const char* ours : {".a.~rkAbC123", ".pxelinux.0.~rkzzzzzz", "..~rkABCDEF.~rk000000"}) {
+    EXPECT_TRUE(is_upload_temp_name(ours)) << ours;
+  }
+  EXPECT_TRUE(is_upload_temp_name("." + std::string(200, 'n') + ".~rkabcdef"));
+  for (const char* other : {"a.~rkAbC123", ".a.~rkAbC12", ".a.~rkAbC1234", ".a.~rkAbC12-",
+                            ".a.rkAbC123x", ".~rkAbC123", ".a.~RKAbC123", "", ".", ".bashrc"}) {
+    EXPECT_FALSE(is_upload_temp_name(other)) << other;
+  }
+  EXPECT_FALSE(is_upload_temp_name("." + std::string(201, 'n') + ".~rkabcdef")) << "too long";
+}
+
+TEST_P(FilesTest, TemporaryFilesHaveTheShapeTheSweepLooksFor) {
+  FileRules create{.uploads = Uploads::kCreate};
+  for (std::string name : {std::string("boot.img"), std::string(255, 'L')}) {
+    auto temps = run([&]() -> Task<std::vector<std::string>> {
+      auto up = co_await open_for_writing(root_fd_, name, create);
+      std::vector<std::string> found;
+      if (!up) co_return found;
+      for (const auto& e : fsys::directory_iterator(root_)) {
+        std::string n = e.path().filename();
+        if (n.find(".~rk") != std::string::npos) found.push_back(n);
+      }
+      co_await up->abort();
+      co_return found;
+    }());
+    ASSERT_EQ(temps.size(), 1u) << name;
+    EXPECT_TRUE(is_upload_temp_name(temps.front())) << temps.front();
+  }
+}
+
 TEST_P(FilesTest, UploadsAppearOnlyWhenCommitted) {
   FileRules create{.uploads = Uploads::kCreate, .umask = 027};
   EXPECT_FALSE(run(upload(root_fd_, "/sub/new", "data", create, true)));
