@@ -43,7 +43,8 @@ ChannelOptions ChannelOptions::receiving_data(size_t blksize, size_t windowsize)
   ChannelOptions o;
   const size_t packet = blksize + kDataHeaderSize;
   o.max_datagram = packet;
-  o.receive_buffers = static_cast<uint32_t>(std::clamp<size_t>(windowsize, 2, 16));
+  o.receive_buffers = static_cast<uint32_t>(std::clamp<size_t>(windowsize, 1, 16));
+  o.multishot = windowsize > 1;
   if (windowsize > 1) {
     o.coalesce_bytes = static_cast<uint32_t>(std::min<size_t>(2 * windowsize * packet, 65535));
   }
@@ -191,6 +192,7 @@ Task<Result<Packet>> Channel::receive_until(Clock::time_point deadline, std::sto
     o.buffers = options_.receive_buffers;
     o.payload_size = static_cast<uint32_t>(options_.max_datagram);
     o.coalesce_bytes = options_.coalesce_bytes;
+    o.allow_multishot = options_.multishot;
     rx_ = std::make_unique<net::MultishotReceiver>(fd_, o);
   }
   for (;;) {

@@ -9,9 +9,10 @@
 // extend it.
 //
 // Receiving goes through one net::MultishotReceiver, armed by the first receive() and kept
-// until close(): no receive is submitted per datagram, and the deadlines of successive
-// receives share one timer. A receiver of DATA windows also takes a run of blocks the peer
-// sent in one call as one receive (ChannelOptions::coalesce_bytes, UDP GRO), and send_all()
+// until close(): the deadlines of successive receives share one timer (no timeout operation
+// per datagram), and a receiver of DATA windows keeps one multishot receive armed (no receive
+// submitted per datagram) and takes a run of blocks the peer sent in one call as one receive
+// (ChannelOptions::coalesce_bytes, UDP GRO), and send_all()
 // sends the blocks of a window laid out back to back in one call per run (UDP GSO), so a
 // window costs a few system calls on each side instead of one per block. On the wire nothing
 // changes: every block is its own datagram.
@@ -75,17 +76,24 @@ struct ChannelOptions {
   size_t max_datagram = 1024;
   // Datagrams the kernel may deliver ahead of the transfer. When all are taken, further ones
   // wait in the socket buffer (nothing is lost) until one is free.
-  uint32_t receive_buffers = 4;
+  uint32_t receive_buffers = 2;
   // Nonzero: take a run of equal datagrams sent in one call in one receive of up to this many
   // bytes (net::ReceiverOptions::coalesce_bytes). For receivers of DATA windows.
   uint32_t coalesce_bytes = 0;
+  // Receive through one multishot receive and a buffer ring of its own (datagrams are handed
+  // over as they come, with no operation per datagram) rather than one receive re-armed per
+  // datagram. Pays off when datagrams come in bursts (a window of DATA); for one datagram per
+  // wait (ACKs, lockstep DATA) the ring's upkeep costs more than the re-arm it saves. See
+  // docs/tftp-protocol.md, "How a transfer uses the engine".
+  bool multishot = false;
   // A client before the server answered: the first datagram from the peer's host fixes its port.
   bool learn_peer_port = false;
   Impairment impairment;
 
-  // What an end that receives DATA of `blksize` in windows of `windowsize` wants: buffers for
-  // a window (at most 16) and, with windows, coalesced receives as long as two windows (a
-  // go-back can put the tail of one and the start of the next together), at most 64 KiB.
+  // What an end that receives DATA of `blksize` in windows of `windowsize` wants: with windows,
+  // a multishot receive with buffers for a window (at most 16) and coalesced receives as long
+  // as two windows (a go-back can put the tail of one and the start of the next together), at
+  // most 64 KiB; in lockstep, one receive at a time.
   static ChannelOptions receiving_data(size_t blksize, size_t windowsize);
 };
 
