@@ -203,6 +203,37 @@ TEST_P(TransferTest, BlockNumbersRollOverPast65535) {
   EXPECT_EQ(out.sender_channel.packets_sent, 70001u);
 }
 
+// Counts the blocks a sender reads.
+class CountingSource : public BlockSource {
+ public:
+  CountingSource(std::span<const std::byte> data, size_t blksize) : inner_(data, blksize) {}
+  Task<Result<void>> read(uint64_t first, std::span<const std::span<std::byte>> payloads,
+                          std::span<size_t> sizes) override {
+    ++calls;
+    for (size_t i = 0; i < payloads.size(); ++i) ++reads[first + i];
+    co_return co_await inner_.read(first, payloads, sizes);
+  }
+  std::map<uint64_t, int> reads;  // block -> times read
+  int calls = 0;
+
+ private:
+  MemorySource inner_;
+};
+
+TEST_P(TransferTest, LockstepReadsEachBlockOnceWhileThePreviousTravels) {
+  // Windowsize 1: each block is read while the one before it waits for its ACK (ReadAhead in
+  // transfer.cc), once, so that an ACK is answered by a send alone.
+  std::vector<std::byte> data = random_bytes(20 * 512 + 7, 8);
+  CountingSource source(data, 512);
+  Outcome out;
+  run(transfer(source, Scenario{}, out));
+  ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
+  EXPECT_EQ(out.data, data);
+  EXPECT_EQ(source.calls, 21);
+  for (uint64_t b = 1; b <= 21; ++b) EXPECT_EQ(source.reads[b], 1) << "block " << b;
+  EXPECT_EQ(source.reads.count(22), 0u) << "nothing read past the last block";
+}
+
 TEST_P(TransferTest, DuplicatedAcksNeverCauseRetransmission) {
   // The Sorcerer's Apprentice: every ACK arrives twice; with windowsize 1 the sender must not
   // answer the second copy with a second DATA.
