@@ -21,6 +21,19 @@ Operation make_socket_op(OpCode code, int fd, int flags, std::chrono::nanosecond
   return op;
 }
 
+// Points `msg` at `data` (through `iov`) and, unless `to` is empty, at the destination.
+void point_send_msg(msghdr& msg, iovec& iov, std::span<const std::byte> data, const Address& to) {
+  iov.iov_base = const_cast<std::byte*>(data.data());
+  iov.iov_len = data.size();
+  msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!to.empty()) {
+    msg.msg_name = const_cast<struct sockaddr*>(to.sockaddr());
+    msg.msg_namelen = to.length();
+  }
+}
+
 }  // namespace
 
 RecvFromAwaiter::RecvFromAwaiter(int fd, std::span<std::byte> buf, Address* from,
@@ -63,15 +76,7 @@ SendToAwaiter::SendToAwaiter(int fd, std::span<const std::byte> data, const Addr
 }
 
 bool SendToAwaiter::await_suspend(std::coroutine_handle<> waiter) {
-  iov_.iov_base = const_cast<std::byte*>(data_.data());
-  iov_.iov_len = data_.size();
-  msg_ = {};
-  msg_.msg_iov = &iov_;
-  msg_.msg_iovlen = 1;
-  if (!to_.empty()) {
-    msg_.msg_name = const_cast<struct sockaddr*>(to_.sockaddr());
-    msg_.msg_namelen = to_.length();
-  }
+  point_send_msg(msg_, iov_, data_, to_);
   op_.addr = &msg_;
   return OpAwaiterBase::await_suspend(waiter);
 }
@@ -97,15 +102,7 @@ bool SendSegmentsAwaiter::await_suspend(std::coroutine_handle<> waiter) {
     op_.res = -EMSGSIZE;
     return false;
   }
-  iov_.iov_base = const_cast<std::byte*>(data_.data());
-  iov_.iov_len = data_.size();
-  msg_ = {};
-  msg_.msg_iov = &iov_;
-  msg_.msg_iovlen = 1;
-  if (!to_.empty()) {
-    msg_.msg_name = const_cast<struct sockaddr*>(to_.sockaddr());
-    msg_.msg_namelen = to_.length();
-  }
+  point_send_msg(msg_, iov_, data_, to_);
   msg_.msg_control = control_;
   msg_.msg_controllen = sizeof control_;
   cmsghdr* cm = CMSG_FIRSTHDR(&msg_);

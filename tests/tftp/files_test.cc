@@ -13,6 +13,7 @@
 
 #include "support/backend_test.h"
 #include "support/co_assert.h"
+#include "tftp_test_util.h"
 
 namespace ringkit::tftp {
 namespace {
@@ -42,13 +43,9 @@ TEST(RelativePath, StripsLeadingSlashesAndRefusesDotDot) {
   EXPECT_FALSE(relative_path(std::string(5000, 'a')).ok());
 }
 
-class FilesTest : public testing::BackendTest {
+class FilesTest : public testing::RootTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (IsSkipped()) return;
-    base_ = dir();
-    root_ = base_ + "/root";
+  void populate() override {
     fsys::create_directories(root_ + "/sub");
     write_file(base_ + "/secret", "SECRET");
     write_file(root_ + "/ok", "hello");
@@ -60,11 +57,6 @@ class FilesTest : public testing::BackendTest {
     fsys::create_symlink("sub/deep", root_ + "/inside_link");
     fsys::create_symlink("/ok", root_ + "/abs_inside");  // absolute, resolved in the root
     ::mkfifo((root_ + "/fifo").c_str(), 0666);
-    root_fd_ = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  }
-  void TearDown() override {
-    if (root_fd_ >= 0) ::close(root_fd_);
-    BackendTest::TearDown();
   }
 
   // The content served for `name`, or "<errno message>".
@@ -80,8 +72,6 @@ class FilesTest : public testing::BackendTest {
     co_return out;
   }
 
-  std::string base_, root_;
-  int root_fd_ = -1;
 };
 
 TEST_P(FilesTest, ServesFilesInsideTheRoot) {

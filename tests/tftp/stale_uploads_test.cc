@@ -12,7 +12,7 @@
 #include <fstream>
 #include <string>
 
-#include "support/backend_test.h"
+#include "tftp_test_util.h"
 
 namespace ringkit::tftp {
 namespace {
@@ -28,26 +28,15 @@ void write_aged(const std::string& path, std::chrono::seconds age) {
   ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
 }
 
-class StaleUploadsTest : public testing::BackendTest {
+class StaleUploadsTest : public testing::RootTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (IsSkipped()) return;
-    base_ = dir();
-    root_ = base_ + "/root";
+  void populate() override {
     fsys::create_directories(root_ + "/a/b/c");
     fsys::create_directories(base_ + "/outside");
-    root_fd_ = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  }
-  void TearDown() override {
-    if (root_fd_ >= 0) ::close(root_fd_);
-    BackendTest::TearDown();
   }
   SweepStats sweep(std::stop_token stop = {}) {
     return run(remove_stale_uploads(root_fd_, system_clock::now(), stop));
   }
-  std::string base_, root_;
-  int root_fd_ = -1;
 };
 
 TEST_P(StaleUploadsTest, RemovesOnlyOldTemporariesBelowTheRoot) {

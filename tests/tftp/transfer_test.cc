@@ -63,7 +63,7 @@ struct Scenario {
 };
 
 class TransferTest : public testing::BackendTest {
- protected:
+ public:
   Task<void> sender_side(net::Socket& sock, net::Address peer, BlockSource& source,
                          const Scenario& s, Outcome& out) {
     BufferPool pool(ex(), 4, 64 * 1024);
@@ -360,22 +360,30 @@ struct HandReceiver {
   }
 };
 
+// Runs send_blocks over `data` (windowsize 8, blksize 512, a timer fixed at 100 ms) against
+// a receiver played by `script`, a coroutine taking the HandReceiver.
+template <class Script>
+Task<void> sender_against(std::span<const std::byte> data, Script script, Outcome& out,
+                          TransferTest& t) {
+  auto a = net::bind_udp(net::Address::ipv4_loopback());
+  auto b = net::bind_udp(net::Address::ipv4_loopback());
+  CO_ASSERT(a && b, "bind");
+  MemorySource source(data, 512);
+  Scenario s{.windowsize = 8};
+  s.policy = {.initial = 100ms, .min = 100ms, .max = 1s, .max_retries = 8};
+  auto sending =
+      spawn_joinable(t.sender_side(*a, *net::local_address(*b), source, s, out));
+  HandReceiver r{*b, *net::local_address(*a)};
+  co_await script(r);
+  co_await sending.join();
+}
+
 TEST_P(TransferTest, FirstTimeoutResendsTheLastBlockThenTheWindow) {
   // The first silence after a window costs one packet (its last block: enough for a receiver
   // that lost the tail or whose ACK was lost); a second one resends the window (RFC 7440).
-  auto body = [this]() -> Task<void> {
-    auto a = net::bind_udp(net::Address::ipv4_loopback());
-    auto b = net::bind_udp(net::Address::ipv4_loopback());
-    CO_ASSERT(a && b, "bind");
-    auto a_addr = *net::local_address(*a);
-    auto b_addr = *net::local_address(*b);
-    std::vector<std::byte> data = random_bytes(8 * 512 + 100, 6);
-    MemorySource source(data, 512);
-    Scenario s{.windowsize = 8};
-    s.policy = {.initial = 100ms, .min = 100ms, .max = 1s, .max_retries = 8};
-    Outcome out;
-    auto sending = spawn_joinable(sender_side(*a, b_addr, source, s, out));
-    HandReceiver r{*b, a_addr};
+  std::vector<std::byte> data = random_bytes(8 * 512 + 100, 6);
+  Outcome out;
+  run(sender_against(data, [](HandReceiver& r) -> Task<void> {
     for (uint16_t n = 1; n <= 8; ++n) {
       CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(n), "block " << n);
     }
@@ -386,12 +394,10 @@ TEST_P(TransferTest, FirstTimeoutResendsTheLastBlockThenTheWindow) {
     co_await r.ack(8);
     CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(9), "the last block");
     co_await r.ack(9);
-    co_await sending.join();
-    EXPECT_TRUE(out.sent.ok()) << out.sent.error().message();
-    EXPECT_EQ(out.sender.timeouts, 2u);
-    EXPECT_EQ(out.sender.retransmits, 1u + 8u);
-  };
-  run(body());
+  }, out, *this));
+  EXPECT_TRUE(out.sent.ok()) << out.sent.error().message();
+  EXPECT_EQ(out.sender.timeouts, 2u);
+  EXPECT_EQ(out.sender.retransmits, 1u + 8u);
 }
 
 TEST_P(TransferTest, AnAnsweredRepeatDoesNotMakeTheSenderRepeatTheNextWindow) {
@@ -399,19 +405,10 @@ TEST_P(TransferTest, AnAnsweredRepeatDoesNotMakeTheSenderRepeatTheNextWindow) {
   // then gets ACK 8 twice (its late original and the answer to the repeat). The second is no
   // report of a lost block 9: window 9-16 goes out once, or every later window would travel
   // twice.
-  auto body = [this]() -> Task<void> {
-    auto a = net::bind_udp(net::Address::ipv4_loopback());
-    auto b = net::bind_udp(net::Address::ipv4_loopback());
-    CO_ASSERT(a && b, "bind");
-    auto a_addr = *net::local_address(*a);
-    auto b_addr = *net::local_address(*b);
-    std::vector<std::byte> data = random_bytes(16 * 512 + 100, 5);
-    MemorySource source(data, 512);
-    Scenario s{.windowsize = 8};
-    s.policy = {.initial = 100ms, .min = 100ms, .max = 1s, .max_retries = 8};
-    Outcome out;
-    auto sending = spawn_joinable(sender_side(*a, b_addr, source, s, out));
-    HandReceiver r{*b, a_addr};
+  std::vector<std::byte> data = random_bytes(16 * 512 + 100, 5);
+  Outcome out;
+  std::map<uint16_t, int> seen;
+  run(sender_against(data, [&seen](HandReceiver& r) -> Task<void> {
     for (int i = 0; i < 9; ++i) {  // the window, then block 8 again on the sender's timer
       auto n = co_await r.next_block();
       CO_ASSERT(n, "block " << i << " of the window and its probe");
@@ -428,12 +425,11 @@ TEST_P(TransferTest, AnAnsweredRepeatDoesNotMakeTheSenderRepeatTheNextWindow) {
     co_await r.ack(16);
     CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(17), "the last block");
     co_await r.ack(17);
-    co_await sending.join();
-    EXPECT_TRUE(out.sent.ok()) << out.sent.error().message();
-    EXPECT_EQ(r.seen[9], 1) << "window 9-16 sent once";
-    EXPECT_EQ(r.seen[16], 1);
-  };
-  run(body());
+    seen = r.seen;
+  }, out, *this));
+  EXPECT_TRUE(out.sent.ok()) << out.sent.error().message();
+  EXPECT_EQ(seen[9], 1) << "window 9-16 sent once";
+  EXPECT_EQ(seen[16], 1);
 }
 
 TEST_P(TransferTest, StrangersGetUnknownTransferIdAndDoNotDisturb) {
