@@ -47,6 +47,10 @@ ChannelOptions ChannelOptions::receiving_data(size_t blksize, size_t windowsize)
   o.multishot = windowsize > 1;
   if (windowsize > 1) {
     o.coalesce_bytes = static_cast<uint32_t>(std::min<size_t>(2 * windowsize * packet, 65535));
+    // A window comes in one or two coalesced runs from a sender that segments; one that does
+    // not fills a buffer a datagram, and the receive pauses (datagrams wait in the socket)
+    // whenever all four are taken, until the transfer frees one.
+    o.receive_buffers = std::min<uint32_t>(o.receive_buffers, 4);
   }
   return o;
 }

@@ -91,9 +91,9 @@ struct ChannelOptions {
   Impairment impairment;
 
   // What an end that receives DATA of `blksize` in windows of `windowsize` wants: with windows,
-  // a multishot receive with buffers for a window (at most 16) and coalesced receives as long
-  // as two windows (a go-back can put the tail of one and the start of the next together), at
-  // most 64 KiB; in lockstep, one receive at a time.
+  // a multishot receive with coalesced receives as long as two windows (a go-back can put the
+  // tail of one and the start of the next together), at most 64 KiB, in 4 buffers; in
+  // lockstep, one receive at a time. (Without coalescing, a window gets up to 16 buffers.)
   static ChannelOptions receiving_data(size_t blksize, size_t windowsize);
 };
 
