@@ -54,6 +54,11 @@ namespace {
 
 // Room for the one control message we ask for: UDP_GRO's segment size (an int).
 constexpr size_t kControlSpace = CMSG_SPACE(sizeof(int));
+// Room for the source address in a multishot buffer. The kernel writes the control messages
+// right after it, so it is rounded up to keep them aligned for cmsghdr.
+constexpr size_t kNameSpace = (sizeof(sockaddr_in6) + alignof(cmsghdr) - 1) / alignof(cmsghdr) *
+                              alignof(cmsghdr);
+static_assert((sizeof(io_uring_recvmsg_out) + kNameSpace) % alignof(cmsghdr) == 0);
 
 // The segment size in a UDP_GRO control message, or 0.
 uint32_t gro_segment(const cmsghdr* cm) {
@@ -195,11 +200,11 @@ void ReceiverState::layout_one_at_a_time() {
 // kernel or the memory says no; the caller then receives one datagram at a time.
 bool ReceiverState::setup_ring() {
   // Each buffer holds the kernel's header, the source address, the control messages, then the
-  // payload; 64-byte slots keep each header aligned. The kernel gets exactly payload_size
-  // bytes of payload room, so truncation happens where the caller asked for it.
+  // payload; 64-byte slots keep each header aligned (and kNameSpace the control messages). The
+  // kernel gets exactly payload_size bytes of payload room, so truncation happens where the
+  // caller asked for it.
   size_t control = gro ? kControlSpace : 0;
-  buffer_len = static_cast<uint32_t>(sizeof(io_uring_recvmsg_out) + sizeof(sockaddr_in6) +
-                                     control) +
+  buffer_len = static_cast<uint32_t>(sizeof(io_uring_recvmsg_out) + kNameSpace + control) +
                payload_size;
   slot_size = (buffer_len + 63) / 64 * 64;
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -224,7 +229,7 @@ bool ReceiverState::setup_ring() {
   }
   io_uring_buf_ring_advance(ring, static_cast<int>(count));
   msg = {};
-  msg.msg_namelen = sizeof(sockaddr_in6);
+  msg.msg_namelen = kNameSpace;
   msg.msg_controllen = control;
   return true;
 }
