@@ -34,8 +34,10 @@ void RetransmitTimer::on_sample(nanoseconds rtt) {
   rto_ = std::clamp(srtt_ + std::max(4 * rttvar_, kGranularity), policy_.min, policy_.max);
 }
 
-nanoseconds RetransmitTimer::receiver_timeout() const {
-  return std::min(2 * rto_, std::max(rto_, policy_.initial));
+nanoseconds RetransmitTimer::receiver_timeout(uint64_t windowsize) const {
+  nanoseconds patient = std::max(rto_, std::min(policy_.initial, policy_.max));
+  if (windowsize <= 1) return patient;
+  return std::min(2 * rto_, patient);
 }
 
 void RetransmitTimer::on_timeout() {

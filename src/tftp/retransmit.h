@@ -15,8 +15,8 @@
 //
 // The sender of DATA drives recovery: on its timeout it resends from the first unacknowledged
 // block. The receiver's timer (receiver_timeout()) is a backstop, twice as long while the
-// wait is short: a receiver that resends its ACK first only makes a busy sender resend a
-// window it was about to send.
+// wait is short (with windows; in lockstep it waits at least the initial wait): a receiver
+// that resends its ACK first only makes a busy sender resend a window it was about to send.
 //
 // TFTP's `timeout` option (RFC 2349) names the seconds an endpoint waits before it sends
 // again; when negotiated it becomes both the first wait and the longest one, and the adaptive
@@ -60,10 +60,14 @@ class RetransmitTimer {
 
   // The current wait (the sender's).
   std::chrono::nanoseconds timeout() const { return rto_; }
-  // The receiver's wait: twice timeout() while that is below the initial wait, then no more
-  // than the initial wait or timeout() itself, whichever is longer — so the backstop never
-  // makes giving up take longer.
-  std::chrono::nanoseconds receiver_timeout() const;
+  // The wait of the receiver of DATA in windows of `windowsize`. With windows: twice
+  // timeout() while that is below the initial wait, then no more than the initial wait or
+  // timeout() itself, whichever is longer (so the backstop never makes giving up take longer).
+  // In lockstep: never below the initial wait. There a repeated ACK recovers nothing from a
+  // sender that ignores it (RFC 1123 §4.2.3.1), and makes one that does not (atftpd 0.8)
+  // resend the block, which the receiver must answer (RFC 1350), and so on: every later block
+  // twice, set off by one early timeout on a busy machine.
+  std::chrono::nanoseconds receiver_timeout(uint64_t windowsize) const;
   // A clean round trip of `rtt` (no retransmission in it): updates SRTT, RTTVAR and the wait.
   void on_sample(std::chrono::nanoseconds rtt);
   // The wait ran out: doubles it (up to max) and, unless it was below `initial`, counts a retry.

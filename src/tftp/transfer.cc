@@ -344,7 +344,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
   // The receiver's timer is the backstop (RetransmitTimer::receiver_timeout) and measures
   // silence: every block received in order moves it on, so a window that takes long to arrive
   // is not mistaken for a lost one.
-  auto deadline = Clock::now() + rto.receiver_timeout();
+  auto deadline = Clock::now() + rto.receiver_timeout(window);
   std::optional<Data> pending = first_block;
 
   uint32_t turn = 0;
@@ -365,7 +365,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
         ++stats.retransmits;
         nudged = false;
         acked_at.reset();
-        deadline = Clock::now() + rto.receiver_timeout();
+        deadline = Clock::now() + rto.receiver_timeout(window);
         continue;
       }
       if (const auto* e = std::get_if<Error>(&*packet)) co_return fail_with_peer_error(*e, peer);
@@ -423,7 +423,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     ++unacked;
     nudged = false;
     rto.on_progress();
-    deadline = Clock::now() + rto.receiver_timeout();
+    deadline = Clock::now() + rto.receiver_timeout(window);
     bool final = data.payload.size() < blksize;
     if (final) {
       auto finished = co_await sink.finish();
@@ -435,7 +435,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     if (!r) co_return r;
     unacked = 0;
     acked_at = Clock::now();
-    deadline = *acked_at + rto.receiver_timeout();
+    deadline = *acked_at + rto.receiver_timeout(window);
     if (!final) continue;
 
     // Dally: the sender repeats the last block if our final ACK was lost.
