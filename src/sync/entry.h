@@ -23,6 +23,8 @@ struct Entry {
   unsigned char d_type = 0;  // from getdents: DT_DIR, DT_REG, ... (DT_UNKNOWN on some file systems)
   struct statx st {};        // filled by stat_entry()
   bool stat_ok = false;
+  uint32_t ndx = 0;          // rsync's file-list index and place in the list (item_output.h)
+  uint32_t list_pos = 0;
 
   mode_t type() const { return st.stx_mode & S_IFMT; }
   bool is_dir() const { return S_ISDIR(st.stx_mode); }

@@ -76,8 +76,6 @@ std::optional<std::string> check_supported(const Options& o) {
   if (!o.link_dest.empty() || !o.compare_dest.empty() || !o.copy_dest.empty()) {
     return no("--link-dest/--compare-dest/--copy-dest");
   }
-  if (o.progress || o.progress2) return no("--progress, -P and --info=progress2");
-  if (o.out_format || o.log_file) return no("--out-format/--log-file");
   return std::nullopt;
 }
 
@@ -109,7 +107,7 @@ std::variant<FilterList, FilterSetupError> build_filters(const Options& opt) {
 }
 
 Syncer::Syncer(const Options& opt, Reporter& reporter, FilterList filters)
-    : opt_(opt), rep_(reporter), filters_(std::move(filters)) {
+    : opt_(opt), rep_(reporter), filters_(std::move(filters)), out_(opt, reporter) {
   umask_ = ::umask(0);  // modes are computed explicitly; see wanted_attrs()
   filtering_ = !filters_.empty();
   for (const std::string& text : opt_.chmod) {
@@ -209,10 +207,12 @@ Task<void> Syncer::run() {
     for (const std::string& arg : opt_.sources) co_await list_source(parse_source(arg));
     co_return;
   }
-  if (opt_.hard_links) {
-    // rsync knows every group from its file list before it decides which member to copy.
+  if (opt_.hard_links || out_.needs_file_list()) {
+    // rsync knows every group, and how many items there are, from its file list before it
+    // decides which member to copy.
     for (const std::string& arg : opt_.sources) co_await scan_source(parse_source(arg));
   }
+  out_.begin();
   // --delete-before deletes in a walk of its own before the transfer; --delete-after and
   // --delete-delay in one after it (rsync prints the same for both); --delete during it.
   DeleteTiming timing = opt_.delete_timing;
@@ -239,16 +239,15 @@ bool Syncer::deletes_in_this_pass() const {
   return opt_.delete_timing == DeleteTiming::kDuring ? !deletion_pass_ : deletion_pass_;
 }
 
-std::string Syncer::line_for(const ItemChange& change, const std::string& path, const std::string& target) {
-  if (opt_.itemize > 0) return itemize_line(change, path, target);
-  std::string line = path;
-  if (change.type == ItemChange::Type::kDir && (line.empty() || line.back() != '/')) line += '/';
-  if (!target.empty()) line += (change.update == ItemChange::Update::kHardLink ? " => " : " -> ") + target;
-  return line;
+ItemLine Syncer::line_for(const ItemChange& change, const std::string& path, const std::string& target,
+                          const struct statx& st, const Entry* entry) {
+  return out_.line(change, path, target, st, entry);
 }
 
-void Syncer::print(const ItemChange& change, const std::string& path, const std::string& target) {
-  if (opt_.itemize > 0 || opt_.verbose > 0) rep_.line(line_for(change, path, target));
+void Syncer::print(const ItemChange& change, const std::string& path, const struct statx& st) {
+  if (!out_.wants_items()) return;
+  ItemLine line = line_for(change, path, {}, st);
+  out_.emit(line);
 }
 
 bool Syncer::skip_by_size(const Entry& e) const {
@@ -266,6 +265,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   }
   root_dev_ = device_of(*st);
   adjust_source(*st);
+  out_.set_source(source.path, source.contents);
   if (filtering_) {
     sender_.emplace(filters_);
     receiver_.emplace(filters_);
@@ -355,7 +355,7 @@ Task<bool> Syncer::create_dest_dir(const std::string& dest, bool something_else_
       co_return false;
     }
   }
-  if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("created directory " + without_trailing_slash(dest));
+  if (out_.names_created_dest()) rep_.line("created directory " + without_trailing_slash(dest));
   co_return true;
 }
 
@@ -403,6 +403,7 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
       co_return;
     }
   }
+  if (!deletion_pass_) out_.number_top(entry);
   Work work{&entry, dst_name};
   if (dir.dst.valid()) {
     auto existing = co_await fs::statx(dir.dst.get(), dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
@@ -474,10 +475,11 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     if (rep_.stopped()) co_return;
     std::erase_if(entries, [&](const Entry& e) { return excluded(dir.rel + e.name, e.is_dir()); });
   }
+  if (!deletion_pass_) out_.number_listing(entries, dir.rel.empty());
   // Kinds this run does not copy are reported while listing, before the directory's line.
   std::erase_if(entries, [&](const Entry& e) {
     if (copies_kind(e)) return false;
-    if ((opt_.itemize > 0 || opt_.verbose > 0) && !deletion_pass_) {
+    if (out_.says_skipped_nonregular() && !deletion_pass_) {
       rep_.line((e.is_dir() ? "skipping directory " : "skipping non-regular file \"") + dir.rel + e.name +
                 (e.is_dir() ? "" : "\""));
     }
@@ -511,7 +513,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   ++rep_.stats().dirs;
   if (created) ++rep_.stats().created;
   bool changed = created || change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
-  if (changed || opt_.itemize > 1) print(change, display);
+  if (changed || opt_.itemize > 1) print(change, display, src_st);
 
   std::vector<Entry> existing;
   if (dir.dst.valid() && !dir.dst_new && !co_await list_and_prune_dest(dir, entries, existing)) co_return;
@@ -537,13 +539,18 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     bool member = opt_.hard_links && links_.find(files[i].src->st) != nullptr;
     (member ? linked : plain).push_back(i);
   }
+  if (out_.live_progress()) {  // --progress: one at a time, each printed as it is done
+    co_await sync_in_order(dir, files, linked);
+    plain.clear();
+    linked.clear();
+  }
   co_await parallel_for(plain.size(), kEntriesInFlight, [&](size_t i) { return sync_nondir(dir, files[plain[i]]); });
   for (size_t i : linked) {
     if (interrupted()) break;
     HardLinkGroup* group = links_.find(files[i].src->st);
     if (group != nullptr) co_await sync_linked(dir, files[i], *group);
   }
-  for (const Work& w : files) print_work(w);
+  for (Work& w : files) print_work(w);
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
     co_await sync_subdir(dir, w);
@@ -654,7 +661,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
                       ItemChange::Type::kDir, created};
     ++rep_.stats().files;
     ++rep_.stats().dirs;
-    if (created || opt_.itemize > 1) print(change, rel);
+    if (created || opt_.itemize > 1) print(change, rel, e.st);
     if (!opt_.dry_run && child.dst.valid()) {
       WantedAttrs want = wanted_attrs(opt_, e.st, created, umask_);
       auto r = co_await apply_attrs_fd(child.dst.get(), want, nullptr);
@@ -666,9 +673,10 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   co_await sync_dir(std::move(child), e.st, created, rel);
 }
 
-void Syncer::print_work(const Work& work) {
-  if (!work.line.empty()) rep_.line(work.line);
-  for (const std::string& l : work.more_lines) rep_.line(l);
+void Syncer::print_work(Work& work) {
+  out_.emit(work.line);
+  for (ItemLine& l : work.more_lines) out_.emit(l);
+  work.more_lines.clear();
 }
 
 Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
