@@ -94,7 +94,7 @@ void ItemOutput::render_stdout(const LogItem& item, const char* op) {
 }
 
 void ItemOutput::write_log(const LogItem& item, const char* op) {
-  if (log_) log_file_->write(log_->render(item, op));
+  if (log_) log_file_->write(escape_for_log(log_->render(item, op)));
 }
 
 void ItemOutput::emit(ItemLine& l) {
@@ -172,9 +172,9 @@ void ItemOutput::deleted(const std::string& path, bool is_dir) {
   }
   if (log_file_ == nullptr || opt_.dry_run || !log_) return;
   if (log_->has('i') || log_->has('o')) {
-    log_file_->write(log_->render(it, "del."));
+    log_file_->write(escape_for_log(log_->render(it, "del.")));
   } else {
-    log_file_->write("deleting " + path + (is_dir ? "/" : ""));
+    log_file_->write(escape_for_log("deleting " + path + (is_dir ? "/" : "")));
   }
 }
 
@@ -189,7 +189,7 @@ void ItemOutput::number_top(Entry& entry) {
   }
 }
 
-void ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
+uint32_t ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
   // rsync's order inside a directory: non-directories by name, then directories by "name/".
   std::vector<Entry*> order;
   order.reserve(entries.size());
@@ -210,7 +210,7 @@ void ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
       e->list_pos = position_++;
       e->ndx = e->list_pos + segments_;
     }
-    return;
+    return position_ - 1;
   }
   // One list in path order: the directory itself, its files; each subdirectory is numbered
   // when its own listing comes (right after the subtrees before it). Without -r they stay leaves.
@@ -220,6 +220,13 @@ void ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
     e->list_pos = position_++;
     e->ndx = e->list_pos;
   }
+  return position_ - 1;
+}
+
+void ItemOutput::listing_done(uint32_t last_pos) {
+  if (info_.progress < 2 || !incremental_) return;
+  uint64_t to_check = totals_.files > last_pos ? totals_.files - last_pos - 1 : 0;
+  meter_.transfer_file_done(transferred_size_, totals_.size, transfers_, to_check, totals_.files);
 }
 
 void ItemOutput::transfer_starting(ItemLine& l, uint64_t size) {
@@ -248,13 +255,21 @@ void ItemOutput::begin() {
   } else if (info_.flist == 1) {
     rep_.item_line("building file list ... done");
   } else {
-    rep_.progress("building file list ... \n 0 files...\r", false);
-    // The count is printed by end of the pre-pass (see totals()): ringsync counts first.
-    rep_.progress(std::to_string(totals_.files) + " files to consider\n", false);
+    // rsync counts its list aloud every 100 entries; ringsync has counted it already.
+    std::string counting = "building file list ... \n";
+    for (uint64_t n = 0; n < totals_.files; n += 100) counting += " " + std::to_string(n) + " files...\r";
+    rep_.progress(counting + std::to_string(totals_.files) + " files to consider\n", false);
   }
 }
 
 void ItemOutput::end(uint64_t total_size, double seconds) {
+  if (info_.progress >= 2 && !incremental_) {
+    // One file list: rsync's sender shows the whole transfer once more at the end of each of
+    // its three phases.
+    for (int phase = 0; phase < 3; ++phase) {
+      meter_.transfer_file_done(transferred_size_, totals_.size, transfers_, 0, totals_.files);
+    }
+  }
   rep_.finish_line();  // progress2 leaves its line open
   // What rsync's sender would have sent: the file list (about a dozen bytes and the name per
   // entry) and the data; what its generator would have asked for. Estimates: rsync's own
@@ -264,11 +279,10 @@ void ItemOutput::end(uint64_t total_size, double seconds) {
   if (info_.stats > 0) {
     int human = opt_.no_human_readable ? 0 : std::min(3, 1 + opt_.human_readable);
     double total = static_cast<double>(sent + received);
-    char rate[64], speedup[64];
-    std::snprintf(rate, sizeof rate, "%.2f", total / std::max(seconds, 0.001));
+    char speedup[64];
     std::snprintf(speedup, sizeof speedup, "%.2f", static_cast<double>(total_size) / std::max(total, 1.0));
     rep_.info_text("\nsent " + human_number(sent, human) + " bytes  received " + human_number(received, human) +
-                   " bytes  " + rate + " bytes/sec\ntotal size is " + human_number(total_size, human) +
+                   " bytes  " + human_fraction(total / std::max(seconds, 0.001), human) + " bytes/sec\ntotal size is " + human_number(total_size, human) +
                    "  speedup is " + speedup + "\n");
   } else if (log_file_ != nullptr) {
     log_file_->write("sent " + std::to_string(sent) + " bytes  received " + std::to_string(received) +

@@ -103,7 +103,11 @@ class ItemOutput {
   // a trailing slash; number_listing: a directory's entries after filtering, before anything
   // else is dropped; `root`: the transfer root ("SRC/"), which lists "." first.
   void number_top(Entry& entry);
-  void number_listing(std::vector<Entry>& entries, bool root);
+  // Returns the place of the listing's last entry, for listing_done().
+  uint32_t number_listing(std::vector<Entry>& entries, bool root);
+  // A directory's own items are all printed: rsync's sender has finished that file list, and
+  // --info=progress2 says so.
+  void listing_done(uint32_t last_pos);
   // The pre-pass counts each item of the list.
   void count_in_list(const struct statx& st) {
     ++totals_.files;

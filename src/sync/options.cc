@@ -364,7 +364,9 @@ InfoLevels effective_info(const Options& o) {
   int v = o.verbose;
   auto pick = [](int given, int implied) { return given >= 0 ? given : implied; };
   InfoLevels l;
-  l.name = pick(g.name, std::max({v >= 2 ? 2 : v, o.progress_option ? 1 : 0, o.out_format ? 1 : 0}));
+  // (--out-format prints names by itself; it does not turn on what else --info=name says,
+  // such as "created directory", as rsync's does not.)
+  l.name = pick(g.name, std::max(v >= 2 ? 2 : v, o.progress_option ? 1 : 0));
   l.progress = pick(g.progress, o.progress_option ? 1 : 0);
   l.flist = pick(g.flist, o.progress_option ? 2 : std::min(v, 1));
   l.stats = pick(g.stats, o.stats_option ? (v >= 2 ? 3 : 2) : std::min(v, 1));

@@ -62,6 +62,15 @@ std::string human_number(uint64_t n, int level) {
   return out;
 }
 
+std::string human_fraction(double value, int level) {
+  if (value < 0) value = 0;
+  if (level >= 2 && value >= (level == 2 ? 1000 : 1024)) return human_number(static_cast<uint64_t>(value), level);
+  auto whole = static_cast<uint64_t>(value);
+  char cents[8];
+  std::snprintf(cents, sizeof cents, "%02u", static_cast<unsigned>((value - static_cast<double>(whole)) * 100) % 100);
+  return human_number(whole, level == 0 ? 0 : 1) + "." + cents;
+}
+
 std::string rsync_time(int64_t seconds) {
   char when[32] = "";
   time_t t = static_cast<time_t>(seconds);

@@ -77,6 +77,9 @@ class OutFormat {
 // 2 "1.23K" (1000-based), 3 "1.20K" (1024-based).
 std::string human_number(uint64_t n, int level);
 
+// A rate as rsync's human_dnum prints it: "201,466.00" (level 1), "196.75K" (levels 2, 3).
+std::string human_fraction(double value, int level);
+
 // rsync's timestring(): "YYYY/MM/DD HH:MM:SS" in local time.
 std::string rsync_time(int64_t seconds);
 

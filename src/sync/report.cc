@@ -25,6 +25,23 @@ void Reporter::raise(int code) {
   if (severity(code) > severity(exit_code_)) exit_code_ = code;
 }
 
+std::string escape_for_log(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    bool looks_escaped = c == '\\' && i + 4 < text.size() && text[i + 1] == '#';
+    if ((c < ' ' && c != '\t') || looks_escaped) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\#%03o", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string escape_for_output(const std::string& text) {
   std::string out;
   out.reserve(text.size());

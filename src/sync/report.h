@@ -96,6 +96,10 @@ class Reporter {
 // in the C locale) and a backslash that would read as an escape are written as \#ooo.
 std::string escape_for_output(const std::string& text);
 
+// A line made safe for --log-file the way rsync writes it there: control bytes as \#ooo, other
+// bytes (invalid UTF-8 included) as they are.
+std::string escape_for_log(const std::string& text);
+
 // A size as rsync prints it: with thousands separators, or with -h as "1.23K"/"4.00M".
 std::string format_size(uint64_t n, bool human);
 

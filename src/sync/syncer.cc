@@ -475,7 +475,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     if (rep_.stopped()) co_return;
     std::erase_if(entries, [&](const Entry& e) { return excluded(dir.rel + e.name, e.is_dir()); });
   }
-  if (!deletion_pass_) out_.number_listing(entries, dir.rel.empty());
+  uint32_t listed_up_to = deletion_pass_ ? 0 : out_.number_listing(entries, dir.rel.empty());
   // Kinds this run does not copy are reported while listing, before the directory's line.
   std::erase_if(entries, [&](const Entry& e) {
     if (copies_kind(e)) return false;
@@ -551,6 +551,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     if (group != nullptr) co_await sync_linked(dir, files[i], *group);
   }
   for (Work& w : files) print_work(w);
+  out_.listing_done(listed_up_to);
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
     co_await sync_subdir(dir, w);
@@ -708,6 +709,7 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
     co_await sync_regular(dir, work, dst);
   } else if (e.is_symlink()) {
     ++rep_.stats().links;
+    rep_.stats().total_size += e.st.stx_size;  // rsync counts a symlink's target in the total
     co_await sync_symlink(dir, work, dst);
   } else {
     co_await sync_special(dir, work, dst);
