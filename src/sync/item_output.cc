@@ -52,6 +52,7 @@ ItemOutput::ItemOutput(const Options& opt, Reporter& rep)
   if (log_file_ != nullptr && opt.log_file_format && !opt.log_file_format->empty()) log_.emplace(*opt.log_file_format);
   late_ = stdout_ && stdout_->needs_transfer_stats();
   wants_checksum_ = (stdout_ && stdout_->has('C')) || (log_ && log_->has('C'));
+  wants_sender_path_ = (stdout_ && stdout_->has('f')) || (log_ && log_->has('f'));
   incremental_ = opt.recursive && opt.delete_timing != DeleteTiming::kBefore &&
                  opt.delete_timing != DeleteTiming::kAfter && !opt.delay_updates && !opt.prune_empty_dirs;
 }
@@ -72,7 +73,7 @@ ItemLine ItemOutput::line(const ItemChange& change, const std::string& path, con
   it.change = change;
   it.name = path;
   while (it.name.size() > 1 && it.name.back() == '/') it.name.pop_back();
-  it.sender_path = clean_path(source_root_.empty() ? it.name : source_root_ + "/" + it.name);
+  if (wants_sender_path_) it.sender_path = clean_path(source_root_.empty() ? it.name : source_root_ + "/" + it.name);
   if (!it.sender_path.empty() && it.sender_path[0] == '/') it.sender_path.erase(0, it.sender_path.find_first_not_of('/'));
   if (change.update == ItemChange::Update::kHardLink) it.hardlink_target = target;
   else it.symlink_target = target;

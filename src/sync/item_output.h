@@ -140,6 +140,7 @@ class ItemOutput {
   LogFile* log_file_ = nullptr;
   bool late_ = false;                  // stdout line after the data (%b %c %C)
   bool wants_checksum_ = false;
+  bool wants_sender_path_ = false;     // %f (not worked out for every item otherwise)
   bool incremental_ = true;            // rsync's incremental recursion (numbering, wording)
   std::string source_root_;            // for %f
   // File-list numbering.
