@@ -149,6 +149,7 @@ void ItemOutput::emit_transfer(ItemLine& l) {
       rep_.item_line(it.name);  // with late lines, the name comes before the progress
     }
   }
+  if (l.sent_ && info_.progress == 1 && !l.pre_printed_) meter_.file_started(it.length);  // (not live)
   if (l.sent_ && info_.progress == 1) meter_.file_finished(it.length, transfers_, to_check, totals_.files);
   if (l.sent_ && info_.progress >= 2) {
     meter_.transfer_file_done(transferred_size_, totals_.size, transfers_, to_check, totals_.files);
@@ -231,14 +232,16 @@ void ItemOutput::listing_done(uint32_t last_pos) {
 }
 
 void ItemOutput::transfer_starting(ItemLine& l, uint64_t size) {
-  if (!live_progress() || !l.item_) return;
+  if (!live_ || !l.item_) return;
   if (stdout_) rep_.item_line(late_ ? l.item_->name : stdout_->render(*l.item_, "send"));
   l.pre_printed_ = stdout_.has_value();
   meter_.file_started(size);
 }
 
 void ItemOutput::data_written(uint64_t bytes) {
-  if (info_.progress == 1) meter_.file_written(bytes);
+  if (info_.progress == 1) {
+    if (live_) meter_.file_written(bytes);  // files copied many at a time show when printed
+  }
   else if (info_.progress >= 2) meter_.transfer_written(bytes, totals_.size);
 }
 

@@ -81,9 +81,10 @@ class ItemOutput {
   // "created directory DEST" is said with names or itemizing on.
   bool names_created_dest() const { return (info_.name > 0 || opt_.itemize > 0) && stdout_.has_value(); }
   bool says_skipped_nonregular() const { return info_.nonreg > 0; }
-  // --progress: items are handled one at a time, each printed as soon as it is done, so that
-  // a file's progress shows while it is copied.
+  // --progress: items are handled in file-list order and printed as soon as they are done, big
+  // files one at a time, "live": their name and progress show while they are copied.
   bool live_progress() const { return info_.progress == 1; }
+  void set_live(bool live) { live_ = live; }
   bool needs_file_list() const { return info_.progress > 0; }
   // %C in a format: transferred files get their checksum computed.
   bool wants_checksum() const { return wants_checksum_; }
@@ -140,7 +141,8 @@ class ItemOutput {
   LogFile* log_file_ = nullptr;
   bool late_ = false;                  // stdout line after the data (%b %c %C)
   bool wants_checksum_ = false;
-  bool wants_sender_path_ = false;     // %f (not worked out for every item otherwise)
+  bool wants_sender_path_ = false;
+  bool live_ = false;                  // the file being copied is alone: show it as it goes     // %f (not worked out for every item otherwise)
   bool incremental_ = true;            // rsync's incremental recursion (numbering, wording)
   std::string source_root_;            // for %f
   // File-list numbering.

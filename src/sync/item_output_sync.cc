@@ -1,28 +1,50 @@
 // The syncer's side of ItemOutput: a directory handled one item at a time for --progress, and
 // what a finished transfer tells its line. The rules of the output itself are in item_output.cc.
 #include "sync/checksum.h"
+#include "sync/parallel.h"
 #include "sync/syncer.h"
 
 namespace ringkit::sync {
 
-// With --progress a file's progress must show while it is copied, right under its name, so
-// the directory's items are handled in file-list order, one at a time, and each is printed as
-// soon as it is done, as rsync does. (Each file's data still moves several chunks at a time:
-// big files are not slowed; directories of many small files are, as they are with rsync.)
+namespace {
+
+constexpr size_t kItemsInFlight = 64;
+constexpr uint64_t kLiveFromSize = 1 << 20;  // files of a chunk or more show their progress live
+
+}  // namespace
+
+// With --progress a file's progress must show while it is copied, right under its name, as
+// rsync's does. So the directory's items go in file-list order: each file of a megabyte or more
+// (and each -H member, whose order matters) alone, its name and progress printed as it is
+// copied; the runs of smaller items between them many at a time, as without --progress, each
+// printed (with its progress lines) as soon as its run is done. Big files are not slowed, and
+// trees of small files only a little.
 Task<void> Syncer::sync_in_order(DirPair& dir, std::vector<Work>& files, const std::vector<size_t>& linked) {
-  size_t next_linked = 0;
-  for (size_t i = 0; i < files.size(); ++i) {
+  std::vector<bool> member(files.size(), false);
+  for (size_t i : linked) member[i] = true;
+  auto alone = [&](size_t i) { return member[i] || (files[i].src->is_reg() && files[i].src->st.stx_size >= kLiveFromSize); };
+  for (size_t i = 0; i < files.size();) {
     if (rep_.stopped() || interrupted()) break;
-    Work& work = files[i];
-    bool member = next_linked < linked.size() && linked[next_linked] == i;
-    if (member) {
-      ++next_linked;
-      HardLinkGroup* group = links_.find(work.src->st);
-      if (group != nullptr) co_await sync_linked(dir, work, *group);
-    } else {
-      co_await sync_nondir(dir, work);
+    if (alone(i)) {
+      Work& work = files[i];
+      out_.set_live(true);
+      HardLinkGroup* group = member[i] ? links_.find(work.src->st) : nullptr;
+      if (group != nullptr) {
+        co_await sync_linked(dir, work, *group);
+      } else if (!member[i]) {
+        co_await sync_nondir(dir, work);
+      }
+      out_.set_live(false);
+      print_work(work);
+      ++i;
+      continue;
     }
-    print_work(work);
+    size_t end = i;
+    while (end < files.size() && !alone(end)) ++end;
+    size_t first = i;
+    co_await parallel_for(end - first, kItemsInFlight, [&](size_t k) { return sync_nondir(dir, files[first + k]); });
+    for (size_t k = first; k < end; ++k) print_work(files[k]);
+    i = end;
   }
 }
 
