@@ -136,10 +136,12 @@ void ItemOutput::emit_transfer(ItemLine& l) {
     it.bytes_written = sender_bytes(l);
     it.bytes_read = 16;
     sent_bytes_ += it.bytes_written;
-    ++transfers_;
-    transferred_size_ += it.length;
   } else if (opt_.dry_run && it.checksum_state == LogItem::Checksum::kUnknown) {
     it.checksum_state = LogItem::Checksum::kZero;
+  }
+  if (l.sent_ || opt_.dry_run) {  // a dry run counts what it would transfer, as rsync's does
+    ++transfers_;
+    transferred_size_ += it.length;
   }
   uint64_t to_check = totals_.files > l.pos_ ? totals_.files - l.pos_ - 1 : 0;
   if (stdout_) {
@@ -152,7 +154,7 @@ void ItemOutput::emit_transfer(ItemLine& l) {
   if (l.sent_ && info_.progress == 1 && !l.pre_printed_) meter_.file_started(it.length);  // (not live)
   if (l.sent_ && info_.progress == 1) meter_.file_finished(it.length, transfers_, to_check, totals_.files);
   if (l.sent_ && info_.progress >= 2) {
-    meter_.transfer_file_done(transferred_size_, totals_.size, transfers_, to_check, totals_.files);
+    meter_.transfer_line(transferred_size_, totals_.size, transfers_, to_check, totals_.files, true);
   }
   if (late_ && (l.sent_ || opt_.dry_run)) render_stdout(it, "send");
   if (l.sent_ && !opt_.dry_run) write_log(it, "send");
@@ -228,7 +230,7 @@ uint32_t ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
 void ItemOutput::listing_done(uint32_t last_pos) {
   if (info_.progress < 2 || !incremental_) return;
   uint64_t to_check = totals_.files > last_pos ? totals_.files - last_pos - 1 : 0;
-  meter_.transfer_file_done(transferred_size_, totals_.size, transfers_, to_check, totals_.files);
+  meter_.transfer_line(transferred_size_, totals_.size, transfers_, to_check, totals_.files, false);
 }
 
 void ItemOutput::transfer_starting(ItemLine& l, uint64_t size) {
@@ -271,7 +273,7 @@ void ItemOutput::end(uint64_t total_size, double seconds) {
     // One file list: rsync's sender shows the whole transfer once more at the end of each of
     // its three phases.
     for (int phase = 0; phase < 3; ++phase) {
-      meter_.transfer_file_done(transferred_size_, totals_.size, transfers_, 0, totals_.files);
+      meter_.transfer_line(transferred_size_, totals_.size, transfers_, 0, totals_.files, false);
     }
   }
   rep_.finish_line();  // progress2 leaves its line open

@@ -95,14 +95,14 @@ void ProgressMeter::transfer_written(uint64_t bytes, uint64_t total_size) {
   last_print_ = now;
 }
 
-void ProgressMeter::transfer_file_done(uint64_t done_bytes, uint64_t total_size, uint64_t xfr, uint64_t to_check,
-                                       uint64_t files) {
+void ProgressMeter::transfer_line(uint64_t done_bytes, uint64_t total_size, uint64_t xfr, uint64_t to_check,
+                                  uint64_t files, bool after_file) {
   Clock::time_point now = Clock::now();
   if (!started_) {
-    // The first file shows under way first, as rsync's first update does.
     started_ = true;
     start_ = now;
-    rep_.progress(line(done_bytes, total_size, 0, 0, "  ", human_), true);
+    // The first file shows under way first, as rsync's first update does.
+    if (after_file) rep_.progress(line(done_bytes, total_size, 0, 0, "  ", human_), true);
   }
   std::string eol = check_eol(xfr, to_check, files);
   // A line shorter than the longest so far is padded, so that it overwrites all of it.

@@ -30,10 +30,11 @@ class ProgressMeter {
   void file_written(uint64_t bytes);
   void file_finished(uint64_t size, uint64_t xfr, uint64_t to_check, uint64_t files);
 
-  // --info=progress2: bytes written by any file; a file done (`done_bytes`: the sizes of all
-  // files done so far, of `total_size`); a line at the end of a directory's list.
+  // --info=progress2: bytes written by any file; the line after a file (`after_file`) or at the
+  // end of a directory's list, `done_bytes` being the sizes of all files done so far.
   void transfer_written(uint64_t bytes, uint64_t total_size);
-  void transfer_file_done(uint64_t done_bytes, uint64_t total_size, uint64_t xfr, uint64_t to_check, uint64_t files);
+  void transfer_line(uint64_t done_bytes, uint64_t total_size, uint64_t xfr, uint64_t to_check, uint64_t files,
+                     bool after_file);
 
   // The line for `ofs` of `size` bytes: rate in bytes/s, `seconds` left (or taken), `eol`.
   static std::string line(uint64_t ofs, uint64_t size, double rate, double seconds, const std::string& eol, int human);

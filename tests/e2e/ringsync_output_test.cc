@@ -270,7 +270,8 @@ INSTANTIATE_TEST_SUITE_P(Progress, ProgressVsRsync,
                          ::testing::Values("-a --progress", "-aP --delete", "-ai --progress", "-a --progress -h",
                                            "-a --progress --out-format=%b_%n", "-a --info=progress2",
                                            "-av --info=progress2", "-a --info=progress2,name0 --delete",
-                                           "-a --progress --delete-after", "-a --progress --info=name0"),
+                                           "-a --progress --delete-after", "-a --progress --info=name0",
+                                           "-an --progress", "-an --info=progress2 --delete"),
                          [](const auto& param_info) { return std::to_string(param_info.index); });
 
 // Progress lines are there when stdout is not a terminal (these runs write to a pipe), each
