@@ -53,6 +53,8 @@ ItemOutput::ItemOutput(const Options& opt, Reporter& rep)
   late_ = stdout_ && stdout_->needs_transfer_stats();
   wants_checksum_ = (stdout_ && stdout_->has('C')) || (log_ && log_->has('C'));
   wants_sender_path_ = (stdout_ && stdout_->has('f')) || (log_ && log_->has('f'));
+  // Only progress and %b look at the file-list numbers.
+  numbering_ = info_.progress > 0 || (stdout_ && stdout_->has('b')) || (log_ && log_->has('b'));
   incremental_ = opt.recursive && opt.delete_timing != DeleteTiming::kBefore &&
                  opt.delete_timing != DeleteTiming::kAfter && !opt.delay_updates && !opt.prune_empty_dirs;
 }
@@ -183,6 +185,7 @@ void ItemOutput::deleted(const std::string& path, bool is_dir) {
 }
 
 void ItemOutput::number_top(Entry& entry) {
+  if (!numbering_) return;
   if (incremental_) {
     if (segments_ == 0) segments_ = 1;
     entry.list_pos = position_++;
@@ -194,6 +197,7 @@ void ItemOutput::number_top(Entry& entry) {
 }
 
 uint32_t ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
+  if (!numbering_) return 0;
   // rsync's order inside a directory: non-directories by name, then directories by "name/".
   std::vector<Entry*> order;
   order.reserve(entries.size());

@@ -142,6 +142,7 @@ class ItemOutput {
   bool late_ = false;                  // stdout line after the data (%b %c %C)
   bool wants_checksum_ = false;
   bool wants_sender_path_ = false;
+  bool numbering_ = false;             // progress or %b: entries get their file-list numbers
   bool live_ = false;                  // the file being copied is alone: show it as it goes     // %f (not worked out for every item otherwise)
   bool incremental_ = true;            // rsync's incremental recursion (numbering, wording)
   std::string source_root_;            // for %f
