@@ -257,10 +257,10 @@ void ItemOutput::set_checksum(ItemLine& l, const std::array<unsigned char, 16>& 
   l.item_->checksum_state = LogItem::Checksum::kKnown;
 }
 
-void ItemOutput::begin() {
+void ItemOutput::begin(bool listing) {
   if (log_file_ != nullptr) log_file_->write("building file list");
   if (info_.flist <= 0) return;
-  if (incremental_) {
+  if (incremental_ && !listing) {
     rep_.item_line("sending incremental file list");
   } else if (info_.flist == 1) {
     rep_.item_line("building file list ... done");

@@ -124,7 +124,8 @@ class ItemOutput {
 
   // Lines at the start ("sending incremental file list", the log's "building file list") and
   // at the end (progress2's newline, the -v summary or the log's "sent ... total size").
-  void begin();
+  // `listing`: --list-only, whose file list is never incremental.
+  void begin(bool listing);
   void end(uint64_t total_size, double seconds);
 
  private:

@@ -35,6 +35,7 @@ Task<void> Syncer::list_item(int dirfd, const Entry& e, const std::string& path)
     if (t) target = *t;
   }
   rep_.line(list_line(e.st, path, target));
+  if (e.is_reg() || e.is_symlink()) rep_.stats().total_size += e.st.stx_size;  // for the -v summary
 }
 
 Task<void> Syncer::list_source(const SourceArg& source) {

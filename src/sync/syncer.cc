@@ -204,6 +204,7 @@ bool Syncer::interrupted() {
 Task<void> Syncer::run() {
   bool single = opt_.sources.size() == 1;
   if (opt_.list_only) {
+    out_.begin(true);
     for (const std::string& arg : opt_.sources) co_await list_source(parse_source(arg));
     co_return;
   }
@@ -212,7 +213,7 @@ Task<void> Syncer::run() {
     // decides which member to copy.
     for (const std::string& arg : opt_.sources) co_await scan_source(parse_source(arg));
   }
-  out_.begin();
+  out_.begin(false);
   // --delete-before deletes in a walk of its own before the transfer; --delete-after and
   // --delete-delay in one after it (rsync prints the same for both); --delete during it.
   DeleteTiming timing = opt_.delete_timing;
