@@ -292,3 +292,29 @@ TEST_F(OutputVsRsync, ProgressRunCopiesTheSameTree) {
 
 }  // namespace
 }  // namespace ringkit::testing
+
+namespace ringkit::testing {
+namespace {
+
+// A log that cannot be opened is reported and the run goes on without it, as with rsync.
+TEST_F(OutputVsRsync, UnopenableLogIsReportedAndTheRunGoesOn) {
+  RunResult g = run_program({kRingsync, "-a", "--log-file=" + base_ + "/no/such/dir/x.log", src_ + "/", base_ + "/g/"});
+  EXPECT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_NE(g.err.find("failed to open log-file " + base_ + "/no/such/dir/x.log"), std::string::npos) << g.err;
+  EXPECT_TRUE(std::filesystem::exists(base_ + "/g/small"));
+}
+
+// The log is appended to, never truncated: two runs, two "building file list" lines.
+TEST_F(OutputVsRsync, LogIsAppended) {
+  std::string log = base_ + "/g.log";
+  for (int i = 0; i < 2; ++i) {
+    RunResult g = run_program({kRingsync, "-a", "--log-file=" + log, src_ + "/", base_ + "/g/"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+  }
+  int starts = 0;
+  for (const std::string& line : read_log(log)) starts += line.ends_with("] building file list");
+  EXPECT_EQ(starts, 2);
+}
+
+}  // namespace
+}  // namespace ringkit::testing
