@@ -27,6 +27,7 @@
 #include "ringkit/task.h"
 #include "sync/entry.h"
 #include "sync/chmod.h"
+#include "sync/data_copy.h"
 #include "sync/filter.h"
 #include "sync/hardlinks.h"
 #include "sync/item_output.h"
@@ -184,6 +185,7 @@ class Syncer {
   fs::Fd dst_root_;         // (invalid in a dry run whose destination does not exist yet)
   std::set<std::string> retouch_dirs_;  // -H: directories linked into after their times were set
   ItemOutput out_;          // what is printed and logged about each item
+  CopyState copy_;          // how file data is copied (data_copy.cc)
 };
 
 }  // namespace ringkit::sync
