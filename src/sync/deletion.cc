@@ -56,10 +56,11 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
     co_return DeleteResult::kAtLimit;
   }
   if (!opt_.dry_run) {
-    // -b: a deleted file is kept as NAME~ instead (directories go, once empty).
+    // -b: a deleted file is kept as NAME~ (or in the --backup-dir) instead; directories go,
+    // once empty.
     Result<void> r;
     if (opt_.backup && !is_dir) {
-      r = co_await fs::renameat2(dirfd, name, dirfd, name + opt_.suffix, 0);
+      r = co_await make_backup(dirfd, name, rel, true);
     } else {
       r = co_await fs::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
     }

@@ -184,7 +184,7 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
       group.done = true;
       group.leader = rel;
       if (dst_dirfd >= 0) {
-        auto st = co_await fs::statx(dst_dirfd, work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_INO);
+        auto st = co_await stat_installed(dst_dirfd, work.dst_name, rel);  // (--delay-updates: held back)
         if (st) {
           group.leader_ino = st->stx_ino;
           group.leader_dev_major = st->stx_dev_major;
@@ -251,6 +251,8 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
                                const struct statx* dst, const struct statx& src, HardLinkGroup& group,
                                std::vector<std::string>& lines) {
   ItemChange change{ItemChange::Update::kHardLink, item_type(src.stx_mode), dst == nullptr};
+  bool quiet = false;  // (a --link-dest has it on the leader's inode: listed with -ii only)
+  if (dst == nullptr) co_await basis_for_member(rel, src, group, change, quiet);
   if (dst != nullptr) {
     WantedAttrs want = wanted_attrs(opt_, src, false, umask_);
     if (S_ISLNK(src.stx_mode)) want.set_mode = false;
@@ -271,7 +273,9 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
       co_return;
     }
   }
-  if (!opt_.dry_run) {
+  if (!opt_.dry_run && wd_.delayed_paths.count(group.leader) != 0) {
+    wd_.delayed_links.push_back({rel, group.leader});  // --delay-updates: once the leader is in place
+  } else if (!opt_.dry_run) {
     fs::Fd leader_dir = co_await open_below_root(false, parent_of(group.leader));
     std::string tmp = temp_name(name);
     Result<void> linked = std::make_error_code(std::errc::no_such_file_or_directory);
@@ -279,7 +283,7 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
       linked = co_await fs::linkat(leader_dir.get(), name_of(group.leader), dst_dirfd, tmp, 0);
     }
     if (linked) {
-      linked = co_await replace_with(dst_dirfd, tmp, name);
+      linked = co_await replace_with(dst_dirfd, tmp, name, rel);
       if (!linked) co_await fs::unlinkat(dst_dirfd, tmp, 0);
     }
     if (!linked) {
@@ -287,7 +291,8 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
       co_return;
     }
   }
-  if (opt_.itemize > 0 || opt_.verbose > 0) lines.push_back(line_for(change, rel, group.leader));
+  bool say = quiet ? opt_.itemize > 1 : opt_.itemize > 0 || opt_.verbose > 0;
+  if (say) lines.push_back(line_for(change, rel, group.leader));
 }
 
 }  // namespace ringkit::sync

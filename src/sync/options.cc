@@ -11,6 +11,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <string>
 
@@ -43,8 +44,25 @@ ArgSetter text(std::optional<std::string> Options::*field) {
     return std::nullopt;
   };
 }
-ArgSetter list(std::vector<std::string> Options::*field) {
-  return [field](Options& o, const std::string& v) -> std::optional<std::string> {
+// --link-dest, --compare-dest, --copy-dest: up to 20 directories, all of one kind (rsync
+// refuses to mix them; the message names the later option first, as rsync's does).
+ArgSetter basis_dir(std::vector<std::string> Options::*field, const char* name) {
+  return [field, name](Options& o, const std::string& v) -> std::optional<std::string> {
+    struct Kind {
+      const char* name;
+      std::vector<std::string> Options::*dirs;
+    };
+    static const Kind kKinds[] = {{"compare-dest", &Options::compare_dest},
+                                  {"copy-dest", &Options::copy_dest},
+                                  {"link-dest", &Options::link_dest}};
+    for (const Kind& k : kKinds) {
+      if (k.dirs != field && !(o.*(k.dirs)).empty()) {
+        return std::string("ERROR: the --") + name + " option conflicts with the --" + k.name + " option";
+      }
+    }
+    if ((o.*field).size() >= kMaxBasisDirs) {
+      return "ERROR: at most " + std::to_string(kMaxBasisDirs) + " --" + name + " args may be specified";
+    }
     (o.*field).push_back(v);
     return std::nullopt;
   };
@@ -221,21 +239,23 @@ const std::vector<Spec>& table() {
     on_off(nullptr, "ignore-errors", 0, "delete even if there are I/O errors", flag(&Options::ignore_errors));
     on_off(nullptr, "force", 0, "force deletion of directories even if not empty", flag(&Options::force));
 
-    valued("How to write", "temp-dir", 'T', "DIR", "create temporary files in directory DIR [not yet]",
+    valued("How to write", "temp-dir", 'T', "DIR",
+           "write temporary files in DIR (relative: to the destination; default: beside each file)",
            text(&Options::temp_dir));
     on_off(nullptr, "inplace", 0, "update destination files in-place (no temp file + rename)",
            flag(&Options::inplace));
-    on_off(nullptr, "partial", 0, "keep partially transferred files", flag(&Options::partial));
-    valued(nullptr, "partial-dir", 0, "DIR", "put a partially transferred file into DIR [not yet]",
+    on_off(nullptr, "partial", 0, "keep partially transferred files (interrupted: under their names)",
+           flag(&Options::partial));
+    valued(nullptr, "partial-dir", 0, "DIR", "put a partially transferred file into DIR (implies --partial)",
            [](Options& o, const std::string& v) -> std::optional<std::string> {
              o.partial_dir = v;
              o.partial = true;
              return std::nullopt;
            });
-    on_off(nullptr, "delay-updates", 0, "put all updated files into place at transfer's end [not yet]",
+    on_off(nullptr, "delay-updates", 0, "put all updated files into place at transfer's end (via .~tmp~ dirs)",
            flag(&Options::delay_updates));
     on_off(nullptr, "backup", 'b', "make backups (see --suffix & --backup-dir)", flag(&Options::backup));
-    valued(nullptr, "backup-dir", 0, "DIR", "make backups into hierarchy based in DIR [not yet]",
+    valued(nullptr, "backup-dir", 0, "DIR", "make backups into hierarchy based in DIR (relative: to the destination)",
            [](Options& o, const std::string& v) -> std::optional<std::string> {
              o.backup_dir = v;
              o.backup = true;
@@ -247,10 +267,12 @@ const std::vector<Spec>& table() {
              o.suffix_given = true;
              return std::nullopt;
            });
-    valued(nullptr, "link-dest", 0, "DIR", "hardlink to files in DIR when unchanged [not yet]", list(&Options::link_dest));
-    valued(nullptr, "compare-dest", 0, "DIR", "also compare destination files relative to DIR [not yet]",
-           list(&Options::compare_dest));
-    valued(nullptr, "copy-dest", 0, "DIR", "... and include copies of unchanged files [not yet]", list(&Options::copy_dest));
+    valued(nullptr, "link-dest", 0, "DIR", "hardlink to files in DIR when unchanged (up to 20 DIRs)",
+           basis_dir(&Options::link_dest, "link-dest"));
+    valued(nullptr, "compare-dest", 0, "DIR", "also compare destination files relative to DIR",
+           basis_dir(&Options::compare_dest, "compare-dest"));
+    valued(nullptr, "copy-dest", 0, "DIR", "... and include copies of unchanged files",
+           basis_dir(&Options::copy_dest, "copy-dest"));
     on_off(nullptr, "mkpath", 0, "create the destination's path component", flag(&Options::mkpath));
     on_off(nullptr, "whole-file", 'W', "copy files whole (always, for local copies)", flag(&Options::whole_file));
 
@@ -293,8 +315,13 @@ const Spec* find_short(char letter) {
 // Checks that rsync also makes after parsing.
 std::optional<std::string> check_combinations(const Options& o) {
   if (o.backup && !o.backup_dir && o.suffix.empty()) return "--suffix cannot be empty without a --backup-dir";
-  if (o.inplace && o.partial_dir) return "--inplace cannot be used with --partial-dir";
+  if (o.backup_dir && o.suffix.empty()) {
+    std::string dir = *o.backup_dir;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    if (dir.empty() || dir == ".") return "--suffix cannot be empty when --backup-dir is the same as the dest dir";
+  }
   if (o.inplace && o.delay_updates) return "--inplace cannot be used with --delay-updates";
+  if (o.inplace && o.partial_dir) return "--inplace cannot be used with --partial-dir";
   if (o.delete_timing != DeleteTiming::kNone && !o.recursive && !o.dirs) {
     return "--delete does not work without --recursive (-r) or --dirs (-d).";
   }
@@ -454,6 +481,16 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
   // --files-from: -a does not imply -r (only an explicit -r recurses), as in rsync.
   if (o.files_from && !recursive_explicit) o.recursive = false;
   if (o.backup_dir && !o.suffix_given) o.suffix.clear();
+  // --delay-updates holds the finished files in a partial dir (".~tmp~" unless one is given)
+  // and keeps an interrupted one there. --partial alone takes its dir from RSYNC_PARTIAL_DIR,
+  // as rsync does (not with --inplace or --delay-updates).
+  if (o.delay_updates && !o.inplace) {
+    if (!o.partial_dir) o.partial_dir = kDelayUpdatesDir;
+    o.partial = true;
+  } else if (o.partial && !o.partial_dir && !o.inplace) {
+    if (const char* env = std::getenv("RSYNC_PARTIAL_DIR"); env != nullptr && *env != '\0') o.partial_dir = env;
+  }
+  if (o.partial_dir && o.partial_dir->empty()) o.partial_dir.reset();
   // -b without --backup-dir implies -O in rsync: backups change directory times anyway.
   if (o.backup && !o.backup_dir) o.omit_dir_times = true;
   if (o.copy_links) o.links = false;

@@ -71,11 +71,6 @@ std::optional<std::string> check_supported(const Options& o) {
   if (o.copy_links || o.copy_unsafe_links || o.copy_dirlinks || o.keep_dirlinks) {
     return no("-L/-k/-K/--copy-unsafe-links");
   }
-  if (o.partial_dir || o.delay_updates || o.temp_dir) return no("--partial-dir/--delay-updates/--temp-dir");
-  if (o.backup_dir) return no("--backup-dir");
-  if (!o.link_dest.empty() || !o.compare_dest.empty() || !o.copy_dest.empty()) {
-    return no("--link-dest/--compare-dest/--copy-dest");
-  }
   if (o.progress || o.progress2) return no("--progress, -P and --info=progress2");
   if (o.out_format || o.log_file) return no("--out-format/--log-file");
   return std::nullopt;
@@ -105,6 +100,7 @@ std::variant<FilterList, FilterSetupError> build_filters(const Options& opt) {
   if (opt.cvs_exclude) {
     if (FilterStatus st = list.add_cvs_exclude(); !st) return failed(st);
   }
+  if (FilterStatus st = add_partial_dir_rule(opt, list); !st) return failed(st);
   return list;
 }
 
@@ -307,7 +303,9 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     dir.dst_new = created;
     src_root_ = co_await open_dir_or_none(source.path);
     dst_root_ = co_await open_dir_or_none(dest);
+    if (!co_await open_write_dirs(dest)) co_return;
     co_await sync_dir(std::move(dir), *st, created, "./");
+    if (!deletion_pass_) co_await finish_delayed();
     co_await retouch_dirs();
     co_return;
   }
@@ -331,6 +329,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   }
   src_root_ = co_await open_dir_or_none(dirname_of(source.path));
   dst_root_ = co_await open_dir_or_none(dst_dir);
+  if (!co_await open_write_dirs(dst_dir)) co_return;
   Entry entry{source.name, 0, *st, true};
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
   if (!parent) {
@@ -338,6 +337,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     co_return;
   }
   co_await sync_top_entry(parent->get(), std::move(entry), dst_dir, dst_name);
+  if (!deletion_pass_) co_await finish_delayed();
   co_await retouch_dirs();
 }
 
@@ -511,7 +511,10 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   ++rep_.stats().dirs;
   if (created) ++rep_.stats().created;
   bool changed = created || change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
-  if (changed || opt_.itemize > 1) print(change, display);
+  // A new directory found in a --link-dest/--compare-dest/--copy-dest is itemized against it.
+  bool matched = false;
+  if (created) matched = co_await basis_for_dir(dir.rel, src_st, XattrTarget::of_fd(dir.src.get()), want, change);
+  if (!matched && (changed || opt_.itemize > 1)) print(change, display);
 
   std::vector<Entry> existing;
   if (dir.dst.valid() && !dir.dst_new && !co_await list_and_prune_dest(dir, entries, existing)) co_return;

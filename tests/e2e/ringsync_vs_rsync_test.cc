@@ -12,50 +12,13 @@
 #include <filesystem>
 #include <sstream>
 
+#include "support/rsync_diff.h"
 #include "support/tree.h"
 
 namespace ringkit::testing {
 namespace {
 
 const std::string kRingsync = std::string(RINGKIT_BIN_DIR) + "/ringsync";
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-// rsync prints deletions and notes ("cannot delete non-empty directory: x") on another
-// channel than the itemize lines, and where they land among them varies from run to run of
-// rsync itself; each sequence on its own is stable. So the two are compared separately.
-// With -H, rsync prints the links it makes to a group's leader ("hf... a => b") when its
-// receiver reports the leader done, which races with the generator's other lines; ringsync
-// prints them right after the leader, as rsync -n does. Their order is compared apart.
-struct Output {
-  std::vector<std::string> items;
-  std::vector<std::string> links;      // "hf" lines, sorted
-  std::vector<std::string> deletions;  // "*deleting" lines
-  std::vector<std::string> notes;      // "skipping ...", "cannot delete ..."
-};
-bool is_item_line(const std::string& line) {
-  return line.size() > 12 && std::string("<>ch.").find(line[0]) != std::string::npos &&
-         std::string("fdLDS").find(line[1]) != std::string::npos && line[11] == ' ';
-}
-Output split_output(const std::string& text) {
-  Output o;
-  for (std::string line : split_lines(text)) {
-    if (line.starts_with("created directory ")) line = "created directory DEST";
-    bool item = is_item_line(line) || line.starts_with("created directory ");
-    if (item && line.starts_with("hf")) {
-      o.links.push_back(line);
-      continue;
-    }
-    (item ? o.items : line.starts_with("*deleting") ? o.deletions : o.notes).push_back(line);
-  }
-  std::sort(o.links.begin(), o.links.end());
-  return o;
-}
 
 class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
  protected:
@@ -126,12 +89,7 @@ class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
     r.insert(r.end(), {src_ + "/", base_ + "/r/"});
     g.insert(g.end(), {src_ + "/", base_ + "/g/"});
     RunResult rr = run_program(r), gr = run_program(g);
-    EXPECT_EQ(gr.exit_code, rr.exit_code) << "rsync stderr:\n" << rr.err << "ringsync stderr:\n" << gr.err;
-    Output ro = split_output(rr.out), go = split_output(gr.out);
-    EXPECT_EQ(go.items, ro.items) << "rsync said:\n" << rr.out << "ringsync said:\n" << gr.out;
-    EXPECT_EQ(go.links, ro.links) << "rsync said:\n" << rr.out << "ringsync said:\n" << gr.out;
-    EXPECT_EQ(go.deletions, ro.deletions);
-    EXPECT_EQ(go.notes, ro.notes);
+    expect_same_output(rr, gr);
     if (deletes_apart()) {
       // Deleting before or after the transfer, rsync's order is fixed: compare all of it.
       EXPECT_EQ(normalized(gr.out), normalized(rr.out));

@@ -1,0 +1,105 @@
+#include "support/rsync_diff.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace ringkit::testing {
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+bool is_item_line(const std::string& line) {
+  return line.size() > 12 && std::string("<>ch.").find(line[0]) != std::string::npos &&
+         std::string("fdLDS").find(line[1]) != std::string::npos && line[11] == ' ';
+}
+
+// rsync -v's header and summary ("sending incremental file list", "sent N bytes ...", "total
+// size is ..."): progress reporting, compared by the output tests, not here.
+bool is_transfer_summary(const std::string& line) {
+  return line.empty() || line == "sending incremental file list" || line == "building file list ... done" ||
+         line.starts_with("sent ") || line.starts_with("total size is ");
+}
+
+ItemizedOutput split_output(const std::string& text) {
+  ItemizedOutput o;
+  for (std::string line : split_lines(text)) {
+    if (is_transfer_summary(line)) continue;
+    if (line.starts_with("created directory ")) line = "created directory DEST";
+    bool item = is_item_line(line) || line.starts_with("created directory ");
+    if (item && line.starts_with("hf")) {
+      o.links.push_back(line);
+      continue;
+    }
+    (item ? o.items : line.starts_with("*deleting") ? o.deletions : o.notes).push_back(line);
+  }
+  std::sort(o.links.begin(), o.links.end());
+  return o;
+}
+
+void expect_same_output(const RunResult& rr, const RunResult& gr) {
+  EXPECT_EQ(gr.exit_code, rr.exit_code) << "rsync stderr:\n" << rr.err << "ringsync stderr:\n" << gr.err;
+  ItemizedOutput ro = split_output(rr.out), go = split_output(gr.out);
+  EXPECT_EQ(go.items, ro.items) << "rsync said:\n" << rr.out << "ringsync said:\n" << gr.out;
+  EXPECT_EQ(go.links, ro.links) << "rsync said:\n" << rr.out << "ringsync said:\n" << gr.out;
+  EXPECT_EQ(go.deletions, ro.deletions);
+  EXPECT_EQ(go.notes, ro.notes);
+}
+
+std::string ringsync_binary() { return std::string(RINGKIT_BIN_DIR) + "/ringsync"; }
+
+std::vector<std::string> option_words(const std::string& text,
+                                      const std::vector<std::pair<std::string, std::string>>& replacements) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) {
+    std::replace(w.begin(), w.end(), '_', ' ');
+    for (const auto& [from, to] : replacements) {
+      for (size_t at = w.find(from); at != std::string::npos; at = w.find(from, at + to.size())) {
+        w.replace(at, from.size(), to);
+      }
+    }
+    out.push_back(w);
+  }
+  return out;
+}
+
+bool has_option(const std::vector<std::string>& options, const std::string& flag) {
+  for (const auto& o : options) {
+    if (flag.size() == 1 && o.size() > 1 && o[0] == '-' && o[1] != '-' && o.find(flag) != std::string::npos) {
+      return true;
+    }
+    if (flag.size() > 1 && (o == flag || o.starts_with(flag + "="))) return true;
+  }
+  return false;
+}
+
+RunResult run_sync(const std::string& program, const std::vector<std::string>& options, const std::string& src,
+                   const std::string& dest) {
+  std::vector<std::string> argv = {program};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back(src);
+  argv.push_back(dest);
+  return run_program(argv);
+}
+
+std::vector<std::string> files_linked_to(const std::string& root, const std::string& other) {
+  std::vector<std::string> out;
+  for (const auto& [path, item] : snapshot(root)) {
+    if (item.type != 'f') continue;
+    struct stat a {}, b {};
+    if (::lstat((root + "/" + path).c_str(), &a) == 0 && ::lstat((other + "/" + path).c_str(), &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+      out.push_back(path);
+    }
+  }
+  return out;
+}
+
+}  // namespace ringkit::testing

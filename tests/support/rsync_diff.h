@@ -1,0 +1,57 @@
+// Comparing ringsync's output with the real rsync's, for the differential end-to-end tests
+// (tests/e2e/ringsync_*_test.cc). Test-only code; single-threaded.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support/tree.h"
+
+namespace ringkit::testing {
+
+std::vector<std::string> split_lines(const std::string& text);
+
+// Whether `line` is an itemize line ("%i %n": 11 change characters, a space, the name).
+bool is_item_line(const std::string& line);
+
+// rsync prints deletions and notes ("cannot delete non-empty directory: x") on another
+// channel than the itemize lines, and where they land among them varies from run to run of
+// rsync itself; each sequence on its own is stable. So the two are compared separately.
+// With -H, rsync prints the links it makes to a group's leader ("hf... a => b") when its
+// receiver reports the leader done, which races with the generator's other lines; ringsync
+// prints them right after the leader, as rsync -n does. Their order is compared apart.
+// "created directory NAME" becomes "created directory DEST" (the two destinations differ).
+struct ItemizedOutput {
+  std::vector<std::string> items;
+  std::vector<std::string> links;      // "hf" lines, sorted
+  std::vector<std::string> deletions;  // "*deleting" lines
+  std::vector<std::string> notes;      // "skipping ...", "cannot delete ..."
+};
+ItemizedOutput split_output(const std::string& text);
+
+// EXPECTs that ringsync exited and printed what rsync did, section by section.
+void expect_same_output(const RunResult& rsync, const RunResult& ringsync);
+
+// The ringsync binary under test.
+std::string ringsync_binary();
+
+// Options written as one string, split at spaces ("_" stands for a space inside one word, so
+// "-f -_/small" is the rule "- /small"), with `replacements` applied to each word
+// (e.g. {"BASIS", "/tmp/x/basis"}).
+std::vector<std::string> option_words(const std::string& text,
+                                      const std::vector<std::pair<std::string, std::string>>& replacements = {});
+
+// Whether the options hold a short flag (in any bundle, "-aiX") or a long option (exactly,
+// or as "--name=...").
+bool has_option(const std::vector<std::string>& options, const std::string& flag);
+
+// Runs `program` with `options`, then `src` and `dest`.
+RunResult run_sync(const std::string& program, const std::vector<std::string>& options, const std::string& src,
+                   const std::string& dest);
+
+// The paths (relative to `root`) of the regular files below `root` that are the same inode as
+// the file of the same path below `other` (e.g. linked from a --link-dest).
+std::vector<std::string> files_linked_to(const std::string& root, const std::string& other);
+
+}  // namespace ringkit::testing
