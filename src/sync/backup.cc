@@ -94,6 +94,28 @@ Task<Result<void>> Syncer::make_backup(int dirfd, const std::string& name, const
   co_return r;
 }
 
+// --inplace with -b: the file is about to be overwritten where it is, so its backup is a copy
+// (rsync's too), made complete before the first byte is written.
+Task<Result<void>> Syncer::backup_by_copy(int dirfd, const std::string& name, const std::string& rel,
+                                          const struct statx& st) {
+  std::shared_ptr<fs::Fd> bdir;
+  int to = dirfd;
+  std::string target = name + opt_.suffix;
+  if (opt_.backup_dir) {
+    auto made = co_await backup_dir_for(parent_rel(rel));
+    if (!made) co_return made.error();
+    bdir = *made;
+    to = bdir->get();
+    target = base_name(rel) + opt_.suffix;
+  }
+  auto there = co_await fs::statx(to, target, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+  if (there && S_ISDIR(there->stx_mode)) {
+    auto cleared = co_await remove_quietly(to, target);
+    if (!cleared) co_return cleared;
+  }
+  co_return co_await copy_item(dirfd, name, st, to, target);
+}
+
 // The backup directory for items of `rel_dir` (a directory below the destination root, "" for
 // the root), made as needed. Shared so that a caller keeps it while others move on.
 Task<Result<std::shared_ptr<fs::Fd>>> Syncer::backup_dir_for(const std::string& rel_dir) {

@@ -170,6 +170,8 @@ class Syncer {
   Task<void> finish_delayed();
   Task<Result<struct statx>> stat_installed(int dst_dirfd, const std::string& name, const std::string& rel);
   Task<Result<void>> make_backup(int dirfd, const std::string& name, const std::string& rel, bool prefer_rename);
+  Task<Result<void>> backup_by_copy(int dirfd, const std::string& name, const std::string& rel,
+                                    const struct statx& st);
   Task<Result<std::shared_ptr<fs::Fd>>> backup_dir_for(const std::string& rel_dir);
   Task<Result<void>> make_backup_root();
   Task<Result<void>> copy_item(int dirfd, const std::string& name, const struct statx& st, int to_dirfd,

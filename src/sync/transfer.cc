@@ -250,7 +250,15 @@ Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* d
   TempFile tmp;
   if (opt_.inplace) {
     // --inplace: the data goes straight into the file under its name (rsync's documented
-    // trade: no second copy, no atomic switch; hard links to it see the change).
+    // trade: no second copy, no atomic switch; hard links to it see the change). With -b the
+    // old data is copied to the backup first.
+    if (exists && opt_.backup) {
+      auto kept = co_await backup_by_copy(dir.dst.get(), work.dst_name, rel, *dst);
+      if (!kept) {
+        rep_.file_error("backup", rel, kept.error());
+        co_return;
+      }
+    }
     int flags = O_WRONLY | O_NOFOLLOW | (exists ? 0 : O_CREAT | O_EXCL);
     auto fd = co_await fs::openat(dir.dst.get(), work.dst_name, flags, 0600);
     if (!fd) {

@@ -32,9 +32,7 @@ TEST(RefusedHelp, EveryRefusedOptionIsMarkedInHelp) {
   RunResult r = run_program({kRingsync, "--help"});
   ASSERT_EQ(r.exit_code, 0);
   for (const char* name : {"--relative", "--files-from", "--prune-empty-dirs", "--copy-links", "--copy-unsafe-links",
-                           "--copy-dirlinks", "--keep-dirlinks", "--temp-dir", "--partial-dir", "--delay-updates",
-                           "--backup-dir", "--link-dest", "--compare-dest", "--copy-dest", "--progress",
-                           "--out-format", "--log-file"}) {
+                           "--copy-dirlinks", "--keep-dirlinks", "--progress", "--out-format", "--log-file"}) {
     size_t at = r.out.find(name);
     ASSERT_NE(at, std::string::npos) << name;
     size_t end = r.out.find('\n', r.out.find('\n', at) + 1);  // its line, or the next if wrapped
@@ -47,10 +45,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(std::vector<std::string>{"-R"}, std::vector<std::string>{"--files-from=/dev/null"},
                       std::vector<std::string>{"-m"}, std::vector<std::string>{"-L"}, std::vector<std::string>{"-k"},
                       std::vector<std::string>{"-K"}, std::vector<std::string>{"--copy-unsafe-links"},
-                      std::vector<std::string>{"--temp-dir=/tmp"}, std::vector<std::string>{"--partial-dir=.p"},
-                      std::vector<std::string>{"--delay-updates"}, std::vector<std::string>{"--backup-dir=b"},
-                      std::vector<std::string>{"--link-dest=/tmp"}, std::vector<std::string>{"--compare-dest=/tmp"},
-                      std::vector<std::string>{"--copy-dest=/tmp"}, std::vector<std::string>{"--progress"},
+                      std::vector<std::string>{"--progress"},
                       std::vector<std::string>{"-P"}, std::vector<std::string>{"--info=progress2"},
                       std::vector<std::string>{"--out-format=%n"}, std::vector<std::string>{"--log-file=/dev/null"}));
 

@@ -92,6 +92,29 @@ TEST(SyncOptions, ImpliedOptions) {
   EXPECT_EQ(parse_ok({"-ii", "s", "d"}).itemize, 2);
 }
 
+TEST(SyncOptions, WriteSideOptions) {
+  Options d = parse_ok({"--delay-updates", "s", "d"});
+  EXPECT_TRUE(d.partial);
+  EXPECT_EQ(d.partial_dir, ".~tmp~");
+  EXPECT_EQ(parse_ok({"--delay-updates", "--partial-dir=/p", "s", "d"}).partial_dir, "/p");
+  EXPECT_EQ(parse_ok({"--link-dest=a", "--link-dest=b", "s", "d"}).link_dest, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(parse_error({"--link-dest=a", "--compare-dest=b", "s", "d"}),
+            "ERROR: the --compare-dest option conflicts with the --link-dest option");
+  std::vector<std::string> many;
+  for (int i = 0; i <= 20; ++i) many.push_back("--copy-dest=d" + std::to_string(i));
+  many.insert(many.end(), {"s", "d"});
+  EXPECT_EQ(parse_error(many), "ERROR: at most 20 --copy-dest args may be specified");
+  EXPECT_EQ(parse_error({"--backup-dir=./", "s", "d"}), "--suffix cannot be empty when --backup-dir is the same as the dest dir");
+  EXPECT_EQ(parse_error({"--inplace", "--delay-updates", "s", "d"}), "--inplace cannot be used with --delay-updates");
+  // RSYNC_PARTIAL_DIR gives a bare --partial its directory (not with --inplace), as in rsync.
+  ::setenv("RSYNC_PARTIAL_DIR", ".from-env", 1);
+  EXPECT_EQ(parse_ok({"--partial", "s", "d"}).partial_dir, ".from-env");
+  EXPECT_EQ(parse_ok({"--partial-dir=.given", "s", "d"}).partial_dir, ".given");
+  EXPECT_FALSE(parse_ok({"--partial", "--inplace", "s", "d"}).partial_dir);
+  EXPECT_FALSE(parse_ok({"s", "d"}).partial_dir);
+  ::unsetenv("RSYNC_PARTIAL_DIR");
+}
+
 TEST(SyncOptions, FilesFromStopsArchiveFromRecursing) {
   EXPECT_FALSE(parse_ok({"-a", "--files-from=list", "s", "d"}).recursive);
   EXPECT_TRUE(parse_ok({"-ar", "--files-from=list", "s", "d"}).recursive);
@@ -195,6 +218,9 @@ TEST(SyncOptions, AcceptsAndRejectsTheSameCommandLinesAsRsync) {
       {"--delete-excluded"}, {"--ignore-errors", "--force"}, {"--mkpath"}, {"-W"}, {"--no-W"},
       {"--size-only", "-c", "-I", "-u"}, {"--existing"}, {"--ignore-existing"}, {"-m"},
       {"--stats", "-h"}, {"--out-format=%i %n"}, {"-S"}, {"--delay-updates"},
+      {"--inplace", "--delay-updates"}, {"--delay-updates", "--partial-dir=/abs"}, {"-T", "/tmp"},
+      {"--link-dest=a", "--compare-dest=b"}, {"--copy-dest=a", "--copy-dest=b"}, {"--backup-dir=."},
+      {"--backup-dir=./"}, {"--backup-dir=.", "--suffix=.b"}, {"--backup-dir=x", "--suffix="},
   };
   for (const auto& c : cases) {
     std::vector<std::string> ours = c;
