@@ -89,6 +89,14 @@ RunResult run_sync(const std::string& program, const std::vector<std::string>& o
   return run_program(argv);
 }
 
+std::vector<std::string> items_below(const std::string& root) {
+  std::vector<std::string> out;
+  for (const auto& [path, item] : snapshot(root)) {
+    if (path != ".") out.push_back(path);
+  }
+  return out;
+}
+
 std::vector<std::string> files_linked_to(const std::string& root, const std::string& other) {
   std::vector<std::string> out;
   for (const auto& [path, item] : snapshot(root)) {

@@ -50,6 +50,9 @@ bool has_option(const std::vector<std::string>& options, const std::string& flag
 RunResult run_sync(const std::string& program, const std::vector<std::string>& options, const std::string& src,
                    const std::string& dest);
 
+// The paths of everything below `root` (not `root` itself); empty if it does not exist.
+std::vector<std::string> items_below(const std::string& root);
+
 // The paths (relative to `root`) of the regular files below `root` that are the same inode as
 // the file of the same path below `other` (e.g. linked from a --link-dest).
 std::vector<std::string> files_linked_to(const std::string& root, const std::string& other);
