@@ -1,7 +1,12 @@
 #include "support/rsync_diff.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/fanotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <algorithm>
 #include <sstream>
@@ -108,6 +113,37 @@ std::vector<std::string> files_linked_to(const std::string& root, const std::str
     }
   }
   return out;
+}
+
+ReadGate::ReadGate(const std::string& path) {
+  fd_ = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_LARGEFILE);
+  if (fd_ < 0) {
+    error_ = std::string("fanotify_init(FAN_CLASS_CONTENT): ") + std::strerror(errno);
+    return;
+  }
+  if (fanotify_mark(fd_, FAN_MARK_ADD, FAN_ACCESS_PERM, AT_FDCWD, path.c_str()) != 0) {
+    error_ = "fanotify_mark(FAN_ACCESS_PERM) on " + path + ": " + std::strerror(errno);
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+ReadGate::~ReadGate() {
+  if (fd_ >= 0) ::close(fd_);  // pending reads go on
+}
+
+void ReadGate::serve(const std::function<void(int)>& before_allowing) {
+  alignas(fanotify_event_metadata) char buf[4096];
+  ssize_t len = ::read(fd_, buf, sizeof buf);
+  if (len <= 0) return;
+  auto* m = reinterpret_cast<fanotify_event_metadata*>(buf);
+  for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+    if (m->fd < 0) continue;
+    if (before_allowing) before_allowing(++reads_);
+    fanotify_response answer{m->fd, FAN_ALLOW};
+    if (::write(fd_, &answer, sizeof answer) != sizeof answer) ADD_FAILURE() << "fanotify answer failed";
+    ::close(m->fd);
+  }
 }
 
 }  // namespace ringkit::testing

@@ -2,6 +2,7 @@
 // (tests/e2e/ringsync_*_test.cc). Test-only code; single-threaded.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,5 +57,33 @@ std::vector<std::string> items_below(const std::string& root);
 // The paths (relative to `root`) of the regular files below `root` that are the same inode as
 // the file of the same path below `other` (e.g. linked from a --link-dest).
 std::vector<std::string> files_linked_to(const std::string& root, const std::string& other);
+
+}  // namespace ringkit::testing
+
+namespace ringkit::testing {
+
+// Holds every read of one file by another process (a fanotify FAN_ACCESS_PERM mark) until this
+// test lets it through: a way to stop a copy at a chosen point, e.g. to interrupt it half-way
+// or to look at the destination while it waits. Needs CAP_SYS_ADMIN: error() says why not.
+// Nothing in this process may read the file while the gate exists (it would wait on itself).
+class ReadGate {
+ public:
+  explicit ReadGate(const std::string& path);
+  ~ReadGate();
+  ReadGate(const ReadGate&) = delete;
+  ReadGate& operator=(const ReadGate&) = delete;
+
+  const std::string& error() const { return error_; }
+  int fd() const { return fd_; }  // for wait_program(p, gate.fd(), ...)
+  int reads() const { return reads_; }
+  // Answers the pending read events: `before_allowing(n)` runs before the n-th read (from 1)
+  // goes on.
+  void serve(const std::function<void(int)>& before_allowing);
+
+ private:
+  int fd_ = -1;
+  int reads_ = 0;
+  std::string error_;
+};
 
 }  // namespace ringkit::testing
