@@ -18,16 +18,6 @@ namespace {
 
 constexpr size_t kStatsInFlight = 64;
 
-std::string parent_of(const std::string& rel) {
-  size_t slash = rel.find_last_of('/');
-  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
-}
-
-std::string name_of(const std::string& rel) {
-  size_t slash = rel.find_last_of('/');
-  return slash == std::string::npos ? rel : rel.substr(slash + 1);
-}
-
 // How -i names an item's kind.
 ItemChange::Type item_type(mode_t mode) {
   if (S_ISREG(mode)) return ItemChange::Type::kFile;
@@ -194,19 +184,19 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
       std::vector<std::string> waiting = std::move(group.deferred);
       group.deferred.clear();
       for (auto m = waiting.rbegin(); m != waiting.rend(); ++m) {
-        fs::Fd member_dir = co_await open_below_root(false, parent_of(*m));
+        fs::Fd member_dir = co_await open_below_root(false, parent_rel(*m));
         struct statx dst_st {};
         bool exists = false;
         if (member_dir.valid()) {
-          auto st = co_await fs::statx(member_dir.get(), name_of(*m), AT_SYMLINK_NOFOLLOW, kStatxMask);
+          auto st = co_await fs::statx(member_dir.get(), base_name(*m), AT_SYMLINK_NOFOLLOW, kStatxMask);
           if (st) {
             dst_st = *st;
             exists = true;
           }
         }
-        co_await link_member(member_dir.get(), name_of(*m), *m, exists ? &dst_st : nullptr, work.src->st, group,
+        co_await link_member(member_dir.get(), base_name(*m), *m, exists ? &dst_st : nullptr, work.src->st, group,
                              work.more_lines);
-        retouch_dirs_.insert(parent_of(*m));  // its times may have been set already
+        retouch_dirs_.insert(parent_rel(*m));  // its times may have been set already
       }
       break;
     }
@@ -223,11 +213,11 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
 
 Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<std::string>& lines) {
   DirPair pair;
-  pair.src = co_await open_below_root(true, parent_of(rel));
-  pair.dst = co_await open_below_root(false, parent_of(rel));
-  pair.rel = parent_of(rel).empty() ? std::string() : parent_of(rel) + "/";
+  pair.src = co_await open_below_root(true, parent_rel(rel));
+  pair.dst = co_await open_below_root(false, parent_rel(rel));
+  pair.rel = parent_rel(rel).empty() ? std::string() : parent_rel(rel) + "/";
   if (!pair.src.valid()) co_return;
-  Entry entry{name_of(rel)};
+  Entry entry{base_name(rel)};
   co_await quiet_stat(pair.src.get(), entry);
   if (!entry.stat_ok) co_return;
   Work stand_in{&entry, entry.name};
@@ -238,7 +228,7 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
   }
   co_await sync_nondir(pair, stand_in);
   co_await settle_member(pair.dst.get(), stand_in, rel);
-  retouch_dirs_.insert(parent_of(rel));
+  retouch_dirs_.insert(parent_rel(rel));
   if (!stand_in.line.empty()) lines.push_back(stand_in.line);
   lines.insert(lines.end(), stand_in.more_lines.begin(), stand_in.more_lines.end());
 }
@@ -276,11 +266,11 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
   if (!opt_.dry_run && wd_.delayed_paths.count(group.leader) != 0) {
     wd_.delayed_links.push_back({rel, group.leader});  // --delay-updates: once the leader is in place
   } else if (!opt_.dry_run) {
-    fs::Fd leader_dir = co_await open_below_root(false, parent_of(group.leader));
+    fs::Fd leader_dir = co_await open_below_root(false, parent_rel(group.leader));
     std::string tmp = temp_name(name);
     Result<void> linked = std::make_error_code(std::errc::no_such_file_or_directory);
     if (leader_dir.valid() && dst_dirfd >= 0) {
-      linked = co_await fs::linkat(leader_dir.get(), name_of(group.leader), dst_dirfd, tmp, 0);
+      linked = co_await fs::linkat(leader_dir.get(), base_name(group.leader), dst_dirfd, tmp, 0);
     }
     if (linked) {
       linked = co_await replace_with(dst_dirfd, tmp, name, rel);

@@ -16,30 +16,21 @@
 namespace ringkit::testing {
 namespace {
 
-class RingsyncBackupDir : public ::testing::TestWithParam<std::string> {
+class RingsyncBackupDir : public RsyncDiffTest {
  protected:
   void SetUp() override {
-    base_ = make_temp_dir("ringsync-backup");
-    src_ = base_ + "/src";
-    build_hostile_tree(src_);
-    add_hard_link_groups(src_);
-    pin_recent_times(src_, 1700000000, 1000000000);
+    make_source("ringsync-backup");
     // "BK" is an absolute backup dir per tool, "RELBK" the same as seen from the destination,
     // "SHMBK" one on another file system when /dev/shm is one.
     shm_ = ::access("/dev/shm", W_OK) == 0 ? make_temp_dir_in("/dev/shm", "ringsync-backup") : base_;
-    for (int side = 0; side < 2; ++side) {
-      std::string tag = side == 0 ? "r" : "g";
-      options_[side] = option_words(GetParam(), {{"RELBK", "../bk-" + tag},
-                                                 {"SHMBK", shm_ + "/bk-" + tag},
-                                                 {"BK", base_ + "/bk-" + tag}});
-    }
+    parse_options([this](const std::string& tag) -> std::vector<std::pair<std::string, std::string>> {
+      return {{"RELBK", "../bk-" + tag}, {"SHMBK", shm_ + "/bk-" + tag}, {"BK", base_ + "/bk-" + tag}};
+    });
   }
   void TearDown() override {
-    remove_tree(base_);
+    RsyncDiffTest::TearDown();
     if (shm_ != base_) remove_tree(shm_);
   }
-
-  bool has(const std::string& flag) const { return has_option(options_[0], flag); }
 
   // Where each tool's backups went.
   std::string backup_root(int side) const {
@@ -51,9 +42,7 @@ class RingsyncBackupDir : public ::testing::TestWithParam<std::string> {
 
   void run_both(const std::string& what) {
     SCOPED_TRACE(what + " with " + GetParam());
-    RunResult rr = run_sync("rsync", options_[0], src_ + "/", base_ + "/r/");
-    RunResult gr = run_sync(ringsync_binary(), options_[1], src_ + "/", base_ + "/g/");
-    expect_same_output(rr, gr);
+    run_tools_and_compare_output();
     SnapshotOptions cmp;
     cmp.xattrs = has("X");
     cmp.acls = has("A");
@@ -85,8 +74,7 @@ class RingsyncBackupDir : public ::testing::TestWithParam<std::string> {
     pin_recent_times(src_, 1700000000, 1000000000 + round * 1000);
   }
 
-  std::string base_, src_, shm_;
-  std::vector<std::string> options_[2];  // for rsync, for ringsync
+  std::string shm_;
 };
 
 TEST_P(RingsyncBackupDir, ReplacedAndDeletedItemsAreKeptAsRsyncKeepsThem) {
@@ -123,14 +111,7 @@ INSTANTIATE_TEST_SUITE_P(Options, RingsyncBackupDir,
                                            "-ai --backup-dir=bk --delete", "-aiH --backup-dir=BK --delete",
                                            "-ai --backup-dir=SHMBK --delete", "-aiX --backup-dir=BK --delete",
                                            "-ai --backup-dir=BK --delay-updates", "-ai --inplace -b",
-                                           "-ai --backup-dir=BK --delete-after --suffix=~"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           for (char& c : name) {
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+                                           "-ai --backup-dir=BK --delete-after --suffix=~"), ParamTestName());
 
 }  // namespace
 }  // namespace ringkit::testing

@@ -53,14 +53,10 @@ void vary_basis(const std::string& b) {
   }
 }
 
-class RingsyncBasisDirs : public ::testing::TestWithParam<std::string> {
+class RingsyncBasisDirs : public RsyncDiffTest {
  protected:
   void SetUp() override {
-    base_ = make_temp_dir("ringsync-basis");
-    src_ = base_ + "/src";
-    build_hostile_tree(src_);
-    add_hard_link_groups(src_);
-    pin_recent_times(src_, 1700000000, 1000000000);
+    make_source("ringsync-basis");
     // Each tool has its own basis (links into it let attribute changes reach it): "BASIS" in
     // the options names basis-r for rsync and basis-g for ringsync; "OLDER" a pristine second
     // basis, searched after the first when the options name it.
@@ -70,14 +66,12 @@ class RingsyncBasisDirs : public ::testing::TestWithParam<std::string> {
       std::string from = std::string(copy).starts_with("/basis") ? base_ + "/basis-r" : src_;
       ASSERT_EQ(run_program({"rsync", "-aHAX", from + "/", base_ + copy + "/"}).exit_code, 0);
     }
-    for (const char* side : {"r", "g"}) {
-      std::string b = std::string("basis-") + side, o = std::string("older-") + side;
-      options_[side[0] == 'r' ? 0 : 1] =
-          option_words(GetParam(), {{"RELBASIS", "../" + b},
-                                    {"BASIS", base_ + "/" + b},
-                                    {"OLDER", base_ + "/" + o},
-                                    {"MISSING", base_ + "/missing"}});
-    }
+    parse_options([this](const std::string& tag) -> std::vector<std::pair<std::string, std::string>> {
+      return {{"RELBASIS", "../basis-" + tag},
+              {"BASIS", base_ + "/basis-" + tag},
+              {"OLDER", base_ + "/older-" + tag},
+              {"MISSING", base_ + "/missing"}};
+    });
     if (has("--seed")) {
       // Destinations that hold an old copy already: exact matches replace (link) or remove
       // (compare) files that exist.
@@ -87,15 +81,10 @@ class RingsyncBasisDirs : public ::testing::TestWithParam<std::string> {
       }
     }
   }
-  void TearDown() override { remove_tree(base_); }
-
-  bool has(const std::string& flag) const { return has_option(options_[0], flag); }
 
   void run_both(const std::string& what) {
     SCOPED_TRACE(what + " with " + GetParam());
-    RunResult rr = run_sync("rsync", options_[0], src_ + "/", base_ + "/r/");
-    RunResult gr = run_sync(ringsync_binary(), options_[1], src_ + "/", base_ + "/g/");
-    expect_same_output(rr, gr);
+    run_tools_and_compare_output();
     if (has("-n")) return;
     SnapshotOptions cmp;
     cmp.times = has("a") || has("t");
@@ -121,9 +110,6 @@ class RingsyncBasisDirs : public ::testing::TestWithParam<std::string> {
     std::filesystem::remove_all(src_ + "/sub/deeper");
     pin_recent_times(src_, 1700000000, 1100000000);
   }
-
-  std::string base_, src_;
-  std::vector<std::string> options_[2];  // for rsync, for ringsync
 };
 
 TEST_P(RingsyncBasisDirs, FirstCopyNoOpAndResync) {
@@ -179,14 +165,7 @@ INSTANTIATE_TEST_SUITE_P(
                       "-aiX --link-dest=BASIS", "-aic --link-dest=BASIS", "-ai --size-only --compare-dest=BASIS",
                       "-aiI --link-dest=BASIS", "-ai --link-dest=RELBASIS", "-av --link-dest=BASIS",
                       "-ai --seed --link-dest=BASIS", "-aii --seed --compare-dest=BASIS",
-                      "-ai --seed --delete --copy-dest=BASIS"),
-    [](const auto& param_info) {
-      std::string name = param_info.param;
-      for (char& c : name) {
-        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      return name;
-    });
+                      "-ai --seed --delete --copy-dest=BASIS"), ParamTestName());
 
 }  // namespace
 }  // namespace ringkit::testing

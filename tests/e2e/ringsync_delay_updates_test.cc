@@ -17,27 +17,18 @@
 namespace ringkit::testing {
 namespace {
 
-class RingsyncDelayUpdates : public ::testing::TestWithParam<std::string> {
+class RingsyncDelayUpdates : public RsyncDiffTest {
  protected:
   void SetUp() override {
-    base_ = make_temp_dir("ringsync-delay");
-    src_ = base_ + "/src";
-    build_hostile_tree(src_);
-    add_hard_link_groups(src_);
-    pin_recent_times(src_, 1700000000, 1000000000);
-    for (int side = 0; side < 2; ++side) {
-      std::string tag = side == 0 ? "r" : "g";
-      options_[side] = option_words(GetParam(), {{"HELD", base_ + "/held-" + tag}, {"BK", base_ + "/bk-" + tag}});
-    }
+    make_source("ringsync-delay");
+    parse_options([this](const std::string& tag) -> std::vector<std::pair<std::string, std::string>> {
+      return {{"HELD", base_ + "/held-" + tag}, {"BK", base_ + "/bk-" + tag}};
+    });
   }
-  void TearDown() override { remove_tree(base_); }
-  bool has(const std::string& flag) const { return has_option(options_[0], flag); }
 
   void run_both(const std::string& what) {
     SCOPED_TRACE(what + " with " + GetParam());
-    RunResult rr = run_sync("rsync", options_[0], src_ + "/", base_ + "/r/");
-    RunResult gr = run_sync(ringsync_binary(), options_[1], src_ + "/", base_ + "/g/");
-    expect_same_output(rr, gr);
+    run_tools_and_compare_output();
     SnapshotOptions cmp;
     cmp.dir_times = !has("b");
     TreeState r = snapshot(base_ + "/r"), g = snapshot(base_ + "/g");
@@ -80,8 +71,6 @@ class RingsyncDelayUpdates : public ::testing::TestWithParam<std::string> {
     pin_recent_times(src_, 1700000000, 1000000000 + round * 1000);
   }
 
-  std::string base_, src_;
-  std::vector<std::string> options_[2];
 };
 
 TEST_P(RingsyncDelayUpdates, SameResultAsRsync) {
@@ -102,14 +91,7 @@ INSTANTIATE_TEST_SUITE_P(Options, RingsyncDelayUpdates,
                                            "-aiH --delay-updates --delete-after", "-ai --delay-updates -b",
                                            "-ai --delay-updates --backup-dir=BK", "-aiS --delay-updates",
                                            "-ai --delay-updates --partial-dir=.held",
-                                           "-ai --delay-updates --exclude=hl/"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           for (char& c : name) {
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+                                           "-ai --delay-updates --exclude=hl/"), ParamTestName());
 
 // The promise itself: held at the last file it copies, ringsync has put no updated file in
 // place; each waits, complete, in its directory's .~tmp~. At the end all are in place and the

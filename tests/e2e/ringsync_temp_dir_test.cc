@@ -17,32 +17,27 @@
 namespace ringkit::testing {
 namespace {
 
-class RingsyncTempDir : public ::testing::TestWithParam<std::string> {
+class RingsyncTempDir : public RsyncDiffTest {
  protected:
   void SetUp() override {
-    base_ = make_temp_dir("ringsync-tempdir");
-    src_ = base_ + "/src";
-    build_hostile_tree(src_);
-    add_hard_link_groups(src_);
-    pin_recent_times(src_, 1700000000, 1000000000);
+    make_source("ringsync-tempdir");
     shm_ = ::access("/dev/shm", W_OK) == 0 ? make_temp_dir_in("/dev/shm", "ringsync-tempdir") : base_ + "/shm";
     std::filesystem::create_directories(shm_);
     std::filesystem::create_directories(base_ + "/tmp");
     // "tmp" (relative) is inside each destination: made there first.
     for (const char* d : {"/r/tmp", "/g/tmp"}) std::filesystem::create_directories(base_ + d);
-    options_ = option_words(GetParam(), {{"SHM", shm_}, {"TMP", base_ + "/tmp"}});
+    parse_options([this](const std::string&) -> std::vector<std::pair<std::string, std::string>> {
+      return {{"SHM", shm_}, {"TMP", base_ + "/tmp"}};
+    });
   }
   void TearDown() override {
-    remove_tree(base_);
+    RsyncDiffTest::TearDown();
     remove_tree(shm_);
   }
-  bool has(const std::string& flag) const { return has_option(options_, flag); }
 
   void run_both(const std::string& what) {
     SCOPED_TRACE(what + " with " + GetParam());
-    RunResult rr = run_sync("rsync", options_, src_ + "/", base_ + "/r/");
-    RunResult gr = run_sync(ringsync_binary(), options_, src_ + "/", base_ + "/g/");
-    expect_same_output(rr, gr);
+    run_tools_and_compare_output();
     SnapshotOptions cmp;
     cmp.dir_times = !has("b");
     TreeState r = snapshot(base_ + "/r"), g = snapshot(base_ + "/g");
@@ -64,8 +59,7 @@ class RingsyncTempDir : public ::testing::TestWithParam<std::string> {
     pin_recent_times(src_, 1700000000, 1100000000);
   }
 
-  std::string base_, src_, shm_;
-  std::vector<std::string> options_;
+  std::string shm_;
 };
 
 TEST_P(RingsyncTempDir, SameResultAsRsyncAndNothingLeftInTheTempDir) {
@@ -78,14 +72,7 @@ TEST_P(RingsyncTempDir, SameResultAsRsyncAndNothingLeftInTheTempDir) {
 INSTANTIATE_TEST_SUITE_P(Places, RingsyncTempDir,
                          ::testing::Values("-ai -T tmp", "-ai --temp-dir=TMP", "-ai --temp-dir=SHM",
                                            "-ai -T SHM -b", "-aiS -T SHM", "-aiH -T SHM --delete",
-                                           "-ai -T SHM --delay-updates", "-ai --temp-dir=TMP --inplace"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           for (char& c : name) {
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+                                           "-ai -T SHM --delay-updates", "-ai --temp-dir=TMP --inplace"), ParamTestName());
 
 // rsync's checks, made once the destination exists (it is made first), before any file.
 TEST(RingsyncTempDirErrors, MissingOrNotADirectoryAsRsync) {

@@ -94,6 +94,38 @@ RunResult run_sync(const std::string& program, const std::vector<std::string>& o
   return run_program(argv);
 }
 
+std::string param_test_name(const std::string& param) {
+  std::string name = param;
+  for (char& c : name) {
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+void RsyncDiffTest::make_source(const char* prefix) {
+  base_ = make_temp_dir(prefix);
+  src_ = base_ + "/src";
+  build_hostile_tree(src_);
+  add_hard_link_groups(src_);
+  pin_recent_times(src_, 1700000000, 1000000000);
+}
+
+void RsyncDiffTest::TearDown() {
+  if (!base_.empty()) remove_tree(base_);
+}
+
+void RsyncDiffTest::parse_options(
+    const std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)>& replacements) {
+  options_[0] = option_words(GetParam(), replacements("r"));
+  options_[1] = option_words(GetParam(), replacements("g"));
+}
+
+void RsyncDiffTest::run_tools_and_compare_output() {
+  RunResult rr = run_sync("rsync", options_[0], src_ + "/", base_ + "/r/");
+  RunResult gr = run_sync(ringsync_binary(), options_[1], src_ + "/", base_ + "/g/");
+  expect_same_output(rr, gr);
+}
+
 std::vector<std::string> items_below(const std::string& root) {
   std::vector<std::string> out;
   for (const auto& [path, item] : snapshot(root)) {

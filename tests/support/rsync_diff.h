@@ -2,6 +2,8 @@
 // (tests/e2e/ringsync_*_test.cc). Test-only code; single-threaded.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <string>
 #include <utility>
@@ -50,6 +52,32 @@ bool has_option(const std::vector<std::string>& options, const std::string& flag
 // Runs `program` with `options`, then `src` and `dest`.
 RunResult run_sync(const std::string& program, const std::vector<std::string>& options, const std::string& src,
                    const std::string& dest);
+
+// A test's name for a string parameter: "-ai --delete" becomes "_ai___delete".
+std::string param_test_name(const std::string& param);
+struct ParamTestName {
+  std::string operator()(const ::testing::TestParamInfo<std::string>& info) const { return param_test_name(info.param); }
+};
+
+// The frame of a differential test whose parameter is an option string: the hostile tree
+// (with hard-link groups and recent times pinned) in base_/src, rsync writing base_/r/ and
+// ringsync base_/g/, each with its own copy of the options.
+class RsyncDiffTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  // Makes base_ (named after `prefix`) and the source tree.
+  void make_source(const char* prefix);
+  void TearDown() override;
+  // The options of the parameter for each tool; `replacements(tag)` gives the word
+  // replacements for tag "r" (rsync) and "g" (ringsync), e.g. a backup dir of its own.
+  void parse_options(
+      const std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)>& replacements);
+  bool has(const std::string& flag) const { return has_option(options_[0], flag); }
+  // Runs both tools from base_/src/ and expects the same exit code and output.
+  void run_tools_and_compare_output();
+
+  std::string base_, src_;
+  std::vector<std::string> options_[2];  // for rsync, for ringsync
+};
 
 // The paths of everything below `root` (not `root` itself); empty if it does not exist.
 std::vector<std::string> items_below(const std::string& root);
