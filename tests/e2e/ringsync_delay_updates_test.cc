@@ -77,6 +77,7 @@ TEST_P(RingsyncDelayUpdates, SameResultAsRsync) {
   run_both("first copy");
   run_both("no-op re-run");
   change_source(1);
+  compare_dry_runs();
   run_both("re-sync after changes");
   change_source(2);
   run_both("second re-sync");

@@ -63,9 +63,11 @@ class RingsyncTempDir : public RsyncDiffTest {
 };
 
 TEST_P(RingsyncTempDir, SameResultAsRsyncAndNothingLeftInTheTempDir) {
+  compare_dry_runs();
   run_both("first copy");
   run_both("no-op re-run");
   change_source();
+  compare_dry_runs();
   run_both("re-sync after changes");
 }
 

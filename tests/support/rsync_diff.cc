@@ -126,6 +126,19 @@ void RsyncDiffTest::run_tools_and_compare_output() {
   expect_same_output(rr, gr);
 }
 
+void RsyncDiffTest::compare_dry_runs() {
+  SCOPED_TRACE("dry run with " + GetParam());
+  std::vector<std::string> r = options_[0], g = options_[1];
+  r.insert(r.begin(), "-n");
+  g.insert(g.begin(), "-n");
+  TreeState before = snapshot(base_ + "/g");
+  RunResult rr = run_sync("rsync", r, src_ + "/", base_ + "/r/");
+  RunResult gr = run_sync(ringsync_binary(), g, src_ + "/", base_ + "/g/");
+  expect_same_output(rr, gr);
+  auto changed = compare_trees(before, snapshot(base_ + "/g"), {});
+  EXPECT_TRUE(changed.empty()) << "the dry run changed the destination:\n" << indent_lines(changed);
+}
+
 std::vector<std::string> items_below(const std::string& root) {
   std::vector<std::string> out;
   for (const auto& [path, item] : snapshot(root)) {

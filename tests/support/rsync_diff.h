@@ -74,6 +74,9 @@ class RsyncDiffTest : public ::testing::TestWithParam<std::string> {
   bool has(const std::string& flag) const { return has_option(options_[0], flag); }
   // Runs both tools from base_/src/ and expects the same exit code and output.
   void run_tools_and_compare_output();
+  // The same with -n added: the same output as rsync's dry run, and ringsync's destination
+  // unchanged.
+  void compare_dry_runs();
 
   std::string base_, src_;
   std::vector<std::string> options_[2];  // for rsync, for ringsync
