@@ -244,7 +244,7 @@ const std::vector<Spec>& table() {
            text(&Options::temp_dir));
     on_off(nullptr, "inplace", 0, "update destination files in-place (no temp file + rename)",
            flag(&Options::inplace));
-    on_off(nullptr, "partial", 0, "keep partially transferred files (interrupted: under their names)",
+    on_off(nullptr, "partial", 0, "keep partially transferred files in --partial-dir or $RSYNC_PARTIAL_DIR (none: keep none)",
            flag(&Options::partial));
     valued(nullptr, "partial-dir", 0, "DIR", "put a partially transferred file into DIR (implies --partial)",
            [](Options& o, const std::string& v) -> std::optional<std::string> {
