@@ -120,6 +120,7 @@ Task<Result<void>> Syncer::install_file(DirPair& dir, const std::string& name, b
     if (!hold) co_return hold.error();
     auto put = co_await put_at(tmp, hold->get(), name);
     if (!put) co_return put;
+    note_partial(dir, name);
     wd_.delayed.push_back({rel});
     if (opt_.hard_links) wd_.delayed_paths.insert(rel);
     co_return put;

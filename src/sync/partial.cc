@@ -73,30 +73,61 @@ Task<Result<fs::Fd>> Syncer::partial_dir_of(int dst_dirfd, bool create) {
   co_return co_await fs::openat(base, base_name(dir), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 }
 
+// --partial-dir: whether the destination directory `dir` has a partial dir, looked up once per
+// directory (before its files), so that a file found up to date needs no look-up of its own.
+// An absolute partial dir is listed once instead.
+Task<void> Syncer::probe_partial_dir(DirPair& dir) {
+  if (!opt_.partial_dir || opt_.dry_run || !dir.dst.valid()) co_return;
+  if ((*opt_.partial_dir)[0] == '/') {
+    if (wd_.partial_names_listed) co_return;
+    wd_.partial_names_listed = true;
+    auto pdir = co_await partial_dir_of(dir.dst.get(), false);
+    if (!pdir) co_return;
+    auto listed = co_await list_directory(pdir->get());
+    if (!listed) co_return;
+    for (const Entry& e : *listed) wd_.partial_names.insert(e.name);
+    co_return;
+  }
+  if (dir.dst_new) co_return;
+  auto pdir = co_await partial_dir_of(dir.dst.get(), false);
+  if (pdir) wd_.partial_dirs.insert(dir.rel);
+}
+
 // The partial file of `name` has served its purpose (the file is up to date now): it goes,
 // and a relative partial dir with it once empty.
-Task<void> Syncer::drop_partial(int dst_dirfd, const std::string& name) {
-  if (!opt_.partial_dir || opt_.dry_run || dst_dirfd < 0) co_return;
-  auto pdir = co_await partial_dir_of(dst_dirfd, false);
+Task<void> Syncer::drop_partial(DirPair& dir, const std::string& name) {
+  if (!opt_.partial_dir || opt_.dry_run || !dir.dst.valid()) co_return;
+  bool absolute = (*opt_.partial_dir)[0] == '/';
+  if (absolute ? wd_.partial_names.count(name) == 0 : wd_.partial_dirs.count(dir.rel) == 0) co_return;
+  auto pdir = co_await partial_dir_of(dir.dst.get(), false);
   if (!pdir) co_return;
   auto gone = co_await fs::unlinkat(pdir->get(), name, 0);
-  if (gone) co_await remove_partial_dir(dst_dirfd);
+  if (absolute) {
+    wd_.partial_names.erase(name);
+    co_return;
+  }
+  // (No co_await inside &&: GCC 12.)
+  bool removed = false;
+  if (gone) removed = co_await remove_partial_dir(dir.dst.get());
+  if (removed) wd_.partial_dirs.erase(dir.rel);
 }
 
 // A relative partial dir is removed when empty (an absolute one is the user's, and stays).
-Task<void> Syncer::remove_partial_dir(int dst_dirfd) {
+// True if it is gone.
+Task<bool> Syncer::remove_partial_dir(int dst_dirfd) {
   std::string dir = without_trailing_slashes(*opt_.partial_dir);
-  if (dir[0] == '/') co_return;
+  if (dir[0] == '/') co_return false;
   fs::Fd parent;
   int base = dst_dirfd;
   if (!parent_rel(dir).empty()) {
     auto p = co_await fs::openat2(dst_dirfd, parent_rel(dir), O_RDONLY | O_DIRECTORY, 0,
                                   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
-    if (!p) co_return;
+    if (!p) co_return false;
     parent = std::move(*p);
     base = parent.get();
   }
-  co_await fs::unlinkat(base, base_name(dir), AT_REMOVEDIR);  // not empty: stays
+  auto gone = co_await fs::unlinkat(base, base_name(dir), AT_REMOVEDIR);  // not empty: stays
+  co_return gone.ok();
 }
 
 // A transfer that stopped part-way (interrupted, or the disk is full): with --partial-dir what
@@ -116,9 +147,19 @@ Task<void> Syncer::keep_partial(DirPair& dir, Work& work, TempFile& tmp, uint64_
   if (cut) pdir = co_await partial_dir_of(dir.dst.get(), true);
   if (cut && !pdir) cut = pdir.error();
   if (cut) cut = co_await put_at(tmp, pdir->get(), work.dst_name);
+  if (cut) note_partial(dir, work.dst_name);
   if (!cut) {
     rep_.error_line("Unable to create partial-dir for " + rel + " -- discarding partial file.", kExitOk);
     co_await discard(tmp);
+  }
+}
+
+// A partial (or held) file was just put in the partial dir of `dir`: later look-ups know it.
+void Syncer::note_partial(const DirPair& dir, const std::string& name) {
+  if ((*opt_.partial_dir)[0] == '/') {
+    wd_.partial_names.insert(name);
+  } else {
+    wd_.partial_dirs.insert(dir.rel);
   }
 }
 
@@ -165,7 +206,8 @@ Task<void> Syncer::finish_delayed() {
       rep_.file_error("rename", rel, moved.error());
       continue;
     }
-    co_await remove_partial_dir(dst.get());
+    bool removed = co_await remove_partial_dir(dst.get());
+    if (removed) wd_.partial_dirs.erase(parent_rel(rel).empty() ? std::string() : parent_rel(rel) + "/");
     retouch_dirs_.insert(parent_rel(rel));
   }
   for (const DelayedLink& link : links) {

@@ -540,6 +540,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     bool member = opt_.hard_links && links_.find(files[i].src->st) != nullptr;
     (member ? linked : plain).push_back(i);
   }
+  co_await probe_partial_dir(dir);  // --partial-dir: once per directory, not per file
   co_await parallel_for(plain.size(), kEntriesInFlight, [&](size_t i) { return sync_nondir(dir, files[plain[i]]); });
   for (size_t i : linked) {
     if (interrupted()) break;

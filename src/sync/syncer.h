@@ -165,8 +165,10 @@ class Syncer {
   Task<Result<void>> put_at(TempFile& tmp, int dirfd, const std::string& name);
   Task<void> keep_partial(DirPair& dir, Work& work, TempFile& tmp, uint64_t prefix, WantedAttrs want);
   Task<Result<fs::Fd>> partial_dir_of(int dst_dirfd, bool create);
-  Task<void> drop_partial(int dst_dirfd, const std::string& name);
-  Task<void> remove_partial_dir(int dst_dirfd);
+  Task<void> probe_partial_dir(DirPair& dir);
+  void note_partial(const DirPair& dir, const std::string& name);
+  Task<void> drop_partial(DirPair& dir, const std::string& name);
+  Task<bool> remove_partial_dir(int dst_dirfd);
   Task<void> finish_delayed();
   Task<Result<struct statx>> stat_installed(int dst_dirfd, const std::string& name, const std::string& rel);
   Task<Result<void>> make_backup(int dirfd, const std::string& name, const std::string& rel, bool prefer_rename);

@@ -183,7 +183,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
       bool changed = change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
       if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
       work.outcome = Work::Outcome::kDone;
-      co_await drop_partial(dir.dst.get(), work.dst_name);  // a partial file has served its purpose
+      co_await drop_partial(dir, work.dst_name);  // a partial file has served its purpose
       co_return;
     }
   } else if (action == BasisAction::kNone && work.group != nullptr && !work.group->at_last()) {
@@ -222,7 +222,9 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   // -H: a failed copy lets the next member try (rsync's send_failed); success makes it leader.
   work.outcome = opt_.dry_run ? Work::Outcome::kDone : Work::Outcome::kSkipped;
   if (opt_.dry_run) co_return;
-  co_await write_regular(dir, work, dst, want, action == BasisAction::kCopy ? &basis : nullptr);
+  const BasisMatch* copy_from = nullptr;  // (not a ?: inside the co_await: GCC 12)
+  if (action == BasisAction::kCopy) copy_from = &basis;
+  co_await write_regular(dir, work, dst, want, copy_from);
 }
 
 // Writes a regular file's new data (from the source, or with `copy_from` from a basis
@@ -316,7 +318,7 @@ Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* d
     co_await abandon(dir, {}, rel, "rename", installed.error(), work);
     co_return;
   }
-  if (!delayed) co_await drop_partial(dir.dst.get(), work.dst_name);
+  if (!delayed) co_await drop_partial(dir, work.dst_name);
   work.outcome = Work::Outcome::kDone;
 }
 

@@ -62,8 +62,10 @@ struct WriteDirs {
   std::string backup_dir_rel;            // the last backup directory opened below it ...
   std::shared_ptr<fs::Fd> backup_dir;    // ... and its descriptor
 
-  bool partial_absolute = false;         // --partial-dir=/...: one directory for all files
-  fs::Fd partial_root;                   // that directory, once made
+  fs::Fd partial_root;                   // --partial-dir=/...: the one directory, once opened
+  bool partial_names_listed = false;     // ... and the names in it (listed once)
+  std::unordered_set<std::string> partial_names;
+  std::unordered_set<std::string> partial_dirs;  // relative: the directories (rel) that have one
 
   std::vector<DelayedUpdate> delayed;
   std::unordered_set<std::string> delayed_paths;  // -H: which leaders are held back
