@@ -90,7 +90,11 @@ Task<void> Syncer::probe_partial_dir(DirPair& dir) {
   }
   if (dir.dst_new) co_return;
   auto pdir = co_await partial_dir_of(dir.dst.get(), false);
-  if (pdir) wd_.partial_dirs.insert(dir.rel);
+  if (!pdir) co_return;
+  // An empty one (a run killed between making it and filling it, or between emptying it and
+  // removing it) goes now; rsync would leave it.
+  bool removed = co_await remove_partial_dir(dir.dst.get());
+  if (!removed) wd_.partial_dirs.insert(dir.rel);
 }
 
 // The partial file of `name` has served its purpose (the file is up to date now): it goes,
