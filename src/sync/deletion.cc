@@ -159,12 +159,34 @@ Task<void> Syncer::delete_pass_dir(DirPair& dir, std::vector<Entry>& entries) {
   }
 }
 
+// A directory of a list (-R, --files-from) that is not sent whole, in a walk that only
+// deletes: nothing in it is extraneous, but its subdirectories may be sent whole.
+Task<void> Syncer::delete_pass_selected(DirPair& dir, std::vector<Entry>& entries) {
+  if (!dir.dst.valid()) co_return;
+  std::vector<Work> dirs;
+  for (Entry& e : entries) {
+    if (!e.is_dir()) continue;
+    auto st = co_await fs::statx(dir.dst.get(), e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    if (!st || !S_ISDIR(st->stx_mode)) continue;
+    Work w{&e, e.name};
+    w.dst_present = true;
+    w.dst_type = DT_DIR;
+    dirs.push_back(std::move(w));
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
+  for (Work& w : dirs) {
+    if (rep_.stopped() || interrupted()) co_return;
+    co_await sync_subdir(pair_for(dir, *w.src), w);
+  }
+}
+
 // A subdirectory in a walk that only deletes: entered when the destination has it as a
-// directory (and -r, and not a mount point under -x).
-Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work) {
+// directory (and it is walked: -r, or a list names what is below it; not a mount point under -x).
+Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters) {
   Entry& e = *work.src;
-  if (!opt_.recursive || !parent.dst.valid()) co_return;
-  if (opt_.one_file_system > 0 && device_of(e.st) != root_dev_) co_return;
+  if (!enters || !parent.dst.valid()) co_return;
+  bool in_list = parent.sel && !parent.sel->full;
+  if (!in_list && opt_.one_file_system > 0 && device_of(e.st) != root_dev_) co_return;
   bool is_dir = work.dst_type == DT_DIR;
   if (work.dst_type == DT_UNKNOWN) {
     auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
@@ -174,7 +196,11 @@ Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work) {
   std::string rel = parent.rel + work.dst_name + "/";
   DirPair child;
   child.rel = rel;
-  auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  child.sel = sel;
+  child.links = parent.links + (e.followed ? 1 : 0);
+  if (e.followed && enter_followed(e, child.links)) co_return;  // the transfer reports it
+  int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;
+  auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
   if (!src) {
     // Unreadable: what is below it could look extraneous. (The transfer reports it.)
     if (src.error() != std::errc::no_such_file_or_directory) io_error_ = true;

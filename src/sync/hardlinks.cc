@@ -85,11 +85,11 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
   }
 }
 
-Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters) {
+Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int links) {
   auto listed = co_await list_directory(dirfd);
   if (!listed) co_return;
   std::vector<Entry> entries = std::move(*listed);
-  co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i]); });
+  co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i], rel); });
   std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
   if (!enter_filtered(filters, rel, entries)) co_return;
   std::vector<Entry*> dirs;
@@ -105,16 +105,20 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters) {
   for (Entry* e : dirs) {
     if (!opt_.recursive) break;
     if (opt_.one_file_system > 0 && device_of(e->st) != root_dev_) continue;
-    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    if (sub) co_await scan_dir(sub->get(), rel + e->name + "/", filters);
+    // -L and friends: a followed link to a directory is scanned as the transfer enters it.
+    int sub_links = links + (e->followed ? 1 : 0);
+    if (e->followed && sub_links > 40) continue;
+    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
+    if (sub) co_await scan_dir(sub->get(), rel + e->name + "/", filters, sub_links);
   }
   if (filters != nullptr) filters->pop_dir();
 }
 
-Task<void> Syncer::quiet_stat(int dirfd, Entry& e) {
+Task<void> Syncer::quiet_stat(int dirfd, Entry& e, const std::string& rel) {
   auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (st) {
     e.st = *st;
+    if (e.is_symlink() && follows_source_links() && !co_await follow_source_link(dirfd, e, rel, true)) co_return;
     adjust_source(e.st);
     e.stat_ok = true;
   }
@@ -228,7 +232,7 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
   pair.rel = parent_of(rel).empty() ? std::string() : parent_of(rel) + "/";
   if (!pair.src.valid()) co_return;
   Entry entry{name_of(rel)};
-  co_await quiet_stat(pair.src.get(), entry);
+  co_await quiet_stat(pair.src.get(), entry, pair.rel);
   if (!entry.stat_ok) co_return;
   Work stand_in{&entry, entry.name};
   stand_in.group = &group;

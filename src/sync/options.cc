@@ -124,10 +124,14 @@ const std::vector<Spec>& table() {
            });
     on_off(nullptr, "recursive", 'r', "recurse into directories", flag(&Options::recursive));
     on_off(nullptr, "dirs", 'd', "transfer directories without recursing", flag(&Options::dirs));
-    on_off(nullptr, "relative", 'R', "use relative path names (keep the source path) [not yet]", flag(&Options::relative));
+    on_off(nullptr, "relative", 'R', "use relative path names: keep the source path (/./ marks where it starts)",
+           flag(&Options::relative));
+    on_off(nullptr, "implied-dirs", 0, "with -R, send the directories of each path too (default on; "
+           "--no-implied-dirs leaves them as they are)", flag(&Options::implied_dirs));
     on_off(nullptr, "one-file-system", 'x', "don't cross file-system boundaries (twice: skip mount points)",
            counter(&Options::one_file_system));
-    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin) [not yet]",
+    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin); implies -R and -d, "
+           "not -r (give -r to recurse)",
            text(&Options::files_from));
     on_off(nullptr, "from0", '0', "names in *-from files end with NUL, not newline", flag(&Options::from0));
     valued(nullptr, "exclude", 0, "PATTERN", "exclude files matching PATTERN", filter(FilterArg::kExclude));
@@ -142,7 +146,7 @@ const std::vector<Spec>& table() {
              o.filters.push_back({FilterArg::kPerDirF, {}});  // its place among the rules matters
            });
     on_off(nullptr, "cvs-exclude", 'C', "auto-ignore files the way CVS does", flag(&Options::cvs_exclude));
-    on_off(nullptr, "prune-empty-dirs", 'm', "prune empty directory chains from the file list [not yet]",
+    on_off(nullptr, "prune-empty-dirs", 'm', "prune empty directory chains from the file list",
            flag(&Options::prune_empty_dirs));
     valued(nullptr, "max-size", 0, "SIZE", "don't transfer any file larger than SIZE (K, M, G suffixes)",
            size(&Options::max_size, "max-size"));
@@ -150,12 +154,12 @@ const std::vector<Spec>& table() {
            size(&Options::min_size, "min-size"));
 
     on_off("What to keep", "links", 'l', "copy symlinks as symlinks", flag(&Options::links));
-    on_off(nullptr, "copy-links", 'L', "transform symlink into referent file/dir [not yet]", flag(&Options::copy_links));
-    on_off(nullptr, "copy-unsafe-links", 0, "only \"unsafe\" symlinks (pointing outside the tree) are transformed [not yet]",
+    on_off(nullptr, "copy-links", 'L', "transform symlink into referent file/dir", flag(&Options::copy_links));
+    on_off(nullptr, "copy-unsafe-links", 0, "only \"unsafe\" symlinks (pointing outside the tree) are transformed",
            flag(&Options::copy_unsafe_links));
     on_off(nullptr, "safe-links", 0, "ignore symlinks that point outside the tree", flag(&Options::safe_links));
-    on_off(nullptr, "copy-dirlinks", 'k', "transform symlink to dir into referent dir [not yet]", flag(&Options::copy_dirlinks));
-    on_off(nullptr, "keep-dirlinks", 'K', "treat symlinked dir on receiver as dir [not yet]", flag(&Options::keep_dirlinks));
+    on_off(nullptr, "copy-dirlinks", 'k', "transform symlink to dir into referent dir", flag(&Options::copy_dirlinks));
+    on_off(nullptr, "keep-dirlinks", 'K', "treat symlinked dir on receiver as dir (only links that stay inside DEST)", flag(&Options::keep_dirlinks));
     on_off(nullptr, "perms", 'p', "preserve permissions", flag(&Options::perms));
     on_off(nullptr, "executability", 'E', "preserve executability", flag(&Options::executability));
     valued(nullptr, "chmod", 0, "CHMOD", "affect file and/or directory permissions (e.g. Dg+s,Fo-w)",
@@ -299,6 +303,9 @@ std::optional<std::string> check_combinations(const Options& o) {
     return "--delete does not work without --recursive (-r) or --dirs (-d).";
   }
   if (o.sources.empty()) return "no source given; usage: ringsync [OPTION]... SRC [SRC]... DEST";
+  if (o.files_from && o.sources.size() != 1) {
+    return "--files-from takes exactly one SRC: the directory the listed names are relative to";
+  }
   // rsync reads "host:path" as a remote path; ringsync copies local trees only. (A local name
   // with a colon before any slash can be given as ./host:path.)
   auto remote = [](const std::string& p) {
@@ -363,12 +370,15 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
   Options& o = parsed.options;
   std::vector<std::string> positional;
   bool recursive_explicit = false;
+  bool relative_negated = false, dirs_negated = false;  // --no-R / --no-d, wherever they stand
   if (args.size() == 1 && args[0] == "-h") {
     parsed.action = Action::kHelp;
     return parsed;
   }
   auto apply = [&](const Spec& spec, bool on, const std::string* value) -> std::optional<std::string> {
     if (spec.letter == 'r' || std::string_view(spec.name) == "recursive") recursive_explicit = on;
+    if (spec.letter == 'R') relative_negated = !on;
+    if (spec.letter == 'd') dirs_negated = !on;
     if (spec.set_arg) return spec.set_arg(o, *value);
     spec.set(o, on);
     return std::nullopt;
@@ -451,8 +461,13 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
 
   // -q silences the per-file output (-v and -i), as rsync's does; errors still print.
   if (o.quiet) o.verbose = o.itemize = 0;
-  // --files-from: -a does not imply -r (only an explicit -r recurses), as in rsync.
-  if (o.files_from && !recursive_explicit) o.recursive = false;
+  // --files-from: -a does not imply -r (only an explicit -r recurses); -R and -d are implied
+  // unless turned off anywhere on the line, as in rsync.
+  if (o.files_from) {
+    if (!recursive_explicit) o.recursive = false;
+    if (!relative_negated) o.relative = true;
+    if (!dirs_negated) o.dirs = true;
+  }
   if (o.backup_dir && !o.suffix_given) o.suffix.clear();
   // -b without --backup-dir implies -O in rsync: backups change directory times anyway.
   if (o.backup && !o.backup_dir) o.omit_dir_times = true;

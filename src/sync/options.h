@@ -34,6 +34,7 @@ struct Options {
   bool recursive = false;            // -r
   bool dirs = false;                 // -d: directories without recursing
   bool relative = false;             // -R: keep the full source path names
+  bool implied_dirs = true;          // -R: send the directories of each path too (--no-implied-dirs)
   int one_file_system = 0;           // -x (twice: skip mount points altogether)
   std::optional<std::string> files_from;
   bool from0 = false;                // -0: --files-from and *-from files are NUL-separated

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -25,6 +26,7 @@
 
 #include "ringkit/fs.h"
 #include "ringkit/task.h"
+#include "sync/attrs.h"
 #include "sync/entry.h"
 #include "sync/chmod.h"
 #include "sync/filter.h"
@@ -33,6 +35,7 @@
 #include "sync/options.h"
 #include "sync/paths.h"
 #include "sync/report.h"
+#include "sync/selection.h"
 
 namespace ringkit::sync {
 
@@ -69,6 +72,19 @@ class Syncer {
     fs::Fd dst;           // invalid when the destination directory does not exist (dry run)
     bool dst_new = false; // created by this run: holds nothing we need to compare or delete
     std::string rel;      // path below the transfer root, "" or ending in '/'
+    // -R/--files-from (selected.cc): what the list names below this directory; none: the
+    // directory is walked whole (with -r) as without a list.
+    std::optional<SelView> sel;
+    bool listed = true;   // the directory itself is an item (not the unnamed root of a list, nor
+                          // an implied directory under --no-implied-dirs): its line, its attributes
+    int links = 0;        // -L/-k/--copy-unsafe-links: source symlinks followed on the way here
+    // -K (symlinks.cc): the destination directory is a symlink `link_name` in `link_dir` (the
+    // parent's descriptor) that resolves inside DEST (dst is then its directory), or outside it
+    // (dst_outside: nothing below it is touched, as rsync refuses it too).
+    int link_dir = -1;
+    std::string link_name;
+    bool dst_outside = false;
+    std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
   };
   // One source entry and what is in the destination under its name.
   struct Work {
@@ -85,6 +101,31 @@ class Syncer {
   };
 
   Task<void> sync_source(const SourceArg& source, bool single_source);
+  // -R and --files-from (selected.cc): the list of named items, walked as one tree.
+  Task<bool> load_selection();
+  Task<bool> read_files_from(Selection& selection, uint32_t base);
+  Task<void> sync_selection();
+  Task<void> scan_selection();
+  Task<void> scan_selected_dir(int dirfd, std::string rel, SelView view, FilterList* filters);
+  Task<std::vector<Entry>> selected_entries(DirPair& dir);
+  Task<void> stat_selected(DirPair& dir, Entry& e);
+  Task<void> open_other_bases(DirPair& dir, const std::vector<Entry>& entries);
+  DirPair& pair_for(DirPair& dir, const Entry& e);
+  void report_missing_names(const DirPair& dir, const std::vector<Entry>& listed);
+  Task<void> stat_dest_entries(DirPair& dir, std::vector<Work>& works);
+  // -m and implied directories (prune.cc): whether a directory ends up holding anything.
+  Task<void> prune_dirs(DirPair& dir, std::vector<Entry>& entries);
+  Task<bool> has_content(int parent_fd, const Entry& dir_entry, std::string rel, std::optional<SelView> sel,
+                         int links);
+  bool counts_as_content(const Entry& e, const std::string& rel) const;
+  // Symlinks (symlinks.cc): -L, -k, --copy-unsafe-links on the source; -K on the destination.
+  bool follows_source_links() const;
+  Task<bool> follow_source_link(int dirfd, Entry& e, const std::string& rel, bool quiet);
+  std::error_code enter_followed(const Entry& e, int links);
+  enum class DirLink { kNone, kInside, kOutside };
+  Task<DirLink> dest_dirlink(DirPair& parent, const std::string& name, const std::string& rel, fs::Fd& out);
+  Task<void> set_dirlink_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display);
+  Task<void> set_dir_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display);
   static std::string sender_root(const SourceArg& source);
   // --list-only (listing.cc).
   Task<void> list_source(const SourceArg& source);
@@ -95,8 +136,8 @@ class Syncer {
   Task<void> scan_source(const SourceArg& source);
   std::optional<FilterList> side_filters(const SourceArg& source) const;
   static bool enter_filtered(FilterList* filters, const std::string& rel, std::vector<Entry>& entries);
-  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters);
-  Task<void> quiet_stat(int dirfd, Entry& e);
+  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0);
+  Task<void> quiet_stat(int dirfd, Entry& e, const std::string& rel);
   Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);
   Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);
   Task<void> settle_member(int dst_dirfd, Work& work, const std::string& rel);
@@ -132,7 +173,8 @@ class Syncer {
   bool at_delete_limit() const;
   Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing);
   Task<void> delete_pass_dir(DirPair& dir, std::vector<Entry>& entries);
-  Task<void> delete_pass_subdir(DirPair& parent, Work& work);
+  Task<void> delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters);
+  Task<void> delete_pass_selected(DirPair& dir, std::vector<Entry>& entries);
   bool deletes_in_this_pass() const;
   Task<std::vector<std::pair<Entry, bool>>> deletion_order(int dirfd, std::vector<Entry> items);
   Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src,
@@ -175,6 +217,15 @@ class Syncer {
   fs::Fd src_root_;         // the transfer roots, which item paths (rel) are relative to
   fs::Fd dst_root_;         // (invalid in a dry run whose destination does not exist yet)
   std::set<std::string> retouch_dirs_;  // -H: directories linked into after their times were set
+  // -R/--files-from: the named items (the list of names only) and their base directories.
+  std::optional<Selection> selection_;
+  std::vector<fs::Fd> base_fds_;
+  std::set<std::string> absolute_tops_;  // top names of absolute -R sources: lines show "/name/..."
+  // -L/-k/--copy-unsafe-links: the source directories on the current path (loops), and how
+  // often a followed link led back to one of them (see enter_followed()).
+  std::vector<InodeKey> ancestors_;
+  uint64_t loop_reentries_ = 0;
+  std::set<std::string> reported_unreadable_;  // errors the look-ahead (prune.cc) may meet first: said once
 };
 
 }  // namespace ringkit::sync

@@ -221,7 +221,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   work.outcome = opt_.dry_run ? Work::Outcome::kDone : Work::Outcome::kSkipped;
   if (opt_.dry_run) co_return;
 
-  auto src = co_await fs::openat(dir.src.get(), e.name, O_RDONLY | O_NOFOLLOW);
+  auto src = co_await fs::openat(dir.src.get(), e.name, O_RDONLY | (e.followed ? 0 : O_NOFOLLOW));  // -L etc.
   if (!src) {
     if (src.error() == std::errc::no_such_file_or_directory) {
       rep_.vanished(rel);
@@ -305,7 +305,7 @@ Task<void> Syncer::abandon(DirPair& dir, const std::string& tmp_name, const std:
 }
 
 Task<bool> Syncer::same_content(DirPair& dir, Work& work) {
-  auto a = co_await fs::openat(dir.src.get(), work.src->name, O_RDONLY | O_NOFOLLOW);
+  auto a = co_await fs::openat(dir.src.get(), work.src->name, O_RDONLY | (work.src->followed ? 0 : O_NOFOLLOW));
   auto b = co_await fs::openat(dir.dst.get(), work.dst_name, O_RDONLY | O_NOFOLLOW);
   if (!a || !b) co_return false;
   std::vector<std::byte> x(kChunk), y(kChunk);
@@ -439,25 +439,6 @@ Task<Result<void>> Syncer::replace_with(int dirfd, const std::string& tmp, const
     }
   }
   co_return co_await fs::renameat2(dirfd, tmp, dirfd, name, 0);
-}
-
-// rsync's test: absolute targets, and targets that climb above the transfer root.
-bool Syncer::is_unsafe_link(const std::string& target, const std::string& dir_rel) {
-  if (target.empty() || target[0] == '/') return true;
-  int depth = static_cast<int>(std::count(dir_rel.begin(), dir_rel.end(), '/'));
-  size_t pos = 0;
-  while (pos <= target.size()) {
-    size_t slash = target.find('/', pos);
-    std::string part = target.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
-    if (part == "..") {
-      if (--depth < 0) return true;
-    } else if (!part.empty() && part != ".") {
-      ++depth;
-    }
-    if (slash == std::string::npos) break;
-    pos = slash + 1;
-  }
-  return false;
 }
 
 }  // namespace ringkit::sync
