@@ -26,6 +26,7 @@ struct Entry {
   bool followed = false;  // a source symlink whose referent stands in for it (-L, -k, --copy-unsafe-links)
   bool implied = false;   // -R: a directory sent only because a named item lies below it
   uint32_t base = 0;      // -R: the source base it is read from (see Selection)
+  bool not_copied = false;  // of a kind this run does not copy (a symlink without -l, ...): reported
 
   mode_t type() const { return st.stx_mode & S_IFMT; }
   bool is_dir() const { return S_ISDIR(st.stx_mode); }

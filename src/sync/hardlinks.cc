@@ -133,6 +133,12 @@ Task<fs::Fd> Syncer::open_below_root(bool source, const std::string& rel_dir) {
   if (!root.valid()) co_return fs::Fd();
   std::string path = rel_dir.empty() ? std::string(".") : rel_dir;
   auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+  // -R with several bases (/a/./x /b/./y): the source directory may be in another one.
+  for (size_t b = 0; !fd && source && b < base_fds_.size(); ++b) {
+    if (base_fds_[b].valid()) {
+      fd = co_await fs::openat2(base_fds_[b].get(), path, O_RDONLY | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    }
+  }
   if (!fd) co_return fs::Fd();
   co_return std::move(*fd);
 }

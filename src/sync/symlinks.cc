@@ -15,6 +15,7 @@
 
 #include <algorithm>
 
+#include "sync/symlinks.h"
 #include "sync/syncer.h"
 
 namespace ringkit::sync {
@@ -105,29 +106,30 @@ Task<void> Syncer::set_dirlink_attrs(DirPair& dir, const WantedAttrs& want, cons
   if (now && (now->stx_mode & 07777) != want.mode) rep_.file_error("set permissions on", display, eloop());
 }
 
-// rsync 3.4's unsafe_symlink(): empty and absolute targets are unsafe; a ".." anywhere but in
-// the leading run of "../" is unsafe, and so is a target ending in "/.."; otherwise the target
-// is unsafe when its ".." climb above the transfer root from the link's directory `dir_rel`.
 bool Syncer::is_unsafe_link(const std::string& target, const std::string& dir_rel) {
+  return is_unsafe_symlink(target, dir_rel);
+}
+
+bool is_unsafe_symlink(std::string_view target, std::string_view dir_rel) {
   if (target.empty() || target[0] == '/') return true;
   size_t lead = 0;
-  while (target.compare(lead, 3, "../") == 0) {
+  while (target.substr(lead).starts_with("../")) {
     lead += 3;
     while (lead < target.size() && target[lead] == '/') ++lead;
   }
-  if (target.find("/../", lead) != std::string::npos) return true;
+  if (target.find("/../", lead) != std::string_view::npos) return true;
   if (target.size() > 3 && target.ends_with("/..")) return true;
   int depth = static_cast<int>(std::count(dir_rel.begin(), dir_rel.end(), '/'));
   size_t pos = 0;
   while (pos <= target.size()) {
     size_t slash = target.find('/', pos);
-    std::string_view part = std::string_view(target).substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    std::string_view part = target.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
     if (part == "..") {
       if (--depth < 0) return true;
     } else if (!part.empty() && part != ".") {
       ++depth;
     }
-    if (slash == std::string::npos) break;
+    if (slash == std::string_view::npos) break;
     pos = slash + 1;
   }
   return false;

@@ -347,6 +347,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   src_root_ = co_await open_dir_or_none(dirname_of(source.path));
   dst_root_ = co_await open_dir_or_none(dst_dir);
   Entry entry{source.name, 0, *st, true};
+  entry.followed = follow == 0;  // -L/-k: read through the link
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
   if (!parent) {
     rep_.file_error("opendir", dirname_of(source.path), parent.error());
@@ -506,13 +507,14 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     // (Implied directories are not filtered: rsync sends them for the named items below.)
     std::erase_if(entries, [&](const Entry& e) { return !e.implied && excluded(dir.rel + e.name, e.is_dir()); });
   }
-  // Kinds this run does not copy are reported while listing, before the directory's line.
+  // Directories this run does not copy are reported while listing, before the directory's line
+  // (rsync's sender leaves them out of its list); other kinds stay in the list, so that --delete
+  // leaves their names alone, and are reported in their place among the files, as rsync's
+  // generator does.
+  for (Entry& e : entries) e.not_copied = !e.implied && !copies_kind(e);
   std::erase_if(entries, [&](const Entry& e) {
-    if (e.implied || copies_kind(e)) return false;
-    if ((opt_.itemize > 0 || opt_.verbose > 0) && !deletion_pass_) {
-      rep_.line((e.is_dir() ? "skipping directory " : "skipping non-regular file \"") + dir.rel + e.name +
-                (e.is_dir() ? "" : "\""));
-    }
+    if (!e.not_copied || !e.is_dir()) return false;
+    if ((opt_.itemize > 0 || opt_.verbose > 0) && !deletion_pass_) rep_.line("skipping directory " + dir.rel + e.name);
     return true;
   });
   // -L and friends: the directories on the way here, to see a link that leads back to one.
@@ -581,6 +583,9 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
         w.dst_present = true;
         w.dst_type = it->second;
       }
+      if (e.not_copied && (opt_.itemize > 0 || opt_.verbose > 0)) {
+        w.line = "skipping non-regular file \"" + dir.rel + e.name + "\"";
+      }
       (e.is_dir() ? dirs : files).push_back(std::move(w));
     }
   }
@@ -601,6 +606,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   // time after the others (which only changes when, not what, they print).
   std::vector<size_t> plain, linked;
   for (size_t i = 0; i < files.size(); ++i) {
+    if (files[i].src->not_copied) continue;
     bool member = opt_.hard_links && links_.find(files[i].src->st) != nullptr;
     (member ? linked : plain).push_back(i);
   }
@@ -667,7 +673,9 @@ Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& e
       // only looks extraneous; --ignore-errors deletes anyway.
       if (io_error_ && !opt_.ignore_errors) {
         if (!said_skipping_deletion_) {
-          rep_.error_line("IO error encountered -- skipping file deletion", kExitPartial);
+          // (On stdout, as rsync's; -q silences it.)
+          if (!opt_.quiet) rep_.line("IO error encountered -- skipping file deletion");
+          rep_.raise(kExitPartial);
           said_skipping_deletion_ = true;
         }
       } else {
@@ -695,13 +703,16 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     co_return;
   }
   bool listed = !(e.implied && !opt_.implied_dirs);
-  if (parent.dst_outside && !opt_.dry_run) {
+  if (parent.dst_outside && !opt_.dry_run && listed) {
     // -K: the parent is a link that leads out of DEST. rsync's mkdir there fails (ELOOP) and
     // nothing below is sent; nothing is written outside DEST here either.
-    if (listed) print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel);
+    print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel);
     rep_.file_error("mkdir", rel, std::make_error_code(std::errc::too_many_symbolic_link_levels));
     co_return;
   }
+  // An implied directory under --no-implied-dirs below such a link: nothing is made for it;
+  // the named items below fail in their turn.
+  bool outside = parent.dst_outside && !opt_.dry_run;
   unsigned char dst_type = work.dst_present ? work.dst_type : static_cast<unsigned char>(DT_UNKNOWN);
   if (work.dst_present && dst_type == DT_UNKNOWN && parent.dst.valid()) {
     auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
@@ -710,12 +721,12 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   bool exists_as_dir = work.dst_present && dst_type == DT_DIR;
   // -K (and --no-implied-dirs): a symlink to a directory stands for the directory, when it
   // stays inside DEST.
-  DirLink link = DirLink::kNone;
+  DirLink link = outside ? DirLink::kOutside : DirLink::kNone;
   fs::Fd link_fd;
   if (work.dst_present && dst_type == DT_LNK && (opt_.keep_dirlinks || !listed) && parent.dst.valid()) {
     link = co_await dest_dirlink(parent, work.dst_name, rel, link_fd);
-    exists_as_dir = link != DirLink::kNone;
   }
+  if (link != DirLink::kNone) exists_as_dir = true;
   if (work.dst_present && !exists_as_dir && dst_type != DT_UNKNOWN) {
     if (opt_.ignore_existing) co_return;  // an existing non-directory stays, and so does the subtree
     if (!co_await remove_in_the_way(parent, work, false)) co_return;

@@ -1,0 +1,150 @@
+#include "support/rsync_diff.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace ringkit::testing {
+
+const std::string& ringsync_program() {
+  static const std::string path = std::string(RINGKIT_BIN_DIR) + "/ringsync";
+  return path;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+bool is_item_line(const std::string& line) {
+  return line.size() > 12 && std::string("<>ch.").find(line[0]) != std::string::npos &&
+         std::string("fdLDS").find(line[1]) != std::string::npos && line[11] == ' ';
+}
+
+SyncOutput split_output(const std::string& text) {
+  SyncOutput o;
+  for (std::string line : split_lines(text)) {
+    if (line.starts_with("created directory ")) line = "created directory DEST";
+    bool item = is_item_line(line) || line.starts_with("created directory ");
+    if (item && line.starts_with("hf")) {
+      o.links.push_back(line);
+      continue;
+    }
+    (item ? o.items : line.starts_with("*deleting") ? o.deletions : o.notes).push_back(line);
+  }
+  std::sort(o.links.begin(), o.links.end());
+  return o;
+}
+
+RunResult run_in(const std::vector<std::string>& argv, const std::string& cwd, const std::string& stdin_path) {
+  // (Only async-signal-safe calls between fork and exec: the strings are ready before.)
+  const char* dir = cwd.empty() ? nullptr : cwd.c_str();
+  const char* in = stdin_path.empty() ? nullptr : stdin_path.c_str();
+  Spawned p = spawn_program(argv, true, [dir, in] {
+    if (dir != nullptr && ::chdir(dir) != 0) return false;
+    if (in != nullptr) {
+      int fd = ::open(in, O_RDONLY);
+      if (fd < 0 || ::dup2(fd, 0) < 0) return false;
+    }
+    return true;
+  });
+  if (p.pid < 0) return {};
+  return wait_program(p);
+}
+
+void expect_same_run(const RunResult& r, const RunResult& g, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(g.exit_code, r.exit_code) << "rsync stderr:\n" << r.err << "ringsync stderr:\n" << g.err;
+  SyncOutput ro = split_output(r.out), go = split_output(g.out);
+  EXPECT_EQ(go.items, ro.items) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+  EXPECT_EQ(go.links, ro.links) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+  EXPECT_EQ(go.deletions, ro.deletions) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+  EXPECT_EQ(go.notes, ro.notes) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+}
+
+std::vector<std::string> words(const std::string& spec) {
+  std::vector<std::string> out;
+  std::istringstream in(spec);
+  for (std::string w; in >> w;) {
+    std::replace(w.begin(), w.end(), '_', ' ');
+    out.push_back(w);
+  }
+  return out;
+}
+
+}  // namespace ringkit::testing
+
+namespace ringkit::testing {
+
+bool has_option(const std::vector<std::string>& options, const std::string& flag) {
+  for (const auto& o : options) {
+    if (flag.size() == 1 && o.size() > 1 && o[0] == '-' && o[1] != '-' && o.find(flag) != std::string::npos) {
+      return true;
+    }
+    if (flag.size() > 1 && (o == flag || o.starts_with(flag + "="))) return true;
+  }
+  return false;
+}
+
+SnapshotOptions compare_options_for(const std::vector<std::string>& options, bool dir_times) {
+  SnapshotOptions cmp;
+  cmp.times = has_option(options, "a") || has_option(options, "t");
+  cmp.owners = has_option(options, "a") || has_option(options, "o");
+  cmp.modes = has_option(options, "a") || has_option(options, "p");
+  cmp.xattrs = has_option(options, "X");
+  cmp.acls = has_option(options, "A");
+  cmp.dir_times = dir_times && cmp.times && !has_option(options, "O");
+  cmp.nlink = has_option(options, "H");
+  return cmp;
+}
+
+RunResult DiffRuns::run_ringsync(const std::vector<std::string>& args, const std::string& dest,
+                                 const std::string& stdin_path) const {
+  std::vector<std::string> argv = {ringsync_program()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(dest);
+  return run_in(argv, base_, stdin_path);
+}
+
+RunResult DiffRuns::run_rsync(const std::vector<std::string>& args, const std::string& dest,
+                              const std::string& stdin_path) const {
+  std::vector<std::string> argv = {"rsync"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(dest);
+  return run_in(argv, base_, stdin_path);
+}
+
+void DiffRuns::run_both(const std::vector<std::string>& args, const std::string& what, const std::string& stdin_path) {
+  RunResult r = run_rsync(args, base_ + "/r/", stdin_path);
+  RunResult g = run_ringsync(args, base_ + "/g/", stdin_path);
+  expect_same_run(r, g, what);
+}
+
+void DiffRuns::expect_same_trees(const SnapshotOptions& cmp) const {
+  TreeState r = snapshot(base_ + "/r"), g = snapshot(base_ + "/g");
+  r.erase(".");
+  g.erase(".");
+  for (const auto& d : compare_trees(r, g, cmp)) ADD_FAILURE() << "rsync vs ringsync: " << d;
+}
+
+void DiffRuns::expect_dry_run_matches(const std::vector<std::string>& args, const std::string& stdin_path) {
+  std::vector<std::string> dry = {"-n"};
+  dry.insert(dry.end(), args.begin(), args.end());
+  TreeState before = snapshot(base_ + "/g");
+  RunResult d = run_ringsync(dry, base_ + "/g/", stdin_path);
+  EXPECT_TRUE(compare_trees(before, snapshot(base_ + "/g"), {}).empty()) << "a dry run changed the tree";
+  RunResult real = run_ringsync(args, base_ + "/g/", stdin_path);
+  SyncOutput dout = split_output(d.out), rout = split_output(real.out);
+  EXPECT_EQ(d.exit_code, real.exit_code) << d.err << "\n--\n" << real.err;
+  EXPECT_EQ(dout.items, rout.items) << "dry run:\n" << d.out << "real run:\n" << real.out;
+  EXPECT_EQ(dout.links, rout.links);
+  EXPECT_EQ(dout.deletions, rout.deletions);
+  EXPECT_EQ(dout.notes, rout.notes);
+}
+
+}  // namespace ringkit::testing
