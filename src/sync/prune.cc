@@ -98,7 +98,7 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
       if (!st) {
         // A named item that is missing is an error wherever it is found first (see stat_selected).
         std::string path = rel + e.name;
-        io_error_ = true;
+        if (st.error() != std::errc::no_such_file_or_directory) io_error_ = true;
         if (!deletion_pass_ && reported_unreadable_.insert(path).second) rep_.file_error("link_stat", path, st.error());
         continue;
       }

@@ -83,7 +83,12 @@ Task<bool> Syncer::read_files_from(Selection& selection, uint32_t base) {
   }
   FilesFromParser parser(opt_.from0);
   auto add = [&](std::string_view raw) {
-    if (auto name = clean_listed_name(raw)) selection.add(std::move(name->path), base, name->contents);
+    auto name = clean_listed_name(raw);
+    if (!name) return;
+    uint32_t from = base;
+    if (!name->base.empty()) from = selection.add_base(selection.bases()[base] + "/" + name->base);
+    if (name->root_implied) selection.imply_root(from);
+    selection.add(std::move(name->path), from, name->contents);
   };
   std::vector<std::byte> buf(kListChunk);
   for (;;) {
@@ -125,7 +130,7 @@ Task<void> Syncer::sync_selection() {
 
   DirPair root;
   root.sel = view;
-  root.listed = sel.root_listed();
+  root.listed = sel.root_named() || (sel.root_listed() && opt_.implied_dirs);
   auto src = co_await fs::openat(base_fds_[view.base].get(), ".", O_RDONLY | O_DIRECTORY);
   if (!src) {
     rep_.file_error("opendir", sel.bases()[view.base], src.error());
@@ -186,7 +191,8 @@ Task<void> Syncer::stat_selected(DirPair& dir, Entry& e) {
   auto st = co_await fs::statx(pair.src.get(), e.name, e.implied ? 0 : AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (st && e.implied && !S_ISDIR(st->stx_mode)) st = std::make_error_code(std::errc::not_a_directory);
   if (!st) {
-    io_error_ = true;
+    // (A missing name does not stop --delete, as in rsync; an unreadable one does.)
+    if (st.error() != std::errc::no_such_file_or_directory) io_error_ = true;
     // (Said once: the look-ahead of prune.cc may have met it first.)
     if (!deletion_pass_ && reported_unreadable_.insert(path).second) rep_.file_error("link_stat", path, st.error());
     co_return;
@@ -245,7 +251,6 @@ void Syncer::report_missing_names(const DirPair& dir, const std::vector<Entry>& 
   for (const SelChild& c : Selection::children(*dir.sel)) {
     bool found = std::any_of(listed.begin(), listed.end(), [&](const Entry& e) { return e.name == c.name; });
     if (found) continue;
-    io_error_ = true;
     rep_.file_error("link_stat", dir.rel + std::string(c.name),
                     std::make_error_code(std::errc::no_such_file_or_directory));
   }

@@ -179,7 +179,16 @@ std::variant<RelativeSource, std::string> parse_relative_source(const std::strin
 std::optional<ListedName> clean_listed_name(std::string_view raw) {
   if (raw.empty()) return std::nullopt;
   ListedName out;
-  out.contents = names_contents(raw);
+  while (raw.size() > 1 && raw.front() == '/') raw.remove_prefix(1);
+  if (raw == "/") raw = ".";
+  size_t dot = raw.find("/./");
+  if (dot != std::string_view::npos) {
+    out.base = join(components(raw.substr(0, dot)));
+    raw = raw.substr(dot + 3);
+  } else if (raw == "." || raw.starts_with("./")) {
+    out.root_implied = true;
+  }
+  out.contents = names_contents(raw) || raw.empty();
   std::vector<std::string_view> kept;
   for (std::string_view p : components(raw)) {
     if (p != "..") {
@@ -189,7 +198,10 @@ std::optional<ListedName> clean_listed_name(std::string_view raw) {
     }
   }
   out.path = join(kept);
-  if (out.path.empty()) out.contents = true;  // "." (or "/"): the directory itself and its entries
+  if (out.path.empty()) {
+    out.contents = true;  // "." (or "/"): the directory itself and its entries
+    out.root_implied = false;
+  }
   return out;
 }
 

@@ -103,13 +103,16 @@ struct RelativeSource {
 // Error: rsync's message for a ".." in the kept part (exit code 1).
 std::variant<RelativeSource, std::string> parse_relative_source(const std::string& arg);
 
-// A --files-from name as rsync reads it: leading slashes removed, "." components and repeated
-// slashes dropped, ".." resolved within the source directory ("../x" is "x"). `contents` is set
-// for a trailing slash ("dir/" also sends the directory's entries). "." is the directory itself.
-// nullopt for a name that is nothing (blank).
+// A --files-from name as rsync reads it: leading slashes removed, then read as a -R source
+// below the source directory ("a/./b" keeps "b", read from "a"; "./x" also sends the directory
+// itself), "." components and repeated slashes dropped, ".." resolved without rising above the
+// source directory ("../x" is "x"). `contents` is set for a trailing slash ("dir/" also sends the
+// directory's entries). "." is the directory itself. nullopt for a blank name.
 struct ListedName {
   std::string path;
   bool contents = false;
+  std::string base;           // "a" for "a/./b": the kept path is below SRC/a ("" for SRC itself)
+  bool root_implied = false;  // "./x": SRC itself is sent too (its line is "./")
 };
 std::optional<ListedName> clean_listed_name(std::string_view raw);
 

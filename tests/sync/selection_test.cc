@@ -32,6 +32,13 @@ TEST(SyncSelectionListedName, AsRsyncReadsAFilesFromLine) {
   EXPECT_EQ(clean(".")->path, "");
   EXPECT_TRUE(clean(".")->contents);
   EXPECT_EQ(clean("  spaced  ")->path, "  spaced  ");
+  // Read as -R reads its sources: "/./" starts the kept part, "./x" sends the root too.
+  EXPECT_TRUE(clean("./g")->root_implied);
+  EXPECT_TRUE(clean("/./g")->root_implied);
+  EXPECT_FALSE(clean("././g")->root_implied);
+  EXPECT_EQ(clean("a/./b/f")->base, "a");
+  EXPECT_EQ(clean("a/./b/f")->path, "b/f");
+  EXPECT_EQ(clean("a/b/./f")->base, "a/b");
   EXPECT_FALSE(clean("").has_value());
 }
 
