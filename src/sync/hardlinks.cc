@@ -132,12 +132,12 @@ Task<fs::Fd> Syncer::open_below_root(bool source, const std::string& rel_dir) {
   const fs::Fd& root = source ? src_root_ : dst_root_;
   if (!root.valid()) co_return fs::Fd();
   std::string path = rel_dir.empty() ? std::string(".") : rel_dir;
-  auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+  // In the source, -L/-k/--copy-unsafe-links walk through links (reading only).
+  uint64_t resolve = source && follows_source_links() ? 0 : RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+  auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
   // -R with several bases (/a/./x /b/./y): the source directory may be in another one.
   for (size_t b = 0; !fd && source && b < base_fds_.size(); ++b) {
-    if (base_fds_[b].valid()) {
-      fd = co_await fs::openat2(base_fds_[b].get(), path, O_RDONLY | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
-    }
+    if (base_fds_[b].valid()) fd = co_await fs::openat2(base_fds_[b].get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
   }
   if (!fd) co_return fs::Fd();
   co_return std::move(*fd);

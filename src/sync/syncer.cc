@@ -574,6 +574,9 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   {
     std::vector<Entry> existing;
     if (whole && dir.dst.valid() && !dir.dst_new && !co_await list_and_prune_dest(dir, entries, existing)) co_return;
+    // A directory made just now has nothing to delete, but rsync looks (and says why it will
+    // not) all the same.
+    if (whole && dir.dst.valid() && dir.dst_new && deletes_in_this_pass()) deletion_blocked();
     std::unordered_map<std::string, unsigned char> dst_types;
     for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
     for (Entry& e : entries) {
@@ -643,6 +646,19 @@ Task<void> Syncer::set_dir_attrs(DirPair& dir, const WantedAttrs& want, const st
   if (!r) rep_.file_error("set attributes of", display, r.error());
 }
 
+// As rsync: once the source could not be read completely, deleting could remove what only
+// looks extraneous; --ignore-errors deletes anyway. Said once, where the first deletion would be.
+bool Syncer::deletion_blocked() {
+  if (!io_error_ || opt_.ignore_errors) return false;
+  if (!said_skipping_deletion_) {
+    // (On stdout, as rsync's; -q silences it.)
+    if (!opt_.quiet) rep_.line("IO error encountered -- skipping file deletion");
+    rep_.raise(kExitPartial);
+    said_skipping_deletion_ = true;
+  }
+  return true;
+}
+
 // What the destination directory holds, less the temp files of a killed run (which go); when
 // this walk deletes, what the source does not have goes too. False if it cannot be listed.
 Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing) {
@@ -668,20 +684,7 @@ Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& e
       if (ours(e) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), e.name, 0);
     }
     std::erase_if(existing, ours);
-    if (deletes_in_this_pass()) {
-      // As rsync: once the source could not be read completely, deleting could remove what
-      // only looks extraneous; --ignore-errors deletes anyway.
-      if (io_error_ && !opt_.ignore_errors) {
-        if (!said_skipping_deletion_) {
-          // (On stdout, as rsync's; -q silences it.)
-          if (!opt_.quiet) rep_.line("IO error encountered -- skipping file deletion");
-          rep_.raise(kExitPartial);
-          said_skipping_deletion_ = true;
-        }
-      } else {
-        co_await delete_extraneous(dir, entries, existing);
-      }
-    }
+    if (deletes_in_this_pass() && !deletion_blocked()) co_await delete_extraneous(dir, entries, existing);
   }
   co_return true;
 }

@@ -176,6 +176,7 @@ class Syncer {
   Task<void> delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters);
   Task<void> delete_pass_selected(DirPair& dir, std::vector<Entry>& entries);
   bool deletes_in_this_pass() const;
+  bool deletion_blocked();
   Task<std::vector<std::pair<Entry, bool>>> deletion_order(int dirfd, std::vector<Entry> items);
   Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src,
                                const std::vector<Entry>& dst);
