@@ -129,7 +129,7 @@ class Syncer {
   static std::string sender_root(const SourceArg& source);
   // --list-only (listing.cc).
   Task<void> list_source(const SourceArg& source);
-  Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse);
+  Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse, int links = 0);
   Task<void> list_item(int dirfd, const Entry& e, const std::string& path);
   std::string list_line(const struct statx& st, const std::string& name, const std::string& target) const;
   // -H (hardlinks.cc).
