@@ -167,10 +167,10 @@ Task<void> Syncer::delete_pass_selected(DirPair& dir, std::vector<Entry>& entrie
   for (Entry& e : entries) {
     if (!e.is_dir()) continue;
     auto st = co_await fs::statx(dir.dst.get(), e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
-    if (!st || !S_ISDIR(st->stx_mode)) continue;
+    if (!st || !(S_ISDIR(st->stx_mode) || S_ISLNK(st->stx_mode))) continue;
     Work w{&e, e.name};
     w.dst_present = true;
-    w.dst_type = DT_DIR;
+    w.dst_type = IFTODT(st->stx_mode);
     dirs.push_back(std::move(w));
   }
   std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
@@ -187,13 +187,19 @@ Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work, std::optional
   if (!enters || !parent.dst.valid()) co_return;
   bool in_list = parent.sel && !parent.sel->full;
   if (!in_list && opt_.one_file_system > 0 && device_of(e.st) != root_dev_) co_return;
-  bool is_dir = work.dst_type == DT_DIR;
-  if (work.dst_type == DT_UNKNOWN) {
-    auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
-    is_dir = st && S_ISDIR(st->stx_mode);
-  }
-  if (!is_dir) co_return;
   std::string rel = parent.rel + work.dst_name + "/";
+  unsigned char type = work.dst_type;
+  if (type == DT_UNKNOWN) {
+    auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    if (st) type = IFTODT(st->stx_mode);
+  }
+  // -K (and --no-implied-dirs): a link to a directory inside DEST is that directory here too.
+  fs::Fd linked;
+  bool follows = opt_.keep_dirlinks || (e.implied && !opt_.implied_dirs);
+  if (type == DT_LNK && follows && co_await dest_dirlink(parent, work.dst_name, rel, linked) != DirLink::kInside) {
+    co_return;
+  }
+  if (type != DT_DIR && !linked.valid()) co_return;
   DirPair child;
   child.rel = rel;
   child.sel = sel;
@@ -206,10 +212,14 @@ Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work, std::optional
     if (src.error() != std::errc::no_such_file_or_directory) io_error_ = true;
     co_return;
   }
-  auto dst = co_await fs::openat(parent.dst.get(), work.dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  if (!dst) co_return;
   child.src = std::move(*src);
-  child.dst = std::move(*dst);
+  if (linked.valid()) {
+    child.dst = std::move(linked);
+  } else {
+    auto dst = co_await fs::openat(parent.dst.get(), work.dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!dst) co_return;
+    child.dst = std::move(*dst);
+  }
   co_await sync_dir(std::move(child), e.st, false, rel);
 }
 

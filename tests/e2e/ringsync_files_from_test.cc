@@ -98,11 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
                       ListCase{"-air --exclude=two/ --exclude=leaf", "lf"}, ListCase{"-ril", "lf"},
                       ListCase{"-aiL", "lf"}),
     [](const auto& param_info) {
-      std::string name = std::string(param_info.param.options) + "_" + param_info.param.list;
-      for (char& c : name) {
-        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      return name + "_" + std::to_string(param_info.index);
+      return param_test_name(std::string(param_info.param.options) + "_" + param_info.param.list, param_info.index);
     });
 
 // rsync stops before anything is touched when the list cannot be read (exit 1), and rejects

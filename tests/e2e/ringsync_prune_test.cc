@@ -69,13 +69,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, RingsyncPrune,
                                            "-aim -f P_chain/ --include=*/ --include=*.pdf --exclude=*",
                                            "-aim --exclude=*.txt --exclude=deeper/", "-aim --delete-after",
                                            "-aimH --delete", "-aimx"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           for (char& c : name) {
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name + "_" + std::to_string(param_info.index);
-                         });
+                         [](const auto& param_info) { return param_test_name(param_info.param, param_info.index); });
 
 }  // namespace
 }  // namespace ringkit::testing

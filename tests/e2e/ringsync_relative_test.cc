@@ -100,11 +100,7 @@ INSTANTIATE_TEST_SUITE_P(
                       RelativeCase{"-riR", "src/sub/ src/hl/one/x"},
                       RelativeCase{"-aiRc --delete", "src/sub src/sub/deeper src/sub/file"}),
     [](const auto& param_info) {
-      std::string name = std::string(param_info.param.options) + "_" + param_info.param.sources;
-      for (char& c : name) {
-        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-      }
-      return name + "_" + std::to_string(param_info.index);
+      return param_test_name(std::string(param_info.param.options) + "_" + param_info.param.sources, param_info.index);
     });
 
 // An implied directory that is a symlink in the destination: replaced by a real directory as

@@ -88,20 +88,14 @@ INSTANTIATE_TEST_SUITE_P(Cases, RingsyncSourceLinks,
                                            "-aiLH", "-aikH --delete", "-aiLm", "-aiL --exclude=dirlink/",
                                            "-aiLR src/./sub src/./dirlink src/./outdir",
                                            "-aikR src/dirlink/deeper src/./emb"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           for (char& c : name) {
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name + "_" + std::to_string(param_info.index);
-                         });
+                         [](const auto& param_info) { return param_test_name(param_info.param, param_info.index); });
 
 // -K: links in DEST where the source has directories. Inside DEST they are followed (the data
 // lands in what they point to; their own times are set, the mode is not, as rsync does);
 // out of DEST nothing is written through them. rsync behaves the same; the trees and the
 // output are compared with it, and the outside directory is checked untouched.
 TEST(RingsyncDestLinks, KeepDirlinksAsRsyncAndNothingWrittenOutside) {
-  for (const char* opts : {"-aiK", "-aiK --delete", "-aikK", "-rtiK"}) {
+  for (const char* opts : {"-aiK", "-aiK --delete", "-aiK --delete-after", "-aikK", "-rtiK"}) {
     SCOPED_TRACE(opts);
     DiffRuns runs("ringsync-keep-dirlinks");
     std::string base = runs.base();

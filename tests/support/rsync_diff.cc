@@ -67,6 +67,14 @@ void expect_same_run(const RunResult& r, const RunResult& g, const std::string& 
   EXPECT_EQ(go.notes, ro.notes) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
 }
 
+std::string param_test_name(const std::string& text, size_t index) {
+  std::string name = text;
+  for (char& c : name) {
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name + "_" + std::to_string(index);
+}
+
 std::vector<std::string> words(const std::string& spec) {
   std::vector<std::string> out;
   std::istringstream in(spec);

@@ -37,6 +37,10 @@ RunResult run_in(const std::vector<std::string>& argv, const std::string& cwd, c
 // The two runs printed the same and ended the same; failures name `what`.
 void expect_same_run(const RunResult& rsync, const RunResult& ours, const std::string& what);
 
+// A test-parameter name: `text` with every byte that is not a letter or digit made '_', then
+// "_<index>" (so that two cases that differ only in punctuation stay apart).
+std::string param_test_name(const std::string& text, size_t index);
+
 // A command line split into words: "_" inside a word stands for a space ("-f_-_x" is "-f" "- x").
 std::vector<std::string> words(const std::string& spec);
 
