@@ -73,11 +73,7 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
     }
   }
   if (!make_room) {
-    if (opt_.itemize > 0) {
-      rep_.line(deleting_line(rel, is_dir));
-    } else if (opt_.verbose > 0) {
-      rep_.line("deleting " + rel + (is_dir ? "/" : ""));
-    }
+    out_.deleted(rel, is_dir);
     ++rep_.stats().deleted;
     ++deleted_;
   }

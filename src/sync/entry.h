@@ -27,6 +27,8 @@ struct Entry {
   bool implied = false;   // -R: a directory sent only because a named item lies below it
   uint32_t base = 0;      // -R: the source base it is read from (see Selection)
   bool not_copied = false;  // of a kind this run does not copy (a symlink without -l, ...): reported
+  uint32_t ndx = 0;          // rsync's file-list index and place in the list (item_output.h)
+  uint32_t list_pos = 0;
 
   mode_t type() const { return st.stx_mode & S_IFMT; }
   bool is_dir() const { return S_ISDIR(st.stx_mode); }

@@ -55,7 +55,7 @@ void HardLinkTable::forget_if_complete(const struct statx& st) {
   if (it != groups_.end() && it->second.at_last()) groups_.erase(it);
 }
 
-// ---- The pre-pass ----
+// ---- The pre-pass: hard-link groups (-H) and the size of the file list (progress) ----
 
 Task<void> Syncer::scan_source(const SourceArg& source) {
   int follow = source.contents ? 0 : AT_SYMLINK_NOFOLLOW;
@@ -64,8 +64,9 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
   root_dev_ = device_of(*st);
   std::optional<FilterList> filters = side_filters(source);
   FilterList* f = filters ? &*filters : nullptr;
+  out_.count_in_list(*st);  // "." for SRC/, else the item itself
   if (!S_ISDIR(st->stx_mode)) {
-    if (may_be_hard_linked(*st)) links_.count(*st);
+    if (opt_.hard_links && may_be_hard_linked(*st)) links_.count(*st);
     co_return;
   }
   if (!opt_.recursive && !opt_.dirs) co_return;
@@ -94,10 +95,11 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
   if (!enter_filtered(filters, rel, entries)) co_return;
   std::vector<Entry*> dirs;
   for (Entry& e : entries) {
+    out_.count_in_list(e.st);  // rsync lists even the kinds it then skips
     if (!copies_kind(e)) continue;
     if (e.is_dir()) {
       dirs.push_back(&e);
-    } else if (may_be_hard_linked(e.st)) {
+    } else if (opt_.hard_links && may_be_hard_linked(e.st)) {
       links_.count(e.st);
     }
   }
@@ -231,7 +233,7 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
   }
 }
 
-Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<std::string>& lines) {
+Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<ItemLine>& lines) {
   DirPair pair;
   pair.src = co_await open_below_root(true, parent_of(rel));
   pair.dst = co_await open_below_root(false, parent_of(rel));
@@ -259,7 +261,7 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
 // the name). `dst` is what the destination holds now (nullptr: nothing).
 Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std::string& rel,
                                const struct statx* dst, const struct statx& src, HardLinkGroup& group,
-                               std::vector<std::string>& lines) {
+                               std::vector<ItemLine>& lines) {
   ItemChange change{ItemChange::Update::kHardLink, item_type(src.stx_mode), dst == nullptr};
   if (dst != nullptr) {
     WantedAttrs want = wanted_attrs(opt_, src, false, umask_);
@@ -271,12 +273,12 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
     if (same_inode) {
       bool changed = change.size || change.perms || change.owner || change.group || change.time;
       if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) {
-        std::string line = line_for(change, rel, {});
+        ItemLine line = line_for(change, rel, {}, src);
         if (S_ISLNK(src.stx_mode)) {  // rsync names a symlink's target here, not a leader
           auto target = co_await fs::readlinkat(dst_dirfd, name);
-          if (target) line += " -> " + *target;
+          if (target) line.set_symlink_target(*target);
         }
-        lines.push_back(line);
+        lines.push_back(std::move(line));
       }
       co_return;
     }
@@ -297,7 +299,7 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
       co_return;
     }
   }
-  if (opt_.itemize > 0 || opt_.verbose > 0) lines.push_back(line_for(change, rel, group.leader));
+  if (out_.wants_items()) lines.push_back(line_for(change, rel, group.leader, src));
 }
 
 }  // namespace ringkit::sync

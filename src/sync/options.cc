@@ -8,7 +8,10 @@
 #include "sync/options.h"
 
 #include "sync/chmod.h"
+#include "sync/out_format.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <functional>
@@ -76,11 +79,23 @@ Setter delete_at(DeleteTiming timing) {
   };
 }
 
-// rsync's --info items; only progress and stats change what ringsync prints.
+// rsync's --info=FLAG[N],... : every flag rsync has is accepted; a level that would make rsync
+// print something ringsync does not print yet is refused by check_info(), never ignored.
 std::optional<std::string> apply_info(Options& o, const std::string& value) {
-  static const char* kKnown[] = {"backup", "copy", "del",  "flist",    "misc",  "mount", "name",
-                                 "nonreg", "progress", "remove", "skip", "stats", "symsafe", "all",
-                                 "none"};
+  Options::InfoGiven& g = o.info;
+  struct Flag {
+    const char* name;
+    int Options::InfoGiven::*level;
+  };
+  static const Flag kFlags[] = {
+      {"backup", &Options::InfoGiven::backup}, {"copy", &Options::InfoGiven::copy},
+      {"del", &Options::InfoGiven::del},       {"flist", &Options::InfoGiven::flist},
+      {"misc", &Options::InfoGiven::misc},     {"mount", &Options::InfoGiven::mount},
+      {"name", &Options::InfoGiven::name},     {"nonreg", &Options::InfoGiven::nonreg},
+      {"progress", &Options::InfoGiven::progress}, {"remove", &Options::InfoGiven::remove},
+      {"skip", &Options::InfoGiven::skip},     {"stats", &Options::InfoGiven::stats},
+      {"symsafe", &Options::InfoGiven::symsafe},
+  };
   size_t start = 0;
   while (start <= value.size()) {
     size_t comma = value.find(',', start);
@@ -89,19 +104,38 @@ std::optional<std::string> apply_info(Options& o, const std::string& value) {
     if (item.empty()) continue;
     size_t digits = item.find_first_of("0123456789");
     std::string name = item.substr(0, digits);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     int level = digits == std::string::npos ? 1 : parse_int<int>(item.substr(digits)).value_or(-1);
-    bool known = false;
-    for (const char* k : kKnown) known |= name == k;
-    if (!known || level < 0) return "Unknown --info item: \"" + item + "\"";
-    if (name == "progress") {
-      o.progress = level == 1;
-      o.progress2 = level >= 2;
-    } else if (name == "stats") {
-      o.stats = level > 0;
-    } else if (name == "none") {
-      o.progress = o.progress2 = o.stats = false;
+    if (level < 0) return "Unknown --info item: \"" + item + "\"";
+    if (name == "all" || name == "none") {
+      if (name == "none") level = 0;
+      for (const Flag& f : kFlags) g.*(f.level) = level;
+      continue;
     }
+    if (name == "help") return std::string("--info=help is not available in ringsync; see ringsync --help and the man page");
+    const Flag* flag = nullptr;
+    for (const Flag& f : kFlags) {
+      if (name == f.name) flag = &f;
+    }
+    if (flag == nullptr) return "Unknown --info item: \"" + item + "\"";
+    g.*(flag->level) = level;
   }
+  return std::nullopt;
+}
+
+// --info levels whose output ringsync does not produce yet: refused, like any option it does
+// not implement, rather than silently printing less than rsync would.
+std::optional<std::string> check_info(const Options::InfoGiven& g) {
+  auto no = [](const std::string& what) {
+    return "--info=" + what + " is not supported by this version of ringsync yet";
+  };
+  if (g.name > 1) return no("name2 (names of unchanged files)");
+  if (g.backup > 0) return no("backup");
+  if (g.mount > 0) return no("mount");
+  if (g.skip > 0) return no("skip");
+  if (g.misc > 1) return no("misc2");
+  if (g.stats > 2) return no("stats3");
+  if (g.flist > 2) return no("flist3");
   return std::nullopt;
 }
 
@@ -262,19 +296,28 @@ const std::vector<Spec>& table() {
     on_off(nullptr, "quiet", 'q', "suppress non-error messages", flag(&Options::quiet));
     on_off(nullptr, "itemize-changes", 'i', "output a change-summary for all updates", counter(&Options::itemize));
     on_off(nullptr, "dry-run", 'n', "perform a trial run with no changes made", flag(&Options::dry_run));
-    on_off(nullptr, "stats", 0, "give some file-transfer stats", flag(&Options::stats));
-    on_off(nullptr, "human-readable", 'h', "output numbers in a human-readable format",
-           counter(&Options::human_readable));
-    on_off(nullptr, "progress", 0, "show progress during transfer [not yet]", flag(&Options::progress));
-    on_off(nullptr, "P", 'P', "same as --partial --progress [not yet]", [](Options& o, bool on) {
-      o.partial = o.progress = on;
+    on_off(nullptr, "stats", 0, "give some file-transfer stats", flag(&Options::stats_option));
+    on_off(nullptr, "human-readable", 'h', "output numbers in a human-readable format (-hh: units of 1024)",
+           [](Options& o, bool on) {
+             o.human_readable = on ? o.human_readable + 1 : 0;
+             o.no_human_readable = !on;
+           });
+    on_off(nullptr, "progress", 0, "show progress during transfer (= --info=flist2,name,progress)",
+           flag(&Options::progress_option));
+    on_off(nullptr, "P", 'P', "same as --partial --progress", [](Options& o, bool on) {
+      o.partial = o.progress_option = on;
     });
-    valued(nullptr, "info", 0, "FLAGS", "fine-grained informational verbosity (e.g. stats2; progress2 [not yet])",
+    valued(nullptr, "info", 0, "FLAGS",
+           "fine-grained informational verbosity: progress2 (whole transfer), name, stats2, flist, del, "
+           "nonreg, ...; 0 silences a flag",
            apply_info);
     on_off(nullptr, "list-only", 0, "list the files instead of copying them", flag(&Options::list_only));
-    valued(nullptr, "out-format", 0, "FORMAT", "output updates using the specified FORMAT [not yet]",
+    valued(nullptr, "out-format", 0, "FORMAT", "output updates using the specified FORMAT (%n %i %l %b %M ...)",
            text(&Options::out_format));
-    valued(nullptr, "log-file", 0, "FILE", "log what we're doing to the specified FILE [not yet]", text(&Options::log_file));
+    valued(nullptr, "log-file", 0, "FILE", "log what we're doing to the specified FILE (appended)",
+           text(&Options::log_file));
+    valued(nullptr, "log-file-format", 0, "FMT", "log updates using the specified FMT (default \"%i %n%L\")",
+           text(&Options::log_file_format));
     return t;
   }();
   return specs;
@@ -319,6 +362,48 @@ std::optional<std::string> check_combinations(const Options& o) {
     return "\"" + o.destination + "\" looks like a remote HOST:PATH; ringsync copies local trees only (use ./" + o.destination + " for a local name)";
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+InfoLevels effective_info(const Options& o) {
+  const Options::InfoGiven& g = o.info;
+  int v = o.verbose;
+  auto pick = [](int given, int implied) { return given >= 0 ? given : implied; };
+  InfoLevels l;
+  // (--out-format prints names by itself; it does not turn on what else --info=name says,
+  // such as "created directory", as rsync's does not.)
+  l.name = pick(g.name, std::max(v >= 2 ? 2 : v, o.progress_option ? 1 : 0));
+  l.progress = pick(g.progress, o.progress_option ? 1 : 0);
+  l.flist = pick(g.flist, o.progress_option ? 2 : std::min(v, 1));
+  l.stats = pick(g.stats, o.stats_option ? (v >= 2 ? 3 : 2) : std::min(v, 1));
+  l.del = pick(g.del, std::min(v, 1));
+  l.nonreg = pick(g.nonreg, 1);
+  l.misc = pick(g.misc, std::min(v, 2));
+  l.symsafe = pick(g.symsafe, std::min(v, 1));
+  if (o.quiet) l = InfoLevels{.nonreg = 0};  // -q: no informational output at all
+  return l;
+}
+
+namespace {
+
+// What rsync's option parser settles about the output (its stdout_format and
+// stdout_format_has_i), folded into Options so that the rest reads one answer.
+void resolve_output(Options& o) {
+  InfoLevels info = effective_info(o);
+  o.progress = info.progress == 1;
+  o.progress2 = info.progress >= 2;
+  o.stats = info.stats >= 2;
+  if (o.quiet) {
+    o.out_format.reset();
+  } else if (!o.out_format) {
+    if (o.itemize > 0) o.out_format = "%i %n%L";
+    else if (info.name > 0) o.out_format = "%n%L";
+  }
+  int has_i = 0;
+  if (o.out_format && OutFormat(*o.out_format).has('i')) has_i = o.itemize > 1 || o.verbose > 1 ? 2 : 1;
+  o.itemize = has_i;
+  if (o.log_file && !o.log_file_format) o.log_file_format = "%i %n%L";
 }
 
 }  // namespace
@@ -459,8 +544,8 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
     }
   }
 
-  // -q silences the per-file output (-v and -i), as rsync's does; errors still print.
-  if (o.quiet) o.verbose = o.itemize = 0;
+  if (auto err = check_info(o.info)) return UsageError{*err};
+  resolve_output(o);
   // --files-from: -a does not imply -r (only an explicit -r recurses); -R and -d are implied
   // unless turned off anywhere on the line, as in rsync.
   if (o.files_from) {

@@ -160,6 +160,7 @@ Task<void> Syncer::sync_selection() {
     auto d = co_await fs::openat(root.dst.get(), ".", O_RDONLY | O_DIRECTORY);
     if (d) dst_root_ = std::move(*d);
   }
+  out_.set_source(sel.bases()[view.base], true);  // (%f names items below the list's base)
   co_await sync_dir(std::move(root), *st, created, "./");
   co_await retouch_dirs();
 }
@@ -266,7 +267,8 @@ Task<void> Syncer::stat_dest_entries(DirPair& dir, std::vector<Work>& works) {
   });
 }
 
-// -H's pre-pass over the list: every regular file the transfer will meet is counted once.
+// The pre-pass over the list (-H's groups, progress's totals): every item the transfer will
+// meet is counted once.
 Task<void> Syncer::scan_selection() {
   const Selection& sel = *selection_;
   SelView view = sel.root_view(opt_.recursive);
@@ -281,6 +283,7 @@ Task<void> Syncer::scan_selection() {
   if (!root) co_return;
   auto st = co_await fs::statx(root->get(), "", AT_EMPTY_PATH, kStatxMask);
   if (st) root_dev_ = device_of(*st);
+  if (st && sel.root_listed()) out_.count_in_list(*st);
   if (view.full && opt_.recursive) {
     co_await scan_dir(root->get(), "", f);
   } else {
@@ -311,8 +314,9 @@ Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, F
         filters->matches(rel + e.name, e.is_dir(), Side::kSender) == Decision::kExcluded) {
       continue;
     }
+    out_.count_in_list(e.st);  // (progress: the size of the file list)
     if (!e.is_dir()) {
-      if (copies_kind(e) && may_be_hard_linked(e.st)) links_.count(e.st);
+      if (opt_.hard_links && copies_kind(e) && may_be_hard_linked(e.st)) links_.count(e.st);
       continue;
     }
     if (!e.implied && !copies_kind(e)) continue;

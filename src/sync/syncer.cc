@@ -72,8 +72,6 @@ std::optional<std::string> check_supported(const Options& o) {
   if (!o.link_dest.empty() || !o.compare_dest.empty() || !o.copy_dest.empty()) {
     return no("--link-dest/--compare-dest/--copy-dest");
   }
-  if (o.progress || o.progress2) return no("--progress, -P and --info=progress2");
-  if (o.out_format || o.log_file) return no("--out-format/--log-file");
   return std::nullopt;
 }
 
@@ -105,7 +103,7 @@ std::variant<FilterList, FilterSetupError> build_filters(const Options& opt) {
 }
 
 Syncer::Syncer(const Options& opt, Reporter& reporter, FilterList filters)
-    : opt_(opt), rep_(reporter), filters_(std::move(filters)) {
+    : opt_(opt), rep_(reporter), filters_(std::move(filters)), out_(opt, reporter) {
   umask_ = ::umask(0);  // modes are computed explicitly; see wanted_attrs()
   filtering_ = !filters_.empty();
   for (const std::string& text : opt_.chmod) {
@@ -202,20 +200,23 @@ bool Syncer::interrupted() {
 Task<void> Syncer::run() {
   bool single = opt_.sources.size() == 1;
   if (opt_.list_only) {
+    out_.begin(true);
     for (const std::string& arg : opt_.sources) co_await list_source(parse_source(arg));
     co_return;
   }
   // -R and --files-from name their items as one list, walked as one tree (selected.cc).
   bool selected = opt_.relative;
   if (selected && !co_await load_selection()) co_return;
-  if (opt_.hard_links) {
-    // rsync knows every group from its file list before it decides which member to copy.
+  if (opt_.hard_links || out_.needs_file_list()) {
+    // rsync knows every group, and how many items there are, from its file list before it
+    // decides which member to copy.
     if (selected) {
       co_await scan_selection();
     } else {
       for (const std::string& arg : opt_.sources) co_await scan_source(parse_source(arg));
     }
   }
+  out_.begin(false);
   // --delete-before deletes in a walk of its own before the transfer; --delete-after and
   // --delete-delay in one after it (rsync prints the same for both); --delete during it.
   DeleteTiming timing = opt_.delete_timing;
@@ -246,19 +247,18 @@ bool Syncer::deletes_in_this_pass() const {
   return opt_.delete_timing == DeleteTiming::kDuring ? !deletion_pass_ : deletion_pass_;
 }
 
-std::string Syncer::line_for(const ItemChange& change, const std::string& path_arg, const std::string& target) {
+ItemLine Syncer::line_for(const ItemChange& change, const std::string& path_arg, const std::string& target,
+                          const struct statx& st, const Entry* entry) {
   // -R with an absolute source: rsync shows the item with its leading '/'.
   std::string path = path_arg;
   if (!absolute_tops_.empty() && absolute_tops_.contains(path.substr(0, path.find('/')))) path.insert(0, "/");
-  if (opt_.itemize > 0) return itemize_line(change, path, target);
-  std::string line = path;
-  if (change.type == ItemChange::Type::kDir && (line.empty() || line.back() != '/')) line += '/';
-  if (!target.empty()) line += (change.update == ItemChange::Update::kHardLink ? " => " : " -> ") + target;
-  return line;
+  return out_.line(change, path, target, st, entry);
 }
 
-void Syncer::print(const ItemChange& change, const std::string& path, const std::string& target) {
-  if (opt_.itemize > 0 || opt_.verbose > 0) rep_.line(line_for(change, path, target));
+void Syncer::print(const ItemChange& change, const std::string& path, const struct statx& st) {
+  if (!out_.wants_items()) return;
+  ItemLine line = line_for(change, path, {}, st);
+  out_.emit(line);
 }
 
 bool Syncer::skip_by_size(const Entry& e) const {
@@ -281,6 +281,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   }
   root_dev_ = device_of(*st);
   adjust_source(*st);
+  out_.set_source(source.path, source.contents);
   if (filtering_) {
     sender_.emplace(filters_);
     receiver_.emplace(filters_);
@@ -371,7 +372,7 @@ Task<bool> Syncer::create_dest_dir(const std::string& dest, bool something_else_
       co_return false;
     }
   }
-  if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("created directory " + without_trailing_slash(dest));
+  if (out_.names_created_dest()) rep_.line("created directory " + without_trailing_slash(dest));
   co_return true;
 }
 
@@ -419,6 +420,7 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
       co_return;
     }
   }
+  if (!deletion_pass_) out_.number_top(entry);
   Work work{&entry, dst_name};
   if (dir.dst.valid()) {
     auto existing = co_await fs::statx(dir.dst.get(), dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
@@ -507,6 +509,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     // (Implied directories are not filtered: rsync sends them for the named items below.)
     std::erase_if(entries, [&](const Entry& e) { return !e.implied && excluded(dir.rel + e.name, e.is_dir()); });
   }
+  uint32_t listed_up_to = deletion_pass_ ? 0 : out_.number_listing(entries, dir.rel.empty());
   // Directories this run does not copy are reported while listing, before the directory's line
   // (rsync's sender leaves them out of its list); other kinds stay in the list, so that --delete
   // leaves their names alone, and are reported in their place among the files, as rsync's
@@ -514,7 +517,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   for (Entry& e : entries) e.not_copied = !e.implied && !copies_kind(e);
   std::erase_if(entries, [&](const Entry& e) {
     if (!e.not_copied || !e.is_dir()) return false;
-    if ((opt_.itemize > 0 || opt_.verbose > 0) && !deletion_pass_) rep_.line("skipping directory " + dir.rel + e.name);
+    if (out_.says_skipped_nonregular() && !deletion_pass_) rep_.line("skipping directory " + dir.rel + e.name);
     return true;
   });
   // -L and friends: the directories on the way here, to see a link that leads back to one.
@@ -567,7 +570,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     ++rep_.stats().dirs;
     if (created) ++rep_.stats().created;
     bool changed = created || change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
-    if (changed || opt_.itemize > 1) print(change, display);
+    if (changed || opt_.itemize > 1) print(change, display, src_st);
   }
 
   std::vector<Work> files, dirs;
@@ -586,7 +589,7 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
         w.dst_present = true;
         w.dst_type = it->second;
       }
-      if (e.not_copied && (opt_.itemize > 0 || opt_.verbose > 0)) {
+      if (e.not_copied && out_.says_skipped_nonregular() && !deletion_pass_) {
         w.line = "skipping non-regular file \"" + dir.rel + e.name + "\"";
       }
       (e.is_dir() ? dirs : files).push_back(std::move(w));
@@ -613,6 +616,11 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     bool member = opt_.hard_links && links_.find(files[i].src->st) != nullptr;
     (member ? linked : plain).push_back(i);
   }
+  if (out_.live_progress()) {  // --progress: one at a time, each printed as it is done
+    co_await sync_in_order(dir, files, linked);
+    plain.clear();
+    linked.clear();
+  }
   co_await parallel_for(plain.size(), kEntriesInFlight, [&](size_t i) {
     Work& w = files[plain[i]];
     return sync_nondir(pair_for(dir, *w.src), w);
@@ -622,7 +630,8 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     HardLinkGroup* group = links_.find(files[i].src->st);
     if (group != nullptr) co_await sync_linked(pair_for(dir, *files[i].src), files[i], *group);
   }
-  for (const Work& w : files) print_work(w);
+  for (Work& w : files) print_work(w);
+  out_.listing_done(listed_up_to);
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
     co_await sync_subdir(pair_for(dir, *w.src), w);
@@ -709,7 +718,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   if (parent.dst_outside && !opt_.dry_run && listed) {
     // -K: the parent is a link that leads out of DEST. rsync's mkdir there fails (ELOOP) and
     // nothing below is sent; nothing is written outside DEST here either.
-    print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel);
+    print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st);
     rep_.file_error("mkdir", rel, std::make_error_code(std::errc::too_many_symbolic_link_levels));
     co_return;
   }
@@ -802,7 +811,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
       ++rep_.stats().files;
       ++rep_.stats().dirs;
       bool changed = created || change.perms || change.owner || change.group || change.time;
-      if (changed || opt_.itemize > 1) print(change, rel);
+      if (changed || opt_.itemize > 1) print(change, rel, e.st);
       if (!opt_.dry_run && child.link_dir >= 0) {
         co_await set_dirlink_attrs(child, want, rel);
       } else if (!opt_.dry_run && child.dst.valid()) {
@@ -816,9 +825,10 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   co_await sync_dir(std::move(child), e.st, created, rel);
 }
 
-void Syncer::print_work(const Work& work) {
-  if (!work.line.empty()) rep_.line(work.line);
-  for (const std::string& l : work.more_lines) rep_.line(l);
+void Syncer::print_work(Work& work) {
+  out_.emit(work.line);
+  for (ItemLine& l : work.more_lines) out_.emit(l);
+  work.more_lines.clear();
 }
 
 Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
@@ -855,6 +865,7 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
     co_await sync_regular(dir, work, dst);
   } else if (e.is_symlink()) {
     ++rep_.stats().links;
+    rep_.stats().total_size += e.st.stx_size;  // rsync counts a symlink's target in the total
     co_await sync_symlink(dir, work, dst);
   } else {
     co_await sync_special(dir, work, dst);

@@ -31,6 +31,7 @@
 #include "sync/chmod.h"
 #include "sync/filter.h"
 #include "sync/hardlinks.h"
+#include "sync/item_output.h"
 #include "sync/itemize.h"
 #include "sync/options.h"
 #include "sync/paths.h"
@@ -66,6 +67,9 @@ class Syncer {
   // directory or file, lets what is in flight finish, and ends with exit code 20.
   static std::atomic<int> interrupt_signal;
 
+  // Its output (--out-format, --log-file, progress): the closing lines come after --stats.
+  ItemOutput& output() { return out_; }
+
  private:
   struct DirPair {
     fs::Fd src;
@@ -92,8 +96,8 @@ class Syncer {
     std::string dst_name;
     bool dst_present = false;    // the destination listing has this name
     unsigned char dst_type = 0;  // its DT_* type (DT_UNKNOWN on some file systems)
-    std::string line;            // the itemize/verbose line to print, if any
-    std::vector<std::string> more_lines;  // printed after it: hard links made to this item (-H)
+    ItemLine line;               // the line to print about it, if any (item_output.h)
+    std::vector<ItemLine> more_lines;  // printed after it: hard links made to this item (-H)
     // -H: the item's group, and what handling it as a plain file came to.
     enum class Outcome { kNone, kDeferred, kDone, kSkipped };
     HardLinkGroup* group = nullptr;
@@ -141,11 +145,14 @@ class Syncer {
   Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);
   Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);
   Task<void> settle_member(int dst_dirfd, Work& work, const std::string& rel);
-  Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<std::string>& lines);
+  Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> link_member(int dst_dirfd, const std::string& name, const std::string& rel, const struct statx* dst,
-                         const struct statx& src, HardLinkGroup& group, std::vector<std::string>& lines);
+                         const struct statx& src, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> retouch_dirs();
-  void print_work(const Work& work);
+  void print_work(Work& work);
+  // --progress (item_output_sync.cc): a directory's items one at a time, each printed when done.
+  Task<void> sync_in_order(DirPair& dir, std::vector<Work>& files, const std::vector<size_t>& linked);
+  Task<void> note_sent(Work& work, int src_fd);
   Task<void> sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,
                             const std::string& dst_name);
   Task<void> sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display);
@@ -186,8 +193,9 @@ class Syncer {
   Task<Result<void>> make_dest(const std::string& dest);
   Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
   std::string temp_name(const std::string& name);
-  void print(const ItemChange& change, const std::string& path, const std::string& target = {});
-  std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);
+  void print(const ItemChange& change, const std::string& path, const struct statx& st);
+  ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
+                    const struct statx& st, const Entry* entry = nullptr);
   bool skip_by_size(const Entry& e) const;
   void adjust_source(struct statx& st) const;
   void setup_chown();
@@ -227,6 +235,7 @@ class Syncer {
   std::vector<InodeKey> ancestors_;
   uint64_t loop_reentries_ = 0;
   std::set<std::string> reported_unreadable_;  // errors the look-ahead (prune.cc) may meet first: said once
+  ItemOutput out_;          // what is printed and logged about each item
 };
 
 }  // namespace ringkit::sync

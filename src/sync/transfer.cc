@@ -77,6 +77,7 @@ Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t 
     if (*n == 0) break;  // the file shrank while we copied it
     filled += *n;
   }
+  out_.data_written(filled);  // progress counters
   // `outcome` is shared by the file's chunks: only a failure is written to it, never a success
   // that would hide another chunk's failure.
   if (!opt_.sparse) {
@@ -186,7 +187,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
         if (!r) rep_.file_error("set attributes of", rel, r.error());
       }
       bool changed = change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
-      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
+      if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
       work.outcome = Work::Outcome::kDone;
       co_return;
     }
@@ -213,7 +214,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
       change.time_is_now = true;
     }
   }
-  work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, {}) : std::string();
+  work.line = out_.wants_items() ? line_for(change, rel, {}, e.st, &e) : ItemLine();
   ++rep_.stats().transferred;
   rep_.stats().transferred_bytes += e.st.stx_size;
   if (!exists) ++rep_.stats().created;
@@ -257,6 +258,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   auto fail = [&](const char* what, const std::error_code& ec) -> Task<void> {
     return abandon(dir, tmp_name, rel, what, ec, work);
   };
+  out_.transfer_starting(work.line, e.st.stx_size);
   auto copied = co_await copy_data(src->get(), tmp->get(), e.st.stx_size, opt_.inplace && exists);
   if (copied && opt_.inplace) copied = co_await fs::ftruncate(tmp->get(), e.st.stx_size);  // it may have been longer
   if (!copied) {
@@ -275,6 +277,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     co_await fail("set attributes of", attrs.error());
     co_return;
   }
+  co_await note_sent(work, src->get());  // for its output: %b, %C, progress
   if (opt_.inplace) {
     work.outcome = Work::Outcome::kDone;
     co_return;
@@ -350,7 +353,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
       compare_attrs(opt_, want, *dst, change);
       if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, true, want, dst);
       bool changed = change.owner || change.group || change.time;
-      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, *target);
+      if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, *target, e.st, &e);
       co_return;
     }
   }
@@ -358,7 +361,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
   change.changed = exists;
   if (exists) compare_attrs(opt_, want, *dst, change);
   if (!exists) ++rep_.stats().created;
-  work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, *target) : std::string();
+  work.line = out_.wants_items() ? line_for(change, rel, *target, e.st, &e) : ItemLine();
   if (opt_.dry_run) co_return;
   std::string tmp = temp_name(work.dst_name);
   auto made = co_await fs::symlinkat(*target, dir.dst.get(), tmp);
@@ -396,13 +399,13 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
     compare_attrs(opt_, want, *dst, change);
     if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, want, dst);
     bool changed = change.perms || change.owner || change.group || change.time;
-    if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
+    if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
     co_return;
   }
   ItemChange change{ItemChange::Update::kLocalChange, type, !exists};
   change.changed = exists;
   if (!exists) ++rep_.stats().created;
-  work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, {}) : std::string();
+  work.line = out_.wants_items() ? line_for(change, rel, {}, e.st, &e) : ItemLine();
   if (opt_.dry_run) co_return;
   std::string tmp = temp_name(work.dst_name);
   dev_t rdev = makedev(e.st.stx_rdev_major, e.st.stx_rdev_minor);
