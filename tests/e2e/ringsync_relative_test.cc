@@ -27,6 +27,14 @@ class RingsyncRelative : public ::testing::TestWithParam<RelativeCase> {
     build_hostile_tree(src_);
     add_hard_link_groups(src_);
     pin_recent_times(src_, 1700000000, 1000000000);
+    if (absolute() || root_implied()) {
+      // The implied /tmp and the test's own directory (which holds both destinations, and is
+      // "./" for "./src/sub") change while the tools run: their lines are left out.
+      std::string own = " " + runs_.base() + "/";
+      runs_.ignore_lines([own](const std::string& line) {
+        return line.ends_with(" /tmp/") || line.ends_with(own) || (line.starts_with(".d") && line.ends_with(" ./"));
+      });
+    }
   }
 
   std::vector<std::string> args() const {
@@ -37,12 +45,15 @@ class RingsyncRelative : public ::testing::TestWithParam<RelativeCase> {
     }
     return a;
   }
+  bool absolute() const { return std::string(GetParam().sources).find("ABS") != std::string::npos; }
+  bool root_implied() const { return std::string(GetParam().sources).starts_with("./"); }
   SnapshotOptions compare() const {
     std::vector<std::string> opts = words(GetParam().options);
-    // Implied directories that are not items are made "now".
-    return compare_options_for(opts, !has_option(opts, "--no-implied-dirs"));
+    // Implied directories that are not items are made "now"; with absolute sources the implied
+    // /tmp and the test's own directory (which holds both destinations) change while the two
+    // tools run, so their times cannot be compared either.
+    return compare_options_for(opts, !has_option(opts, "--no-implied-dirs") && !absolute() && !root_implied());
   }
-
   // Contents, modes, a new file, a removed one, a directory that became a file.
   void change_source() {
     write_file(src_ + "/sub/file", "changed in sub\n");

@@ -127,9 +127,20 @@ RunResult DiffRuns::run_rsync(const std::vector<std::string>& args, const std::s
   return run_in(argv, base_, stdin_path);
 }
 
+void DiffRuns::drop_unstable(RunResult& run) const {
+  if (!unstable_) return;
+  std::string kept;
+  for (const std::string& line : split_lines(run.out)) {
+    if (!unstable_(line)) kept += line + "\n";
+  }
+  run.out = kept;
+}
+
 void DiffRuns::run_both(const std::vector<std::string>& args, const std::string& what, const std::string& stdin_path) {
   RunResult r = run_rsync(args, base_ + "/r/", stdin_path);
   RunResult g = run_ringsync(args, base_ + "/g/", stdin_path);
+  drop_unstable(r);
+  drop_unstable(g);
   expect_same_run(r, g, what);
 }
 
@@ -147,6 +158,8 @@ void DiffRuns::expect_dry_run_matches(const std::vector<std::string>& args, cons
   RunResult d = run_ringsync(dry, base_ + "/g/", stdin_path);
   EXPECT_TRUE(compare_trees(before, snapshot(base_ + "/g"), {}).empty()) << "a dry run changed the tree";
   RunResult real = run_ringsync(args, base_ + "/g/", stdin_path);
+  drop_unstable(d);
+  drop_unstable(real);
   SyncOutput dout = split_output(d.out), rout = split_output(real.out);
   EXPECT_EQ(d.exit_code, real.exit_code) << d.err << "\n--\n" << real.err;
   EXPECT_EQ(dout.items, rout.items) << "dry run:\n" << d.out << "real run:\n" << real.out;

@@ -3,6 +3,7 @@
 // tests under tests/e2e/ringsync_*_test.cc. Test-only code; single-threaded.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,9 @@ class DiffRuns {
   DiffRuns& operator=(const DiffRuns&) = delete;
 
   const std::string& base() const { return base_; }
+  // Lines about items that change while the tools run (e.g. an implied /tmp) are left out of
+  // every comparison.
+  void ignore_lines(std::function<bool(const std::string&)> unstable) { unstable_ = std::move(unstable); }
   // `args` are everything but DEST. Compares what both printed and how they ended.
   void run_both(const std::vector<std::string>& args, const std::string& what, const std::string& stdin_path = {});
   // The two destinations, attribute by attribute (their roots themselves left out: unless an
@@ -78,7 +82,10 @@ class DiffRuns {
                       const std::string& stdin_path = {}) const;
 
  private:
+  void drop_unstable(RunResult& run) const;
+
   std::string base_;
+  std::function<bool(const std::string&)> unstable_;
 };
 
 }  // namespace ringkit::testing
