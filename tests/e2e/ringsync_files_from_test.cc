@@ -73,19 +73,12 @@ class RingsyncFilesFrom : public ::testing::TestWithParam<ListCase> {
 
 TEST_P(RingsyncFilesFrom, FirstCopyNoOpAndResyncAsRsync) {
   SCOPED_TRACE(std::string(GetParam().options) + " list=" + GetParam().list);
-  runs_.run_both(args(), "first copy", stdin_path());
-  runs_.expect_same_trees(compare());
-  runs_.run_both(args(), "no-op re-run", stdin_path());
-  change_source();
-  runs_.run_both(args(), "re-sync after changes", stdin_path());
-  runs_.expect_same_trees(compare());
+  runs_.first_noop_resync(args(), compare(), [this] { change_source(); }, stdin_path());
 }
 
 TEST_P(RingsyncFilesFrom, DryRunPrintsWhatTheRealRunDoes) {
   SCOPED_TRACE(std::string(GetParam().options) + " list=" + GetParam().list);
-  runs_.expect_dry_run_matches(args(), stdin_path());
-  change_source();
-  runs_.expect_dry_run_matches(args(), stdin_path());
+  runs_.expect_dry_runs_match(args(), [this] { change_source(); }, stdin_path());
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -47,19 +47,12 @@ class RingsyncPrune : public ::testing::TestWithParam<const char*> {
 
 TEST_P(RingsyncPrune, FirstCopyNoOpAndResyncAsRsync) {
   SCOPED_TRACE(GetParam());
-  runs_.run_both(args(), "first copy");
-  runs_.expect_same_trees(compare_options_for(words(GetParam())));
-  runs_.run_both(args(), "no-op re-run");
-  change_source();
-  runs_.run_both(args(), "re-sync after changes");
-  runs_.expect_same_trees(compare_options_for(words(GetParam())));
+  runs_.first_noop_resync(args(), compare_options_for(words(GetParam())), [this] { change_source(); });
 }
 
 TEST_P(RingsyncPrune, DryRunPrintsWhatTheRealRunDoes) {
   SCOPED_TRACE(GetParam());
-  runs_.expect_dry_run_matches(args());
-  change_source();
-  runs_.expect_dry_run_matches(args());
+  runs_.expect_dry_runs_match(args(), [this] { change_source(); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, RingsyncPrune,

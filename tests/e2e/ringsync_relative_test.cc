@@ -73,19 +73,12 @@ class RingsyncRelative : public ::testing::TestWithParam<RelativeCase> {
 
 TEST_P(RingsyncRelative, FirstCopyNoOpAndResyncAsRsync) {
   SCOPED_TRACE(std::string(GetParam().options) + " " + GetParam().sources);
-  runs_.run_both(args(), "first copy");
-  runs_.expect_same_trees(compare());
-  runs_.run_both(args(), "no-op re-run");
-  change_source();
-  runs_.run_both(args(), "re-sync after changes");
-  runs_.expect_same_trees(compare());
+  runs_.first_noop_resync(args(), compare(), [this] { change_source(); });
 }
 
 TEST_P(RingsyncRelative, DryRunPrintsWhatTheRealRunDoes) {
   SCOPED_TRACE(std::string(GetParam().options) + " " + GetParam().sources);
-  runs_.expect_dry_run_matches(args());
-  change_source();
-  runs_.expect_dry_run_matches(args());
+  runs_.expect_dry_runs_match(args(), [this] { change_source(); });
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -61,13 +61,7 @@ class RingsyncSourceLinks : public ::testing::TestWithParam<const char*> {
 
 TEST_P(RingsyncSourceLinks, FirstCopyNoOpAndResyncAsRsync) {
   SCOPED_TRACE(GetParam());
-  SnapshotOptions cmp = compare_options_for(words(GetParam()));
-  runs_.run_both(args(), "first copy");
-  runs_.expect_same_trees(cmp);
-  runs_.run_both(args(), "no-op re-run");
-  change_source();
-  runs_.run_both(args(), "re-sync after changes");
-  runs_.expect_same_trees(cmp);
+  runs_.first_noop_resync(args(), compare_options_for(words(GetParam())), [this] { change_source(); });
 }
 
 TEST_P(RingsyncSourceLinks, DryRunPrintsWhatTheRealRunDoes) {
@@ -75,9 +69,7 @@ TEST_P(RingsyncSourceLinks, DryRunPrintsWhatTheRealRunDoes) {
   // DEST exists: into a new one, a real run with --delete says "IO error encountered" for the
   // links that lead nowhere (rsync's too) where a dry run has no directory to say it for.
   fsys::create_directories(runs_.base() + "/g");
-  runs_.expect_dry_run_matches(args());
-  change_source();
-  runs_.expect_dry_run_matches(args());
+  runs_.expect_dry_runs_match(args(), [this] { change_source(); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, RingsyncSourceLinks,

@@ -144,11 +144,28 @@ void DiffRuns::run_both(const std::vector<std::string>& args, const std::string&
   expect_same_run(r, g, what);
 }
 
+void DiffRuns::first_noop_resync(const std::vector<std::string>& args, const SnapshotOptions& cmp,
+                                 const std::function<void()>& change_source, const std::string& stdin_path) {
+  run_both(args, "first copy", stdin_path);
+  expect_same_trees(cmp);
+  run_both(args, "no-op re-run", stdin_path);
+  change_source();
+  run_both(args, "re-sync after changes", stdin_path);
+  expect_same_trees(cmp);
+}
+
 void DiffRuns::expect_same_trees(const SnapshotOptions& cmp) const {
   TreeState r = snapshot(base_ + "/r"), g = snapshot(base_ + "/g");
   r.erase(".");
   g.erase(".");
   for (const auto& d : compare_trees(r, g, cmp)) ADD_FAILURE() << "rsync vs ringsync: " << d;
+}
+
+void DiffRuns::expect_dry_runs_match(const std::vector<std::string>& args, const std::function<void()>& change_source,
+                                     const std::string& stdin_path) {
+  expect_dry_run_matches(args, stdin_path);
+  change_source();
+  expect_dry_run_matches(args, stdin_path);
 }
 
 void DiffRuns::expect_dry_run_matches(const std::vector<std::string>& args, const std::string& stdin_path) {

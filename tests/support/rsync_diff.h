@@ -74,8 +74,15 @@ class DiffRuns {
   // The two destinations, attribute by attribute (their roots themselves left out: unless an
   // item, DEST's own times are whatever the run left).
   void expect_same_trees(const SnapshotOptions& cmp) const;
+  // The usual round: a first copy, a no-op run, `change_source`, a re-sync; output compared
+  // each time, trees after the first and the last.
+  void first_noop_resync(const std::vector<std::string>& args, const SnapshotOptions& cmp,
+                         const std::function<void()>& change_source, const std::string& stdin_path = {});
   // ringsync -n ARGS prints what ringsync ARGS then does, and changes nothing (into base()/g/).
   void expect_dry_run_matches(const std::vector<std::string>& args, const std::string& stdin_path = {});
+  // The same on a fresh destination, then again after `change_source`.
+  void expect_dry_runs_match(const std::vector<std::string>& args, const std::function<void()>& change_source,
+                             const std::string& stdin_path = {});
   RunResult run_ringsync(const std::vector<std::string>& args, const std::string& dest,
                          const std::string& stdin_path = {}) const;
   RunResult run_rsync(const std::vector<std::string>& args, const std::string& dest,
