@@ -834,6 +834,7 @@ void Syncer::print_work(Work& work) {
 Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
   if (interrupted()) co_return;
   Entry& e = *work.src;
+  if (e.not_copied) co_return;  // a kind this run does not copy: only its note is printed
   std::string rel = dir.rel + work.src->name;  // rsync names the source item
   if (dir.dst_outside) {
     // -K, a link out of DEST: rsync cannot look at anything behind it (ELOOP), nor can we.
