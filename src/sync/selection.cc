@@ -176,6 +176,23 @@ std::variant<RelativeSource, std::string> parse_relative_source(const std::strin
   return r;
 }
 
+namespace {
+
+// The components of `path` with ".." resolved, never rising above the start ("../x" is "x").
+std::vector<std::string_view> resolved(std::string_view path) {
+  std::vector<std::string_view> kept;
+  for (std::string_view p : components(path)) {
+    if (p != "..") {
+      kept.push_back(p);
+    } else if (!kept.empty()) {
+      kept.pop_back();
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
 std::optional<ListedName> clean_listed_name(std::string_view raw) {
   if (raw.empty()) return std::nullopt;
   ListedName out;
@@ -183,21 +200,13 @@ std::optional<ListedName> clean_listed_name(std::string_view raw) {
   if (raw == "/") raw = ".";
   size_t dot = raw.find("/./");
   if (dot != std::string_view::npos) {
-    out.base = join(components(raw.substr(0, dot)));
+    out.base = join(resolved(raw.substr(0, dot)));  // inside SRC as well
     raw = raw.substr(dot + 3);
   } else if (raw == "." || raw.starts_with("./")) {
     out.root_implied = true;
   }
   out.contents = names_contents(raw) || raw.empty();
-  std::vector<std::string_view> kept;
-  for (std::string_view p : components(raw)) {
-    if (p != "..") {
-      kept.push_back(p);
-    } else if (!kept.empty()) {
-      kept.pop_back();  // ".." never rises above the source directory
-    }
-  }
-  out.path = join(kept);
+  out.path = join(resolved(raw));  // ".." never rises above the source directory
   if (out.path.empty()) {
     out.contents = true;  // "." (or "/"): the directory itself and its entries
     out.root_implied = false;

@@ -39,6 +39,7 @@ TEST(SyncSelectionListedName, AsRsyncReadsAFilesFromLine) {
   EXPECT_EQ(clean("a/./b/f")->base, "a");
   EXPECT_EQ(clean("a/./b/f")->path, "b/f");
   EXPECT_EQ(clean("a/b/./f")->base, "a/b");
+  EXPECT_EQ(clean("../x/./y/f")->base, "x");  // the base stays inside SRC too (rsync reads SRC/x)
   EXPECT_FALSE(clean("").has_value());
 }
 
