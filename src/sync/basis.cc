@@ -53,11 +53,6 @@ void note_basis_leader(HardLinkGroup& group, const struct statx& basis) {
   group.leader_dev_minor = basis.stx_dev_minor;
 }
 
-// What rsync calls significant item flags: anything but "made locally".
-bool significant(const ItemChange& c) {
-  return c.update == ItemChange::Update::kTransfer || c.is_new || c.changed || c.size || c.time || c.perms ||
-         c.owner || c.group || c.atime || c.acl || c.xattr;
-}
 
 }  // namespace
 
@@ -126,24 +121,6 @@ Task<Syncer::BasisMatch> Syncer::find_basis(const BasisQuery& q) {
   co_return best;
 }
 
-// The -i line of an item matched in a basis directory ("%i %n%L": a symlink shows its target,
-// even after 'h').
-std::string Syncer::basis_line(const ItemChange& change, const std::string& rel, const std::string& target) const {
-  if (opt_.itemize == 0) return rel + (change.type == ItemChange::Type::kDir ? "/" : "");
-  std::string line = itemize(change) + " " + rel;
-  if (change.type == ItemChange::Type::kDir && (rel.empty() || rel.back() != '/')) line += '/';
-  if (!target.empty()) line += " -> " + target;
-  return line;
-}
-
-// Whether a line with these changes shows: rsync lists an item whose only news is that it was
-// made locally (linked, copied, matched) with -ii, with -i when something significant differs,
-// and names it with -v only then.
-bool Syncer::shows(const ItemChange& change) const {
-  if (opt_.itemize > 1) return true;
-  return (opt_.itemize > 0 || opt_.verbose > 0) && significant(change);
-}
-
 // The 'x' and 'a' letters of an item itemized against a basis item.
 Task<void> Syncer::basis_xattr_letters(const BasisQuery& q, size_t index, ItemChange& change) {
   if (!opt_.xattrs && !opt_.acls) co_return;
@@ -182,7 +159,8 @@ Task<Syncer::BasisAction> Syncer::basis_for_regular(DirPair& dir, Work& work, co
       if (!gone) rep_.file_error("unlink", rel, gone.error());
     }
     ItemChange change{link ? ItemChange::Update::kHardLink : ItemChange::Update::kNoUpdate, ItemChange::Type::kFile};
-    if (opt_.itemize > 1) work.line = basis_line(change, rel, {});
+    // (Nothing significant changed: the output lists it with -ii only.)
+    if (out_.wants_items()) work.line = line_for(change, rel, {}, e.st, &e);
     // -H: a linked leader's group is linked to it (listed with -ii only); a compared one's
     // members are each compared in turn.
     work.outcome = link ? Work::Outcome::kDone : Work::Outcome::kSkipped;
@@ -227,7 +205,7 @@ Task<void> Syncer::basis_regular_line(DirPair& dir, Work& work, const BasisMatch
   }
   BasisQuery q{rel, &e.st, XattrTarget::of_path(fd_path(dir.src.get(), e.name)), dir.src.get(), e.name, {}};
   co_await basis_xattr_letters(q, match.index, change);
-  work.line = (copy ? shows(change) : (opt_.itemize > 0 || opt_.verbose > 0)) ? line_for(change, rel, {}) : std::string();
+  if (out_.wants_items()) work.line = line_for(change, rel, {}, e.st, &e);
 }
 
 // A symlink, device or special file whose destination is missing. kDone: the basis handled it
@@ -258,7 +236,12 @@ Task<Syncer::BasisAction> Syncer::basis_for_other(DirPair& dir, Work& work, cons
     } else if (wd_.basis_kind == BasisKind::kCopy) {
       said.update = ItemChange::Update::kLocalChange;
     }
-    if (opt_.itemize > 1) work.line = basis_line(said, rel, e.is_symlink() ? target : std::string());
+    if (out_.wants_items()) {
+      // ("%i %n%L": a symlink shows its target, also after an 'h'.)
+      bool link = said.update == ItemChange::Update::kHardLink;
+      work.line = line_for(said, rel, link ? std::string() : target, e.st, &e);
+      if (link && e.is_symlink()) work.line.set_symlink_target(target);
+    }
     if (linked || wd_.basis_kind == BasisKind::kCompare) {
       work.outcome = linked ? Work::Outcome::kDone : Work::Outcome::kSkipped;
       co_return BasisAction::kDone;
@@ -274,7 +257,7 @@ Task<Syncer::BasisAction> Syncer::basis_for_other(DirPair& dir, Work& work, cons
 }
 
 // A directory this run creates: itemized against a basis directory of the same path, if there
-// is one. True when its line is dealt with (a level-3 match: said with -ii only).
+// is one. True for a level-3 match (nothing to say but with -ii).
 Task<bool> Syncer::basis_for_dir(const std::string& rel_dir, const struct statx& src_st, const XattrTarget& src_x,
                                  const WantedAttrs& want, ItemChange& change) {
   if (wd_.basis.empty()) co_return false;
@@ -283,10 +266,7 @@ Task<bool> Syncer::basis_for_dir(const std::string& rel_dir, const struct statx&
   BasisMatch match = co_await find_basis(q);
   if (match.level == 0) co_return false;
   change.is_new = false;
-  if (match.level == 3) {
-    if (opt_.itemize > 1) rep_.line(basis_line(change, rel_dir.empty() ? "./" : rel_dir, {}));
-    co_return true;
-  }
+  if (match.level == 3) co_return true;
   compare_attrs(opt_, want, match.st, change);
   co_await basis_xattr_letters(q, match.index, change);
   co_return false;

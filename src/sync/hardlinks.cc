@@ -45,7 +45,7 @@ void HardLinkTable::forget_if_complete(const struct statx& st) {
   if (it != groups_.end() && it->second.at_last()) groups_.erase(it);
 }
 
-// ---- The pre-pass ----
+// ---- The pre-pass: hard-link groups (-H) and the size of the file list (progress) ----
 
 Task<void> Syncer::scan_source(const SourceArg& source) {
   int follow = source.contents ? 0 : AT_SYMLINK_NOFOLLOW;
@@ -54,8 +54,9 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
   root_dev_ = device_of(*st);
   std::optional<FilterList> filters = side_filters(source);
   FilterList* f = filters ? &*filters : nullptr;
+  out_.count_in_list(*st);  // "." for SRC/, else the item itself
   if (!S_ISDIR(st->stx_mode)) {
-    if (may_be_hard_linked(*st)) links_.count(*st);
+    if (opt_.hard_links && may_be_hard_linked(*st)) links_.count(*st);
     co_return;
   }
   if (!opt_.recursive && !opt_.dirs) co_return;
@@ -75,19 +76,20 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
   }
 }
 
-Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters) {
+Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int links) {
   auto listed = co_await list_directory(dirfd);
   if (!listed) co_return;
   std::vector<Entry> entries = std::move(*listed);
-  co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i]); });
+  co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i], rel); });
   std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
   if (!enter_filtered(filters, rel, entries)) co_return;
   std::vector<Entry*> dirs;
   for (Entry& e : entries) {
+    out_.count_in_list(e.st);  // rsync lists even the kinds it then skips
     if (!copies_kind(e)) continue;
     if (e.is_dir()) {
       dirs.push_back(&e);
-    } else if (may_be_hard_linked(e.st)) {
+    } else if (opt_.hard_links && may_be_hard_linked(e.st)) {
       links_.count(e.st);
     }
   }
@@ -95,16 +97,20 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters) {
   for (Entry* e : dirs) {
     if (!opt_.recursive) break;
     if (opt_.one_file_system > 0 && device_of(e->st) != root_dev_) continue;
-    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    if (sub) co_await scan_dir(sub->get(), rel + e->name + "/", filters);
+    // -L and friends: a followed link to a directory is scanned as the transfer enters it.
+    int sub_links = links + (e->followed ? 1 : 0);
+    if (e->followed && sub_links > 40) continue;
+    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
+    if (sub) co_await scan_dir(sub->get(), rel + e->name + "/", filters, sub_links);
   }
   if (filters != nullptr) filters->pop_dir();
 }
 
-Task<void> Syncer::quiet_stat(int dirfd, Entry& e) {
+Task<void> Syncer::quiet_stat(int dirfd, Entry& e, const std::string& rel) {
   auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (st) {
     e.st = *st;
+    if (e.is_symlink() && follows_source_links() && !co_await follow_source_link(dirfd, e, rel, true)) co_return;
     adjust_source(e.st);
     e.stat_ok = true;
   }
@@ -118,7 +124,13 @@ Task<fs::Fd> Syncer::open_below_root(bool source, const std::string& rel_dir) {
   const fs::Fd& root = source ? src_root_ : dst_root_;
   if (!root.valid()) co_return fs::Fd();
   std::string path = rel_dir.empty() ? std::string(".") : rel_dir;
-  auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+  // In the source, -L/-k/--copy-unsafe-links walk through links (reading only).
+  uint64_t resolve = source && follows_source_links() ? 0 : RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+  auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
+  // -R with several bases (/a/./x /b/./y): the source directory may be in another one.
+  for (size_t b = 0; !fd && source && b < base_fds_.size(); ++b) {
+    if (base_fds_[b].valid()) fd = co_await fs::openat2(base_fds_[b].get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
+  }
   if (!fd) co_return fs::Fd();
   co_return std::move(*fd);
 }
@@ -211,14 +223,14 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
   }
 }
 
-Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<std::string>& lines) {
+Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<ItemLine>& lines) {
   DirPair pair;
   pair.src = co_await open_below_root(true, parent_rel(rel));
   pair.dst = co_await open_below_root(false, parent_rel(rel));
   pair.rel = parent_rel(rel).empty() ? std::string() : parent_rel(rel) + "/";
   if (!pair.src.valid()) co_return;
   Entry entry{base_name(rel)};
-  co_await quiet_stat(pair.src.get(), entry);
+  co_await quiet_stat(pair.src.get(), entry, pair.rel);
   if (!entry.stat_ok) co_return;
   Work stand_in{&entry, entry.name};
   stand_in.group = &group;
@@ -239,7 +251,7 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
 // the name). `dst` is what the destination holds now (nullptr: nothing).
 Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std::string& rel,
                                const struct statx* dst, const struct statx& src, HardLinkGroup& group,
-                               std::vector<std::string>& lines) {
+                               std::vector<ItemLine>& lines) {
   ItemChange change{ItemChange::Update::kHardLink, item_type(src.stx_mode), dst == nullptr};
   bool quiet = false;  // (a --link-dest has it on the leader's inode: listed with -ii only)
   if (dst == nullptr) co_await basis_for_member(rel, src, group, change, quiet);
@@ -253,12 +265,12 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
     if (same_inode) {
       bool changed = change.size || change.perms || change.owner || change.group || change.time;
       if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) {
-        std::string line = line_for(change, rel, {});
+        ItemLine line = line_for(change, rel, {}, src);
         if (S_ISLNK(src.stx_mode)) {  // rsync names a symlink's target here, not a leader
           auto target = co_await fs::readlinkat(dst_dirfd, name);
-          if (target) line += " -> " + *target;
+          if (target) line.set_symlink_target(*target);
         }
-        lines.push_back(line);
+        lines.push_back(std::move(line));
       }
       co_return;
     }
@@ -281,8 +293,8 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
       co_return;
     }
   }
-  bool say = quiet ? opt_.itemize > 1 : opt_.itemize > 0 || opt_.verbose > 0;
-  if (say) lines.push_back(line_for(change, rel, group.leader));
+  // (Linked to a leader from a --link-dest, it is listed with -ii only, as rsync does.)
+  if (out_.wants_items() && (!quiet || out_.all_items())) lines.push_back(line_for(change, rel, group.leader, src));
 }
 
 }  // namespace ringkit::sync

@@ -33,10 +33,12 @@
 #include "sync/chmod.h"
 #include "sync/filter.h"
 #include "sync/hardlinks.h"
+#include "sync/item_output.h"
 #include "sync/itemize.h"
 #include "sync/options.h"
 #include "sync/paths.h"
 #include "sync/report.h"
+#include "sync/selection.h"
 #include "sync/write_dirs.h"
 
 namespace ringkit::sync {
@@ -68,12 +70,28 @@ class Syncer {
   // directory or file, lets what is in flight finish, and ends with exit code 20.
   static std::atomic<int> interrupt_signal;
 
+  // Its output (--out-format, --log-file, progress): the closing lines come after --stats.
+  ItemOutput& output() { return out_; }
+
  private:
   struct DirPair {
     fs::Fd src;
     fs::Fd dst;           // invalid when the destination directory does not exist (dry run)
     bool dst_new = false; // created by this run: holds nothing we need to compare or delete
     std::string rel;      // path below the transfer root, "" or ending in '/'
+    // -R/--files-from (selected.cc): what the list names below this directory; none: the
+    // directory is walked whole (with -r) as without a list.
+    std::optional<SelView> sel;
+    bool listed = true;   // the directory itself is an item (not the unnamed root of a list, nor
+                          // an implied directory under --no-implied-dirs): its line, its attributes
+    int links = 0;        // -L/-k/--copy-unsafe-links: source symlinks followed on the way here
+    // -K (symlinks.cc): the destination directory is a symlink `link_name` in `link_dir` (the
+    // parent's descriptor) that resolves inside DEST (dst is then its directory), or outside it
+    // (dst_outside: nothing below it is touched, as rsync refuses it too).
+    int link_dir = -1;
+    std::string link_name;
+    bool dst_outside = false;
+    std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
   };
   // One source entry and what is in the destination under its name.
   struct Work {
@@ -81,8 +99,8 @@ class Syncer {
     std::string dst_name;
     bool dst_present = false;    // the destination listing has this name
     unsigned char dst_type = 0;  // its DT_* type (DT_UNKNOWN on some file systems)
-    std::string line;            // the itemize/verbose line to print, if any
-    std::vector<std::string> more_lines;  // printed after it: hard links made to this item (-H)
+    ItemLine line;               // the line to print about it, if any (item_output.h)
+    std::vector<ItemLine> more_lines;  // printed after it: hard links made to this item (-H)
     // -H: the item's group, and what handling it as a plain file came to.
     enum class Outcome { kNone, kDeferred, kDone, kSkipped };
     HardLinkGroup* group = nullptr;
@@ -90,26 +108,54 @@ class Syncer {
   };
 
   Task<void> sync_source(const SourceArg& source, bool single_source);
+  // -R and --files-from (selected.cc): the list of named items, walked as one tree.
+  Task<bool> load_selection();
+  Task<bool> read_files_from(Selection& selection, uint32_t base);
+  Task<void> sync_selection();
+  Task<void> scan_selection();
+  Task<void> scan_selected_dir(int dirfd, std::string rel, SelView view, FilterList* filters);
+  Task<std::vector<Entry>> selected_entries(DirPair& dir);
+  Task<void> stat_selected(DirPair& dir, Entry& e);
+  Task<void> open_other_bases(DirPair& dir, const std::vector<Entry>& entries);
+  DirPair& pair_for(DirPair& dir, const Entry& e);
+  void report_missing_names(const DirPair& dir, const std::vector<Entry>& listed);
+  Task<void> stat_dest_entries(DirPair& dir, std::vector<Work>& works);
+  // -m and implied directories (prune.cc): whether a directory ends up holding anything.
+  Task<void> prune_dirs(DirPair& dir, std::vector<Entry>& entries);
+  Task<bool> has_content(int parent_fd, const Entry& dir_entry, std::string rel, std::optional<SelView> sel,
+                         int links);
+  bool counts_as_content(const Entry& e, const std::string& rel) const;
+  // Symlinks (symlinks.cc): -L, -k, --copy-unsafe-links on the source; -K on the destination.
+  bool follows_source_links() const;
+  Task<bool> follow_source_link(int dirfd, Entry& e, const std::string& rel, bool quiet);
+  std::error_code enter_followed(const Entry& e, int links);
+  enum class DirLink { kNone, kInside, kOutside };
+  Task<DirLink> dest_dirlink(DirPair& parent, const std::string& name, const std::string& rel, fs::Fd& out);
+  Task<void> set_dirlink_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display);
+  Task<void> set_dir_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display);
   static std::string sender_root(const SourceArg& source);
   // --list-only (listing.cc).
   Task<void> list_source(const SourceArg& source);
-  Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse);
+  Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse, int links = 0);
   Task<void> list_item(int dirfd, const Entry& e, const std::string& path);
   std::string list_line(const struct statx& st, const std::string& name, const std::string& target) const;
   // -H (hardlinks.cc).
   Task<void> scan_source(const SourceArg& source);
   std::optional<FilterList> side_filters(const SourceArg& source) const;
   static bool enter_filtered(FilterList* filters, const std::string& rel, std::vector<Entry>& entries);
-  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters);
-  Task<void> quiet_stat(int dirfd, Entry& e);
+  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0);
+  Task<void> quiet_stat(int dirfd, Entry& e, const std::string& rel);
   Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);
   Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);
   Task<void> settle_member(int dst_dirfd, Work& work, const std::string& rel);
-  Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<std::string>& lines);
+  Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> link_member(int dst_dirfd, const std::string& name, const std::string& rel, const struct statx* dst,
-                         const struct statx& src, HardLinkGroup& group, std::vector<std::string>& lines);
+                         const struct statx& src, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> retouch_dirs();
-  void print_work(const Work& work);
+  void print_work(Work& work);
+  // --progress (item_output_sync.cc): a directory's items one at a time, each printed when done.
+  Task<void> sync_in_order(DirPair& dir, std::vector<Work>& files, const std::vector<size_t>& linked);
+  Task<void> note_sent(Work& work, int src_fd);
   Task<void> sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,
                             const std::string& dst_name);
   Task<void> sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display);
@@ -202,9 +248,8 @@ class Syncer {
                            const WantedAttrs& want, ItemChange& change);
   Task<void> basis_for_member(const std::string& rel, const struct statx& src, const HardLinkGroup& group,
                               ItemChange& change, bool& quiet);
-  std::string basis_line(const ItemChange& change, const std::string& rel, const std::string& target) const;
-  bool shows(const ItemChange& change) const;
-  static Task<bool> same_file_content(int dirfd_a, const std::string& a, int dirfd_b, const std::string& b);
+  static Task<bool> same_file_content(int dirfd_a, const std::string& a, int dirfd_b, const std::string& b,
+                                      bool follow_a = false);
   // deletion.cc
   Task<DeleteResult> delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
                                  bool make_room, bool contents_gone = false);
@@ -212,8 +257,10 @@ class Syncer {
   bool at_delete_limit() const;
   Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing);
   Task<void> delete_pass_dir(DirPair& dir, std::vector<Entry>& entries);
-  Task<void> delete_pass_subdir(DirPair& parent, Work& work);
+  Task<void> delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters);
+  Task<void> delete_pass_selected(DirPair& dir, std::vector<Entry>& entries);
   bool deletes_in_this_pass() const;
+  bool deletion_blocked();
   Task<std::vector<std::pair<Entry, bool>>> deletion_order(int dirfd, std::vector<Entry> items);
   Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src,
                                const std::vector<Entry>& dst);
@@ -223,8 +270,9 @@ class Syncer {
   Task<Result<void>> make_dest(const std::string& dest);
   Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
   std::string temp_name(const std::string& name);
-  void print(const ItemChange& change, const std::string& path, const std::string& target = {});
-  std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);
+  void print(const ItemChange& change, const std::string& path, const struct statx& st);
+  ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
+                    const struct statx& st, const Entry* entry = nullptr);
   bool skip_by_size(const Entry& e) const;
   void adjust_source(struct statx& st) const;
   void setup_chown();
@@ -255,6 +303,16 @@ class Syncer {
   fs::Fd src_root_;         // the transfer roots, which item paths (rel) are relative to
   fs::Fd dst_root_;         // (invalid in a dry run whose destination does not exist yet)
   std::set<std::string> retouch_dirs_;  // -H: directories linked into after their times were set
+  // -R/--files-from: the named items (the list of names only) and their base directories.
+  std::optional<Selection> selection_;
+  std::vector<fs::Fd> base_fds_;
+  std::set<std::string> absolute_tops_;  // top names of absolute -R sources: lines show "/name/..."
+  // -L/-k/--copy-unsafe-links: the source directories on the current path (loops), and how
+  // often a followed link led back to one of them (see enter_followed()).
+  std::vector<InodeKey> ancestors_;
+  uint64_t loop_reentries_ = 0;
+  std::set<std::string> reported_unreadable_;  // errors the look-ahead (prune.cc) may meet first: said once
+  ItemOutput out_;          // what is printed and logged about each item
   WriteDirs wd_;            // --temp-dir, --backup-dir, --partial-dir, --delay-updates, --*-dest
 };
 

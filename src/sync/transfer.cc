@@ -82,6 +82,7 @@ Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t 
     }
     if (*n == 0) break;  // the file shrank while we copied it
     filled += *n;
+    out_.data_written(*n);  // progress counters
   }
   // `outcome` is shared by the file's chunks: only a failure is written to it, never a success
   // that would hide another chunk's failure.
@@ -181,7 +182,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
         if (!r) rep_.file_error("set attributes of", rel, r.error());
       }
       bool changed = change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
-      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
+      if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
       work.outcome = Work::Outcome::kDone;
       co_await drop_partial(dir, work.dst_name);  // a partial file has served its purpose
       co_return;
@@ -210,7 +211,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
         change.time_is_now = true;
       }
     }
-    work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, {}) : std::string();
+    work.line = out_.wants_items() ? line_for(change, rel, {}, e.st, &e) : ItemLine();
   } else {
     co_await basis_regular_line(dir, work, basis, action, want);
   }
@@ -238,7 +239,7 @@ Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* d
   if (copy_from != nullptr) {
     src = co_await fs::openat(wd_.basis[copy_from->index].get(), dir.rel + work.dst_name, O_RDONLY | O_NOFOLLOW);
   } else {
-    src = co_await fs::openat(dir.src.get(), e.name, O_RDONLY | O_NOFOLLOW);
+    src = co_await fs::openat(dir.src.get(), e.name, O_RDONLY | (e.followed ? 0 : O_NOFOLLOW));  // -L etc.
   }
   if (!src) {
     if (src.error() == std::errc::no_such_file_or_directory) {
@@ -278,6 +279,7 @@ Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* d
     tmp = std::move(*opened);
   }
   uint64_t prefix = 0;
+  out_.transfer_starting(work.line, e.st.stx_size);
   auto copied = co_await copy_data(src->get(), tmp.fd.get(), e.st.stx_size, opt_.inplace && exists, &prefix);
   if (copied && opt_.inplace) copied = co_await fs::ftruncate(tmp.fd.get(), e.st.stx_size);  // it may have been longer
   if (copied) copied = co_await bring_near(dir, tmp, work.dst_name, e.st.stx_size);
@@ -306,6 +308,7 @@ Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* d
     co_await abandon(dir, {}, rel, "set attributes of", attrs.error(), work);
     co_return;
   }
+  co_await note_sent(work, src->get());  // for its output: %b, %C, progress
   if (opt_.inplace) {
     work.outcome = Work::Outcome::kDone;
     co_return;
@@ -340,12 +343,15 @@ Task<void> Syncer::abandon(DirPair& dir, const std::string& tmp_name, const std:
 }
 
 Task<bool> Syncer::same_content(DirPair& dir, Work& work) {
-  co_return co_await same_file_content(dir.src.get(), work.src->name, dir.dst.get(), work.dst_name);
+  co_return co_await same_file_content(dir.src.get(), work.src->name, dir.dst.get(), work.dst_name,
+                                      work.src->followed);
 }
 
-// Whether two files hold the same bytes (-c). `b` may be a path below `dirfd_b`.
-Task<bool> Syncer::same_file_content(int dirfd_a, const std::string& a_name, int dirfd_b, const std::string& b_name) {
-  auto a = co_await fs::openat(dirfd_a, a_name, O_RDONLY | O_NOFOLLOW);
+// Whether two files hold the same bytes (-c). `b` may be a path below `dirfd_b`; `follow_a`: `a`
+// is a symlink followed (-L etc.).
+Task<bool> Syncer::same_file_content(int dirfd_a, const std::string& a_name, int dirfd_b, const std::string& b_name,
+                                     bool follow_a) {
+  auto a = co_await fs::openat(dirfd_a, a_name, O_RDONLY | (follow_a ? 0 : O_NOFOLLOW));
   auto b = co_await fs::openat(dirfd_b, b_name, O_RDONLY | O_NOFOLLOW);
   if (!a || !b) co_return false;
   std::vector<std::byte> x(kChunk), y(kChunk);
@@ -390,7 +396,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
       compare_attrs(opt_, want, *dst, change);
       if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, true, want, dst);
       bool changed = change.owner || change.group || change.time;
-      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, *target);
+      if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, *target, e.st, &e);
       co_return;
     }
   }
@@ -402,7 +408,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
   if (basis == BasisAction::kDone) co_return;  // linked from, or matched in, a basis dir
   if (!exists) ++rep_.stats().created;
   if (basis != BasisAction::kCopy) {
-    work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, *target) : std::string();
+    work.line = out_.wants_items() ? line_for(change, rel, *target, e.st, &e) : ItemLine();
   }
   if (opt_.dry_run) co_return;
   std::string tmp = temp_name(work.dst_name);
@@ -441,7 +447,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
     compare_attrs(opt_, want, *dst, change);
     if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, want, dst);
     bool changed = change.perms || change.owner || change.group || change.time;
-    if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
+    if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
     co_return;
   }
   ItemChange change{ItemChange::Update::kLocalChange, type, !exists};
@@ -451,7 +457,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   if (basis == BasisAction::kDone) co_return;  // linked from, or matched in, a basis dir
   if (!exists) ++rep_.stats().created;
   if (basis != BasisAction::kCopy) {
-    work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, {}) : std::string();
+    work.line = out_.wants_items() ? line_for(change, rel, {}, e.st, &e) : ItemLine();
   }
   if (opt_.dry_run) co_return;
   std::string tmp = temp_name(work.dst_name);
@@ -470,25 +476,6 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
     work.outcome = Work::Outcome::kSkipped;
     co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
   }
-}
-
-// rsync's test: absolute targets, and targets that climb above the transfer root.
-bool Syncer::is_unsafe_link(const std::string& target, const std::string& dir_rel) {
-  if (target.empty() || target[0] == '/') return true;
-  int depth = static_cast<int>(std::count(dir_rel.begin(), dir_rel.end(), '/'));
-  size_t pos = 0;
-  while (pos <= target.size()) {
-    size_t slash = target.find('/', pos);
-    std::string part = target.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
-    if (part == "..") {
-      if (--depth < 0) return true;
-    } else if (!part.empty() && part != ".") {
-      ++depth;
-    }
-    if (slash == std::string::npos) break;
-    pos = slash + 1;
-  }
-  return false;
 }
 
 }  // namespace ringkit::sync

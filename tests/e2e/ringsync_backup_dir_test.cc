@@ -99,8 +99,8 @@ TEST_P(RingsyncBackupDir, DryRunPrintsWhatRsyncsDryRunPrintsAndKeepsNothing) {
   r_dry.insert(r_dry.begin(), "-n");
   g_dry.insert(g_dry.begin(), "-n");
   TreeState dest = snapshot(base_ + "/g"), backups = snapshot(backup_root(1));
-  expect_same_output(run_sync("rsync", r_dry, src_ + "/", base_ + "/r/"),
-                     run_sync(ringsync_binary(), g_dry, src_ + "/", base_ + "/g/"));
+  expect_same_run(run_sync("rsync", r_dry, src_ + "/", base_ + "/r/"),
+                     run_sync(ringsync_program(), g_dry, src_ + "/", base_ + "/g/"), "");
   EXPECT_TRUE(compare_trees(dest, snapshot(base_ + "/g"), {}).empty()) << "a dry run changed the destination";
   EXPECT_TRUE(compare_trees(backups, snapshot(backup_root(1)), {}).empty()) << "a dry run made backups";
 }

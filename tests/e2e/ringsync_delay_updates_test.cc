@@ -81,7 +81,7 @@ TEST_P(RingsyncDelayUpdates, SameResultAsRsync) {
   run_both("re-sync after changes");
   change_source(2);
   run_both("second re-sync");
-  RunResult dry = run_sync(ringsync_binary(), option_words("-n " + GetParam(), {{"HELD", base_ + "/held-g"}}),
+  RunResult dry = run_sync(ringsync_program(), words_with("-n " + GetParam(), {{"HELD", base_ + "/held-g"}}),
                            src_ + "/", base_ + "/g/");
   EXPECT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_TRUE(split_output(dry.out).items.empty()) << "a no-op dry run listed:\n" << dry.out;
@@ -107,7 +107,7 @@ class RingsyncDelayedPromise : public ::testing::Test {
     for (const char* f : {"/one", "/a/two", "/b/c/three", "/b/four"}) write_file(src_ + f, std::string("old ") + f);
     write_file(src_ + "/zz/last", "the last file copied");
     pin_recent_times(src_, 0, 1600000000);
-    ASSERT_EQ(run_sync(ringsync_binary(), {"-a"}, src_ + "/", base_ + "/g/").exit_code, 0);
+    ASSERT_EQ(run_sync(ringsync_program(), {"-a"}, src_ + "/", base_ + "/g/").exit_code, 0);
     for (const char* f : {"/one", "/a/two", "/b/c/three", "/b/four"}) write_file(src_ + f, std::string("new ") + f);
     write_file(src_ + "/b/c/five", "new file");
     write_file(src_ + "/zz/last", "the last file copied, changed");
@@ -125,7 +125,7 @@ class RingsyncDelayedPromise : public ::testing::Test {
       why_ = gate.error();
       return {};
     }
-    Spawned p = spawn_program({ringsync_binary(), "-a", "--delay-updates", src_ + "/", base_ + "/g/"});
+    Spawned p = spawn_program({ringsync_program(), "-a", "--delay-updates", src_ + "/", base_ + "/g/"});
     RunResult r = wait_program(p, gate.fd(), [&] {
       gate.serve([&](int n) {
         if (n == 1) at_last(p.pid);
@@ -169,7 +169,7 @@ TEST_F(RingsyncDelayedPromise, InterruptedRunPutsNothingInPlaceAndTheNextCleansU
     EXPECT_EQ(now[f].content_hash, before_[f].content_hash) << f << " was put in place by an interrupted run";
   }
   EXPECT_EQ(now.count("b/c/five"), 0u);
-  RunResult again = run_sync(ringsync_binary(), {"-a", "--delay-updates"}, src_ + "/", base_ + "/g/");
+  RunResult again = run_sync(ringsync_program(), {"-a", "--delay-updates"}, src_ + "/", base_ + "/g/");
   EXPECT_EQ(again.exit_code, 0) << again.err;
   SnapshotOptions exact;
   exact.nanoseconds = true;

@@ -101,7 +101,7 @@ class RingsyncPartial : public ::testing::Test {
 
 TEST_F(RingsyncPartial, InterruptedCopyKeepsAPrefixInThePartialDirAndTheNextRunCleansUp) {
   std::vector<std::string> opts = {"-ai", "--partial-dir=.pp"};
-  std::vector<std::string> r = {"rsync"}, g = {ringsync_binary()};
+  std::vector<std::string> r = {"rsync"}, g = {ringsync_program()};
   r.insert(r.end(), opts.begin(), opts.end());
   g.insert(g.end(), opts.begin(), opts.end());
   r.insert(r.end(), {src_ + "/", base_ + "/r/"});
@@ -122,7 +122,7 @@ TEST_F(RingsyncPartial, InterruptedCopyKeepsAPrefixInThePartialDirAndTheNextRunC
   // made, an interrupted rsync may leave its directory's time changed, which its next run
   // mends with a ".d..t......" line; ringsync set it right before it stopped.)
   RunResult r2 = run_sync("rsync", opts, src_ + "/", base_ + "/r/");
-  RunResult g2 = run_sync(ringsync_binary(), opts, src_ + "/", base_ + "/g/");
+  RunResult g2 = run_sync(ringsync_program(), opts, src_ + "/", base_ + "/g/");
   for (RunResult* run : {&r2, &g2}) {
     std::string kept;
     for (const std::string& line : split_lines(run->out)) {
@@ -130,7 +130,7 @@ TEST_F(RingsyncPartial, InterruptedCopyKeepsAPrefixInThePartialDirAndTheNextRunC
     }
     run->out = kept;
   }
-  expect_same_output(r2, g2);
+  expect_same_run(r2, g2, "");
   EXPECT_FALSE(std::filesystem::exists(base_ + "/g/sub/.pp"));
   EXPECT_EQ(read_all(base_ + "/g/sub/big"), version_of(2, kBig));
   SnapshotOptions cmp;
@@ -141,18 +141,18 @@ TEST_F(RingsyncPartial, InterruptedCopyKeepsAPrefixInThePartialDirAndTheNextRunC
 
 TEST_F(RingsyncPartial, AbsolutePartialDirHoldsTheFileByNameAndStays) {
   std::string dir = base_ + "/held";
-  RunResult gr = interrupted({ringsync_binary(), "-a", "--partial-dir=" + dir, src_ + "/", base_ + "/g/"});
+  RunResult gr = interrupted({ringsync_program(), "-a", "--partial-dir=" + dir, src_ + "/", base_ + "/g/"});
   if (!why_.empty()) GTEST_SKIP() << "cannot hold reads: " << why_;
   EXPECT_EQ(gr.exit_code, 20) << gr.err;
   expect_kept(base_ + "/g", dir + "/big", true);
-  RunResult again = run_sync(ringsync_binary(), {"-a", "--partial-dir=" + dir}, src_ + "/", base_ + "/g/");
+  RunResult again = run_sync(ringsync_program(), {"-a", "--partial-dir=" + dir}, src_ + "/", base_ + "/g/");
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_FALSE(std::filesystem::exists(dir + "/big"));
   EXPECT_TRUE(std::filesystem::is_directory(dir)) << "an absolute partial dir is the user's: it stays";
 }
 
 TEST_F(RingsyncPartial, RsyncPartialDirFromTheEnvironment) {
-  RunResult gr = interrupted({"env", "RSYNC_PARTIAL_DIR=.from-env", ringsync_binary(), "-a", "--partial", src_ + "/",
+  RunResult gr = interrupted({"env", "RSYNC_PARTIAL_DIR=.from-env", ringsync_program(), "-a", "--partial", src_ + "/",
                               base_ + "/g/"});
   if (!why_.empty()) GTEST_SKIP() << "cannot hold reads: " << why_;
   EXPECT_EQ(gr.exit_code, 20) << gr.err;
@@ -163,7 +163,7 @@ TEST_F(RingsyncPartial, RsyncPartialDirFromTheEnvironment) {
 // file under its final name, which a local, whole-file copy never reuses). ringsync keeps the
 // old version and nothing else: documented in the man page.
 TEST_F(RingsyncPartial, BarePartialNeverLeavesAHalfWrittenFileUnderItsName) {
-  RunResult gr = interrupted({ringsync_binary(), "-a", "--partial", src_ + "/", base_ + "/g/"});
+  RunResult gr = interrupted({ringsync_program(), "-a", "--partial", src_ + "/", base_ + "/g/"});
   if (!why_.empty()) GTEST_SKIP() << "cannot hold reads: " << why_;
   EXPECT_EQ(gr.exit_code, 20) << gr.err;
   expect_kept(base_ + "/g", base_ + "/g/sub/.pp/big", false);
@@ -177,7 +177,7 @@ TEST_F(RingsyncPartial, BarePartialNeverLeavesAHalfWrittenFileUnderItsName) {
 TEST_F(RingsyncPartial, PlantedSymlinkAsThePartialDirIsNotFollowed) {
   std::filesystem::create_directories(base_ + "/outside");
   ASSERT_EQ(::symlink((base_ + "/outside").c_str(), (base_ + "/g/sub/.pp").c_str()), 0);
-  RunResult gr = interrupted({ringsync_binary(), "-a", "--partial-dir=.pp", src_ + "/", base_ + "/g/"});
+  RunResult gr = interrupted({ringsync_program(), "-a", "--partial-dir=.pp", src_ + "/", base_ + "/g/"});
   if (!why_.empty()) GTEST_SKIP() << "cannot hold reads: " << why_;
   EXPECT_EQ(gr.exit_code, 20) << gr.err;
   EXPECT_NE(gr.err.find("Unable to create partial-dir for sub/big"), std::string::npos) << gr.err;
@@ -202,7 +202,7 @@ TEST(RingsyncPartialDisk, FullDiskKeepsThePartialFileAsRsyncDoes) {
     mounts.push_back(base + d);
   }
   RunResult rr = run_sync("rsync", {"-a", "--partial-dir=.pp"}, base + "/src/", base + "/r/");
-  RunResult gr = run_sync(ringsync_binary(), {"-a", "--partial-dir=.pp"}, base + "/src/", base + "/g/");
+  RunResult gr = run_sync(ringsync_program(), {"-a", "--partial-dir=.pp"}, base + "/src/", base + "/g/");
   EXPECT_EQ(gr.exit_code, 11) << gr.err;
   EXPECT_EQ(gr.exit_code, rr.exit_code) << rr.err;
   for (const char* d : {"/r", "/g"}) {
@@ -237,9 +237,9 @@ TEST(RingsyncPartialFilter, PartialDirsAreNeitherSentNorDeletedAsWithRsync) {
   for (const char* opts : {"-ai --partial-dir=.pp --delete", "-ai --partial-dir=.pp --delete-after",
                            "-ai --delay-updates --partial-dir=.pp --delete"}) {
     SCOPED_TRACE(opts);
-    RunResult rr = run_sync("rsync", option_words(opts), base + "/src/", base + "/r/");
-    RunResult gr = run_sync(ringsync_binary(), option_words(opts), base + "/src/", base + "/g/");
-    expect_same_output(rr, gr);
+    RunResult rr = run_sync("rsync", words(opts), base + "/src/", base + "/r/");
+    RunResult gr = run_sync(ringsync_program(), words(opts), base + "/src/", base + "/g/");
+    expect_same_run(rr, gr, "");
     SnapshotOptions cmp;
     cmp.dir_times = false;
     for (const auto& d : compare_trees(snapshot(base + "/r"), snapshot(base + "/g"), cmp)) ADD_FAILURE() << d;

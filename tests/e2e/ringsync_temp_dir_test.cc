@@ -86,9 +86,9 @@ TEST(RingsyncTempDirErrors, MissingOrNotADirectoryAsRsync) {
   for (const std::string& dir : {std::string("nonexistent"), base + "/a-file", base + "/nope/deeper"}) {
     SCOPED_TRACE("-T " + dir);
     RunResult rr = run_sync("rsync", {"-ai", "-T", dir}, base + "/src/", base + "/r/");
-    RunResult gr = run_sync(ringsync_binary(), {"-ai", "-T", dir}, base + "/src/", base + "/g/");
+    RunResult gr = run_sync(ringsync_program(), {"-ai", "-T", dir}, base + "/src/", base + "/g/");
     EXPECT_EQ(gr.exit_code, 1);
-    expect_same_output(rr, gr);
+    expect_same_run(rr, gr, "");
     std::string said = dir.ends_with("a-file") ? "The temp-dir is not a directory: " : "The temp-dir does not exist: ";
     EXPECT_NE(rr.err.find(said + dir), std::string::npos) << rr.err;
     EXPECT_NE(gr.err.find(said + dir), std::string::npos) << gr.err;
@@ -107,13 +107,13 @@ TEST(RingsyncTempDirSafety, PlantedSymlinkInTheDestinationIsNotFollowed) {
   std::filesystem::create_directories(base + "/g");
   std::filesystem::create_directories(base + "/elsewhere");
   ASSERT_EQ(::symlink((base + "/elsewhere").c_str(), (base + "/g/tmp").c_str()), 0);
-  RunResult gr = run_sync(ringsync_binary(), {"-ai", "-T", "tmp"}, base + "/src/", base + "/g/");
+  RunResult gr = run_sync(ringsync_program(), {"-ai", "-T", "tmp"}, base + "/src/", base + "/g/");
   EXPECT_EQ(gr.exit_code, 11) << gr.err;
   EXPECT_NE(gr.err.find("Failed to stat temp-dir tmp: Too many levels of symbolic links"), std::string::npos) << gr.err;
   EXPECT_TRUE(items_below(base + "/elsewhere").empty());
   EXPECT_FALSE(std::filesystem::exists(base + "/g/f"));
   // The same name given as an absolute path is the user's explicit choice, and followed.
-  RunResult abs = run_sync(ringsync_binary(), {"-ai", "-T", base + "/g/tmp"}, base + "/src/", base + "/g/");
+  RunResult abs = run_sync(ringsync_program(), {"-ai", "-T", base + "/g/tmp"}, base + "/src/", base + "/g/");
   EXPECT_EQ(abs.exit_code, 0) << abs.err;
   EXPECT_TRUE(std::filesystem::exists(base + "/g/f"));
   EXPECT_TRUE(items_below(base + "/elsewhere").empty()) << "a temp file was left in the temp dir";

@@ -26,7 +26,7 @@ class RingsyncWriteSafety : public ::testing::Test {
     write_file(src_ + "/top", "v1\n");
     write_file(src_ + "/sub/file", "v1\n");
     pin_recent_times(src_, 0, 1600000000);
-    ASSERT_EQ(run_sync(ringsync_binary(), {"-a"}, src_ + "/", dst_ + "/").exit_code, 0);
+    ASSERT_EQ(run_sync(ringsync_program(), {"-a"}, src_ + "/", dst_ + "/").exit_code, 0);
     write_file(src_ + "/top", "version 2\n");
     write_file(src_ + "/sub/file", "version 2\n");
     pin_recent_times(src_, 0, 1600000100);
@@ -39,7 +39,7 @@ class RingsyncWriteSafety : public ::testing::Test {
 
 TEST_F(RingsyncWriteSafety, BackupDirRootPlantedAsASymlinkIsReplacedNotFollowed) {
   plant("bk");
-  RunResult r = run_sync(ringsync_binary(), {"-a", "--backup-dir=bk"}, src_ + "/", dst_ + "/");
+  RunResult r = run_sync(ringsync_program(), {"-a", "--backup-dir=bk"}, src_ + "/", dst_ + "/");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(items_below(outside_).empty()) << indent_lines(items_below(outside_));
   EXPECT_TRUE(std::filesystem::is_directory(std::filesystem::symlink_status(dst_ + "/bk")));
@@ -50,7 +50,7 @@ TEST_F(RingsyncWriteSafety, BackupDirRootPlantedAsASymlinkIsReplacedNotFollowed)
 TEST_F(RingsyncWriteSafety, SymlinkBelowTheBackupDirIsReplacedNotFollowed) {
   std::filesystem::create_directories(base_ + "/bk");
   ASSERT_EQ(::symlink(outside_.c_str(), (base_ + "/bk/sub").c_str()), 0);
-  RunResult r = run_sync(ringsync_binary(), {"-a", "--backup-dir=../bk"}, src_ + "/", dst_ + "/");
+  RunResult r = run_sync(ringsync_program(), {"-a", "--backup-dir=../bk"}, src_ + "/", dst_ + "/");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(items_below(outside_).empty()) << indent_lines(items_below(outside_));
   EXPECT_TRUE(std::filesystem::exists(base_ + "/bk/sub/file"));
@@ -58,14 +58,14 @@ TEST_F(RingsyncWriteSafety, SymlinkBelowTheBackupDirIsReplacedNotFollowed) {
 
 TEST_F(RingsyncWriteSafety, AbsoluteBackupDirThroughASymlinkIsTheUsersChoice) {
   ASSERT_EQ(::symlink(outside_.c_str(), (base_ + "/bk-link").c_str()), 0);
-  RunResult r = run_sync(ringsync_binary(), {"-a", "--backup-dir=" + base_ + "/bk-link"}, src_ + "/", dst_ + "/");
+  RunResult r = run_sync(ringsync_program(), {"-a", "--backup-dir=" + base_ + "/bk-link"}, src_ + "/", dst_ + "/");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(outside_ + "/top"));
 }
 
 TEST_F(RingsyncWriteSafety, HoldingDirPlantedAsASymlinkIsNotFollowed) {
   plant("sub/.~tmp~");
-  RunResult r = run_sync(ringsync_binary(), {"-a", "--delay-updates"}, src_ + "/", dst_ + "/");
+  RunResult r = run_sync(ringsync_program(), {"-a", "--delay-updates"}, src_ + "/", dst_ + "/");
   EXPECT_EQ(r.exit_code, 23) << r.err;  // that one file could not be held
   EXPECT_NE(r.err.find("sub/file"), std::string::npos) << r.err;
   EXPECT_TRUE(items_below(outside_).empty()) << indent_lines(items_below(outside_));

@@ -1,7 +1,7 @@
 #include "support/rsync_diff.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +12,11 @@
 #include <sstream>
 
 namespace ringkit::testing {
+
+const std::string& ringsync_program() {
+  static const std::string path = std::string(RINGKIT_BIN_DIR) + "/ringsync";
+  return path;
+}
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -25,17 +30,9 @@ bool is_item_line(const std::string& line) {
          std::string("fdLDS").find(line[1]) != std::string::npos && line[11] == ' ';
 }
 
-// rsync -v's header and summary ("sending incremental file list", "sent N bytes ...", "total
-// size is ..."): progress reporting, compared by the output tests, not here.
-bool is_transfer_summary(const std::string& line) {
-  return line.empty() || line == "sending incremental file list" || line == "building file list ... done" ||
-         line.starts_with("sent ") || line.starts_with("total size is ");
-}
-
-ItemizedOutput split_output(const std::string& text) {
-  ItemizedOutput o;
+SyncOutput split_output(const std::string& text) {
+  SyncOutput o;
   for (std::string line : split_lines(text)) {
-    if (is_transfer_summary(line)) continue;
     if (line.starts_with("created directory ")) line = "created directory DEST";
     bool item = is_item_line(line) || line.starts_with("created directory ");
     if (item && line.starts_with("hf")) {
@@ -48,32 +45,53 @@ ItemizedOutput split_output(const std::string& text) {
   return o;
 }
 
-void expect_same_output(const RunResult& rr, const RunResult& gr) {
-  EXPECT_EQ(gr.exit_code, rr.exit_code) << "rsync stderr:\n" << rr.err << "ringsync stderr:\n" << gr.err;
-  ItemizedOutput ro = split_output(rr.out), go = split_output(gr.out);
-  EXPECT_EQ(go.items, ro.items) << "rsync said:\n" << rr.out << "ringsync said:\n" << gr.out;
-  EXPECT_EQ(go.links, ro.links) << "rsync said:\n" << rr.out << "ringsync said:\n" << gr.out;
-  EXPECT_EQ(go.deletions, ro.deletions);
-  EXPECT_EQ(go.notes, ro.notes);
+RunResult run_in(const std::vector<std::string>& argv, const std::string& cwd, const std::string& stdin_path) {
+  // (Only async-signal-safe calls between fork and exec: the strings are ready before.)
+  const char* dir = cwd.empty() ? nullptr : cwd.c_str();
+  const char* in = stdin_path.empty() ? nullptr : stdin_path.c_str();
+  Spawned p = spawn_program(argv, true, [dir, in] {
+    if (dir != nullptr && ::chdir(dir) != 0) return false;
+    if (in != nullptr) {
+      int fd = ::open(in, O_RDONLY);
+      if (fd < 0 || ::dup2(fd, 0) < 0) return false;
+    }
+    return true;
+  });
+  if (p.pid < 0) return {};
+  return wait_program(p);
 }
 
-std::string ringsync_binary() { return std::string(RINGKIT_BIN_DIR) + "/ringsync"; }
+void expect_same_run(const RunResult& r, const RunResult& g, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(g.exit_code, r.exit_code) << "rsync stderr:\n" << r.err << "ringsync stderr:\n" << g.err;
+  SyncOutput ro = split_output(r.out), go = split_output(g.out);
+  EXPECT_EQ(go.items, ro.items) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+  EXPECT_EQ(go.links, ro.links) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+  EXPECT_EQ(go.deletions, ro.deletions) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+  EXPECT_EQ(go.notes, ro.notes) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+}
 
-std::vector<std::string> option_words(const std::string& text,
-                                      const std::vector<std::pair<std::string, std::string>>& replacements) {
+std::string param_test_name(const std::string& text, size_t index) {
+  std::string name = text;
+  for (char& c : name) {
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name + "_" + std::to_string(index);
+}
+
+std::vector<std::string> words(const std::string& spec) {
   std::vector<std::string> out;
-  std::istringstream in(text);
+  std::istringstream in(spec);
   for (std::string w; in >> w;) {
     std::replace(w.begin(), w.end(), '_', ' ');
-    for (const auto& [from, to] : replacements) {
-      for (size_t at = w.find(from); at != std::string::npos; at = w.find(from, at + to.size())) {
-        w.replace(at, from.size(), to);
-      }
-    }
     out.push_back(w);
   }
   return out;
 }
+
+}  // namespace ringkit::testing
+
+namespace ringkit::testing {
 
 bool has_option(const std::vector<std::string>& options, const std::string& flag) {
   for (const auto& o : options) {
@@ -85,6 +103,111 @@ bool has_option(const std::vector<std::string>& options, const std::string& flag
   return false;
 }
 
+SnapshotOptions compare_options_for(const std::vector<std::string>& options, bool dir_times) {
+  SnapshotOptions cmp;
+  cmp.times = has_option(options, "a") || has_option(options, "t");
+  cmp.owners = has_option(options, "a") || has_option(options, "o");
+  cmp.modes = has_option(options, "a") || has_option(options, "p");
+  cmp.xattrs = has_option(options, "X");
+  cmp.acls = has_option(options, "A");
+  cmp.dir_times = dir_times && cmp.times && !has_option(options, "O");
+  cmp.nlink = has_option(options, "H");
+  return cmp;
+}
+
+RunResult DiffRuns::run_ringsync(const std::vector<std::string>& args, const std::string& dest,
+                                 const std::string& stdin_path) const {
+  std::vector<std::string> argv = {ringsync_program()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(dest);
+  return run_in(argv, base_, stdin_path);
+}
+
+RunResult DiffRuns::run_rsync(const std::vector<std::string>& args, const std::string& dest,
+                              const std::string& stdin_path) const {
+  std::vector<std::string> argv = {"rsync"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(dest);
+  return run_in(argv, base_, stdin_path);
+}
+
+void DiffRuns::drop_unstable(RunResult& run) const {
+  if (!unstable_) return;
+  std::string kept;
+  for (const std::string& line : split_lines(run.out)) {
+    if (!unstable_(line)) kept += line + "\n";
+  }
+  run.out = kept;
+}
+
+void DiffRuns::run_both(const std::vector<std::string>& args, const std::string& what, const std::string& stdin_path) {
+  RunResult r = run_rsync(args, base_ + "/r/", stdin_path);
+  RunResult g = run_ringsync(args, base_ + "/g/", stdin_path);
+  drop_unstable(r);
+  drop_unstable(g);
+  expect_same_run(r, g, what);
+}
+
+void DiffRuns::first_noop_resync(const std::vector<std::string>& args, const SnapshotOptions& cmp,
+                                 const std::function<void()>& change_source, const std::string& stdin_path) {
+  run_both(args, "first copy", stdin_path);
+  expect_same_trees(cmp);
+  run_both(args, "no-op re-run", stdin_path);
+  change_source();
+  run_both(args, "re-sync after changes", stdin_path);
+  expect_same_trees(cmp);
+}
+
+void DiffRuns::expect_same_trees(const SnapshotOptions& cmp) const {
+  TreeState r = snapshot(base_ + "/r"), g = snapshot(base_ + "/g");
+  r.erase(".");
+  g.erase(".");
+  for (const auto& d : compare_trees(r, g, cmp)) ADD_FAILURE() << "rsync vs ringsync: " << d;
+}
+
+void DiffRuns::expect_dry_runs_match(const std::vector<std::string>& args, const std::function<void()>& change_source,
+                                     const std::string& stdin_path) {
+  expect_dry_run_matches(args, stdin_path);
+  change_source();
+  expect_dry_run_matches(args, stdin_path);
+}
+
+void DiffRuns::expect_dry_run_matches(const std::vector<std::string>& args, const std::string& stdin_path) {
+  std::vector<std::string> dry = {"-n"};
+  dry.insert(dry.end(), args.begin(), args.end());
+  TreeState before = snapshot(base_ + "/g");
+  RunResult d = run_ringsync(dry, base_ + "/g/", stdin_path);
+  EXPECT_TRUE(compare_trees(before, snapshot(base_ + "/g"), {}).empty()) << "a dry run changed the tree";
+  RunResult real = run_ringsync(args, base_ + "/g/", stdin_path);
+  drop_unstable(d);
+  drop_unstable(real);
+  SyncOutput dout = split_output(d.out), rout = split_output(real.out);
+  EXPECT_EQ(d.exit_code, real.exit_code) << d.err << "\n--\n" << real.err;
+  EXPECT_EQ(dout.items, rout.items) << "dry run:\n" << d.out << "real run:\n" << real.out;
+  EXPECT_EQ(dout.links, rout.links);
+  EXPECT_EQ(dout.deletions, rout.deletions);
+  EXPECT_EQ(dout.notes, rout.notes);
+}
+
+}  // namespace ringkit::testing
+
+// ---- For the write-side tests ----
+
+namespace ringkit::testing {
+
+std::vector<std::string> words_with(const std::string& spec,
+                                    const std::vector<std::pair<std::string, std::string>>& replacements) {
+  std::vector<std::string> out = words(spec);
+  for (std::string& w : out) {
+    for (const auto& [from, to] : replacements) {
+      for (size_t at = w.find(from); at != std::string::npos; at = w.find(from, at + to.size())) {
+        w.replace(at, from.size(), to);
+      }
+    }
+  }
+  return out;
+}
+
 RunResult run_sync(const std::string& program, const std::vector<std::string>& options, const std::string& src,
                    const std::string& dest) {
   std::vector<std::string> argv = {program};
@@ -94,49 +217,14 @@ RunResult run_sync(const std::string& program, const std::vector<std::string>& o
   return run_program(argv);
 }
 
-std::string param_test_name(const std::string& param) {
-  std::string name = param;
-  for (char& c : name) {
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+void drop_transfer_summary(RunResult& run) {
+  std::string kept;
+  for (const std::string& line : split_lines(run.out)) {
+    bool summary = line.empty() || line == "sending incremental file list" || line == "building file list ... done" ||
+                   line.starts_with("sent ") || line.starts_with("total size is ");
+    if (!summary) kept += line + "\n";
   }
-  return name;
-}
-
-void RsyncDiffTest::make_source(const char* prefix) {
-  base_ = make_temp_dir(prefix);
-  src_ = base_ + "/src";
-  build_hostile_tree(src_);
-  add_hard_link_groups(src_);
-  pin_recent_times(src_, 1700000000, 1000000000);
-}
-
-void RsyncDiffTest::TearDown() {
-  if (!base_.empty()) remove_tree(base_);
-}
-
-void RsyncDiffTest::parse_options(
-    const std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)>& replacements) {
-  options_[0] = option_words(GetParam(), replacements("r"));
-  options_[1] = option_words(GetParam(), replacements("g"));
-}
-
-void RsyncDiffTest::run_tools_and_compare_output() {
-  RunResult rr = run_sync("rsync", options_[0], src_ + "/", base_ + "/r/");
-  RunResult gr = run_sync(ringsync_binary(), options_[1], src_ + "/", base_ + "/g/");
-  expect_same_output(rr, gr);
-}
-
-void RsyncDiffTest::compare_dry_runs() {
-  SCOPED_TRACE("dry run with " + GetParam());
-  std::vector<std::string> r = options_[0], g = options_[1];
-  r.insert(r.begin(), "-n");
-  g.insert(g.begin(), "-n");
-  TreeState before = snapshot(base_ + "/g");
-  RunResult rr = run_sync("rsync", r, src_ + "/", base_ + "/r/");
-  RunResult gr = run_sync(ringsync_binary(), g, src_ + "/", base_ + "/g/");
-  expect_same_output(rr, gr);
-  auto changed = compare_trees(before, snapshot(base_ + "/g"), {});
-  EXPECT_TRUE(changed.empty()) << "the dry run changed the destination:\n" << indent_lines(changed);
+  run.out = kept;
 }
 
 std::vector<std::string> items_below(const std::string& root) {
@@ -158,6 +246,46 @@ std::vector<std::string> files_linked_to(const std::string& root, const std::str
     }
   }
   return out;
+}
+
+void RsyncDiffTest::make_source(const char* prefix) {
+  base_ = make_temp_dir(prefix);
+  src_ = base_ + "/src";
+  build_hostile_tree(src_);
+  add_hard_link_groups(src_);
+  pin_recent_times(src_, 1700000000, 1000000000);
+}
+
+void RsyncDiffTest::TearDown() {
+  if (!base_.empty()) remove_tree(base_);
+}
+
+void RsyncDiffTest::parse_options(
+    const std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)>& replacements) {
+  options_[0] = words_with(GetParam(), replacements("r"));
+  options_[1] = words_with(GetParam(), replacements("g"));
+}
+
+void RsyncDiffTest::run_tools_and_compare_output() {
+  RunResult rr = run_sync("rsync", options_[0], src_ + "/", base_ + "/r/");
+  RunResult gr = run_sync(ringsync_program(), options_[1], src_ + "/", base_ + "/g/");
+  drop_transfer_summary(rr);
+  drop_transfer_summary(gr);
+  expect_same_run(rr, gr, "with " + GetParam());
+}
+
+void RsyncDiffTest::compare_dry_runs() {
+  std::vector<std::string> r = options_[0], g = options_[1];
+  r.insert(r.begin(), "-n");
+  g.insert(g.begin(), "-n");
+  TreeState before = snapshot(base_ + "/g");
+  RunResult rr = run_sync("rsync", r, src_ + "/", base_ + "/r/");
+  RunResult gr = run_sync(ringsync_program(), g, src_ + "/", base_ + "/g/");
+  drop_transfer_summary(rr);
+  drop_transfer_summary(gr);
+  expect_same_run(rr, gr, "dry run with " + GetParam());
+  auto changed = compare_trees(before, snapshot(base_ + "/g"), {});
+  EXPECT_TRUE(changed.empty()) << "the dry run changed the destination:\n" << indent_lines(changed);
 }
 
 ReadGate::ReadGate(const std::string& path) {

@@ -1,5 +1,6 @@
-// Comparing ringsync's output with the real rsync's, for the differential end-to-end tests
-// (tests/e2e/ringsync_*_test.cc). Test-only code; single-threaded.
+// Differential runs of ringsync against the real rsync: the same command line into two
+// destinations, then the exit codes, the -i output and the two trees compared. For the e2e
+// tests under tests/e2e/ringsync_*_test.cc. Test-only code; single-threaded.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,50 +14,120 @@
 
 namespace ringkit::testing {
 
+// build/bin/ringsync.
+const std::string& ringsync_program();
+
 std::vector<std::string> split_lines(const std::string& text);
 
-// Whether `line` is an itemize line ("%i %n": 11 change characters, a space, the name).
-bool is_item_line(const std::string& line);
-
-// rsync prints deletions and notes ("cannot delete non-empty directory: x") on another
-// channel than the itemize lines, and where they land among them varies from run to run of
-// rsync itself; each sequence on its own is stable. So the two are compared separately.
+// rsync prints deletions and notes ("cannot delete non-empty directory: x", "skipping ...")
+// on another channel than the itemize lines, and where they land among them varies from run
+// to run of rsync itself; each sequence on its own is stable. So the four are compared apart.
 // With -H, rsync prints the links it makes to a group's leader ("hf... a => b") when its
 // receiver reports the leader done, which races with the generator's other lines; ringsync
-// prints them right after the leader, as rsync -n does. Their order is compared apart.
-// "created directory NAME" becomes "created directory DEST" (the two destinations differ).
-struct ItemizedOutput {
-  std::vector<std::string> items;
+// prints them right after the leader, as rsync -n does. Their order is compared apart too.
+struct SyncOutput {
+  std::vector<std::string> items;      // itemized lines and "created directory DEST"
   std::vector<std::string> links;      // "hf" lines, sorted
   std::vector<std::string> deletions;  // "*deleting" lines
-  std::vector<std::string> notes;      // "skipping ...", "cannot delete ..."
+  std::vector<std::string> notes;      // everything else on stdout
 };
-ItemizedOutput split_output(const std::string& text);
+bool is_item_line(const std::string& line);
+SyncOutput split_output(const std::string& text);
 
-// EXPECTs that ringsync exited and printed what rsync did, section by section.
-void expect_same_output(const RunResult& rsync, const RunResult& ringsync);
+// Runs argv with the working directory `cwd` (empty: this process's) and standard input read
+// from the file `stdin_path` (empty: inherited).
+RunResult run_in(const std::vector<std::string>& argv, const std::string& cwd, const std::string& stdin_path = {});
 
-// The ringsync binary under test.
-std::string ringsync_binary();
+// The two runs printed the same and ended the same; failures name `what`.
+void expect_same_run(const RunResult& rsync, const RunResult& ours, const std::string& what);
 
-// Options written as one string, split at spaces ("_" stands for a space inside one word, so
-// "-f -_/small" is the rule "- /small"), with `replacements` applied to each word
-// (e.g. {"BASIS", "/tmp/x/basis"}).
-std::vector<std::string> option_words(const std::string& text,
-                                      const std::vector<std::pair<std::string, std::string>>& replacements = {});
+// A test-parameter name: `text` with every byte that is not a letter or digit made '_', then
+// "_<index>" (so that two cases that differ only in punctuation stay apart).
+std::string param_test_name(const std::string& text, size_t index);
 
-// Whether the options hold a short flag (in any bundle, "-aiX") or a long option (exactly,
-// or as "--name=...").
+// A command line split into words: "_" inside a word stands for a space ("-f_-_x" is "-f" "- x").
+std::vector<std::string> words(const std::string& spec);
+
+}  // namespace ringkit::testing
+
+namespace ringkit::testing {
+
+// Whether the options hold a short flag (in any bundle: "a" is in "-aiX") or a long option.
 bool has_option(const std::vector<std::string>& options, const std::string& flag);
+
+// What two copies made with `options` must agree on: times with -t (-a), owners with -o,
+// xattrs with -X, ACLs with -A, directory times unless -O (or `dir_times` is false).
+SnapshotOptions compare_options_for(const std::vector<std::string>& options, bool dir_times = true);
+
+// One base directory for a differential test: the caller fills base()/src (or more), then
+// runs both tools from base() (so relative source paths work) into base()/r/ and base()/g/.
+class DiffRuns {
+ public:
+  explicit DiffRuns(const char* prefix) : base_(make_temp_dir(prefix)) {}
+  ~DiffRuns() { remove_tree(base_); }
+  DiffRuns(const DiffRuns&) = delete;
+  DiffRuns& operator=(const DiffRuns&) = delete;
+
+  const std::string& base() const { return base_; }
+  // Lines about items that change while the tools run (e.g. an implied /tmp) are left out of
+  // every comparison.
+  void ignore_lines(std::function<bool(const std::string&)> unstable) { unstable_ = std::move(unstable); }
+  // `args` are everything but DEST. Compares what both printed and how they ended.
+  void run_both(const std::vector<std::string>& args, const std::string& what, const std::string& stdin_path = {});
+  // The two destinations, attribute by attribute (their roots themselves left out: unless an
+  // item, DEST's own times are whatever the run left).
+  void expect_same_trees(const SnapshotOptions& cmp) const;
+  // The usual round: a first copy, a no-op run, `change_source`, a re-sync; output compared
+  // each time, trees after the first and the last.
+  void first_noop_resync(const std::vector<std::string>& args, const SnapshotOptions& cmp,
+                         const std::function<void()>& change_source, const std::string& stdin_path = {});
+  // ringsync -n ARGS prints what ringsync ARGS then does, and changes nothing (into base()/g/).
+  void expect_dry_run_matches(const std::vector<std::string>& args, const std::string& stdin_path = {});
+  // The same on a fresh destination, then again after `change_source`.
+  void expect_dry_runs_match(const std::vector<std::string>& args, const std::function<void()>& change_source,
+                             const std::string& stdin_path = {});
+  RunResult run_ringsync(const std::vector<std::string>& args, const std::string& dest,
+                         const std::string& stdin_path = {}) const;
+  RunResult run_rsync(const std::vector<std::string>& args, const std::string& dest,
+                      const std::string& stdin_path = {}) const;
+
+ private:
+  void drop_unstable(RunResult& run) const;
+
+  std::string base_;
+  std::function<bool(const std::string&)> unstable_;
+};
+
+}  // namespace ringkit::testing
+
+// ---- For the write-side tests (ringsync_{basis,backup_dir,temp_dir,delay_updates,partial}_test.cc) ----
+
+namespace ringkit::testing {
+
+// words(), with `replacements` applied to each word (e.g. {"BASIS", "/tmp/x/basis-r"}).
+std::vector<std::string> words_with(const std::string& spec,
+                                    const std::vector<std::pair<std::string, std::string>>& replacements);
 
 // Runs `program` with `options`, then `src` and `dest`.
 RunResult run_sync(const std::string& program, const std::vector<std::string>& options, const std::string& src,
                    const std::string& dest);
 
-// A test's name for a string parameter: "-ai --delete" becomes "_ai___delete".
-std::string param_test_name(const std::string& param);
+// rsync -v's header and summary ("sending incremental file list", "sent N bytes ...", "total
+// size is ..."), left out where a test compares the items.
+void drop_transfer_summary(RunResult& run);
+
+// The paths of everything below `root` (not `root` itself); empty if it does not exist.
+std::vector<std::string> items_below(const std::string& root);
+
+// The paths (relative to `root`) of the regular files below `root` that are the same inode as
+// the file of the same path below `other` (e.g. linked from a --link-dest).
+std::vector<std::string> files_linked_to(const std::string& root, const std::string& other);
+
+// param_test_name() for INSTANTIATE_TEST_SUITE_P with string parameters.
 struct ParamTestName {
-  std::string operator()(const ::testing::TestParamInfo<std::string>& info) const { return param_test_name(info.param); }
+  std::string operator()(const ::testing::TestParamInfo<std::string>& info) const {
+    return param_test_name(info.param, info.index);
+  }
 };
 
 // The frame of a differential test whose parameter is an option string: the hostile tree
@@ -72,7 +143,7 @@ class RsyncDiffTest : public ::testing::TestWithParam<std::string> {
   void parse_options(
       const std::function<std::vector<std::pair<std::string, std::string>>(const std::string&)>& replacements);
   bool has(const std::string& flag) const { return has_option(options_[0], flag); }
-  // Runs both tools from base_/src/ and expects the same exit code and output.
+  // Runs both tools from base_/src/ and expects the same exit code and items.
   void run_tools_and_compare_output();
   // The same with -n added: the same output as rsync's dry run, and ringsync's destination
   // unchanged.
@@ -81,17 +152,6 @@ class RsyncDiffTest : public ::testing::TestWithParam<std::string> {
   std::string base_, src_;
   std::vector<std::string> options_[2];  // for rsync, for ringsync
 };
-
-// The paths of everything below `root` (not `root` itself); empty if it does not exist.
-std::vector<std::string> items_below(const std::string& root);
-
-// The paths (relative to `root`) of the regular files below `root` that are the same inode as
-// the file of the same path below `other` (e.g. linked from a --link-dest).
-std::vector<std::string> files_linked_to(const std::string& root, const std::string& other);
-
-}  // namespace ringkit::testing
-
-namespace ringkit::testing {
 
 // Holds every read of one file by another process (a fanotify FAN_ACCESS_PERM mark) until this
 // test lets it through: a way to stop a copy at a chosen point, e.g. to interrupt it half-way

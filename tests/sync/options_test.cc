@@ -118,6 +118,25 @@ TEST(SyncOptions, WriteSideOptions) {
 TEST(SyncOptions, FilesFromStopsArchiveFromRecursing) {
   EXPECT_FALSE(parse_ok({"-a", "--files-from=list", "s", "d"}).recursive);
   EXPECT_TRUE(parse_ok({"-ar", "--files-from=list", "s", "d"}).recursive);
+  EXPECT_FALSE(parse_ok({"--files-from=list", "-a", "s", "d"}).recursive);
+}
+
+TEST(SyncOptions, FilesFromImpliesRelativeAndDirsWhereverNoRStands) {
+  Options o = parse_ok({"-a", "--files-from=list", "s", "d"});
+  EXPECT_TRUE(o.relative && o.dirs);
+  EXPECT_FALSE(parse_ok({"--no-R", "-a", "--files-from=list", "s", "d"}).relative);
+  EXPECT_FALSE(parse_ok({"-a", "--files-from=list", "--no-relative", "s", "d"}).relative);
+  EXPECT_FALSE(parse_ok({"-a", "--files-from=-", "--no-d", "s", "d"}).dirs);
+  EXPECT_FALSE(parse_error({"-a", "--files-from=list", "s1", "s2", "d"}).empty());
+}
+
+TEST(SyncOptions, RelativeAndImpliedDirs) {
+  Options o = parse_ok({"-aR", "s", "d"});
+  EXPECT_TRUE(o.relative && o.implied_dirs);
+  EXPECT_FALSE(parse_ok({"-aR", "--no-implied-dirs", "s", "d"}).implied_dirs);
+  o = parse_ok({"-aL", "-kK", "--copy-unsafe-links", "-m", "s", "d"});
+  EXPECT_TRUE(o.copy_links && o.copy_dirlinks && o.keep_dirlinks && o.copy_unsafe_links && o.prune_empty_dirs);
+  EXPECT_FALSE(o.links);  // -L leaves no symlinks to copy
 }
 
 TEST(SyncOptions, OneArgumentListsTheSource) {
@@ -221,6 +240,8 @@ TEST(SyncOptions, AcceptsAndRejectsTheSameCommandLinesAsRsync) {
       {"--inplace", "--delay-updates"}, {"--delay-updates", "--partial-dir=/abs"}, {"-T", "/tmp"},
       {"--link-dest=a", "--compare-dest=b"}, {"--copy-dest=a", "--copy-dest=b"}, {"--backup-dir=."},
       {"--backup-dir=./"}, {"--backup-dir=.", "--suffix=.b"}, {"--backup-dir=x", "--suffix="},
+      {"-R"}, {"-R", "--no-implied-dirs"}, {"--no-implied-dirs"}, {"-L", "-k", "-K"}, {"-Lm"},
+      {"--files-from=/dev/null"}, {"-0", "--files-from=/dev/null", "--no-R"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> ours = c;
