@@ -160,8 +160,10 @@ Task<void> Syncer::sync_selection() {
     auto d = co_await fs::openat(root.dst.get(), ".", O_RDONLY | O_DIRECTORY);
     if (d) dst_root_ = std::move(*d);
   }
+  if (!co_await open_write_dirs(dest)) co_return;  // --temp-dir, --backup-dir, --*-dest
   out_.set_source(sel.bases()[view.base], true);  // (%f names items below the list's base)
   co_await sync_dir(std::move(root), *st, created, "./");
+  if (!deletion_pass_) co_await finish_delayed();  // --delay-updates
   co_await retouch_dirs();
 }
 
