@@ -179,3 +179,40 @@ TEST_F(RingsyncDelayedPromise, InterruptedRunPutsNothingInPlaceAndTheNextCleansU
 
 }  // namespace
 }  // namespace ringkit::testing
+
+namespace ringkit::testing {
+namespace {
+
+// With --files-from (the selection's own pass over the list), the held files are put in place
+// too, and a --link-dest is searched: as rsync.
+TEST(RingsyncDelayUpdatesFilesFrom, HeldFilesArePutInPlaceAndBasisDirsSearched) {
+  std::string base = make_temp_dir("ringsync-delay-list");
+  ScopedTempTree cleanup{base};
+  std::filesystem::create_directories(base + "/src/sub");
+  write_file(base + "/src/a", "a, new\n");
+  write_file(base + "/src/sub/b", "b, new\n");
+  write_file(base + "/src/sub/unlisted", "not in the list\n");
+  pin_recent_times(base + "/src", 0, 1600000100);
+  std::filesystem::create_directories(base + "/basis/sub");
+  write_file(base + "/basis/a", "a, older\n");  // another size: transferred
+  write_file(base + "/basis/sub/b", "b, new\n");  // the same: linked
+  pin_recent_times(base + "/basis", 0, 1600000100);
+  write_file(base + "/list", "a\nsub/b\n");
+  std::vector<std::string> opts = {"-ai", "--files-from=" + base + "/list", "--delay-updates",
+                                   "--link-dest=" + base + "/basis"};
+  RunResult rr = run_sync("rsync", opts, base + "/src/", base + "/r/");
+  RunResult gr = run_sync(ringsync_program(), opts, base + "/src/", base + "/g/");
+  expect_same_run(rr, gr, "first copy");
+  EXPECT_EQ(items_below(base + "/g"), items_below(base + "/r"));
+  EXPECT_EQ(files_linked_to(base + "/g", base + "/basis"), std::vector<std::string>{"sub/b"});
+  write_file(base + "/src/a", "a, newer\n");
+  pin_recent_times(base + "/src", 1600000100, 1600000200);
+  rr = run_sync("rsync", opts, base + "/src/", base + "/r/");
+  gr = run_sync(ringsync_program(), opts, base + "/src/", base + "/g/");
+  expect_same_run(rr, gr, "update");
+  EXPECT_EQ(run_program({"cat", base + "/g/a"}).out, "a, newer\n") << "the held file was not put in place";
+  EXPECT_EQ(items_below(base + "/g"), items_below(base + "/r"));
+}
+
+}  // namespace
+}  // namespace ringkit::testing
