@@ -86,11 +86,8 @@ class RingsyncBasisDirs : public RsyncDiffTest {
     SCOPED_TRACE(what + " with " + GetParam());
     run_tools_and_compare_output();
     if (has("-n")) return;
-    SnapshotOptions cmp;
-    cmp.times = has("a") || has("t");
-    cmp.owners = has("a") || has("o");
-    cmp.xattrs = has("X");
-    cmp.acls = has("A");
+    SnapshotOptions cmp = compare_options_for(options_[0]);
+    cmp.nlink = true;  // (links into the basis count too)
     for (const auto& d : compare_trees(snapshot(base_ + "/r"), snapshot(base_ + "/g"), cmp)) {
       ADD_FAILURE() << "ringsync vs rsync: " << d;
     }
