@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ringkit/executor.h"
 #include "sync/parallel.h"
@@ -37,22 +38,22 @@ constexpr uint64_t kKernelMin = 1 << 20;
 // several (their writes take turns on the inode lock).
 constexpr uint64_t kKernelPiece = 4 << 20;
 
-// The kernel refuses this copy method for these two files (not an I/O error): try the next.
+// copy_file_range refused for these two files (not an I/O error): the ring copies instead.
 bool refused(const std::error_code& ec) {
   return ec == std::errc::cross_device_link || ec == std::errc::operation_not_supported ||
-         ec == std::errc::invalid_argument || ec == std::errc::function_not_supported ||
-         ec == std::errc::inappropriate_io_control_operation;
+         ec == std::errc::invalid_argument || ec == std::errc::function_not_supported;
 }
 
 bool stop_requested() { return Syncer::interrupt_signal.load(std::memory_order_relaxed) != 0; }
 
 // copy_file_range from offset 0 in pieces of kKernelPiece on the blocking pool, each counted by
-// `out` (progress). Returns how far it got: `size` when done; less when the kernel refused
-// (EXDEV, EOPNOTSUPP, EINVAL) or copied nothing (the source shrank, or a file system whose files
-// claim a size that copy_file_range does not give, as some in /proc and /sys do): the ring then
-// copies (or finds the end of) the rest.
-Task<Result<uint64_t>> kernel_copy(int src_fd, int dst_fd, uint64_t size, fs::Placement where, ItemOutput& out) {
-  uint64_t done = 0;
+// `out` (progress). `done` says how far it got, also after an error: `size` when complete; less
+// when the kernel refused (EXDEV, EOPNOTSUPP, EINVAL) or copied nothing (the source shrank, or a
+// file system whose files claim a size that copy_file_range does not give, as some in /proc and
+// /sys do): the ring then copies (or finds the end of) the rest.
+Task<Result<void>> kernel_copy(int src_fd, int dst_fd, uint64_t size, fs::Placement where, ItemOutput& out,
+                               uint64_t& done) {
+  done = 0;
   while (done < size) {
     if (stop_requested()) co_return std::make_error_code(std::errc::operation_canceled);
     auto n = co_await fs::copy_file_range(src_fd, done, dst_fd, done, std::min(kKernelPiece, size - done), where);
@@ -64,7 +65,7 @@ Task<Result<uint64_t>> kernel_copy(int src_fd, int dst_fd, uint64_t size, fs::Pl
     done += *n;
     out.data_written(*n);
   }
-  co_return done;
+  co_return Result<void>{};
 }
 
 }  // namespace
@@ -100,26 +101,31 @@ CopyMethod copy_method_from_env() {
   return CopyMethod::kAuto;
 }
 
-Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes) {
+Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes, uint64_t* prefix_done) {
+  uint64_t unused = 0;
+  uint64_t& prefix = prefix_done != nullptr ? *prefix_done : unused;
+  prefix = 0;
   if (size == 0) co_return Result<void>{};
   CopyMethod method = copy_.method;
   // -S must see every block to leave the zero ones out: only the ring can.
   bool whole_file = !opt_.sparse && method != CopyMethod::kRing;
   bool large = size >= kKernelMin;
+  fs::Placement where = large ? fs::Placement::kBlockingPool : fs::Placement::kPolicy;
   if (whole_file && ((large && method == CopyMethod::kAuto) || method == CopyMethod::kClone)) {
-    auto cloned = co_await fs::ficlone(dst_fd, src_fd, large ? fs::Placement::kBlockingPool : fs::Placement::kPolicy);
+    // Any failure falls through, as cp's does: a real fault (a full disk, an I/O error) shows
+    // again in the copy that follows, which reports it.
+    auto cloned = co_await fs::ficlone(dst_fd, src_fd, where);
     if (cloned) {
+      prefix = size;
       out_.data_written(size);
       co_return cloned;
     }
-    if (!refused(cloned.error())) co_return cloned.error();
   }
   uint64_t from = 0;
   if (whole_file && (large || method == CopyMethod::kKernel)) {
-    auto copied = co_await kernel_copy(src_fd, dst_fd, size, large ? fs::Placement::kBlockingPool : fs::Placement::kPolicy, out_);
-    if (!copied) co_return copied.error();
-    if (*copied == size) co_return Result<void>{};
-    from = *copied;
+    auto copied = co_await kernel_copy(src_fd, dst_fd, size, where, out_, from);
+    prefix = from;
+    if (!copied || from == size) co_return copied;
   }
   // The ring: up to kChunksInFlight chunks of the file in flight, each read into a buffer and
   // written from that same buffer.
@@ -130,9 +136,13 @@ Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool
     copy_.buffers = std::make_unique<BufferPool>(*Executor::current(), kBuffers, kChunk, BufferPool::Registration::kNever);
   }
   Result<void> outcome;
+  std::vector<char> finished(chunks, 0);
   co_await parallel_for(chunks, kChunksInFlight, [&](size_t i) {
-    return copy_chunk(src_fd, dst_fd, from + i * chunk, std::min(chunk, left - i * chunk), punch_holes, outcome);
+    return copy_chunk(src_fd, dst_fd, from + i * chunk, std::min(chunk, left - i * chunk), punch_holes, outcome,
+                      finished[i]);
   });
+  size_t whole = static_cast<size_t>(std::find(finished.begin(), finished.end(), 0) - finished.begin());
+  prefix = std::min(size, from + whole * chunk);
   // -S: zero blocks were not written; the length is set once, as rsync does (no block is
   // allocated for a hole at the end).
   if (outcome && opt_.sparse) outcome = co_await fs::ftruncate(dst_fd, size);
@@ -140,7 +150,7 @@ Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool
 }
 
 Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, bool punch_holes,
-                              Result<void>& outcome) {
+                              Result<void>& outcome, char& finished) {
   if (!outcome) co_return;  // another chunk failed: stop early
   if (stop_requested()) {
     outcome = std::make_error_code(std::errc::operation_canceled);  // the file is abandoned
@@ -166,14 +176,15 @@ Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t 
     }
     if (*n == 0) break;  // the file shrank while we copied it
     filled += *n;
+    out_.data_written(*n);  // progress counters
   }
-  out_.data_written(filled);  // progress counters
   std::span<const std::byte> data = buf.first(filled);
   // `outcome` is shared by the file's chunks: only a failure is written to it, never a success
   // that would hide another chunk's failure.
   if (!opt_.sparse) {
     auto written = co_await write_all(dst_fd, data, offset);
     if (!written) outcome = written.error();
+    finished = written.ok() ? 1 : 0;
     co_return;
   }
   // -S: only the blocks that hold data (chunks start on block boundaries). Writing in place
@@ -196,6 +207,7 @@ Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t 
     }
     done = end;
   }
+  finished = 1;
 }
 
 Task<Result<void>> Syncer::write_all(int fd, std::span<const std::byte> data, uint64_t offset) {

@@ -30,9 +30,9 @@ Task<void> Syncer::sync_in_order(DirPair& dir, std::vector<Work>& files, const s
       out_.set_live(true);
       HardLinkGroup* group = member[i] ? links_.find(work.src->st) : nullptr;
       if (group != nullptr) {
-        co_await sync_linked(dir, work, *group);
+        co_await sync_linked(pair_for(dir, *work.src), work, *group);
       } else if (!member[i]) {
-        co_await sync_nondir(dir, work);
+        co_await sync_nondir(pair_for(dir, *work.src), work);
       }
       out_.set_live(false);
       print_work(work);
@@ -42,7 +42,10 @@ Task<void> Syncer::sync_in_order(DirPair& dir, std::vector<Work>& files, const s
     size_t end = i;
     while (end < files.size() && !alone(end)) ++end;
     size_t first = i;
-    co_await parallel_for(end - first, kItemsInFlight, [&](size_t k) { return sync_nondir(dir, files[first + k]); });
+    co_await parallel_for(end - first, kItemsInFlight, [&](size_t k) {
+      Work& w = files[first + k];
+      return sync_nondir(pair_for(dir, *w.src), w);  // (-R: the entry's own base)
+    });
     for (size_t k = first; k < end; ++k) print_work(files[k]);
     i = end;
   }

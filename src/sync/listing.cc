@@ -77,7 +77,7 @@ Task<void> Syncer::list_source(const SourceArg& source) {
   if (f != nullptr) f->pop_dir();
 }
 
-Task<void> Syncer::list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse) {
+Task<void> Syncer::list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse, int links) {
   auto listed = co_await list_directory(dirfd);
   if (!listed) {
     rep_.file_error("opendir", rel.empty() ? "." : rel, listed.error());
@@ -98,12 +98,22 @@ Task<void> Syncer::list_dir(int dirfd, std::string rel, FilterList* filters, boo
   for (Entry* e : dirs) {
     rep_.line(list_line(e->st, rel + e->name, {}));
     if (!recurse || (opt_.one_file_system > 0 && device_of(e->st) != root_dev_)) continue;
-    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    // -L/-k: through a followed link, as the transfer goes (and as far: see symlinks.cc).
+    int sub_links = links + (e->followed ? 1 : 0);
+    if (e->followed) {
+      if (std::error_code loop = enter_followed(*e, sub_links)) {
+        rep_.file_error("opendir", rel + e->name, loop);
+        continue;
+      }
+    }
+    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
     if (!sub) {
       rep_.file_error("opendir", rel + e->name, sub.error());
       continue;
     }
-    co_await list_dir(sub->get(), rel + e->name + "/", filters, true);
+    ancestors_.push_back(inode_key(e->st));
+    co_await list_dir(sub->get(), rel + e->name + "/", filters, true, sub_links);
+    ancestors_.pop_back();
   }
   if (filters != nullptr) filters->pop_dir();
 }

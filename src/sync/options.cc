@@ -14,6 +14,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <string>
 
@@ -46,8 +47,25 @@ ArgSetter text(std::optional<std::string> Options::*field) {
     return std::nullopt;
   };
 }
-ArgSetter list(std::vector<std::string> Options::*field) {
-  return [field](Options& o, const std::string& v) -> std::optional<std::string> {
+// --link-dest, --compare-dest, --copy-dest: up to 20 directories, all of one kind (rsync
+// refuses to mix them; the message names the later option first, as rsync's does).
+ArgSetter basis_dir(std::vector<std::string> Options::*field, const char* name) {
+  return [field, name](Options& o, const std::string& v) -> std::optional<std::string> {
+    struct Kind {
+      const char* name;
+      std::vector<std::string> Options::*dirs;
+    };
+    static const Kind kKinds[] = {{"compare-dest", &Options::compare_dest},
+                                  {"copy-dest", &Options::copy_dest},
+                                  {"link-dest", &Options::link_dest}};
+    for (const Kind& k : kKinds) {
+      if (k.dirs != field && !(o.*(k.dirs)).empty()) {
+        return std::string("ERROR: the --") + name + " option conflicts with the --" + k.name + " option";
+      }
+    }
+    if ((o.*field).size() >= kMaxBasisDirs) {
+      return "ERROR: at most " + std::to_string(kMaxBasisDirs) + " --" + name + " args may be specified";
+    }
     (o.*field).push_back(v);
     return std::nullopt;
   };
@@ -158,10 +176,14 @@ const std::vector<Spec>& table() {
            });
     on_off(nullptr, "recursive", 'r', "recurse into directories", flag(&Options::recursive));
     on_off(nullptr, "dirs", 'd', "transfer directories without recursing", flag(&Options::dirs));
-    on_off(nullptr, "relative", 'R', "use relative path names (keep the source path) [not yet]", flag(&Options::relative));
+    on_off(nullptr, "relative", 'R', "use relative path names: keep the source path (/./ marks where it starts)",
+           flag(&Options::relative));
+    on_off(nullptr, "implied-dirs", 0, "with -R, send the directories of each path too (default on; "
+           "--no-implied-dirs leaves them as they are)", flag(&Options::implied_dirs));
     on_off(nullptr, "one-file-system", 'x', "don't cross file-system boundaries (twice: skip mount points)",
            counter(&Options::one_file_system));
-    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin) [not yet]",
+    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin); implies -R and -d, "
+           "not -r (give -r to recurse)",
            text(&Options::files_from));
     on_off(nullptr, "from0", '0', "names in *-from files end with NUL, not newline", flag(&Options::from0));
     valued(nullptr, "exclude", 0, "PATTERN", "exclude files matching PATTERN", filter(FilterArg::kExclude));
@@ -176,7 +198,7 @@ const std::vector<Spec>& table() {
              o.filters.push_back({FilterArg::kPerDirF, {}});  // its place among the rules matters
            });
     on_off(nullptr, "cvs-exclude", 'C', "auto-ignore files the way CVS does", flag(&Options::cvs_exclude));
-    on_off(nullptr, "prune-empty-dirs", 'm', "prune empty directory chains from the file list [not yet]",
+    on_off(nullptr, "prune-empty-dirs", 'm', "prune empty directory chains from the file list",
            flag(&Options::prune_empty_dirs));
     valued(nullptr, "max-size", 0, "SIZE", "don't transfer any file larger than SIZE (K, M, G suffixes)",
            size(&Options::max_size, "max-size"));
@@ -184,12 +206,12 @@ const std::vector<Spec>& table() {
            size(&Options::min_size, "min-size"));
 
     on_off("What to keep", "links", 'l', "copy symlinks as symlinks", flag(&Options::links));
-    on_off(nullptr, "copy-links", 'L', "transform symlink into referent file/dir [not yet]", flag(&Options::copy_links));
-    on_off(nullptr, "copy-unsafe-links", 0, "only \"unsafe\" symlinks (pointing outside the tree) are transformed [not yet]",
+    on_off(nullptr, "copy-links", 'L', "transform symlink into referent file/dir", flag(&Options::copy_links));
+    on_off(nullptr, "copy-unsafe-links", 0, "only \"unsafe\" symlinks (pointing outside the tree) are transformed",
            flag(&Options::copy_unsafe_links));
     on_off(nullptr, "safe-links", 0, "ignore symlinks that point outside the tree", flag(&Options::safe_links));
-    on_off(nullptr, "copy-dirlinks", 'k', "transform symlink to dir into referent dir [not yet]", flag(&Options::copy_dirlinks));
-    on_off(nullptr, "keep-dirlinks", 'K', "treat symlinked dir on receiver as dir [not yet]", flag(&Options::keep_dirlinks));
+    on_off(nullptr, "copy-dirlinks", 'k', "transform symlink to dir into referent dir", flag(&Options::copy_dirlinks));
+    on_off(nullptr, "keep-dirlinks", 'K', "treat symlinked dir on receiver as dir (only links that stay inside DEST)", flag(&Options::keep_dirlinks));
     on_off(nullptr, "perms", 'p', "preserve permissions", flag(&Options::perms));
     on_off(nullptr, "executability", 'E', "preserve executability", flag(&Options::executability));
     valued(nullptr, "chmod", 0, "CHMOD", "affect file and/or directory permissions (e.g. Dg+s,Fo-w)",
@@ -255,21 +277,23 @@ const std::vector<Spec>& table() {
     on_off(nullptr, "ignore-errors", 0, "delete even if there are I/O errors", flag(&Options::ignore_errors));
     on_off(nullptr, "force", 0, "force deletion of directories even if not empty", flag(&Options::force));
 
-    valued("How to write", "temp-dir", 'T', "DIR", "create temporary files in directory DIR [not yet]",
+    valued("How to write", "temp-dir", 'T', "DIR",
+           "write temporary files in DIR (relative: to the destination; default: beside each file)",
            text(&Options::temp_dir));
     on_off(nullptr, "inplace", 0, "update destination files in-place (no temp file + rename)",
            flag(&Options::inplace));
-    on_off(nullptr, "partial", 0, "keep partially transferred files", flag(&Options::partial));
-    valued(nullptr, "partial-dir", 0, "DIR", "put a partially transferred file into DIR [not yet]",
+    on_off(nullptr, "partial", 0, "keep partially transferred files in --partial-dir or $RSYNC_PARTIAL_DIR (none: keep none)",
+           flag(&Options::partial));
+    valued(nullptr, "partial-dir", 0, "DIR", "put a partially transferred file into DIR (implies --partial)",
            [](Options& o, const std::string& v) -> std::optional<std::string> {
              o.partial_dir = v;
              o.partial = true;
              return std::nullopt;
            });
-    on_off(nullptr, "delay-updates", 0, "put all updated files into place at transfer's end [not yet]",
+    on_off(nullptr, "delay-updates", 0, "put all updated files into place at transfer's end (via .~tmp~ dirs)",
            flag(&Options::delay_updates));
     on_off(nullptr, "backup", 'b', "make backups (see --suffix & --backup-dir)", flag(&Options::backup));
-    valued(nullptr, "backup-dir", 0, "DIR", "make backups into hierarchy based in DIR [not yet]",
+    valued(nullptr, "backup-dir", 0, "DIR", "make backups into hierarchy based in DIR (relative: to the destination)",
            [](Options& o, const std::string& v) -> std::optional<std::string> {
              o.backup_dir = v;
              o.backup = true;
@@ -281,10 +305,12 @@ const std::vector<Spec>& table() {
              o.suffix_given = true;
              return std::nullopt;
            });
-    valued(nullptr, "link-dest", 0, "DIR", "hardlink to files in DIR when unchanged [not yet]", list(&Options::link_dest));
-    valued(nullptr, "compare-dest", 0, "DIR", "also compare destination files relative to DIR [not yet]",
-           list(&Options::compare_dest));
-    valued(nullptr, "copy-dest", 0, "DIR", "... and include copies of unchanged files [not yet]", list(&Options::copy_dest));
+    valued(nullptr, "link-dest", 0, "DIR", "hardlink to files in DIR when unchanged (up to 20 DIRs)",
+           basis_dir(&Options::link_dest, "link-dest"));
+    valued(nullptr, "compare-dest", 0, "DIR", "also compare destination files relative to DIR",
+           basis_dir(&Options::compare_dest, "compare-dest"));
+    valued(nullptr, "copy-dest", 0, "DIR", "... and include copies of unchanged files",
+           basis_dir(&Options::copy_dest, "copy-dest"));
     on_off(nullptr, "mkpath", 0, "create the destination's path component", flag(&Options::mkpath));
     on_off(nullptr, "whole-file", 'W', "copy files whole (always, for local copies)", flag(&Options::whole_file));
 
@@ -336,12 +362,20 @@ const Spec* find_short(char letter) {
 // Checks that rsync also makes after parsing.
 std::optional<std::string> check_combinations(const Options& o) {
   if (o.backup && !o.backup_dir && o.suffix.empty()) return "--suffix cannot be empty without a --backup-dir";
-  if (o.inplace && o.partial_dir) return "--inplace cannot be used with --partial-dir";
+  if (o.backup_dir && o.suffix.empty()) {
+    std::string dir = *o.backup_dir;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    if (dir.empty() || dir == ".") return "--suffix cannot be empty when --backup-dir is the same as the dest dir";
+  }
   if (o.inplace && o.delay_updates) return "--inplace cannot be used with --delay-updates";
+  if (o.inplace && o.partial_dir) return "--inplace cannot be used with --partial-dir";
   if (o.delete_timing != DeleteTiming::kNone && !o.recursive && !o.dirs) {
     return "--delete does not work without --recursive (-r) or --dirs (-d).";
   }
   if (o.sources.empty()) return "no source given; usage: ringsync [OPTION]... SRC [SRC]... DEST";
+  if (o.files_from && o.sources.size() != 1) {
+    return "--files-from takes exactly one SRC: the directory the listed names are relative to";
+  }
   // rsync reads "host:path" as a remote path; ringsync copies local trees only. (A local name
   // with a colon before any slash can be given as ./host:path.)
   auto remote = [](const std::string& p) {
@@ -382,7 +416,8 @@ namespace {
 
 // What rsync's option parser settles about the output (its stdout_format and
 // stdout_format_has_i), folded into Options so that the rest reads one answer.
-void resolve_output(Options& o) {
+// (Not inlined: GCC 12 then takes an optional<string> here for maybe uninitialized.)
+[[gnu::noinline]] void resolve_output(Options& o) {
   InfoLevels info = effective_info(o);
   o.progress = info.progress == 1;
   o.progress2 = info.progress >= 2;
@@ -397,6 +432,19 @@ void resolve_output(Options& o) {
   if (o.out_format && OutFormat(*o.out_format).has('i')) has_i = o.itemize > 1 || o.verbose > 1 ? 2 : 1;
   o.itemize = has_i;
   if (o.log_file && !o.log_file_format) o.log_file_format = "%i %n%L";
+}
+
+// --delay-updates holds the finished files in a partial dir (".~tmp~" unless one is given) and
+// keeps an interrupted one there. --partial alone takes its dir from RSYNC_PARTIAL_DIR, as rsync
+// does (not with --inplace or --delay-updates).
+void settle_partial_dir(Options& o) {
+  if (o.delay_updates && !o.inplace) {
+    if (!o.partial_dir) o.partial_dir = kDelayUpdatesDir;
+    o.partial = true;
+  } else if (o.partial && !o.partial_dir && !o.inplace) {
+    if (const char* env = std::getenv("RSYNC_PARTIAL_DIR"); env != nullptr && *env != '\0') o.partial_dir = env;
+  }
+  if (o.partial_dir && o.partial_dir->empty()) o.partial_dir.reset();
 }
 
 }  // namespace
@@ -448,12 +496,15 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
   Options& o = parsed.options;
   std::vector<std::string> positional;
   bool recursive_explicit = false;
+  bool relative_negated = false, dirs_negated = false;  // --no-R / --no-d, wherever they stand
   if (args.size() == 1 && args[0] == "-h") {
     parsed.action = Action::kHelp;
     return parsed;
   }
   auto apply = [&](const Spec& spec, bool on, const std::string* value) -> std::optional<std::string> {
     if (spec.letter == 'r' || std::string_view(spec.name) == "recursive") recursive_explicit = on;
+    if (spec.letter == 'R') relative_negated = !on;
+    if (spec.letter == 'd') dirs_negated = !on;
     if (spec.set_arg) return spec.set_arg(o, *value);
     spec.set(o, on);
     return std::nullopt;
@@ -536,9 +587,15 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
 
   if (auto err = check_info(o.info)) return UsageError{*err};
   resolve_output(o);
-  // --files-from: -a does not imply -r (only an explicit -r recurses), as in rsync.
-  if (o.files_from && !recursive_explicit) o.recursive = false;
+  // --files-from: -a does not imply -r (only an explicit -r recurses); -R and -d are implied
+  // unless turned off anywhere on the line, as in rsync.
+  if (o.files_from) {
+    if (!recursive_explicit) o.recursive = false;
+    if (!relative_negated) o.relative = true;
+    if (!dirs_negated) o.dirs = true;
+  }
   if (o.backup_dir && !o.suffix_given) o.suffix.clear();
+  settle_partial_dir(o);
   // -b without --backup-dir implies -O in rsync: backups change directory times anyway.
   if (o.backup && !o.backup_dir) o.omit_dir_times = true;
   if (o.copy_links) o.links = false;
@@ -570,7 +627,7 @@ std::string help_text() {
       "A trailing slash on SRC copies its contents; without one, the directory itself.\n"
       "Options take rsync's meaning. Short options bundle (-aHAXv); --no-OPTION turns an\n"
       "option off (e.g. -a --no-o); -- ends the options.\n"
-      "Options marked [not yet] are refused (exit 1) before anything is touched.\n";
+      "The few combinations not handled yet are refused (exit 1) before anything is touched.\n";
   for (const Spec& s : table()) {
     if (s.section != nullptr) out += std::string("\n") + s.section + ":\n";
     std::string left = "  ";

@@ -5,7 +5,8 @@
 // one-letter, e.g. --no-perms, --no-p), `--` to end options, SRC... DEST with trailing slashes
 // kept as typed (they matter: see the planner). Filter options are kept in command-line order,
 // because rsync's first matching rule wins. On a usage error it returns the message rsync would
-// give; the caller prints it and exits with code 1, as rsync does.
+// give; the caller prints it and exits with code 1, as rsync does. (One thing comes from the
+// environment, as in rsync: RSYNC_PARTIAL_DIR, the --partial-dir of a bare --partial.)
 //
 // A plain value type; thread-compatible.
 #pragma once
@@ -21,6 +22,12 @@ namespace ringkit::sync {
 
 enum class DeleteTiming { kNone, kBefore, kDuring, kDelay, kAfter };
 
+// rsync's limit on --link-dest/--compare-dest/--copy-dest directories.
+inline constexpr size_t kMaxBasisDirs = 20;
+// Where --delay-updates holds finished files (in each destination directory) unless
+// --partial-dir names another place.
+inline constexpr const char* kDelayUpdatesDir = ".~tmp~";
+
 // One filter-related option, in the order given.
 struct FilterArg {
   enum Kind { kExclude, kInclude, kFilter, kExcludeFrom, kIncludeFrom, kPerDirF /* -F */ };
@@ -34,6 +41,7 @@ struct Options {
   bool recursive = false;            // -r
   bool dirs = false;                 // -d: directories without recursing
   bool relative = false;             // -R: keep the full source path names
+  bool implied_dirs = true;          // -R: send the directories of each path too (--no-implied-dirs)
   int one_file_system = 0;           // -x (twice: skip mount points altogether)
   std::optional<std::string> files_from;
   bool from0 = false;                // -0: --files-from and *-from files are NUL-separated
@@ -86,16 +94,16 @@ struct Options {
   bool force = false;
 
   // How to write.
-  std::optional<std::string> temp_dir;     // -T
+  std::optional<std::string> temp_dir;     // -T (relative: to the destination directory)
   bool inplace = false;
-  bool partial = false;
-  std::optional<std::string> partial_dir;
-  bool delay_updates = false;
+  bool partial = false;                    // keep what an interrupted transfer wrote
+  std::optional<std::string> partial_dir;  // ... there (relative: in each file's directory)
+  bool delay_updates = false;              // implies partial, and partial_dir ".~tmp~" if unset
   bool backup = false;                     // -b
-  std::optional<std::string> backup_dir;
+  std::optional<std::string> backup_dir;   // relative: to the destination directory
   std::string suffix = "~";                // backup suffix (empty with --backup-dir unless given)
   bool suffix_given = false;
-  std::vector<std::string> link_dest, compare_dest, copy_dest;
+  std::vector<std::string> link_dest, compare_dest, copy_dest;  // at most one kind, kMaxBasisDirs
   bool mkpath = false;
   bool whole_file = true;                  // -W: always, locally (no delta algorithm)
 
