@@ -21,7 +21,8 @@ namespace {
 
 // The ring: chunks of 256 KiB, 4 of a file in flight. Larger writes measured slower on ext4
 // here: the page cache takes folios as large as the write, and 4 files written in 1 MiB pieces
-// took 2-4x as long as in 256 KiB ones (tmpfs: no difference). docs/benchmarks-sync.md.
+// took 2-4x as long as in 256 KiB ones (tmpfs: no difference; bench/run_sync.py's analysis of
+// target 4 says why).
 constexpr uint64_t kChunk = 256 << 10;
 constexpr size_t kChunksInFlight = 4;
 // Leased buffers for all files together: one per entry the walk keeps in flight
@@ -31,7 +32,8 @@ constexpr size_t kBuffers = 64;
 constexpr uint64_t kHeapBuffer = 64 << 10;  // smaller chunks: a heap buffer, cheaper than a lease
 // Kernel copy (and clone) from this size on. Smaller files stay on the ring: a copy_file_range
 // on the executor thread waits for a cold disk one file at a time (10 000 files of 1 KiB from a
-// cold ext4: 2.3 s against the ring's 0.8 s), and the pool's hand-off costs more than it saves.
+// cold ext4: 2.3 s against the ring's 0.8 s), and on the pool each would pay a hand-off of
+// 15-45 us (docs/benchmarks.md) for a copy of a few microseconds.
 constexpr uint64_t kKernelMin = 1 << 20;
 // Bytes per copy_file_range call: an interruption or a progress update waits for one piece at
 // most. 4 MiB measured as fast as 16 or 64 MiB, and one piece of a file in flight as fast as
