@@ -31,6 +31,7 @@
 #include "sync/attrs.h"
 #include "sync/entry.h"
 #include "sync/chmod.h"
+#include "sync/data_copy.h"
 #include "sync/filter.h"
 #include "sync/hardlinks.h"
 #include "sync/item_output.h"
@@ -314,6 +315,7 @@ class Syncer {
   std::set<std::string> reported_unreadable_;  // errors the look-ahead (prune.cc) may meet first: said once
   ItemOutput out_;          // what is printed and logged about each item
   WriteDirs wd_;            // --temp-dir, --backup-dir, --partial-dir, --delay-updates, --*-dest
+  CopyState copy_;          // how file data is copied (data_copy.cc)
 };
 
 }  // namespace ringkit::sync
