@@ -120,9 +120,9 @@ GUESS = {
     ("small", "changed", "disk", "cold"): {"rsync -a": 5, RS_DEFAULT: 4},
     ("big", "initial", "tmpfs", "warm"): {"rsync -a": 11, "cp -a": 10, "tar | tar": 9, RS_DEFAULT: 6,
                                           "ringsync threads/inline": 6},
-    ("big", "initial", "disk", "warm"): {"rsync -a": 17, "cp -a": 8, "tar | tar": 15, RS_DEFAULT: 27,
+    ("big", "initial", "disk", "warm"): {"rsync -a": 17, "cp -a": 8, "tar | tar": 15, RS_DEFAULT: 7,
                                          "ringsync threads/inline": 7},
-    ("big", "initial", "disk", "cold"): {"rsync -a": 15, "cp -a": 12, "tar | tar": 19, RS_DEFAULT: 37,
+    ("big", "initial", "disk", "cold"): {"rsync -a": 15, "cp -a": 12, "tar | tar": 19, RS_DEFAULT: 12,
                                          "ringsync threads/inline": 12},
     ("empty", "initial", "tmpfs", "warm"): {"rsync -a": 135, "cp -a": 165, "tar | tar": 115,
                                             RS_DEFAULT: 95, "ringsync threads/inline": 135},
@@ -1463,25 +1463,27 @@ ANALYSIS = [
     "by io-wq and was slower than the inline call in the engine benchmarks. **Suggest revising "
     "the target** to what two executors can reach (≈2x), or to the cold-cache case, where "
     "in-flight statx overlap disk latency.", "",
-    "### Target 4 — large files: the ring's buffered writes to ext4 are the problem", "",
-    "Measured on tmpfs (4 x 1 GiB, medians of 3): ringsync 6.26 s against `cp -a` 5.28 s "
-    "(0.84x: **missed** by 16%), `tar | tar` 13.7 s, rsync 11.5 s; CPU 2.89 s against cp's "
-    "2.05 s. cp copies with copy_file_range, a kernel-side copy; ringsync reads into a user "
-    "buffer and writes it back (1 MiB chunks, 4 in flight). The engine benchmarks found "
-    "copy_file_range and splice ~1.2x faster than the ring loop on tmpfs: choosing the copy "
-    "strategy per file system, as ARCHITECTURE.md plans, closes this gap. "
-    "The ext4 cells were not reached; from a single calibration run (`--runs 1`, load average "
-    "~10-14; the same run had ringsync ahead on tmpfs, 3.6 s against cp's 8.1 s, which shows how "
-    "much one run under this load can swing). On ext4, warm cache: ringsync uring/inline 24.1 s (9.5 s CPU), the "
-    "threads backend 4.6 s, `cp -a` 5.3 s (1.3 s CPU, it uses copy_file_range), `tar | tar` "
-    "12.0 s, rsync 14.3 s; cold: ringsync uring 32.3 s, `cp -a` 8.2 s, rsync 10.9 s, `tar | "
-    "tar` 15.0 s. The same binary with the threads backend is 5x faster, so the cost is in how "
-    "the uring backend writes: buffered writes to ext4 are executed by io-wq workers (engine "
-    "notes), and the copier keeps 4 chunks in flight per file for several files at once, so "
-    "several workers write into the same inodes (inode lock contention, writeback throttling) "
-    "and burn 7x cp's CPU. Next steps: copy_file_range on ext4 (the engine's cold-cache "
-    "benchmark chose it, 2x the read/write loop), and at most one in-flight write per file; "
-    "re-measure with this runner (`--only big`).", "",
+    "### Target 4 — large files: copy_file_range on the blocking pool, one file per core", "",
+    "How ringsync copies a file of 1 MiB or more (src/sync/data_copy.cc): FICLONE first (ext4 "
+    "and tmpfs refuse it), then copy_file_range in 4 MiB pieces on the blocking pool, one file "
+    "per pool thread; the read/write ring only where the kernel refuses (between file systems) "
+    "and for -S. An earlier version read and wrote every file through the ring in 1 MiB chunks, "
+    "and on ext4 took 24-32 s where cp took 5-8 s (calibration, load ~10-14). The cause was not "
+    "io-wq as such: ext4's page cache takes folios as large as each write, and fresh memory is "
+    "expensive on these VMs (free page reporting hands freed guest memory back to the host, and "
+    "the first touch of it faults on the host: `perf` puts 80% of every copier's time in the copy "
+    "into new page-cache pages, cp's too). Written in 1 MiB pieces, 4 x 1 GiB took 15-22 s with "
+    "dd, in 64 KiB pieces 4.5-7 s; the ring now writes 256 KiB chunks. copy_file_range copies "
+    "page cache to page cache in the kernel (one copy instead of two through user memory, and "
+    "pipe-sized writes), and the pool runs two or more files at once, where cp copies one. "
+    "A/B runs beside this runner (sync-bigcopy branch, load 3-6, interleaved, medians of 3-6): "
+    "ext4 warm 1.46 s against cp's 2.01 s (CPU 1.60 against 1.58), the old ring 4.9-9.3 s; "
+    "tmpfs 1.53 s against 2.15 s; ext4 cold 4.0 s against 4.5 s. The same calls inline on the "
+    "executor thread (one file at a time) were no faster than cp; several pieces of one file "
+    "in flight were no faster and used more CPU (the writes take turns on the inode lock). "
+    "What bounds it: the kernel's copy into fresh page-cache memory, the same work for every "
+    "tool; on these machines a run that meets memory the host has taken back can take 5x as "
+    "long (single runs of 9.8 s among 1.3-1.6 s ones), so a close call needs many runs.", "",
     "### Target 6 — memory and syscalls", "",
     "- Syscalls per copied small file: 6.3 ≤ 8, **met** — but add the 4.1 io_uring requests per "
     "file: ~10.4 kernel operations per file, which is what the profile pays for.",

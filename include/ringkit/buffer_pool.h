@@ -50,11 +50,18 @@ class BufferPool {
   class Lease;
   class AcquireAwaiter;
 
+  // Whether the buffers are registered with the ring. kNever suits buffered file I/O, where
+  // registered buffers measured slower than plain ones (docs/benchmarks.md) and a refused
+  // registration would only add a log line.
+  enum class Registration : uint8_t { kAsSettingsSay, kNever };
+
   // Maps `count` buffers of `buffer_size` bytes each (rounded up to the page size) and registers
-  // them with `executor`'s ring when the settings and backend allow. Throws std::system_error
-  // when the memory cannot be mapped; a refused registration is not an error (see registered()).
+  // them with `executor`'s ring when `registration`, the settings and the backend allow. Throws
+  // std::system_error when the memory cannot be mapped; a refused registration is not an error
+  // (see registered()).
   // REQUIRES: on `executor`'s thread; count > 0; buffer_size > 0.
-  BufferPool(Executor& executor, size_t count, size_t buffer_size);
+  BufferPool(Executor& executor, size_t count, size_t buffer_size,
+             Registration registration = Registration::kAsSettingsSay);
   // Unregisters the buffers from the ring and unmaps them.
   // REQUIRES: every lease returned, no task waiting in acquire(), no I/O in flight on them.
   ~BufferPool();

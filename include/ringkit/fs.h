@@ -115,13 +115,22 @@ VoidAwaiter fdatasync(int fd);
 VoidAwaiter fallocate(int fd, int mode, uint64_t offset, uint64_t length);
 VoidAwaiter ftruncate(int fd, uint64_t length);
 
+// Where a call without an io_uring opcode runs. kPolicy: as EngineSettings::cheap_calls says
+// (inline on the executor thread by default). kBlockingPool: always on the blocking pool, for a
+// call that may take long (copying many megabytes) and must not stall the executor thread;
+// several such calls run at once, one per pool thread.
+enum class Placement : uint8_t { kPolicy, kBlockingPool };
+
 // Kernel-side copies. Offsets are explicit; kCurrentPosition uses (and moves) the file position,
 // which splice needs for pipes.
+// copy_file_range(2) may copy less than asked (a short count is not an error; 0 at the end of
+// the source). EXDEV: the two files are on file systems it cannot copy between; EOPNOTSUPP or
+// EINVAL: a file system that does not support it. Callers fall back to read/write then.
 CountAwaiter<size_t> copy_file_range(int fd_in, uint64_t off_in, int fd_out, uint64_t off_out,
-                                     size_t length);
+                                     size_t length, Placement where = Placement::kPolicy);
 // Makes `dst_fd` share `src_fd`'s extents (reflink). EOPNOTSUPP/EXDEV/EINVAL where the file
 // system cannot.
-VoidAwaiter ficlone(int dst_fd, int src_fd);
+VoidAwaiter ficlone(int dst_fd, int src_fd, Placement where = Placement::kPolicy);
 CountAwaiter<size_t> splice(int fd_in, uint64_t off_in, int fd_out, uint64_t off_out, size_t length,
                             unsigned flags = 0);
 

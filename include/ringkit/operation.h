@@ -64,6 +64,9 @@ struct Operation {
   uint32_t mode = 0;
   uint32_t aux = 0;       // registered buffer index, uid, ...
   uint32_t aux2 = 0;      // gid, ...
+  // Cheap calls only: the call may take long (a copy of many megabytes), so it runs on the
+  // blocking pool whatever EngineSettings::cheap_calls says, and the executor thread goes on.
+  bool on_pool = false;
 
   // A deadline for socket operations and the sleep duration for kTimeout; zero means none.
   std::chrono::nanoseconds timeout{0};

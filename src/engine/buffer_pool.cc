@@ -46,7 +46,7 @@ void log_unregistered_once(size_t count, size_t buffer_size, const std::error_co
 
 }  // namespace
 
-BufferPool::BufferPool(Executor& executor, size_t count, size_t buffer_size)
+BufferPool::BufferPool(Executor& executor, size_t count, size_t buffer_size, Registration registration)
     : executor_(executor), count_(count) {
   assert(count > 0 && buffer_size > 0);
   assert(count <= UINT32_MAX);
@@ -64,7 +64,8 @@ BufferPool::BufferPool(Executor& executor, size_t count, size_t buffer_size)
   free_.reserve(count_);
   for (size_t i = count_; i > 0; --i) free_.push_back(static_cast<uint32_t>(i - 1));
 
-  if (executor_.settings().use_registered_buffers && executor_.backend() == BackendKind::kUring) {
+  if (registration == Registration::kAsSettingsSay && executor_.settings().use_registered_buffers &&
+      executor_.backend() == BackendKind::kUring) {
     std::vector<iovec> iov(count_);
     for (size_t i = 0; i < count_; ++i) {
       iov[i].iov_base = slot_data(static_cast<uint32_t>(i));

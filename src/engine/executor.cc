@@ -136,7 +136,7 @@ bool Executor::submit(detail::Operation& op) {
 }
 
 bool Executor::submit_direct(detail::Operation& op) {
-  if (run_inline(op)) {
+  if (!op.on_pool && run_inline(op)) {
     observe(op);
     ++stats_.inline_calls;
     op.res = detail::execute_blocking(op);

@@ -145,18 +145,20 @@ VoidAwaiter ftruncate(int fd, uint64_t length) {
 }
 
 CountAwaiter<size_t> copy_file_range(int fd_in, uint64_t off_in, int fd_out, uint64_t off_out,
-                                     size_t length) {
+                                     size_t length, Placement where) {
   Operation op = make(OpCode::kCopyFileRange, fd_in);
   op.fd2 = fd_out;
   op.off = off_in;
   op.off2 = off_out;
-  op.len = length;
+  op.len = transfer_len(length);
+  op.on_pool = where == Placement::kBlockingPool;
   return CountAwaiter<size_t>(op);
 }
 
-VoidAwaiter ficlone(int dst_fd, int src_fd) {
+VoidAwaiter ficlone(int dst_fd, int src_fd, Placement where) {
   Operation op = make(OpCode::kFiclone, src_fd);
   op.fd2 = dst_fd;
+  op.on_pool = where == Placement::kBlockingPool;
   return VoidAwaiter(op);
 }
 

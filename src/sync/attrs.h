@@ -35,6 +35,10 @@ WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_ne
 // Fills the attribute letters of `change` (p, o, g, t) for an existing destination.
 void compare_attrs(const Options& opt, const WantedAttrs& want, const struct statx& dst, ItemChange& change);
 
+// What an item ringsync just created looks like: ours, mode 0600, and times that match no real
+// time (so that even a source time of exactly 0 gets set).
+struct statx fresh_item();
+
 // The effective user id, read once.
 uid_t my_euid();
 

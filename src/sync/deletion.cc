@@ -56,10 +56,11 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
     co_return DeleteResult::kAtLimit;
   }
   if (!opt_.dry_run) {
-    // -b: a deleted file is kept as NAME~ instead (directories go, once empty).
+    // -b: a deleted file is kept as NAME~ (or in the --backup-dir) instead; directories go,
+    // once empty.
     Result<void> r;
     if (opt_.backup && !is_dir) {
-      r = co_await fs::renameat2(dirfd, name, dirfd, name + opt_.suffix, 0);
+      r = co_await make_backup(dirfd, name, rel, true);
     } else {
       r = co_await fs::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
     }
@@ -73,11 +74,7 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
     }
   }
   if (!make_room) {
-    if (opt_.itemize > 0) {
-      rep_.line(deleting_line(rel, is_dir));
-    } else if (opt_.verbose > 0) {
-      rep_.line("deleting " + rel + (is_dir ? "/" : ""));
-    }
+    out_.deleted(rel, is_dir);
     ++rep_.stats().deleted;
     ++deleted_;
   }
@@ -159,31 +156,67 @@ Task<void> Syncer::delete_pass_dir(DirPair& dir, std::vector<Entry>& entries) {
   }
 }
 
-// A subdirectory in a walk that only deletes: entered when the destination has it as a
-// directory (and -r, and not a mount point under -x).
-Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work) {
-  Entry& e = *work.src;
-  if (!opt_.recursive || !parent.dst.valid()) co_return;
-  if (opt_.one_file_system > 0 && device_of(e.st) != root_dev_) co_return;
-  bool is_dir = work.dst_type == DT_DIR;
-  if (work.dst_type == DT_UNKNOWN) {
-    auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
-    is_dir = st && S_ISDIR(st->stx_mode);
+// A directory of a list (-R, --files-from) that is not sent whole, in a walk that only
+// deletes: nothing in it is extraneous, but its subdirectories may be sent whole.
+Task<void> Syncer::delete_pass_selected(DirPair& dir, std::vector<Entry>& entries) {
+  if (!dir.dst.valid()) co_return;
+  std::vector<Work> dirs;
+  for (Entry& e : entries) {
+    if (!e.is_dir()) continue;
+    auto st = co_await fs::statx(dir.dst.get(), e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    if (!st || !(S_ISDIR(st->stx_mode) || S_ISLNK(st->stx_mode))) continue;
+    Work w{&e, e.name};
+    w.dst_present = true;
+    w.dst_type = IFTODT(st->stx_mode);
+    dirs.push_back(std::move(w));
   }
-  if (!is_dir) co_return;
+  std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
+  for (Work& w : dirs) {
+    if (rep_.stopped() || interrupted()) co_return;
+    co_await sync_subdir(pair_for(dir, *w.src), w);
+  }
+}
+
+// A subdirectory in a walk that only deletes: entered when the destination has it as a
+// directory (and it is walked: -r, or a list names what is below it; not a mount point under -x).
+Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters) {
+  Entry& e = *work.src;
+  if (!enters || !parent.dst.valid()) co_return;
+  bool in_list = parent.sel && !parent.sel->full;
+  if (!in_list && opt_.one_file_system > 0 && device_of(e.st) != root_dev_) co_return;
   std::string rel = parent.rel + work.dst_name + "/";
+  unsigned char type = work.dst_type;
+  if (type == DT_UNKNOWN) {
+    auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    if (st) type = IFTODT(st->stx_mode);
+  }
+  // -K (and --no-implied-dirs): a link to a directory inside DEST is that directory here too.
+  fs::Fd linked;
+  bool follows = opt_.keep_dirlinks || (e.implied && !opt_.implied_dirs);
+  if (type == DT_LNK && follows && co_await dest_dirlink(parent, work.dst_name, rel, linked) != DirLink::kInside) {
+    co_return;
+  }
+  if (type != DT_DIR && !linked.valid()) co_return;
   DirPair child;
   child.rel = rel;
-  auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  child.sel = sel;
+  child.links = parent.links + (e.followed ? 1 : 0);
+  if (e.followed && enter_followed(e, child.links)) co_return;  // the transfer reports it
+  int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;
+  auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
   if (!src) {
     // Unreadable: what is below it could look extraneous. (The transfer reports it.)
     if (src.error() != std::errc::no_such_file_or_directory) io_error_ = true;
     co_return;
   }
-  auto dst = co_await fs::openat(parent.dst.get(), work.dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  if (!dst) co_return;
   child.src = std::move(*src);
-  child.dst = std::move(*dst);
+  if (linked.valid()) {
+    child.dst = std::move(linked);
+  } else {
+    auto dst = co_await fs::openat(parent.dst.get(), work.dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!dst) co_return;
+    child.dst = std::move(*dst);
+  }
   co_await sync_dir(std::move(child), e.st, false, rel);
 }
 

@@ -23,6 +23,12 @@ struct Entry {
   unsigned char d_type = 0;  // from getdents: DT_DIR, DT_REG, ... (DT_UNKNOWN on some file systems)
   struct statx st {};        // filled by stat_entry()
   bool stat_ok = false;
+  bool followed = false;  // a source symlink whose referent stands in for it (-L, -k, --copy-unsafe-links)
+  bool implied = false;   // -R: a directory sent only because a named item lies below it
+  uint32_t base = 0;      // -R: the source base it is read from (see Selection)
+  bool not_copied = false;  // of a kind this run does not copy (a symlink without -l, ...): reported
+  uint32_t ndx = 0;          // rsync's file-list index and place in the list (item_output.h)
+  uint32_t list_pos = 0;
 
   mode_t type() const { return st.stx_mode & S_IFMT; }
   bool is_dir() const { return S_ISDIR(st.stx_mode); }

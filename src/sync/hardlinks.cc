@@ -18,16 +18,6 @@ namespace {
 
 constexpr size_t kStatsInFlight = 64;
 
-std::string parent_of(const std::string& rel) {
-  size_t slash = rel.find_last_of('/');
-  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
-}
-
-std::string name_of(const std::string& rel) {
-  size_t slash = rel.find_last_of('/');
-  return slash == std::string::npos ? rel : rel.substr(slash + 1);
-}
-
 // How -i names an item's kind.
 ItemChange::Type item_type(mode_t mode) {
   if (S_ISREG(mode)) return ItemChange::Type::kFile;
@@ -55,7 +45,7 @@ void HardLinkTable::forget_if_complete(const struct statx& st) {
   if (it != groups_.end() && it->second.at_last()) groups_.erase(it);
 }
 
-// ---- The pre-pass ----
+// ---- The pre-pass: hard-link groups (-H) and the size of the file list (progress) ----
 
 Task<void> Syncer::scan_source(const SourceArg& source) {
   int follow = source.contents ? 0 : AT_SYMLINK_NOFOLLOW;
@@ -64,8 +54,9 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
   root_dev_ = device_of(*st);
   std::optional<FilterList> filters = side_filters(source);
   FilterList* f = filters ? &*filters : nullptr;
+  out_.count_in_list(*st);  // "." for SRC/, else the item itself
   if (!S_ISDIR(st->stx_mode)) {
-    if (may_be_hard_linked(*st)) links_.count(*st);
+    if (opt_.hard_links && may_be_hard_linked(*st)) links_.count(*st);
     co_return;
   }
   if (!opt_.recursive && !opt_.dirs) co_return;
@@ -85,19 +76,20 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
   }
 }
 
-Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters) {
+Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int links) {
   auto listed = co_await list_directory(dirfd);
   if (!listed) co_return;
   std::vector<Entry> entries = std::move(*listed);
-  co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i]); });
+  co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i], rel); });
   std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
   if (!enter_filtered(filters, rel, entries)) co_return;
   std::vector<Entry*> dirs;
   for (Entry& e : entries) {
+    out_.count_in_list(e.st);  // rsync lists even the kinds it then skips
     if (!copies_kind(e)) continue;
     if (e.is_dir()) {
       dirs.push_back(&e);
-    } else if (may_be_hard_linked(e.st)) {
+    } else if (opt_.hard_links && may_be_hard_linked(e.st)) {
       links_.count(e.st);
     }
   }
@@ -105,16 +97,20 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters) {
   for (Entry* e : dirs) {
     if (!opt_.recursive) break;
     if (opt_.one_file_system > 0 && device_of(e->st) != root_dev_) continue;
-    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    if (sub) co_await scan_dir(sub->get(), rel + e->name + "/", filters);
+    // -L and friends: a followed link to a directory is scanned as the transfer enters it.
+    int sub_links = links + (e->followed ? 1 : 0);
+    if (e->followed && sub_links > 40) continue;
+    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
+    if (sub) co_await scan_dir(sub->get(), rel + e->name + "/", filters, sub_links);
   }
   if (filters != nullptr) filters->pop_dir();
 }
 
-Task<void> Syncer::quiet_stat(int dirfd, Entry& e) {
+Task<void> Syncer::quiet_stat(int dirfd, Entry& e, const std::string& rel) {
   auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (st) {
     e.st = *st;
+    if (e.is_symlink() && follows_source_links() && !co_await follow_source_link(dirfd, e, rel, true)) co_return;
     adjust_source(e.st);
     e.stat_ok = true;
   }
@@ -128,7 +124,13 @@ Task<fs::Fd> Syncer::open_below_root(bool source, const std::string& rel_dir) {
   const fs::Fd& root = source ? src_root_ : dst_root_;
   if (!root.valid()) co_return fs::Fd();
   std::string path = rel_dir.empty() ? std::string(".") : rel_dir;
-  auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+  // In the source, -L/-k/--copy-unsafe-links walk through links (reading only).
+  uint64_t resolve = source && follows_source_links() ? 0 : RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+  auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
+  // -R with several bases (/a/./x /b/./y): the source directory may be in another one.
+  for (size_t b = 0; !fd && source && b < base_fds_.size(); ++b) {
+    if (base_fds_[b].valid()) fd = co_await fs::openat2(base_fds_[b].get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
+  }
   if (!fd) co_return fs::Fd();
   co_return std::move(*fd);
 }
@@ -184,7 +186,7 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
       group.done = true;
       group.leader = rel;
       if (dst_dirfd >= 0) {
-        auto st = co_await fs::statx(dst_dirfd, work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_INO);
+        auto st = co_await stat_installed(dst_dirfd, work.dst_name, rel);  // (--delay-updates: held back)
         if (st) {
           group.leader_ino = st->stx_ino;
           group.leader_dev_major = st->stx_dev_major;
@@ -194,19 +196,19 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
       std::vector<std::string> waiting = std::move(group.deferred);
       group.deferred.clear();
       for (auto m = waiting.rbegin(); m != waiting.rend(); ++m) {
-        fs::Fd member_dir = co_await open_below_root(false, parent_of(*m));
+        fs::Fd member_dir = co_await open_below_root(false, parent_rel(*m));
         struct statx dst_st {};
         bool exists = false;
         if (member_dir.valid()) {
-          auto st = co_await fs::statx(member_dir.get(), name_of(*m), AT_SYMLINK_NOFOLLOW, kStatxMask);
+          auto st = co_await fs::statx(member_dir.get(), base_name(*m), AT_SYMLINK_NOFOLLOW, kStatxMask);
           if (st) {
             dst_st = *st;
             exists = true;
           }
         }
-        co_await link_member(member_dir.get(), name_of(*m), *m, exists ? &dst_st : nullptr, work.src->st, group,
+        co_await link_member(member_dir.get(), base_name(*m), *m, exists ? &dst_st : nullptr, work.src->st, group,
                              work.more_lines);
-        retouch_dirs_.insert(parent_of(*m));  // its times may have been set already
+        retouch_dirs_.insert(parent_rel(*m));  // its times may have been set already
       }
       break;
     }
@@ -221,14 +223,14 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
   }
 }
 
-Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<std::string>& lines) {
+Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<ItemLine>& lines) {
   DirPair pair;
-  pair.src = co_await open_below_root(true, parent_of(rel));
-  pair.dst = co_await open_below_root(false, parent_of(rel));
-  pair.rel = parent_of(rel).empty() ? std::string() : parent_of(rel) + "/";
+  pair.src = co_await open_below_root(true, parent_rel(rel));
+  pair.dst = co_await open_below_root(false, parent_rel(rel));
+  pair.rel = parent_rel(rel).empty() ? std::string() : parent_rel(rel) + "/";
   if (!pair.src.valid()) co_return;
-  Entry entry{name_of(rel)};
-  co_await quiet_stat(pair.src.get(), entry);
+  Entry entry{base_name(rel)};
+  co_await quiet_stat(pair.src.get(), entry, pair.rel);
   if (!entry.stat_ok) co_return;
   Work stand_in{&entry, entry.name};
   stand_in.group = &group;
@@ -238,7 +240,7 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
   }
   co_await sync_nondir(pair, stand_in);
   co_await settle_member(pair.dst.get(), stand_in, rel);
-  retouch_dirs_.insert(parent_of(rel));
+  retouch_dirs_.insert(parent_rel(rel));
   if (!stand_in.line.empty()) lines.push_back(stand_in.line);
   lines.insert(lines.end(), stand_in.more_lines.begin(), stand_in.more_lines.end());
 }
@@ -249,8 +251,10 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
 // the name). `dst` is what the destination holds now (nullptr: nothing).
 Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std::string& rel,
                                const struct statx* dst, const struct statx& src, HardLinkGroup& group,
-                               std::vector<std::string>& lines) {
+                               std::vector<ItemLine>& lines) {
   ItemChange change{ItemChange::Update::kHardLink, item_type(src.stx_mode), dst == nullptr};
+  bool quiet = false;  // (a --link-dest has it on the leader's inode: listed with -ii only)
+  if (dst == nullptr) co_await basis_for_member(rel, src, group, change, quiet);
   if (dst != nullptr) {
     WantedAttrs want = wanted_attrs(opt_, src, false, umask_);
     if (S_ISLNK(src.stx_mode)) want.set_mode = false;
@@ -261,25 +265,27 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
     if (same_inode) {
       bool changed = change.size || change.perms || change.owner || change.group || change.time;
       if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) {
-        std::string line = line_for(change, rel, {});
+        ItemLine line = line_for(change, rel, {}, src);
         if (S_ISLNK(src.stx_mode)) {  // rsync names a symlink's target here, not a leader
           auto target = co_await fs::readlinkat(dst_dirfd, name);
-          if (target) line += " -> " + *target;
+          if (target) line.set_symlink_target(*target);
         }
-        lines.push_back(line);
+        lines.push_back(std::move(line));
       }
       co_return;
     }
   }
-  if (!opt_.dry_run) {
-    fs::Fd leader_dir = co_await open_below_root(false, parent_of(group.leader));
+  if (!opt_.dry_run && wd_.delayed_paths.count(group.leader) != 0) {
+    wd_.delayed_links.push_back({rel, group.leader});  // --delay-updates: once the leader is in place
+  } else if (!opt_.dry_run) {
+    fs::Fd leader_dir = co_await open_below_root(false, parent_rel(group.leader));
     std::string tmp = temp_name(name);
     Result<void> linked = std::make_error_code(std::errc::no_such_file_or_directory);
     if (leader_dir.valid() && dst_dirfd >= 0) {
-      linked = co_await fs::linkat(leader_dir.get(), name_of(group.leader), dst_dirfd, tmp, 0);
+      linked = co_await fs::linkat(leader_dir.get(), base_name(group.leader), dst_dirfd, tmp, 0);
     }
     if (linked) {
-      linked = co_await replace_with(dst_dirfd, tmp, name);
+      linked = co_await replace_with(dst_dirfd, tmp, name, rel);
       if (!linked) co_await fs::unlinkat(dst_dirfd, tmp, 0);
     }
     if (!linked) {
@@ -287,7 +293,8 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
       co_return;
     }
   }
-  if (opt_.itemize > 0 || opt_.verbose > 0) lines.push_back(line_for(change, rel, group.leader));
+  // (Linked to a leader from a --link-dest, it is listed with -ii only, as rsync does.)
+  if (out_.wants_items() && (!quiet || out_.all_items())) lines.push_back(line_for(change, rel, group.leader, src));
 }
 
 }  // namespace ringkit::sync

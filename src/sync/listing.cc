@@ -7,60 +7,22 @@
 #include <algorithm>
 #include <ctime>
 
+#include "sync/out_format.h"
 #include "sync/syncer.h"
 
 namespace ringkit::sync {
 namespace {
 
-// ls -l's mode string, as rsync's permstring() writes it.
-std::string permission_string(mode_t mode) {
-  std::string s = "----------";
-  if (S_ISDIR(mode)) s[0] = 'd';
-  else if (S_ISLNK(mode)) s[0] = 'l';
-  else if (S_ISCHR(mode)) s[0] = 'c';
-  else if (S_ISBLK(mode)) s[0] = 'b';
-  else if (S_ISFIFO(mode)) s[0] = 'p';
-  else if (S_ISSOCK(mode)) s[0] = 's';
-  const char* rwx = "rwxrwxrwx";
-  for (int i = 0; i < 9; ++i) {
-    if (mode & (0400 >> i)) s[1 + i] = rwx[i];
-  }
-  auto special = [&s, mode](int at, mode_t bit, char on_x, char off_x) {
-    if (mode & bit) s[at] = s[at] == 'x' ? on_x : off_x;
-  };
-  special(3, S_ISUID, 's', 'S');
-  special(6, S_ISGID, 's', 'S');
-  special(9, S_ISVTX, 't', 'T');
-  return s;
-}
-
 // rsync's human_num(): thousands separators by default; -h: units of 1000, -hh: of 1024.
-std::string listed_size(uint64_t n, int human) {
-  if (human == 0 || n < (human > 1 ? 1024u : 1000u)) return format_size(n, false);
-  double unit = human > 1 ? 1024 : 1000;
-  double v = static_cast<double>(n) / unit;
-  const char* units = "KMGTP";
-  int u = 0;
-  while (v >= unit && u < 4) {
-    v /= unit;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f%c", v, units[u]);
-  return buf;
-}
+std::string listed_size(uint64_t n, int human) { return human_number(n, human == 0 ? 1 : std::min(human + 1, 3)); }
 
 }  // namespace
 
 std::string Syncer::list_line(const struct statx& st, const std::string& name, const std::string& target) const {
-  char when[32] = "";
-  time_t t = st.stx_mtime.tv_sec;
-  struct tm tm {};
-  if (::localtime_r(&t, &tm) != nullptr) std::strftime(when, sizeof when, "%Y/%m/%d %H:%M:%S", &tm);
   uint64_t size = S_ISCHR(st.stx_mode) || S_ISBLK(st.stx_mode) ? 0 : st.stx_size;
   char head[64];
   std::snprintf(head, sizeof head, "%s %14s %s ", permission_string(st.stx_mode).c_str(),
-                listed_size(size, opt_.human_readable).c_str(), when);
+                listed_size(size, opt_.human_readable).c_str(), rsync_time(st.stx_mtime.tv_sec).c_str());
   std::string line = head + name;
   if (!target.empty()) line += " -> " + target;
   return line;
@@ -73,6 +35,7 @@ Task<void> Syncer::list_item(int dirfd, const Entry& e, const std::string& path)
     if (t) target = *t;
   }
   rep_.line(list_line(e.st, path, target));
+  if (e.is_reg() || e.is_symlink()) rep_.stats().total_size += e.st.stx_size;  // for the -v summary
 }
 
 Task<void> Syncer::list_source(const SourceArg& source) {
@@ -114,7 +77,7 @@ Task<void> Syncer::list_source(const SourceArg& source) {
   if (f != nullptr) f->pop_dir();
 }
 
-Task<void> Syncer::list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse) {
+Task<void> Syncer::list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse, int links) {
   auto listed = co_await list_directory(dirfd);
   if (!listed) {
     rep_.file_error("opendir", rel.empty() ? "." : rel, listed.error());
@@ -135,12 +98,22 @@ Task<void> Syncer::list_dir(int dirfd, std::string rel, FilterList* filters, boo
   for (Entry* e : dirs) {
     rep_.line(list_line(e->st, rel + e->name, {}));
     if (!recurse || (opt_.one_file_system > 0 && device_of(e->st) != root_dev_)) continue;
-    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    // -L/-k: through a followed link, as the transfer goes (and as far: see symlinks.cc).
+    int sub_links = links + (e->followed ? 1 : 0);
+    if (e->followed) {
+      if (std::error_code loop = enter_followed(*e, sub_links)) {
+        rep_.file_error("opendir", rel + e->name, loop);
+        continue;
+      }
+    }
+    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
     if (!sub) {
       rep_.file_error("opendir", rel + e->name, sub.error());
       continue;
     }
-    co_await list_dir(sub->get(), rel + e->name + "/", filters, true);
+    ancestors_.push_back(inode_key(e->st));
+    co_await list_dir(sub->get(), rel + e->name + "/", filters, true, sub_links);
+    ancestors_.pop_back();
   }
   if (filters != nullptr) filters->pop_dir();
 }

@@ -8,9 +8,13 @@
 #include "sync/options.h"
 
 #include "sync/chmod.h"
+#include "sync/out_format.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <string>
 
@@ -43,8 +47,25 @@ ArgSetter text(std::optional<std::string> Options::*field) {
     return std::nullopt;
   };
 }
-ArgSetter list(std::vector<std::string> Options::*field) {
-  return [field](Options& o, const std::string& v) -> std::optional<std::string> {
+// --link-dest, --compare-dest, --copy-dest: up to 20 directories, all of one kind (rsync
+// refuses to mix them; the message names the later option first, as rsync's does).
+ArgSetter basis_dir(std::vector<std::string> Options::*field, const char* name) {
+  return [field, name](Options& o, const std::string& v) -> std::optional<std::string> {
+    struct Kind {
+      const char* name;
+      std::vector<std::string> Options::*dirs;
+    };
+    static const Kind kKinds[] = {{"compare-dest", &Options::compare_dest},
+                                  {"copy-dest", &Options::copy_dest},
+                                  {"link-dest", &Options::link_dest}};
+    for (const Kind& k : kKinds) {
+      if (k.dirs != field && !(o.*(k.dirs)).empty()) {
+        return std::string("ERROR: the --") + name + " option conflicts with the --" + k.name + " option";
+      }
+    }
+    if ((o.*field).size() >= kMaxBasisDirs) {
+      return "ERROR: at most " + std::to_string(kMaxBasisDirs) + " --" + name + " args may be specified";
+    }
     (o.*field).push_back(v);
     return std::nullopt;
   };
@@ -76,11 +97,23 @@ Setter delete_at(DeleteTiming timing) {
   };
 }
 
-// rsync's --info items; only progress and stats change what ringsync prints.
+// rsync's --info=FLAG[N],... : every flag rsync has is accepted; a level that would make rsync
+// print something ringsync does not print yet is refused by check_info(), never ignored.
 std::optional<std::string> apply_info(Options& o, const std::string& value) {
-  static const char* kKnown[] = {"backup", "copy", "del",  "flist",    "misc",  "mount", "name",
-                                 "nonreg", "progress", "remove", "skip", "stats", "symsafe", "all",
-                                 "none"};
+  Options::InfoGiven& g = o.info;
+  struct Flag {
+    const char* name;
+    int Options::InfoGiven::*level;
+  };
+  static const Flag kFlags[] = {
+      {"backup", &Options::InfoGiven::backup}, {"copy", &Options::InfoGiven::copy},
+      {"del", &Options::InfoGiven::del},       {"flist", &Options::InfoGiven::flist},
+      {"misc", &Options::InfoGiven::misc},     {"mount", &Options::InfoGiven::mount},
+      {"name", &Options::InfoGiven::name},     {"nonreg", &Options::InfoGiven::nonreg},
+      {"progress", &Options::InfoGiven::progress}, {"remove", &Options::InfoGiven::remove},
+      {"skip", &Options::InfoGiven::skip},     {"stats", &Options::InfoGiven::stats},
+      {"symsafe", &Options::InfoGiven::symsafe},
+  };
   size_t start = 0;
   while (start <= value.size()) {
     size_t comma = value.find(',', start);
@@ -89,19 +122,38 @@ std::optional<std::string> apply_info(Options& o, const std::string& value) {
     if (item.empty()) continue;
     size_t digits = item.find_first_of("0123456789");
     std::string name = item.substr(0, digits);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     int level = digits == std::string::npos ? 1 : parse_int<int>(item.substr(digits)).value_or(-1);
-    bool known = false;
-    for (const char* k : kKnown) known |= name == k;
-    if (!known || level < 0) return "Unknown --info item: \"" + item + "\"";
-    if (name == "progress") {
-      o.progress = level == 1;
-      o.progress2 = level >= 2;
-    } else if (name == "stats") {
-      o.stats = level > 0;
-    } else if (name == "none") {
-      o.progress = o.progress2 = o.stats = false;
+    if (level < 0) return "Unknown --info item: \"" + item + "\"";
+    if (name == "all" || name == "none") {
+      if (name == "none") level = 0;
+      for (const Flag& f : kFlags) g.*(f.level) = level;
+      continue;
     }
+    if (name == "help") return std::string("--info=help is not available in ringsync; see ringsync --help and the man page");
+    const Flag* flag = nullptr;
+    for (const Flag& f : kFlags) {
+      if (name == f.name) flag = &f;
+    }
+    if (flag == nullptr) return "Unknown --info item: \"" + item + "\"";
+    g.*(flag->level) = level;
   }
+  return std::nullopt;
+}
+
+// --info levels whose output ringsync does not produce yet: refused, like any option it does
+// not implement, rather than silently printing less than rsync would.
+std::optional<std::string> check_info(const Options::InfoGiven& g) {
+  auto no = [](const std::string& what) {
+    return "--info=" + what + " is not supported by this version of ringsync yet";
+  };
+  if (g.name > 1) return no("name2 (names of unchanged files)");
+  if (g.backup > 0) return no("backup");
+  if (g.mount > 0) return no("mount");
+  if (g.skip > 0) return no("skip");
+  if (g.misc > 1) return no("misc2");
+  if (g.stats > 2) return no("stats3");
+  if (g.flist > 2) return no("flist3");
   return std::nullopt;
 }
 
@@ -124,10 +176,14 @@ const std::vector<Spec>& table() {
            });
     on_off(nullptr, "recursive", 'r', "recurse into directories", flag(&Options::recursive));
     on_off(nullptr, "dirs", 'd', "transfer directories without recursing", flag(&Options::dirs));
-    on_off(nullptr, "relative", 'R', "use relative path names (keep the source path) [not yet]", flag(&Options::relative));
+    on_off(nullptr, "relative", 'R', "use relative path names: keep the source path (/./ marks where it starts)",
+           flag(&Options::relative));
+    on_off(nullptr, "implied-dirs", 0, "with -R, send the directories of each path too (default on; "
+           "--no-implied-dirs leaves them as they are)", flag(&Options::implied_dirs));
     on_off(nullptr, "one-file-system", 'x', "don't cross file-system boundaries (twice: skip mount points)",
            counter(&Options::one_file_system));
-    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin) [not yet]",
+    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin); implies -R and -d, "
+           "not -r (give -r to recurse)",
            text(&Options::files_from));
     on_off(nullptr, "from0", '0', "names in *-from files end with NUL, not newline", flag(&Options::from0));
     valued(nullptr, "exclude", 0, "PATTERN", "exclude files matching PATTERN", filter(FilterArg::kExclude));
@@ -142,7 +198,7 @@ const std::vector<Spec>& table() {
              o.filters.push_back({FilterArg::kPerDirF, {}});  // its place among the rules matters
            });
     on_off(nullptr, "cvs-exclude", 'C', "auto-ignore files the way CVS does", flag(&Options::cvs_exclude));
-    on_off(nullptr, "prune-empty-dirs", 'm', "prune empty directory chains from the file list [not yet]",
+    on_off(nullptr, "prune-empty-dirs", 'm', "prune empty directory chains from the file list",
            flag(&Options::prune_empty_dirs));
     valued(nullptr, "max-size", 0, "SIZE", "don't transfer any file larger than SIZE (K, M, G suffixes)",
            size(&Options::max_size, "max-size"));
@@ -150,12 +206,12 @@ const std::vector<Spec>& table() {
            size(&Options::min_size, "min-size"));
 
     on_off("What to keep", "links", 'l', "copy symlinks as symlinks", flag(&Options::links));
-    on_off(nullptr, "copy-links", 'L', "transform symlink into referent file/dir [not yet]", flag(&Options::copy_links));
-    on_off(nullptr, "copy-unsafe-links", 0, "only \"unsafe\" symlinks (pointing outside the tree) are transformed [not yet]",
+    on_off(nullptr, "copy-links", 'L', "transform symlink into referent file/dir", flag(&Options::copy_links));
+    on_off(nullptr, "copy-unsafe-links", 0, "only \"unsafe\" symlinks (pointing outside the tree) are transformed",
            flag(&Options::copy_unsafe_links));
     on_off(nullptr, "safe-links", 0, "ignore symlinks that point outside the tree", flag(&Options::safe_links));
-    on_off(nullptr, "copy-dirlinks", 'k', "transform symlink to dir into referent dir [not yet]", flag(&Options::copy_dirlinks));
-    on_off(nullptr, "keep-dirlinks", 'K', "treat symlinked dir on receiver as dir [not yet]", flag(&Options::keep_dirlinks));
+    on_off(nullptr, "copy-dirlinks", 'k', "transform symlink to dir into referent dir", flag(&Options::copy_dirlinks));
+    on_off(nullptr, "keep-dirlinks", 'K', "treat symlinked dir on receiver as dir (only links that stay inside DEST)", flag(&Options::keep_dirlinks));
     on_off(nullptr, "perms", 'p', "preserve permissions", flag(&Options::perms));
     on_off(nullptr, "executability", 'E', "preserve executability", flag(&Options::executability));
     valued(nullptr, "chmod", 0, "CHMOD", "affect file and/or directory permissions (e.g. Dg+s,Fo-w)",
@@ -221,21 +277,23 @@ const std::vector<Spec>& table() {
     on_off(nullptr, "ignore-errors", 0, "delete even if there are I/O errors", flag(&Options::ignore_errors));
     on_off(nullptr, "force", 0, "force deletion of directories even if not empty", flag(&Options::force));
 
-    valued("How to write", "temp-dir", 'T', "DIR", "create temporary files in directory DIR [not yet]",
+    valued("How to write", "temp-dir", 'T', "DIR",
+           "write temporary files in DIR (relative: to the destination; default: beside each file)",
            text(&Options::temp_dir));
     on_off(nullptr, "inplace", 0, "update destination files in-place (no temp file + rename)",
            flag(&Options::inplace));
-    on_off(nullptr, "partial", 0, "keep partially transferred files", flag(&Options::partial));
-    valued(nullptr, "partial-dir", 0, "DIR", "put a partially transferred file into DIR [not yet]",
+    on_off(nullptr, "partial", 0, "keep partially transferred files in --partial-dir or $RSYNC_PARTIAL_DIR (none: keep none)",
+           flag(&Options::partial));
+    valued(nullptr, "partial-dir", 0, "DIR", "put a partially transferred file into DIR (implies --partial)",
            [](Options& o, const std::string& v) -> std::optional<std::string> {
              o.partial_dir = v;
              o.partial = true;
              return std::nullopt;
            });
-    on_off(nullptr, "delay-updates", 0, "put all updated files into place at transfer's end [not yet]",
+    on_off(nullptr, "delay-updates", 0, "put all updated files into place at transfer's end (via .~tmp~ dirs)",
            flag(&Options::delay_updates));
     on_off(nullptr, "backup", 'b', "make backups (see --suffix & --backup-dir)", flag(&Options::backup));
-    valued(nullptr, "backup-dir", 0, "DIR", "make backups into hierarchy based in DIR [not yet]",
+    valued(nullptr, "backup-dir", 0, "DIR", "make backups into hierarchy based in DIR (relative: to the destination)",
            [](Options& o, const std::string& v) -> std::optional<std::string> {
              o.backup_dir = v;
              o.backup = true;
@@ -247,10 +305,12 @@ const std::vector<Spec>& table() {
              o.suffix_given = true;
              return std::nullopt;
            });
-    valued(nullptr, "link-dest", 0, "DIR", "hardlink to files in DIR when unchanged [not yet]", list(&Options::link_dest));
-    valued(nullptr, "compare-dest", 0, "DIR", "also compare destination files relative to DIR [not yet]",
-           list(&Options::compare_dest));
-    valued(nullptr, "copy-dest", 0, "DIR", "... and include copies of unchanged files [not yet]", list(&Options::copy_dest));
+    valued(nullptr, "link-dest", 0, "DIR", "hardlink to files in DIR when unchanged (up to 20 DIRs)",
+           basis_dir(&Options::link_dest, "link-dest"));
+    valued(nullptr, "compare-dest", 0, "DIR", "also compare destination files relative to DIR",
+           basis_dir(&Options::compare_dest, "compare-dest"));
+    valued(nullptr, "copy-dest", 0, "DIR", "... and include copies of unchanged files",
+           basis_dir(&Options::copy_dest, "copy-dest"));
     on_off(nullptr, "mkpath", 0, "create the destination's path component", flag(&Options::mkpath));
     on_off(nullptr, "whole-file", 'W', "copy files whole (always, for local copies)", flag(&Options::whole_file));
 
@@ -258,19 +318,28 @@ const std::vector<Spec>& table() {
     on_off(nullptr, "quiet", 'q', "suppress non-error messages", flag(&Options::quiet));
     on_off(nullptr, "itemize-changes", 'i', "output a change-summary for all updates", counter(&Options::itemize));
     on_off(nullptr, "dry-run", 'n', "perform a trial run with no changes made", flag(&Options::dry_run));
-    on_off(nullptr, "stats", 0, "give some file-transfer stats", flag(&Options::stats));
-    on_off(nullptr, "human-readable", 'h', "output numbers in a human-readable format",
-           counter(&Options::human_readable));
-    on_off(nullptr, "progress", 0, "show progress during transfer [not yet]", flag(&Options::progress));
-    on_off(nullptr, "P", 'P', "same as --partial --progress [not yet]", [](Options& o, bool on) {
-      o.partial = o.progress = on;
+    on_off(nullptr, "stats", 0, "give some file-transfer stats", flag(&Options::stats_option));
+    on_off(nullptr, "human-readable", 'h', "output numbers in a human-readable format (-hh: units of 1024)",
+           [](Options& o, bool on) {
+             o.human_readable = on ? o.human_readable + 1 : 0;
+             o.no_human_readable = !on;
+           });
+    on_off(nullptr, "progress", 0, "show progress during transfer (= --info=flist2,name,progress)",
+           flag(&Options::progress_option));
+    on_off(nullptr, "P", 'P', "same as --partial --progress", [](Options& o, bool on) {
+      o.partial = o.progress_option = on;
     });
-    valued(nullptr, "info", 0, "FLAGS", "fine-grained informational verbosity (e.g. stats2; progress2 [not yet])",
+    valued(nullptr, "info", 0, "FLAGS",
+           "fine-grained informational verbosity: progress2 (whole transfer), name, stats2, flist, del, "
+           "nonreg, ...; 0 silences a flag",
            apply_info);
     on_off(nullptr, "list-only", 0, "list the files instead of copying them", flag(&Options::list_only));
-    valued(nullptr, "out-format", 0, "FORMAT", "output updates using the specified FORMAT [not yet]",
+    valued(nullptr, "out-format", 0, "FORMAT", "output updates using the specified FORMAT (%n %i %l %b %M ...)",
            text(&Options::out_format));
-    valued(nullptr, "log-file", 0, "FILE", "log what we're doing to the specified FILE [not yet]", text(&Options::log_file));
+    valued(nullptr, "log-file", 0, "FILE", "log what we're doing to the specified FILE (appended)",
+           text(&Options::log_file));
+    valued(nullptr, "log-file-format", 0, "FMT", "log updates using the specified FMT (default \"%i %n%L\")",
+           text(&Options::log_file_format));
     return t;
   }();
   return specs;
@@ -293,12 +362,20 @@ const Spec* find_short(char letter) {
 // Checks that rsync also makes after parsing.
 std::optional<std::string> check_combinations(const Options& o) {
   if (o.backup && !o.backup_dir && o.suffix.empty()) return "--suffix cannot be empty without a --backup-dir";
-  if (o.inplace && o.partial_dir) return "--inplace cannot be used with --partial-dir";
+  if (o.backup_dir && o.suffix.empty()) {
+    std::string dir = *o.backup_dir;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    if (dir.empty() || dir == ".") return "--suffix cannot be empty when --backup-dir is the same as the dest dir";
+  }
   if (o.inplace && o.delay_updates) return "--inplace cannot be used with --delay-updates";
+  if (o.inplace && o.partial_dir) return "--inplace cannot be used with --partial-dir";
   if (o.delete_timing != DeleteTiming::kNone && !o.recursive && !o.dirs) {
     return "--delete does not work without --recursive (-r) or --dirs (-d).";
   }
   if (o.sources.empty()) return "no source given; usage: ringsync [OPTION]... SRC [SRC]... DEST";
+  if (o.files_from && o.sources.size() != 1) {
+    return "--files-from takes exactly one SRC: the directory the listed names are relative to";
+  }
   // rsync reads "host:path" as a remote path; ringsync copies local trees only. (A local name
   // with a colon before any slash can be given as ./host:path.)
   auto remote = [](const std::string& p) {
@@ -312,6 +389,62 @@ std::optional<std::string> check_combinations(const Options& o) {
     return "\"" + o.destination + "\" looks like a remote HOST:PATH; ringsync copies local trees only (use ./" + o.destination + " for a local name)";
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+InfoLevels effective_info(const Options& o) {
+  const Options::InfoGiven& g = o.info;
+  int v = o.verbose;
+  auto pick = [](int given, int implied) { return given >= 0 ? given : implied; };
+  InfoLevels l;
+  // (--out-format prints names by itself; it does not turn on what else --info=name says,
+  // such as "created directory", as rsync's does not.)
+  l.name = pick(g.name, std::max(v >= 2 ? 2 : v, o.progress_option ? 1 : 0));
+  l.progress = pick(g.progress, o.progress_option ? 1 : 0);
+  l.flist = pick(g.flist, o.progress_option ? 2 : std::min(v, 1));
+  l.stats = pick(g.stats, o.stats_option ? (v >= 2 ? 3 : 2) : std::min(v, 1));
+  l.del = pick(g.del, std::min(v, 1));
+  l.nonreg = pick(g.nonreg, 1);
+  l.misc = pick(g.misc, std::min(v, 2));
+  l.symsafe = pick(g.symsafe, std::min(v, 1));
+  if (o.quiet) l = InfoLevels{.nonreg = 0};  // -q: no informational output at all
+  return l;
+}
+
+namespace {
+
+// What rsync's option parser settles about the output (its stdout_format and
+// stdout_format_has_i), folded into Options so that the rest reads one answer.
+// (Not inlined: GCC 12 then takes an optional<string> here for maybe uninitialized.)
+[[gnu::noinline]] void resolve_output(Options& o) {
+  InfoLevels info = effective_info(o);
+  o.progress = info.progress == 1;
+  o.progress2 = info.progress >= 2;
+  o.stats = info.stats >= 2;
+  if (o.quiet) {
+    o.out_format.reset();
+  } else if (!o.out_format) {
+    if (o.itemize > 0) o.out_format = "%i %n%L";
+    else if (info.name > 0) o.out_format = "%n%L";
+  }
+  int has_i = 0;
+  if (o.out_format && OutFormat(*o.out_format).has('i')) has_i = o.itemize > 1 || o.verbose > 1 ? 2 : 1;
+  o.itemize = has_i;
+  if (o.log_file && !o.log_file_format) o.log_file_format = "%i %n%L";
+}
+
+// --delay-updates holds the finished files in a partial dir (".~tmp~" unless one is given) and
+// keeps an interrupted one there. --partial alone takes its dir from RSYNC_PARTIAL_DIR, as rsync
+// does (not with --inplace or --delay-updates).
+void settle_partial_dir(Options& o) {
+  if (o.delay_updates && !o.inplace) {
+    if (!o.partial_dir) o.partial_dir = kDelayUpdatesDir;
+    o.partial = true;
+  } else if (o.partial && !o.partial_dir && !o.inplace) {
+    if (const char* env = std::getenv("RSYNC_PARTIAL_DIR"); env != nullptr && *env != '\0') o.partial_dir = env;
+  }
+  if (o.partial_dir && o.partial_dir->empty()) o.partial_dir.reset();
 }
 
 }  // namespace
@@ -363,12 +496,15 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
   Options& o = parsed.options;
   std::vector<std::string> positional;
   bool recursive_explicit = false;
+  bool relative_negated = false, dirs_negated = false;  // --no-R / --no-d, wherever they stand
   if (args.size() == 1 && args[0] == "-h") {
     parsed.action = Action::kHelp;
     return parsed;
   }
   auto apply = [&](const Spec& spec, bool on, const std::string* value) -> std::optional<std::string> {
     if (spec.letter == 'r' || std::string_view(spec.name) == "recursive") recursive_explicit = on;
+    if (spec.letter == 'R') relative_negated = !on;
+    if (spec.letter == 'd') dirs_negated = !on;
     if (spec.set_arg) return spec.set_arg(o, *value);
     spec.set(o, on);
     return std::nullopt;
@@ -449,11 +585,17 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
     }
   }
 
-  // -q silences the per-file output (-v and -i), as rsync's does; errors still print.
-  if (o.quiet) o.verbose = o.itemize = 0;
-  // --files-from: -a does not imply -r (only an explicit -r recurses), as in rsync.
-  if (o.files_from && !recursive_explicit) o.recursive = false;
+  if (auto err = check_info(o.info)) return UsageError{*err};
+  resolve_output(o);
+  // --files-from: -a does not imply -r (only an explicit -r recurses); -R and -d are implied
+  // unless turned off anywhere on the line, as in rsync.
+  if (o.files_from) {
+    if (!recursive_explicit) o.recursive = false;
+    if (!relative_negated) o.relative = true;
+    if (!dirs_negated) o.dirs = true;
+  }
   if (o.backup_dir && !o.suffix_given) o.suffix.clear();
+  settle_partial_dir(o);
   // -b without --backup-dir implies -O in rsync: backups change directory times anyway.
   if (o.backup && !o.backup_dir) o.omit_dir_times = true;
   if (o.copy_links) o.links = false;
@@ -485,7 +627,7 @@ std::string help_text() {
       "A trailing slash on SRC copies its contents; without one, the directory itself.\n"
       "Options take rsync's meaning. Short options bundle (-aHAXv); --no-OPTION turns an\n"
       "option off (e.g. -a --no-o); -- ends the options.\n"
-      "Options marked [not yet] are refused (exit 1) before anything is touched.\n";
+      "The few combinations not handled yet are refused (exit 1) before anything is touched.\n";
   for (const Spec& s : table()) {
     if (s.section != nullptr) out += std::string("\n") + s.section + ":\n";
     std::string left = "  ";

@@ -5,7 +5,8 @@
 // one-letter, e.g. --no-perms, --no-p), `--` to end options, SRC... DEST with trailing slashes
 // kept as typed (they matter: see the planner). Filter options are kept in command-line order,
 // because rsync's first matching rule wins. On a usage error it returns the message rsync would
-// give; the caller prints it and exits with code 1, as rsync does.
+// give; the caller prints it and exits with code 1, as rsync does. (One thing comes from the
+// environment, as in rsync: RSYNC_PARTIAL_DIR, the --partial-dir of a bare --partial.)
 //
 // A plain value type; thread-compatible.
 #pragma once
@@ -21,6 +22,12 @@ namespace ringkit::sync {
 
 enum class DeleteTiming { kNone, kBefore, kDuring, kDelay, kAfter };
 
+// rsync's limit on --link-dest/--compare-dest/--copy-dest directories.
+inline constexpr size_t kMaxBasisDirs = 20;
+// Where --delay-updates holds finished files (in each destination directory) unless
+// --partial-dir names another place.
+inline constexpr const char* kDelayUpdatesDir = ".~tmp~";
+
 // One filter-related option, in the order given.
 struct FilterArg {
   enum Kind { kExclude, kInclude, kFilter, kExcludeFrom, kIncludeFrom, kPerDirF /* -F */ };
@@ -34,6 +41,7 @@ struct Options {
   bool recursive = false;            // -r
   bool dirs = false;                 // -d: directories without recursing
   bool relative = false;             // -R: keep the full source path names
+  bool implied_dirs = true;          // -R: send the directories of each path too (--no-implied-dirs)
   int one_file_system = 0;           // -x (twice: skip mount points altogether)
   std::optional<std::string> files_from;
   bool from0 = false;                // -0: --files-from and *-from files are NUL-separated
@@ -86,16 +94,16 @@ struct Options {
   bool force = false;
 
   // How to write.
-  std::optional<std::string> temp_dir;     // -T
+  std::optional<std::string> temp_dir;     // -T (relative: to the destination directory)
   bool inplace = false;
-  bool partial = false;
-  std::optional<std::string> partial_dir;
-  bool delay_updates = false;
+  bool partial = false;                    // keep what an interrupted transfer wrote
+  std::optional<std::string> partial_dir;  // ... there (relative: in each file's directory)
+  bool delay_updates = false;              // implies partial, and partial_dir ".~tmp~" if unset
   bool backup = false;                     // -b
-  std::optional<std::string> backup_dir;
+  std::optional<std::string> backup_dir;   // relative: to the destination directory
   std::string suffix = "~";                // backup suffix (empty with --backup-dir unless given)
   bool suffix_given = false;
-  std::vector<std::string> link_dest, compare_dest, copy_dest;
+  std::vector<std::string> link_dest, compare_dest, copy_dest;  // at most one kind, kMaxBasisDirs
   bool mkpath = false;
   bool whole_file = true;                  // -W: always, locally (no delta algorithm)
 
@@ -106,15 +114,40 @@ struct Options {
   bool dry_run = false;                    // -n
   bool stats = false;
   int human_readable = 0;                  // -h, repeatable
-  bool progress = false;
-  bool progress2 = false;                  // --info=progress2
+  bool no_human_readable = false;          // --no-h: plain digits, not even commas
+  bool progress = false;                   // per-file progress (--progress, -P, --info=progress1)
+  bool progress2 = false;                  // whole-transfer progress (--info=progress2)
+  bool progress_option = false;            // --progress or -P was given (implies flist2,name)
+  bool stats_option = false;               // --stats was given
   bool list_only = false;
+  // The stdout format after parsing: --out-format, else "%i %n%L" for -i, else "%n%L" when
+  // names are shown (-v, --info=name, --progress); none with -q. `itemize` then holds rsync's
+  // stdout_format_has_i: 0 no %i, 1 changed items, 2 unchanged ones too.
   std::optional<std::string> out_format;
   std::optional<std::string> log_file;
+  std::optional<std::string> log_file_format;  // default "%i %n%L" when --log-file is given
+  // --info=FLAG[N],... as given; -1: not given (then -v and the options above decide).
+  struct InfoGiven {
+    int name = -1, progress = -1, stats = -1, flist = -1, del = -1, nonreg = -1, misc = -1, symsafe = -1;
+    int backup = -1, copy = -1, mount = -1, remove = -1, skip = -1;
+  } info;
 
   std::vector<std::string> sources;
   std::string destination;                 // empty: list the sources (as rsync does)
 };
+
+// rsync's --info levels in force, from -v, -q, --info, --progress, --stats and --out-format.
+struct InfoLevels {
+  int name = 0;      // 1: updated items; 2: unchanged ones too
+  int progress = 0;  // 1: per file; 2: whole transfer
+  int stats = 0;     // 1: the -v summary; 2: --stats
+  int flist = 0;     // 1: "sending incremental file list"; 2: with counts
+  int del = 0;       // "deleting NAME"
+  int nonreg = 1;    // "skipping non-regular file"
+  int misc = 0;
+  int symsafe = 0;   // "ignoring unsafe symlink"
+};
+InfoLevels effective_info(const Options& opt);
 
 struct UsageError {
   std::string message;  // without the program name

@@ -25,6 +25,23 @@ void Reporter::raise(int code) {
   if (severity(code) > severity(exit_code_)) exit_code_ = code;
 }
 
+std::string escape_for_log(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    bool looks_escaped = c == '\\' && i + 4 < text.size() && text[i + 1] == '#';
+    if ((c < ' ' && c != '\t') || looks_escaped) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\#%03o", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string escape_for_output(const std::string& text) {
   std::string out;
   out.reserve(text.size());
@@ -63,36 +80,85 @@ std::string escape_for_output(const std::string& text) {
   return out;
 }
 
-void Reporter::line(const std::string& raw) {
-  std::string text = escape_for_output(raw);
-  std::fwrite(text.data(), 1, text.size(), out_);
+void Reporter::end_progress_line() {
+  if (!line_open_) return;
   std::fputc('\n', out_);
+  line_open_ = false;
 }
 
+void Reporter::log_message(const std::string& text) {
+  if (log_ != nullptr) log_->write(text);
+}
+
+void Reporter::item_line(const std::string& raw) {
+  end_progress_line();
+  std::string text = escape_for_output(raw);
+  text += '\n';
+  std::fwrite(text.data(), 1, text.size(), out_);
+}
+
+void Reporter::line(const std::string& raw) {
+  item_line(raw);
+  log_message(raw);
+}
+
+void Reporter::progress(const std::string& text, bool line_open) {
+  std::fwrite(text.data(), 1, text.size(), out_);
+  line_open_ = line_open;
+  std::fflush(out_);  // at most a few times a second: the caller throttles
+}
+
+void Reporter::info_text(const std::string& text) {
+  end_progress_line();
+  std::fputs(text.c_str(), out_);
+  if (log_ == nullptr) return;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string one = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    if (!one.empty()) log_->write(one);
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+}
+
+// Messages for stderr: a progress line on stdout is ended first (both may be one terminal).
 void Reporter::file_error(const std::string& what, const std::string& path, const std::error_code& ec) {
-  std::fprintf(err_, "ringsync: %s \"%s\" failed: %s (%d)\n", what.c_str(), escape_for_output(path).c_str(),
-               ec.message().c_str(), ec.value());
+  std::string text = "ringsync: " + what + " \"" + escape_for_output(path) + "\" failed: " + ec.message() + " (" +
+                     std::to_string(ec.value()) + ")";
+  end_progress_line();
+  std::fprintf(err_, "%s\n", text.c_str());
+  log_message(text);
   raise(kExitPartial);
 }
 
 void Reporter::vanished(const std::string& path) {
-  std::fprintf(err_, "file has vanished: \"%s\"\n", escape_for_output(path).c_str());
+  std::string text = "file has vanished: \"" + escape_for_output(path) + "\"";
+  end_progress_line();
+  std::fprintf(err_, "%s\n", text.c_str());
+  log_message(text);
   raise(kExitVanished);
 }
 
 void Reporter::fatal(const std::string& message, int code) {
+  end_progress_line();
   std::fprintf(err_, "ringsync: %s\n", message.c_str());
+  log_message("ringsync: " + message);
   raise(code);
   stopped_ = true;
 }
 
 void Reporter::error_line(const std::string& message, int code) {
+  end_progress_line();
   std::fprintf(err_, "%s\n", escape_for_output(message).c_str());
+  log_message(message);
   raise(code);
 }
 
 void Reporter::warning(const std::string& message) {
+  end_progress_line();
   std::fprintf(err_, "ringsync: %s\n", message.c_str());
+  log_message("ringsync: " + message);
 }
 
 std::string format_size(uint64_t n, bool human) {

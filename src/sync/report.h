@@ -4,13 +4,18 @@
 // errors go to stderr at once, each naming the file and the reason, and raise the exit code the
 // way rsync's do: 23 for a file that could not be transferred, 24 for a source file that
 // vanished, 11 for a fatal I/O error such as a full disk, 25 when --max-delete stopped
-// deletions. Thread affinity: the executor thread that runs the sync.
+// deletions. With --log-file every message (notes, warnings, errors) is also written to the
+// log, as rsync's client does; item lines are logged by ItemOutput in the log's own format.
+// A progress line ends with '\r', not a newline: the next line printed starts a new one
+// first. Thread affinity: the executor thread that runs the sync.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <system_error>
+
+#include "sync/log_file.h"
 
 namespace ringkit::sync {
 
@@ -41,7 +46,21 @@ class Reporter {
  public:
   Reporter(FILE* out, FILE* err) : out_(out), err_(err) {}
 
+  // --log-file: where messages are logged too (nullptr: nowhere). `log` must outlive this.
+  void set_log(LogFile* log) { log_ = log; }
+  LogFile* log() const { return log_; }
+
+  // A note on stdout (escaped), also logged: "created directory x", "skipping ...".
   void line(const std::string& text);
+  // An item line on stdout only (the log has its own format for items).
+  void item_line(const std::string& text);
+  // Progress text, written as is; `line_open`: it does not end its line (it ends in '\r' or
+  // spaces), so the next output starts on a new line, as rsync's does.
+  void progress(const std::string& text, bool line_open);
+  // Ends an open progress line with its newline.
+  void finish_line() { end_progress_line(); }
+  // A message on stdout written as is and logged (the -v summary, --stats).
+  void info_text(const std::string& text);
   // "ringsync: <what> "<path>" failed: <reason> (<errno>)", and exit code 23 at least.
   void file_error(const std::string& what, const std::string& path, const std::error_code& ec);
   void vanished(const std::string& path);
@@ -60,8 +79,13 @@ class Reporter {
   std::string stats_text(bool human, double seconds) const;
 
  private:
+  void end_progress_line();
+  void log_message(const std::string& text);
+
   FILE* out_;
   FILE* err_;
+  LogFile* log_ = nullptr;
+  bool line_open_ = false;  // a progress line on stdout waits for its newline
   int exit_code_ = kExitOk;
   bool stopped_ = false;
   SyncStats stats_;
@@ -71,6 +95,10 @@ class Reporter {
 // that do not form a printable character in the current locale (LC_CTYPE; every byte >= 0x80
 // in the C locale) and a backslash that would read as an escape are written as \#ooo.
 std::string escape_for_output(const std::string& text);
+
+// A line made safe for --log-file the way rsync writes it there: control bytes as \#ooo, other
+// bytes (invalid UTF-8 included) as they are.
+std::string escape_for_log(const std::string& text);
 
 // A size as rsync prints it: with thousands separators, or with -h as "1.23K"/"4.00M".
 std::string format_size(uint64_t n, bool human);

@@ -65,19 +65,8 @@ bool is_stale_temp(const std::string& name) {
 
 std::optional<std::string> check_supported(const Options& o) {
   auto no = [](const char* what) { return std::string(what) + " is not supported by this version of ringsync yet"; };
-  if (o.relative) return no("-R/--relative");
-  if (o.files_from) return no("--files-from");
-  if (o.prune_empty_dirs) return no("--prune-empty-dirs");
-  if (o.copy_links || o.copy_unsafe_links || o.copy_dirlinks || o.keep_dirlinks) {
-    return no("-L/-k/-K/--copy-unsafe-links");
-  }
-  if (o.partial_dir || o.delay_updates || o.temp_dir) return no("--partial-dir/--delay-updates/--temp-dir");
-  if (o.backup_dir) return no("--backup-dir");
-  if (!o.link_dest.empty() || !o.compare_dest.empty() || !o.copy_dest.empty()) {
-    return no("--link-dest/--compare-dest/--copy-dest");
-  }
-  if (o.progress || o.progress2) return no("--progress, -P and --info=progress2");
-  if (o.out_format || o.log_file) return no("--out-format/--log-file");
+  if (o.list_only && (o.relative || o.files_from)) return no("--list-only with -R/--files-from");
+  if (o.files_from && !o.relative) return no("--files-from with --no-relative");
   return std::nullopt;
 }
 
@@ -105,11 +94,12 @@ std::variant<FilterList, FilterSetupError> build_filters(const Options& opt) {
   if (opt.cvs_exclude) {
     if (FilterStatus st = list.add_cvs_exclude(); !st) return failed(st);
   }
+  if (FilterStatus st = add_partial_dir_rule(opt, list); !st) return failed(st);
   return list;
 }
 
 Syncer::Syncer(const Options& opt, Reporter& reporter, FilterList filters)
-    : opt_(opt), rep_(reporter), filters_(std::move(filters)) {
+    : opt_(opt), rep_(reporter), filters_(std::move(filters)), out_(opt, reporter) {
   umask_ = ::umask(0);  // modes are computed explicitly; see wanted_attrs()
   filtering_ = !filters_.empty();
   for (const std::string& text : opt_.chmod) {
@@ -206,13 +196,23 @@ bool Syncer::interrupted() {
 Task<void> Syncer::run() {
   bool single = opt_.sources.size() == 1;
   if (opt_.list_only) {
+    out_.begin(true);
     for (const std::string& arg : opt_.sources) co_await list_source(parse_source(arg));
     co_return;
   }
-  if (opt_.hard_links) {
-    // rsync knows every group from its file list before it decides which member to copy.
-    for (const std::string& arg : opt_.sources) co_await scan_source(parse_source(arg));
+  // -R and --files-from name their items as one list, walked as one tree (selected.cc).
+  bool selected = opt_.relative;
+  if (selected && !co_await load_selection()) co_return;
+  if (opt_.hard_links || out_.needs_file_list()) {
+    // rsync knows every group, and how many items there are, from its file list before it
+    // decides which member to copy.
+    if (selected) {
+      co_await scan_selection();
+    } else {
+      for (const std::string& arg : opt_.sources) co_await scan_source(parse_source(arg));
+    }
   }
+  out_.begin(false);
   // --delete-before deletes in a walk of its own before the transfer; --delete-after and
   // --delete-delay in one after it (rsync prints the same for both); --delete during it.
   DeleteTiming timing = opt_.delete_timing;
@@ -220,6 +220,10 @@ Task<void> Syncer::run() {
     deletion_pass_ = pass != 1;
     if (pass == 0 && timing != DeleteTiming::kBefore) continue;
     if (pass == 2 && timing != DeleteTiming::kAfter && timing != DeleteTiming::kDelay) continue;
+    if (selected) {
+      if (!rep_.stopped() && !interrupted()) co_await sync_selection();
+      continue;
+    }
     for (const std::string& arg : opt_.sources) {
       if (rep_.stopped() || interrupted()) break;
       co_await sync_source(parse_source(arg), single);
@@ -239,16 +243,18 @@ bool Syncer::deletes_in_this_pass() const {
   return opt_.delete_timing == DeleteTiming::kDuring ? !deletion_pass_ : deletion_pass_;
 }
 
-std::string Syncer::line_for(const ItemChange& change, const std::string& path, const std::string& target) {
-  if (opt_.itemize > 0) return itemize_line(change, path, target);
-  std::string line = path;
-  if (change.type == ItemChange::Type::kDir && (line.empty() || line.back() != '/')) line += '/';
-  if (!target.empty()) line += (change.update == ItemChange::Update::kHardLink ? " => " : " -> ") + target;
-  return line;
+ItemLine Syncer::line_for(const ItemChange& change, const std::string& path_arg, const std::string& target,
+                          const struct statx& st, const Entry* entry) {
+  // -R with an absolute source: rsync shows the item with its leading '/'.
+  std::string path = path_arg;
+  if (!absolute_tops_.empty() && absolute_tops_.contains(path.substr(0, path.find('/')))) path.insert(0, "/");
+  return out_.line(change, path, target, st, entry);
 }
 
-void Syncer::print(const ItemChange& change, const std::string& path, const std::string& target) {
-  if (opt_.itemize > 0 || opt_.verbose > 0) rep_.line(line_for(change, path, target));
+void Syncer::print(const ItemChange& change, const std::string& path, const struct statx& st) {
+  if (!out_.wants_items()) return;
+  ItemLine line = line_for(change, path, {}, st);
+  out_.emit(line);
 }
 
 bool Syncer::skip_by_size(const Entry& e) const {
@@ -258,7 +264,12 @@ bool Syncer::skip_by_size(const Entry& e) const {
 }
 
 Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
-  int follow = source.contents ? 0 : AT_SYMLINK_NOFOLLOW;
+  // The named item itself: followed with a trailing slash, and as -L/-k say (rsync's link_stat).
+  int follow = source.contents || opt_.copy_links ? 0 : AT_SYMLINK_NOFOLLOW;
+  if (follow != 0 && opt_.copy_dirlinks) {
+    auto target = co_await fs::statx(AT_FDCWD, source.path, 0, STATX_TYPE);
+    if (target && S_ISDIR(target->stx_mode)) follow = 0;
+  }
   auto st = co_await fs::statx(AT_FDCWD, source.path, follow, kStatxMask);
   if (!st) {
     if (!deletion_pass_) rep_.file_error("link_stat", source.path, st.error());
@@ -266,6 +277,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   }
   root_dev_ = device_of(*st);
   adjust_source(*st);
+  out_.set_source(source.path, source.contents);
   if (filtering_) {
     sender_.emplace(filters_);
     receiver_.emplace(filters_);
@@ -307,7 +319,9 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     dir.dst_new = created;
     src_root_ = co_await open_dir_or_none(source.path);
     dst_root_ = co_await open_dir_or_none(dest);
+    if (!co_await open_write_dirs(dest)) co_return;
     co_await sync_dir(std::move(dir), *st, created, "./");
+    if (!deletion_pass_) co_await finish_delayed();
     co_await retouch_dirs();
     co_return;
   }
@@ -331,13 +345,16 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   }
   src_root_ = co_await open_dir_or_none(dirname_of(source.path));
   dst_root_ = co_await open_dir_or_none(dst_dir);
+  if (!co_await open_write_dirs(dst_dir)) co_return;
   Entry entry{source.name, 0, *st, true};
+  entry.followed = follow == 0;  // -L/-k: read through the link
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
   if (!parent) {
     rep_.file_error("opendir", dirname_of(source.path), parent.error());
     co_return;
   }
   co_await sync_top_entry(parent->get(), std::move(entry), dst_dir, dst_name);
+  if (!deletion_pass_) co_await finish_delayed();
   co_await retouch_dirs();
 }
 
@@ -355,7 +372,7 @@ Task<bool> Syncer::create_dest_dir(const std::string& dest, bool something_else_
       co_return false;
     }
   }
-  if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("created directory " + without_trailing_slash(dest));
+  if (out_.names_created_dest()) rep_.line("created directory " + without_trailing_slash(dest));
   co_return true;
 }
 
@@ -403,6 +420,7 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
       co_return;
     }
   }
+  if (!deletion_pass_) out_.number_top(entry);
   Work work{&entry, dst_name};
   if (dir.dst.valid()) {
     auto existing = co_await fs::statx(dir.dst.get(), dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
@@ -430,6 +448,10 @@ Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
   auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (st) {
     e.st = *st;
+    // -L/-k/--copy-unsafe-links: the referent stands in for the link (or the item is dropped).
+    if (e.is_symlink() && follows_source_links() && !co_await follow_source_link(dirfd, e, rel, deletion_pass_)) {
+      co_return;
+    }
     adjust_source(e.st);
     e.stat_ok = true;
   } else if (st.error() == std::errc::no_such_file_or_directory) {
@@ -441,14 +463,26 @@ Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
 }
 
 Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display) {
-  auto listed = co_await list_directory(dir.src.get());
-  if (!listed) {
-    io_error_ = true;
-    if (!deletion_pass_) rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, listed.error());
-    co_return;
+  // With a list (-R, --files-from), a directory that is not sent whole holds just what the list
+  // names below it.
+  bool whole = !dir.sel || dir.sel->full;
+  std::vector<Entry> entries;
+  if (whole) {
+    auto listed = co_await list_directory(dir.src.get());
+    if (!listed) {
+      io_error_ = true;
+      if (!deletion_pass_) rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, listed.error());
+      co_return;
+    }
+    entries = std::move(*listed);
+    if (dir.sel) {
+      if (!deletion_pass_) report_missing_names(dir, entries);
+      for (Entry& e : entries) e.base = dir.sel->base;
+    }
+    co_await stat_entries(dir.src.get(), entries, dir.rel);
+  } else {
+    entries = co_await selected_entries(dir);
   }
-  std::vector<Entry> entries = std::move(*listed);
-  co_await stat_entries(dir.src.get(), entries, dir.rel);
   // Leaves the directory in a filter list when sync_dir ends, however it ends.
   struct PopOnExit {
     explicit PopOnExit(std::optional<FilterList>* l) : list(l) {}
@@ -472,17 +506,33 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
       pop_receiver.emplace(&receiver_);
     }
     if (rep_.stopped()) co_return;
-    std::erase_if(entries, [&](const Entry& e) { return excluded(dir.rel + e.name, e.is_dir()); });
+    // (Implied directories are not filtered: rsync sends them for the named items below.)
+    std::erase_if(entries, [&](const Entry& e) { return !e.implied && excluded(dir.rel + e.name, e.is_dir()); });
   }
-  // Kinds this run does not copy are reported while listing, before the directory's line.
+  uint32_t listed_up_to = deletion_pass_ ? 0 : out_.number_listing(entries, dir.rel.empty());
+  // Directories this run does not copy are reported while listing, before the directory's line
+  // (rsync's sender leaves them out of its list); other kinds stay in the list, so that --delete
+  // leaves their names alone, and are reported in their place among the files, as rsync's
+  // generator does.
+  for (Entry& e : entries) e.not_copied = !e.implied && !copies_kind(e);
   std::erase_if(entries, [&](const Entry& e) {
-    if (copies_kind(e)) return false;
-    if ((opt_.itemize > 0 || opt_.verbose > 0) && !deletion_pass_) {
-      rep_.line((e.is_dir() ? "skipping directory " : "skipping non-regular file \"") + dir.rel + e.name +
-                (e.is_dir() ? "" : "\""));
-    }
+    if (!e.not_copied || !e.is_dir()) return false;
+    if (out_.says_skipped_nonregular() && !deletion_pass_) rep_.line("skipping directory " + dir.rel + e.name);
     return true;
   });
+  // -L and friends: the directories on the way here, to see a link that leads back to one.
+  ancestors_.push_back(inode_key(src_st));
+  struct PopAncestor {
+    explicit PopAncestor(std::vector<InodeKey>& a) : stack(a) {}
+    PopAncestor(const PopAncestor&) = delete;
+    PopAncestor& operator=(const PopAncestor&) = delete;
+    ~PopAncestor() { stack.pop_back(); }
+    std::vector<InodeKey>& stack;
+  } pop_ancestor(ancestors_);
+  // -m, and implied directories of names that all turned out missing or excluded: directories
+  // that would end up empty are not sent at all.
+  if (opt_.prune_empty_dirs || dir.sel) co_await prune_dirs(dir, entries);
+  co_await open_other_bases(dir, entries);
 
   // The directory's own line is decided before its deletions (which change its times; they are
   // made good when its attributes are set after the contents), as rsync does.
@@ -490,72 +540,138 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   ItemChange change{created ? ItemChange::Update::kLocalChange : ItemChange::Update::kNoUpdate,
                     ItemChange::Type::kDir, created};
   if (deletion_pass_) {
-    co_await delete_pass_dir(dir, entries);
+    if (whole) {
+      co_await delete_pass_dir(dir, entries);
+    } else {
+      co_await delete_pass_selected(dir, entries);
+    }
     co_return;
   }
-  if (!created && dir.dst.valid()) {
-    auto now = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
-    if (now) compare_attrs(opt_, want, *now, change);
-  }
-  if ((opt_.xattrs || opt_.acls) && dir.dst.valid()) {
-    auto x = co_await sync_xattrs(opt_, XattrTarget::of_fd(dir.src.get()), XattrTarget::of_fd(dir.dst.get()),
-                                  created, opt_.dry_run);
-    if (x) {
-      change.xattr = x->xattrs_differ;
-      change.acl = x->acls_differ;
-    } else {
-      rep_.file_error("xattrs", display, x.error());
+  if (dir.listed) {
+    if (!created && dir.dst.valid()) {
+      auto now = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
+      if (now) compare_attrs(opt_, want, *now, change);
+    } else if (!created && dir.dst_outside) {
+      // -K, a link out of DEST: compared with what it leads to, as rsync does; never changed.
+      auto now = co_await fs::statx(dir.link_dir, dir.link_name, 0, kStatxMask);
+      if (now) compare_attrs(opt_, want, *now, change);
     }
+    if ((opt_.xattrs || opt_.acls) && dir.dst.valid()) {
+      auto x = co_await sync_xattrs(opt_, XattrTarget::of_fd(dir.src.get()), XattrTarget::of_fd(dir.dst.get()),
+                                    created, opt_.dry_run);
+      if (x) {
+        change.xattr = x->xattrs_differ;
+        change.acl = x->acls_differ;
+      } else {
+        rep_.file_error("xattrs", display, x.error());
+      }
+    }
+    ++rep_.stats().files;
+    ++rep_.stats().dirs;
+    if (created) ++rep_.stats().created;
+    bool changed = created || change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
+    // A new directory found in a --link-dest/--compare-dest/--copy-dest is itemized against it
+    // (found unchanged there: listed with -ii only).
+    bool matched = false;
+    if (created) matched = co_await basis_for_dir(dir.rel, src_st, XattrTarget::of_fd(dir.src.get()), want, change);
+    if (matched) changed = false;
+    if (changed || opt_.itemize > 1) print(change, display, src_st);
   }
-  ++rep_.stats().files;
-  ++rep_.stats().dirs;
-  if (created) ++rep_.stats().created;
-  bool changed = created || change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
-  if (changed || opt_.itemize > 1) print(change, display);
 
-  std::vector<Entry> existing;
-  if (dir.dst.valid() && !dir.dst_new && !co_await list_and_prune_dest(dir, entries, existing)) co_return;
-
-  std::unordered_map<std::string, unsigned char> dst_types;
-  for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
   std::vector<Work> files, dirs;
-  for (Entry& e : entries) {
-    Work w{&e, e.name};
-    auto it = dst_types.find(e.name);
-    if (it != dst_types.end()) {
-      w.dst_present = true;
-      w.dst_type = it->second;
+  {
+    std::vector<Entry> existing;
+    if (whole && dir.dst.valid() && !dir.dst_new && !co_await list_and_prune_dest(dir, entries, existing)) co_return;
+    // A directory made just now has nothing to delete, but rsync looks (and says why it will
+    // not) all the same.
+    if (whole && dir.dst.valid() && dir.dst_new && deletes_in_this_pass()) deletion_blocked();
+    std::unordered_map<std::string, unsigned char> dst_types;
+    for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
+    for (Entry& e : entries) {
+      Work w{&e, e.name};
+      auto it = dst_types.find(e.name);
+      if (it != dst_types.end()) {
+        w.dst_present = true;
+        w.dst_type = it->second;
+      }
+      if (e.not_copied && out_.says_skipped_nonregular() && !deletion_pass_) {
+        w.line = "skipping non-regular file \"" + dir.rel + e.name + "\"";
+      }
+      (e.is_dir() ? dirs : files).push_back(std::move(w));
     }
-    (e.is_dir() ? dirs : files).push_back(std::move(w));
   }
-  // rsync compares directory names as "name/": "a.d/" comes before "a/".
-  std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
+  // A directory that is not sent whole is not listed in the destination either (it may be
+  // large, and nothing in it is deleted): each named item is looked up by its name.
+  if (!whole && dir.dst.valid() && !dir.dst_new) {
+    co_await stat_dest_entries(dir, files);
+    co_await stat_dest_entries(dir, dirs);
+  }
+  // rsync compares directory names as "name/": "a.d/" comes before "a/". (-R with absolute
+  // sources: rsync's names keep their leading '/' while it sorts, so "/usr/" sorts first.)
+  auto dir_order_key = [&](const Work& w) {
+    bool absolute = dir.rel.empty() && absolute_tops_.contains(w.src->name);
+    return (absolute ? "/" : "") + w.src->name + "/";
+  };
+  std::sort(dirs.begin(), dirs.end(), [&](const Work& a, const Work& b) { return dir_order_key(a) < dir_order_key(b); });
   // -H: members of hard-link groups depend on each other in list order, so they go one at a
   // time after the others (which only changes when, not what, they print).
   std::vector<size_t> plain, linked;
   for (size_t i = 0; i < files.size(); ++i) {
+    if (files[i].src->not_copied) continue;
     bool member = opt_.hard_links && links_.find(files[i].src->st) != nullptr;
     (member ? linked : plain).push_back(i);
   }
-  co_await parallel_for(plain.size(), kEntriesInFlight, [&](size_t i) { return sync_nondir(dir, files[plain[i]]); });
+  co_await probe_partial_dir(dir);  // --partial-dir: once per directory, not per file
+  if (out_.live_progress()) {  // --progress: one at a time, each printed as it is done
+    co_await sync_in_order(dir, files, linked);
+    plain.clear();
+    linked.clear();
+  }
+  co_await parallel_for(plain.size(), kEntriesInFlight, [&](size_t i) {
+    Work& w = files[plain[i]];
+    return sync_nondir(pair_for(dir, *w.src), w);
+  });
   for (size_t i : linked) {
     if (interrupted()) break;
     HardLinkGroup* group = links_.find(files[i].src->st);
-    if (group != nullptr) co_await sync_linked(dir, files[i], *group);
+    if (group != nullptr) co_await sync_linked(pair_for(dir, *files[i].src), files[i], *group);
   }
-  for (const Work& w : files) print_work(w);
+  for (Work& w : files) print_work(w);
+  out_.listing_done(listed_up_to);
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
-    co_await sync_subdir(dir, w);
+    co_await sync_subdir(pair_for(dir, *w.src), w);
   }
 
   // Times and modes last: writing the contents changed the mtime, and a read-only mode would
   // have stopped us writing.
-  if (!opt_.dry_run && dir.dst.valid()) {
-    auto after = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
-    auto r = co_await apply_attrs_fd(dir.dst.get(), want, after ? &*after : nullptr);
-    if (!r) rep_.file_error("set attributes of", display, r.error());
+  if (dir.listed) co_await set_dir_attrs(dir, want, display);
+}
+
+// The attributes of a directory of the walk, once its contents are done.
+Task<void> Syncer::set_dir_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display) {
+  if (opt_.dry_run) co_return;
+  if (dir.link_dir >= 0) {
+    co_await set_dirlink_attrs(dir, want, display);
+    co_return;
   }
+  if (!dir.dst.valid()) co_return;
+  auto after = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
+  auto r = co_await apply_attrs_fd(dir.dst.get(), want, after ? &*after : nullptr);
+  if (!r) rep_.file_error("set attributes of", display, r.error());
+}
+
+// As rsync: once the source could not be read completely, deleting could remove what only
+// looks extraneous; --ignore-errors deletes anyway. Said once, where the first deletion would be.
+bool Syncer::deletion_blocked() {
+  if (!io_error_ || opt_.ignore_errors) return false;
+  if (!said_skipping_deletion_) {
+    // (On stdout, as rsync's; -q silences it.)
+    if (!opt_.quiet) rep_.line("IO error encountered -- skipping file deletion");
+    rep_.raise(kExitPartial);
+    said_skipping_deletion_ = true;
+  }
+  return true;
 }
 
 // What the destination directory holds, less the temp files of a killed run (which go); when
@@ -583,18 +699,7 @@ Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& e
       if (ours(e) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), e.name, 0);
     }
     std::erase_if(existing, ours);
-    if (deletes_in_this_pass()) {
-      // As rsync: once the source could not be read completely, deleting could remove what
-      // only looks extraneous; --ignore-errors deletes anyway.
-      if (io_error_ && !opt_.ignore_errors) {
-        if (!said_skipping_deletion_) {
-          rep_.error_line("IO error encountered -- skipping file deletion", kExitPartial);
-          said_skipping_deletion_ = true;
-        }
-      } else {
-        co_await delete_extraneous(dir, entries, existing);
-      }
-    }
+    if (deletes_in_this_pass() && !deletion_blocked()) co_await delete_extraneous(dir, entries, existing);
   }
   co_return true;
 }
@@ -602,35 +707,81 @@ Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& e
 Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   Entry& e = *work.src;
   std::string rel = parent.rel + work.dst_name + "/";
-  if (opt_.one_file_system > 0 && device_of(e.st) != root_dev_ && opt_.one_file_system > 1) co_return;
+  // With a list: what it says about this directory (none: walk it whole with -r, as usual).
+  bool in_list = parent.sel && !parent.sel->full;
+  std::optional<SelView> child_sel;
+  if (parent.sel) child_sel = Selection::child_view(*parent.sel, e.name, opt_.recursive, e.base);
+  bool enters = child_sel ? child_sel->full || !child_sel->empty() : opt_.recursive;
+  // -x: each named directory of a list starts on its own device, as each source does.
+  if (in_list && !e.implied) root_dev_ = device_of(e.st);
+  bool mount_point = !in_list && opt_.one_file_system > 0 && device_of(e.st) != root_dev_;
+  if (mount_point && opt_.one_file_system > 1) co_return;
   if (deletion_pass_) {
-    co_await delete_pass_subdir(parent, work);
+    co_await delete_pass_subdir(parent, work, child_sel, enters);
     co_return;
   }
-  bool exists_as_dir = work.dst_present && work.dst_type == DT_DIR;
-  if (work.dst_present && work.dst_type != DT_DIR && work.dst_type != DT_UNKNOWN) {
+  bool listed = !(e.implied && !opt_.implied_dirs);
+  if (parent.dst_outside && !opt_.dry_run && listed) {
+    // -K: the parent is a link that leads out of DEST. rsync's mkdir there fails (ELOOP) and
+    // nothing below is sent; nothing is written outside DEST here either.
+    print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st);
+    rep_.file_error("mkdir", rel, std::make_error_code(std::errc::too_many_symbolic_link_levels));
+    co_return;
+  }
+  // An implied directory under --no-implied-dirs below such a link: nothing is made for it;
+  // the named items below fail in their turn.
+  bool outside = parent.dst_outside && !opt_.dry_run;
+  unsigned char dst_type = work.dst_present ? work.dst_type : static_cast<unsigned char>(DT_UNKNOWN);
+  if (work.dst_present && dst_type == DT_UNKNOWN && parent.dst.valid()) {
+    auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    if (st) dst_type = IFTODT(st->stx_mode);
+  }
+  bool exists_as_dir = work.dst_present && dst_type == DT_DIR;
+  // -K (and --no-implied-dirs): a symlink to a directory stands for the directory, when it
+  // stays inside DEST.
+  DirLink link = outside ? DirLink::kOutside : DirLink::kNone;
+  fs::Fd link_fd;
+  if (work.dst_present && dst_type == DT_LNK && (opt_.keep_dirlinks || !listed) && parent.dst.valid()) {
+    link = co_await dest_dirlink(parent, work.dst_name, rel, link_fd);
+  }
+  if (link != DirLink::kNone) exists_as_dir = true;
+  if (work.dst_present && !exists_as_dir && dst_type != DT_UNKNOWN) {
     if (opt_.ignore_existing) co_return;  // an existing non-directory stays, and so does the subtree
     if (!co_await remove_in_the_way(parent, work, false)) co_return;
-  }
-  if (work.dst_present && work.dst_type == DT_UNKNOWN && parent.dst.valid()) {
-    auto st = co_await fs::statx(parent.dst.get(), work.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
-    exists_as_dir = st && S_ISDIR(st->stx_mode);
   }
   if (!exists_as_dir && opt_.existing) co_return;  // --existing creates nothing, not even directories
   DirPair child;
   child.rel = rel;
-  auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  if (!src && src.error() == std::errc::no_such_file_or_directory) {
-    rep_.vanished(rel);
-    co_return;
+  child.sel = child_sel;
+  child.listed = listed;
+  child.links = parent.links + (e.followed ? 1 : 0);
+  std::error_code not_entered;  // made and itemized, like rsync, but not entered
+  if (e.followed) not_entered = enter_followed(e, child.links);
+  if (!not_entered) {
+    int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;  // implied directories: followed, as rsync does
+    auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
+    if (!src && src.error() == std::errc::no_such_file_or_directory) {
+      rep_.vanished(rel);
+      co_return;
+    }
+    if (src) {
+      child.src = std::move(*src);
+    } else {
+      not_entered = src.error();
+    }
   }
-  bool unreadable = !src;  // made and itemized, like rsync, but not entered
-  if (unreadable) io_error_ = true;
-  else child.src = std::move(*src);
+  if (not_entered) io_error_ = true;
   bool created = !exists_as_dir;
-  if (!opt_.dry_run && parent.dst.valid()) {
+  if (link != DirLink::kNone) {
+    child.link_dir = parent.dst.get();
+    child.link_name = work.dst_name;
+    child.dst_outside = link == DirLink::kOutside;
+    child.dst = std::move(link_fd);
+  } else if (!opt_.dry_run && parent.dst.valid()) {
     if (created) {
-      auto made = co_await fs::mkdirat(parent.dst.get(), work.dst_name, 0700);
+      // An implied directory under --no-implied-dirs gets rsync's default mode (0777 - umask).
+      mode_t mode = listed ? 0700 : 0777 & ~umask_;
+      auto made = co_await fs::mkdirat(parent.dst.get(), work.dst_name, mode);
       if (!made && made.error() != std::errc::file_exists) {
         rep_.file_error("mkdir", rel, made.error());
         co_return;
@@ -647,34 +798,55 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     if (dst) child.dst = std::move(*dst);
   }
   child.dst_new = created;
-  bool mount_point = opt_.one_file_system > 0 && device_of(e.st) != root_dev_;
-  if (!opt_.recursive || mount_point || unreadable) {
-    // -d or a mount point under -x: the directory itself, not its contents.
-    ItemChange change{created ? ItemChange::Update::kLocalChange : ItemChange::Update::kNoUpdate,
-                      ItemChange::Type::kDir, created};
-    ++rep_.stats().files;
-    ++rep_.stats().dirs;
-    if (created || opt_.itemize > 1) print(change, rel);
-    if (!opt_.dry_run && child.dst.valid()) {
+  if (!enters || mount_point || not_entered) {
+    // -d, a mount point under -x, or a named directory alone: the directory itself.
+    if (listed) {
+      ItemChange change{created ? ItemChange::Update::kLocalChange : ItemChange::Update::kNoUpdate,
+                        ItemChange::Type::kDir, created};
       WantedAttrs want = wanted_attrs(opt_, e.st, created, umask_);
-      auto r = co_await apply_attrs_fd(child.dst.get(), want, nullptr);
-      if (!r) rep_.file_error("set attributes of", rel, r.error());
+      const struct statx* now = nullptr;
+      struct statx now_st {};
+      if (!created && child.dst.valid()) {
+        auto st = co_await fs::statx(child.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
+        if (st) {
+          now_st = *st;
+          now = &now_st;
+          compare_attrs(opt_, want, now_st, change);
+        }
+      }
+      ++rep_.stats().files;
+      ++rep_.stats().dirs;
+      bool changed = created || change.perms || change.owner || change.group || change.time;
+      if (changed || opt_.itemize > 1) print(change, rel, e.st);
+      if (!opt_.dry_run && child.link_dir >= 0) {
+        co_await set_dirlink_attrs(child, want, rel);
+      } else if (!opt_.dry_run && child.dst.valid()) {
+        auto r = co_await apply_attrs_fd(child.dst.get(), want, now);
+        if (!r) rep_.file_error("set attributes of", rel, r.error());
+      }
     }
-    if (unreadable) rep_.file_error("opendir", rel, src.error());
+    if (not_entered) rep_.file_error("opendir", rel, not_entered);
     co_return;
   }
   co_await sync_dir(std::move(child), e.st, created, rel);
 }
 
-void Syncer::print_work(const Work& work) {
-  if (!work.line.empty()) rep_.line(work.line);
-  for (const std::string& l : work.more_lines) rep_.line(l);
+void Syncer::print_work(Work& work) {
+  out_.emit(work.line);
+  for (ItemLine& l : work.more_lines) out_.emit(l);
+  work.more_lines.clear();
 }
 
 Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
   if (interrupted()) co_return;
   Entry& e = *work.src;
+  if (e.not_copied) co_return;  // a kind this run does not copy: only its note is printed
   std::string rel = dir.rel + work.src->name;  // rsync names the source item
+  if (dir.dst_outside) {
+    // -K, a link out of DEST: rsync cannot look at anything behind it (ELOOP), nor can we.
+    rep_.file_error("stat", rel, std::make_error_code(std::errc::too_many_symbolic_link_levels));
+    co_return;
+  }
   ++rep_.stats().files;
   struct statx dst_st {};
   const struct statx* dst = nullptr;
@@ -700,6 +872,7 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
     co_await sync_regular(dir, work, dst);
   } else if (e.is_symlink()) {
     ++rep_.stats().links;
+    rep_.stats().total_size += e.st.stx_size;  // rsync counts a symlink's target in the total
     co_await sync_symlink(dir, work, dst);
   } else {
     co_await sync_special(dir, work, dst);

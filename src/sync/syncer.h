@@ -9,13 +9,16 @@
 // Writes are safe: a new regular file is written as an unnamed O_TMPFILE and linked in when
 // complete; a replaced one is written to ".NAME.XXXXXX" beside it and renamed over it (temp
 // files left by a killed run are removed by the next one). Directory times and modes are set
-// after their contents. Nothing is followed through a symlink in the destination.
+// after their contents. Nothing is followed through a symlink in the destination. Where the
+// data goes instead with --temp-dir, --partial-dir, --delay-updates, --backup-dir and the
+// basis directories is in write_dirs.h.
 //
 // Thread affinity: runs on one executor thread. REQUIRES: Options passed check_supported().
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -25,14 +28,19 @@
 
 #include "ringkit/fs.h"
 #include "ringkit/task.h"
+#include "sync/attrs.h"
 #include "sync/entry.h"
 #include "sync/chmod.h"
+#include "sync/data_copy.h"
 #include "sync/filter.h"
 #include "sync/hardlinks.h"
+#include "sync/item_output.h"
 #include "sync/itemize.h"
 #include "sync/options.h"
 #include "sync/paths.h"
 #include "sync/report.h"
+#include "sync/selection.h"
+#include "sync/write_dirs.h"
 
 namespace ringkit::sync {
 
@@ -63,12 +71,28 @@ class Syncer {
   // directory or file, lets what is in flight finish, and ends with exit code 20.
   static std::atomic<int> interrupt_signal;
 
+  // Its output (--out-format, --log-file, progress): the closing lines come after --stats.
+  ItemOutput& output() { return out_; }
+
  private:
   struct DirPair {
     fs::Fd src;
     fs::Fd dst;           // invalid when the destination directory does not exist (dry run)
     bool dst_new = false; // created by this run: holds nothing we need to compare or delete
     std::string rel;      // path below the transfer root, "" or ending in '/'
+    // -R/--files-from (selected.cc): what the list names below this directory; none: the
+    // directory is walked whole (with -r) as without a list.
+    std::optional<SelView> sel;
+    bool listed = true;   // the directory itself is an item (not the unnamed root of a list, nor
+                          // an implied directory under --no-implied-dirs): its line, its attributes
+    int links = 0;        // -L/-k/--copy-unsafe-links: source symlinks followed on the way here
+    // -K (symlinks.cc): the destination directory is a symlink `link_name` in `link_dir` (the
+    // parent's descriptor) that resolves inside DEST (dst is then its directory), or outside it
+    // (dst_outside: nothing below it is touched, as rsync refuses it too).
+    int link_dir = -1;
+    std::string link_name;
+    bool dst_outside = false;
+    std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
   };
   // One source entry and what is in the destination under its name.
   struct Work {
@@ -76,8 +100,8 @@ class Syncer {
     std::string dst_name;
     bool dst_present = false;    // the destination listing has this name
     unsigned char dst_type = 0;  // its DT_* type (DT_UNKNOWN on some file systems)
-    std::string line;            // the itemize/verbose line to print, if any
-    std::vector<std::string> more_lines;  // printed after it: hard links made to this item (-H)
+    ItemLine line;               // the line to print about it, if any (item_output.h)
+    std::vector<ItemLine> more_lines;  // printed after it: hard links made to this item (-H)
     // -H: the item's group, and what handling it as a plain file came to.
     enum class Outcome { kNone, kDeferred, kDone, kSkipped };
     HardLinkGroup* group = nullptr;
@@ -85,46 +109,148 @@ class Syncer {
   };
 
   Task<void> sync_source(const SourceArg& source, bool single_source);
+  // -R and --files-from (selected.cc): the list of named items, walked as one tree.
+  Task<bool> load_selection();
+  Task<bool> read_files_from(Selection& selection, uint32_t base);
+  Task<void> sync_selection();
+  Task<void> scan_selection();
+  Task<void> scan_selected_dir(int dirfd, std::string rel, SelView view, FilterList* filters);
+  Task<std::vector<Entry>> selected_entries(DirPair& dir);
+  Task<void> stat_selected(DirPair& dir, Entry& e);
+  Task<void> open_other_bases(DirPair& dir, const std::vector<Entry>& entries);
+  DirPair& pair_for(DirPair& dir, const Entry& e);
+  void report_missing_names(const DirPair& dir, const std::vector<Entry>& listed);
+  Task<void> stat_dest_entries(DirPair& dir, std::vector<Work>& works);
+  // -m and implied directories (prune.cc): whether a directory ends up holding anything.
+  Task<void> prune_dirs(DirPair& dir, std::vector<Entry>& entries);
+  Task<bool> has_content(int parent_fd, const Entry& dir_entry, std::string rel, std::optional<SelView> sel,
+                         int links);
+  bool counts_as_content(const Entry& e, const std::string& rel) const;
+  // Symlinks (symlinks.cc): -L, -k, --copy-unsafe-links on the source; -K on the destination.
+  bool follows_source_links() const;
+  Task<bool> follow_source_link(int dirfd, Entry& e, const std::string& rel, bool quiet);
+  std::error_code enter_followed(const Entry& e, int links);
+  enum class DirLink { kNone, kInside, kOutside };
+  Task<DirLink> dest_dirlink(DirPair& parent, const std::string& name, const std::string& rel, fs::Fd& out);
+  Task<void> set_dirlink_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display);
+  Task<void> set_dir_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display);
   static std::string sender_root(const SourceArg& source);
   // --list-only (listing.cc).
   Task<void> list_source(const SourceArg& source);
-  Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse);
+  Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse, int links = 0);
   Task<void> list_item(int dirfd, const Entry& e, const std::string& path);
   std::string list_line(const struct statx& st, const std::string& name, const std::string& target) const;
   // -H (hardlinks.cc).
   Task<void> scan_source(const SourceArg& source);
   std::optional<FilterList> side_filters(const SourceArg& source) const;
   static bool enter_filtered(FilterList* filters, const std::string& rel, std::vector<Entry>& entries);
-  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters);
-  Task<void> quiet_stat(int dirfd, Entry& e);
+  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0);
+  Task<void> quiet_stat(int dirfd, Entry& e, const std::string& rel);
   Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);
   Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);
   Task<void> settle_member(int dst_dirfd, Work& work, const std::string& rel);
-  Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<std::string>& lines);
+  Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> link_member(int dst_dirfd, const std::string& name, const std::string& rel, const struct statx* dst,
-                         const struct statx& src, HardLinkGroup& group, std::vector<std::string>& lines);
+                         const struct statx& src, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> retouch_dirs();
-  void print_work(const Work& work);
+  void print_work(Work& work);
+  // --progress (item_output_sync.cc): a directory's items one at a time, each printed when done.
+  Task<void> sync_in_order(DirPair& dir, std::vector<Work>& files, const std::vector<size_t>& linked);
+  Task<void> note_sent(Work& work, int src_fd);
   Task<void> sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,
                             const std::string& dst_name);
   Task<void> sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display);
   Task<void> sync_subdir(DirPair& parent, Work& work);
   Task<void> sync_nondir(DirPair& dir, Work& work);
   Task<void> sync_regular(DirPair& dir, Work& work, const struct statx* dst_st);
+  struct BasisMatch;
+  Task<void> write_regular(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
+                           const BasisMatch* copy_from);
   Task<void> sync_symlink(DirPair& dir, Work& work, const struct statx* dst_st);
   Task<void> sync_special(DirPair& dir, Work& work, const struct statx* dst_st);
-  Task<Result<void>> copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes = false);
+  // `prefix_done` (if given) receives how many bytes from the start were written completely.
+  Task<Result<void>> copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes = false,
+                               uint64_t* prefix_done = nullptr);
   Task<void> copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, bool punch_holes,
-                        Result<void>& outcome);
+                        Result<void>& outcome, char& finished);
   static Task<Result<void>> write_all(int fd, std::span<const std::byte> data, uint64_t offset);
   Task<void> abandon(DirPair& dir, const std::string& tmp_name, const std::string& rel, const char* what,
                      std::error_code ec, Work& work);
   Task<bool> same_content(DirPair& dir, Work& work);
   static bool is_unsafe_link(const std::string& target, const std::string& dir_rel);
-  Task<Result<void>> replace_with(int dirfd, const std::string& tmp, const std::string& name);
+  // Puts the finished item `tmp` (in `dirfd`) in place of `name`, keeping a backup of what
+  // `name` held with -b; `rel` is the item's path below the destination root.
+  Task<Result<void>> replace_with(int dirfd, const std::string& tmp, const std::string& name,
+                                  const std::string& rel);
   bool is_backup_name(const std::string& name) const;
-  Task<Result<void>> install_file(DirPair& dir, const std::string& name, bool replace, fs::Fd& tmp,
-                                  const std::string& tmp_name);
+
+  // ---- The write side: temp files, installing, backups, partial files, delayed updates and
+  // basis directories (install.cc, backup.cc, partial.cc, basis.cc, write_dirs.cc).
+  // A regular file being written: unnamed (O_TMPFILE), or under a temp name in `dirfd` (the
+  // file's own directory or the --temp-dir).
+  struct TempFile {
+    fs::Fd fd;
+    int dirfd = -1;            // where `name` is (not owned)
+    std::string name;          // "" while unnamed
+    bool in_temp_dir = false;  // -T: on the temp dir's file system
+  };
+  // What a --link-dest/--compare-dest/--copy-dest lookup found for an item: rsync's match
+  // levels, 0 nothing, 1 the same kind, 2 the same content (or target, or device), 3 the same
+  // attributes too.
+  struct BasisMatch {
+    int level = 0;
+    size_t index = 0;    // which basis directory
+    struct statx st {};  // the item found there
+  };
+  Task<bool> open_write_dirs(const std::string& dst_root_path);
+  Task<Result<fs::Fd>> open_option_dir(const std::string& path, const std::string& dst_root_path);
+  Task<Result<TempFile>> open_temp(DirPair& dir, const std::string& name, bool replacing);
+  Task<Result<void>> bring_near(DirPair& dir, TempFile& tmp, const std::string& name, uint64_t size);
+  static Task<Result<void>> link_unnamed(int fd, int dirfd, const std::string& name);
+  static Task<void> discard(TempFile& tmp);
+  Task<Result<void>> install_file(DirPair& dir, const std::string& name, bool replace, TempFile& tmp, bool may_delay);
+  Task<Result<void>> put_at(TempFile& tmp, int dirfd, const std::string& name);
+  Task<void> keep_partial(DirPair& dir, Work& work, TempFile& tmp, uint64_t prefix, WantedAttrs want);
+  Task<Result<fs::Fd>> partial_dir_of(int dst_dirfd, bool create);
+  Task<void> probe_partial_dir(DirPair& dir);
+  void note_partial(const DirPair& dir, const std::string& name);
+  Task<void> drop_partial(DirPair& dir, const std::string& name);
+  Task<bool> remove_partial_dir(int dst_dirfd);
+  Task<void> finish_delayed();
+  Task<Result<struct statx>> stat_installed(int dst_dirfd, const std::string& name, const std::string& rel);
+  Task<Result<void>> make_backup(int dirfd, const std::string& name, const std::string& rel, bool prefer_rename);
+  Task<Result<void>> backup_by_copy(int dirfd, const std::string& name, const std::string& rel,
+                                    const struct statx& st);
+  Task<Result<std::shared_ptr<fs::Fd>>> backup_dir_for(const std::string& rel_dir);
+  Task<Result<void>> make_backup_root();
+  Task<Result<void>> copy_item(int dirfd, const std::string& name, const struct statx& st, int to_dirfd,
+                               const std::string& to_name);
+  // A lookup in the basis directories: the source item and where it is.
+  struct BasisQuery {
+    std::string rel;            // below the destination root ("" for the root itself)
+    const struct statx* st;     // the source item (after --chmod/--chown)
+    XattrTarget xattrs;         // the source item, for -X/-A
+    int src_dirfd = -1;         // regular files: the source's directory and name, for -c
+    std::string src_name;
+    std::string target;         // symlinks: the source's target
+  };
+  enum class BasisAction { kNone, kDone, kCopy, kCompare };
+  Task<BasisMatch> find_basis(const BasisQuery& q);
+  Task<bool> basis_attrs_match(const BasisQuery& q, const struct statx& basis, size_t index);
+  Task<bool> basis_content_matches(const BasisQuery& q, const struct statx& basis, size_t index);
+  Task<void> basis_xattr_letters(const BasisQuery& q, size_t index, ItemChange& change);
+  Task<BasisAction> basis_for_regular(DirPair& dir, Work& work, const struct statx* dst, BasisMatch& match);
+  Task<bool> link_from_basis(DirPair& dir, Work& work, const BasisMatch& match, bool exists);
+  Task<void> basis_regular_line(DirPair& dir, Work& work, const BasisMatch& match, BasisAction action,
+                                const WantedAttrs& want);
+  Task<BasisAction> basis_for_other(DirPair& dir, Work& work, const std::string& target, const WantedAttrs& want,
+                                    ItemChange& change);
+  Task<bool> basis_for_dir(const std::string& rel_dir, const struct statx& src_st, const XattrTarget& src_x,
+                           const WantedAttrs& want, ItemChange& change);
+  Task<void> basis_for_member(const std::string& rel, const struct statx& src, const HardLinkGroup& group,
+                              ItemChange& change, bool& quiet);
+  static Task<bool> same_file_content(int dirfd_a, const std::string& a, int dirfd_b, const std::string& b,
+                                      bool follow_a = false);
   // deletion.cc
   Task<DeleteResult> delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
                                  bool make_room, bool contents_gone = false);
@@ -132,8 +258,10 @@ class Syncer {
   bool at_delete_limit() const;
   Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing);
   Task<void> delete_pass_dir(DirPair& dir, std::vector<Entry>& entries);
-  Task<void> delete_pass_subdir(DirPair& parent, Work& work);
+  Task<void> delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters);
+  Task<void> delete_pass_selected(DirPair& dir, std::vector<Entry>& entries);
   bool deletes_in_this_pass() const;
+  bool deletion_blocked();
   Task<std::vector<std::pair<Entry, bool>>> deletion_order(int dirfd, std::vector<Entry> items);
   Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src,
                                const std::vector<Entry>& dst);
@@ -143,8 +271,9 @@ class Syncer {
   Task<Result<void>> make_dest(const std::string& dest);
   Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
   std::string temp_name(const std::string& name);
-  void print(const ItemChange& change, const std::string& path, const std::string& target = {});
-  std::string line_for(const ItemChange& change, const std::string& path, const std::string& target);
+  void print(const ItemChange& change, const std::string& path, const struct statx& st);
+  ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
+                    const struct statx& st, const Entry* entry = nullptr);
   bool skip_by_size(const Entry& e) const;
   void adjust_source(struct statx& st) const;
   void setup_chown();
@@ -175,6 +304,18 @@ class Syncer {
   fs::Fd src_root_;         // the transfer roots, which item paths (rel) are relative to
   fs::Fd dst_root_;         // (invalid in a dry run whose destination does not exist yet)
   std::set<std::string> retouch_dirs_;  // -H: directories linked into after their times were set
+  // -R/--files-from: the named items (the list of names only) and their base directories.
+  std::optional<Selection> selection_;
+  std::vector<fs::Fd> base_fds_;
+  std::set<std::string> absolute_tops_;  // top names of absolute -R sources: lines show "/name/..."
+  // -L/-k/--copy-unsafe-links: the source directories on the current path (loops), and how
+  // often a followed link led back to one of them (see enter_followed()).
+  std::vector<InodeKey> ancestors_;
+  uint64_t loop_reentries_ = 0;
+  std::set<std::string> reported_unreadable_;  // errors the look-ahead (prune.cc) may meet first: said once
+  ItemOutput out_;          // what is printed and logged about each item
+  WriteDirs wd_;            // --temp-dir, --backup-dir, --partial-dir, --delay-updates, --*-dest
+  CopyState copy_;          // how file data is copied (data_copy.cc)
 };
 
 }  // namespace ringkit::sync

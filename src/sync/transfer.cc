@@ -8,16 +8,12 @@
 #include <random>
 
 #include "sync/attrs.h"
-#include "sync/parallel.h"
-#include "sync/sparse.h"
 #include "sync/syncer.h"
 
 namespace ringkit::sync {
 namespace {
 
-constexpr uint64_t kChunk = 1 << 20;       // bytes per read/write of a large file
-constexpr size_t kChunksInFlight = 4;      // per large file
-constexpr uint64_t kSmallFile = 256 << 10; // one buffer, one read, one write
+constexpr uint64_t kCompareChunk = 1 << 20;  // -c: bytes compared at a time
 
 }  // namespace
 
@@ -43,96 +39,6 @@ std::string Syncer::temp_name(const std::string& name) {
   return "." + base + suffix;
 }
 
-// Pipelined copy: up to kChunksInFlight chunks of one file in flight, each read into a buffer
-// and written from that same buffer.
-Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes) {
-  if (size == 0) co_return Result<void>{};
-  uint64_t chunk = std::min(size, size <= kSmallFile ? kSmallFile : kChunk);
-  size_t chunks = static_cast<size_t>((size + chunk - 1) / chunk);
-  Result<void> outcome;
-  co_await parallel_for(chunks, kChunksInFlight, [&](size_t i) {
-    return copy_chunk(src_fd, dst_fd, i * chunk, std::min(chunk, size - i * chunk), punch_holes, outcome);
-  });
-  // -S: zero blocks were not written; the length is set once, as rsync does (no block is
-  // allocated for a hole at the end).
-  if (outcome && opt_.sparse) outcome = co_await fs::ftruncate(dst_fd, size);
-  co_return outcome;
-}
-
-Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, bool punch_holes,
-                              Result<void>& outcome) {
-  if (!outcome) co_return;  // another chunk failed: stop early
-  if (interrupt_signal.load(std::memory_order_relaxed) != 0) {
-    outcome = std::make_error_code(std::errc::operation_canceled);  // the file is abandoned
-    co_return;
-  }
-  std::vector<std::byte> buf(length);
-  uint64_t filled = 0;
-  while (filled < length) {
-    auto n = co_await fs::read(src_fd, std::span(buf).subspan(filled), offset + filled);
-    if (!n) {
-      outcome = n.error();
-      co_return;
-    }
-    if (*n == 0) break;  // the file shrank while we copied it
-    filled += *n;
-  }
-  // `outcome` is shared by the file's chunks: only a failure is written to it, never a success
-  // that would hide another chunk's failure.
-  if (!opt_.sparse) {
-    auto written = co_await write_all(dst_fd, std::span<const std::byte>(buf).first(filled), offset);
-    if (!written) outcome = written.error();
-    co_return;
-  }
-  // -S: only the blocks that hold data (chunks start on block boundaries). Writing in place
-  // over old data, the blocks between are punched out instead, as rsync does.
-  auto runs = nonzero_runs(std::span<const std::byte>(buf).first(filled));
-  runs.emplace_back(filled, filled);  // so that the gap at the end is punched too
-  size_t done = 0;
-  for (auto [begin, end] : runs) {
-    if (punch_holes && begin > done) {
-      auto punched = co_await fs::fallocate(dst_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset + done, begin - done);
-      if (!punched) {
-        outcome = punched.error();
-        co_return;
-      }
-    }
-    auto written = co_await write_all(dst_fd, std::span<const std::byte>(buf).subspan(begin, end - begin), offset + begin);
-    if (!written) {
-      outcome = written.error();
-      co_return;
-    }
-    done = end;
-  }
-}
-
-Task<Result<void>> Syncer::write_all(int fd, std::span<const std::byte> data, uint64_t offset) {
-  uint64_t written = 0;
-  while (written < data.size()) {
-    auto n = co_await fs::write(fd, data.subspan(written), offset + written);
-    if (!n) co_return n.error();
-    written += *n;
-  }
-  co_return Result<void>{};
-}
-
-Task<Result<void>> Syncer::install_file(DirPair& dir, const std::string& name, bool replace, fs::Fd& tmp,
-                                        const std::string& tmp_name) {
-  if (!tmp_name.empty()) {
-    co_return co_await replace_with(dir.dst.get(), tmp_name, name);
-  }
-  // An O_TMPFILE file gets its name only now, complete: a killed run leaves nothing behind.
-  auto linked = co_await fs::linkat(tmp.get(), "", dir.dst.get(), name, AT_EMPTY_PATH);
-  if (!linked && (linked.error() == std::errc::no_such_file_or_directory ||
-                  linked.error() == std::errc::operation_not_permitted)) {
-    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc path works for everyone.
-    linked = co_await fs::linkat(AT_FDCWD, "/proc/self/fd/" + std::to_string(tmp.get()), dir.dst.get(), name,
-                                 AT_SYMLINK_FOLLOW);
-  }
-  (void)replace;
-  co_return linked;
-}
-
 Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* dst) {
   Entry& e = *work.src;
   std::string rel = dir.rel + work.src->name;  // rsync names the source item
@@ -144,13 +50,17 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     co_return;
   }
   if (skip_by_size(e)) co_return;
+  if (exists && opt_.update && dst->stx_mtime.tv_sec > e.st.stx_mtime.tv_sec) {
+    work.outcome = Work::Outcome::kSkipped;
+    co_return;
+  }
 
   WantedAttrs want = wanted_attrs(opt_, e.st, !exists, umask_);
+  // --link-dest/--compare-dest/--copy-dest come first, as in rsync (basis.cc).
+  BasisMatch basis;
+  BasisAction action = co_await basis_for_regular(dir, work, dst, basis);
+  if (action == BasisAction::kDone) co_return;
   if (exists) {
-    if (opt_.update && dst->stx_mtime.tv_sec > e.st.stx_mtime.tv_sec) {
-      work.outcome = Work::Outcome::kSkipped;
-      co_return;
-    }
     bool same_size = dst->stx_size == e.st.stx_size;
     bool up_to_date;
     if (opt_.ignore_times) {
@@ -186,11 +96,12 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
         if (!r) rep_.file_error("set attributes of", rel, r.error());
       }
       bool changed = change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
-      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
+      if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
       work.outcome = Work::Outcome::kDone;
+      co_await drop_partial(dir, work.dst_name);  // a partial file has served its purpose
       co_return;
     }
-  } else if (work.group != nullptr && !work.group->at_last()) {
+  } else if (action == BasisAction::kNone && work.group != nullptr && !work.group->at_last()) {
     // -H: a missing member waits for the group's last one, which is copied (rsync's order).
     work.outcome = Work::Outcome::kDeferred;
     co_return;
@@ -202,26 +113,48 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     want.set_mode = true;
   }
   if (opt_.executability && !opt_.perms) want.mode = with_executability(want.mode, e.st.stx_mode);
-  ItemChange change{ItemChange::Update::kTransfer, ItemChange::Type::kFile, !exists};
-  if (exists) {
-    change.size = dst->stx_size != e.st.stx_size;
-    change.changed = opt_.checksum;
-    compare_attrs(opt_, want, *dst, change);
-    if (opt_.executability && !opt_.perms) change.perms = want.mode != (dst->stx_mode & 07777);
-    if (!opt_.times && !same_mtime(e.st, *dst, 0)) {
-      change.time = true;
-      change.time_is_now = true;
+  if (action == BasisAction::kNone) {
+    ItemChange change{ItemChange::Update::kTransfer, ItemChange::Type::kFile, !exists};
+    if (exists) {
+      change.size = dst->stx_size != e.st.stx_size;
+      change.changed = opt_.checksum;
+      compare_attrs(opt_, want, *dst, change);
+      if (opt_.executability && !opt_.perms) change.perms = want.mode != (dst->stx_mode & 07777);
+      if (!opt_.times && !same_mtime(e.st, *dst, 0)) {
+        change.time = true;
+        change.time_is_now = true;
+      }
     }
+    work.line = out_.wants_items() ? line_for(change, rel, {}, e.st, &e) : ItemLine();
+  } else {
+    co_await basis_regular_line(dir, work, basis, action, want);
   }
-  work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, {}) : std::string();
-  ++rep_.stats().transferred;
-  rep_.stats().transferred_bytes += e.st.stx_size;
+  if (action != BasisAction::kCopy) {
+    ++rep_.stats().transferred;
+    rep_.stats().transferred_bytes += e.st.stx_size;
+  }
   if (!exists) ++rep_.stats().created;
   // -H: a failed copy lets the next member try (rsync's send_failed); success makes it leader.
   work.outcome = opt_.dry_run ? Work::Outcome::kDone : Work::Outcome::kSkipped;
   if (opt_.dry_run) co_return;
+  const BasisMatch* copy_from = nullptr;  // (not a ?: inside the co_await: GCC 12)
+  if (action == BasisAction::kCopy) copy_from = &basis;
+  co_await write_regular(dir, work, dst, want, copy_from);
+}
 
-  auto src = co_await fs::openat(dir.src.get(), e.name, O_RDONLY | O_NOFOLLOW);
+// Writes a regular file's new data (from the source, or with `copy_from` from a basis
+// directory) and puts it in place; see install.cc for where the data goes.
+Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
+                                 const BasisMatch* copy_from) {
+  Entry& e = *work.src;
+  std::string rel = dir.rel + work.src->name;
+  bool exists = dst != nullptr;
+  Result<fs::Fd> src = std::make_error_code(std::errc::bad_file_descriptor);
+  if (copy_from != nullptr) {
+    src = co_await fs::openat(wd_.basis[copy_from->index].get(), dir.rel + work.dst_name, O_RDONLY | O_NOFOLLOW);
+  } else {
+    src = co_await fs::openat(dir.src.get(), e.name, O_RDONLY | (e.followed ? 0 : O_NOFOLLOW));  // -L etc.
+  }
   if (!src) {
     if (src.error() == std::errc::no_such_file_or_directory) {
       rep_.vanished(rel);
@@ -231,59 +164,78 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     work.line.clear();
     co_return;
   }
-  std::string tmp_name;
-  Result<fs::Fd> tmp = std::make_error_code(std::errc::operation_not_supported);
+  TempFile tmp;
   if (opt_.inplace) {
     // --inplace: the data goes straight into the file under its name (rsync's documented
-    // trade: no second copy, no atomic switch; hard links to it see the change).
+    // trade: no second copy, no atomic switch; hard links to it see the change). With -b the
+    // old data is copied to the backup first.
+    if (exists && opt_.backup) {
+      auto kept = co_await backup_by_copy(dir.dst.get(), work.dst_name, rel, *dst);
+      if (!kept) {
+        rep_.file_error("backup", rel, kept.error());
+        co_return;
+      }
+    }
     int flags = O_WRONLY | O_NOFOLLOW | (exists ? 0 : O_CREAT | O_EXCL);
-    tmp = co_await fs::openat(dir.dst.get(), work.dst_name, flags, 0600);
-    if (!tmp) {
-      rep_.file_error("open", rel, tmp.error());
+    auto fd = co_await fs::openat(dir.dst.get(), work.dst_name, flags, 0600);
+    if (!fd) {
+      rep_.file_error("open", rel, fd.error());
       co_return;
     }
-  } else if (!exists) {
-    tmp = co_await fs::openat(dir.dst.get(), ".", O_TMPFILE | O_WRONLY, 0600);
+    tmp.fd = std::move(*fd);
+  } else {
+    auto opened = co_await open_temp(dir, work.dst_name, exists);
+    if (!opened) {
+      // The line stays: rsync itemizes the transfer before the write that fails.
+      rep_.file_error("mkstemp", rel, opened.error());
+      co_return;
+    }
+    tmp = std::move(*opened);
   }
-  if (!tmp) {
-    tmp_name = temp_name(work.dst_name);
-    tmp = co_await fs::openat(dir.dst.get(), tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-  }
-  if (!tmp) {
-    // The line stays: rsync itemizes the transfer before the write that fails.
-    rep_.file_error("mkstemp", dir.rel + tmp_name, tmp.error());
-    co_return;
-  }
-  auto fail = [&](const char* what, const std::error_code& ec) -> Task<void> {
-    return abandon(dir, tmp_name, rel, what, ec, work);
-  };
-  auto copied = co_await copy_data(src->get(), tmp->get(), e.st.stx_size, opt_.inplace && exists);
-  if (copied && opt_.inplace) copied = co_await fs::ftruncate(tmp->get(), e.st.stx_size);  // it may have been longer
+  uint64_t prefix = 0;
+  out_.transfer_starting(work.line, e.st.stx_size);
+  auto copied = co_await copy_data(src->get(), tmp.fd.get(), e.st.stx_size, opt_.inplace && exists, &prefix);
+  if (copied && opt_.inplace) copied = co_await fs::ftruncate(tmp.fd.get(), e.st.stx_size);  // it may have been longer
+  if (copied) copied = co_await bring_near(dir, tmp, work.dst_name, e.st.stx_size);
   if (!copied) {
-    co_await fail("write", copied.error());
+    std::error_code ec = copied.error();
+    bool stopped = ec == std::errc::operation_canceled || ec == std::errc::no_space_on_device ||
+                   ec == std::errc::file_too_large;
+    if (!opt_.inplace && stopped) {
+      co_await keep_partial(dir, work, tmp, prefix, want);
+    } else if (!opt_.inplace) {
+      co_await discard(tmp);
+    }
+    co_await abandon(dir, {}, rel, "write", ec, work);
     co_return;
   }
   if (opt_.xattrs || opt_.acls) {
     bool fresh_file = !(opt_.inplace && exists);
     auto x = co_await sync_xattrs(opt_, XattrTarget::of_path(fd_path(dir.src.get(), e.name)),
-                                  XattrTarget::of_fd(tmp->get()), fresh_file, false);
+                                  XattrTarget::of_fd(tmp.fd.get()), fresh_file, false);
     if (!x) rep_.file_error("copy xattrs of", rel, x.error());
   }
   struct statx fresh = fresh_item();
-  auto attrs = co_await apply_attrs_fd(tmp->get(), want, opt_.inplace && exists ? dst : &fresh);
+  auto attrs = co_await apply_attrs_fd(tmp.fd.get(), want, opt_.inplace && exists ? dst : &fresh);
   if (!attrs) {
-    co_await fail("set attributes of", attrs.error());
+    if (!opt_.inplace) co_await discard(tmp);
+    co_await abandon(dir, {}, rel, "set attributes of", attrs.error(), work);
     co_return;
   }
+  co_await note_sent(work, src->get());  // for its output: %b, %C, progress
   if (opt_.inplace) {
     work.outcome = Work::Outcome::kDone;
     co_return;
   }
-  auto installed = co_await install_file(dir, work.dst_name, exists, *tmp, tmp_name);
+  // (A copy from a basis directory is put in place at once, as rsync's is, not delayed.)
+  bool delayed = opt_.delay_updates && copy_from == nullptr;
+  auto installed = co_await install_file(dir, work.dst_name, exists, tmp, delayed);
   if (!installed) {
-    co_await fail("rename", installed.error());
+    co_await discard(tmp);
+    co_await abandon(dir, {}, rel, "rename", installed.error(), work);
     co_return;
   }
+  if (!delayed) co_await drop_partial(dir, work.dst_name);
   work.outcome = Work::Outcome::kDone;
 }
 
@@ -305,11 +257,19 @@ Task<void> Syncer::abandon(DirPair& dir, const std::string& tmp_name, const std:
 }
 
 Task<bool> Syncer::same_content(DirPair& dir, Work& work) {
-  auto a = co_await fs::openat(dir.src.get(), work.src->name, O_RDONLY | O_NOFOLLOW);
-  auto b = co_await fs::openat(dir.dst.get(), work.dst_name, O_RDONLY | O_NOFOLLOW);
+  co_return co_await same_file_content(dir.src.get(), work.src->name, dir.dst.get(), work.dst_name,
+                                      work.src->followed);
+}
+
+// Whether two files hold the same bytes (-c). `b` may be a path below `dirfd_b`; `follow_a`: `a`
+// is a symlink followed (-L etc.).
+Task<bool> Syncer::same_file_content(int dirfd_a, const std::string& a_name, int dirfd_b, const std::string& b_name,
+                                     bool follow_a) {
+  auto a = co_await fs::openat(dirfd_a, a_name, O_RDONLY | (follow_a ? 0 : O_NOFOLLOW));
+  auto b = co_await fs::openat(dirfd_b, b_name, O_RDONLY | O_NOFOLLOW);
   if (!a || !b) co_return false;
-  std::vector<std::byte> x(kChunk), y(kChunk);
-  for (uint64_t off = 0;; off += kChunk) {
+  std::vector<std::byte> x(kCompareChunk), y(kCompareChunk);
+  for (uint64_t off = 0;; off += kCompareChunk) {
     auto n = co_await fs::read(a->get(), x, off);
     auto m = co_await fs::read(b->get(), y, off);
     if (!n || !m || *n != *m) co_return false;
@@ -350,15 +310,20 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
       compare_attrs(opt_, want, *dst, change);
       if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, true, want, dst);
       bool changed = change.owner || change.group || change.time;
-      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, *target);
+      if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, *target, e.st, &e);
       co_return;
     }
   }
   ItemChange change{ItemChange::Update::kLocalChange, ItemChange::Type::kSymlink, !exists};
   change.changed = exists;
   if (exists) compare_attrs(opt_, want, *dst, change);
+  BasisAction basis = BasisAction::kNone;
+  if (!exists) basis = co_await basis_for_other(dir, work, *target, want, change);
+  if (basis == BasisAction::kDone) co_return;  // linked from, or matched in, a basis dir
   if (!exists) ++rep_.stats().created;
-  work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, *target) : std::string();
+  if (basis != BasisAction::kCopy) {
+    work.line = out_.wants_items() ? line_for(change, rel, *target, e.st, &e) : ItemLine();
+  }
   if (opt_.dry_run) co_return;
   std::string tmp = temp_name(work.dst_name);
   auto made = co_await fs::symlinkat(*target, dir.dst.get(), tmp);
@@ -369,7 +334,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
   }
   auto attrs = co_await apply_attrs_at(dir.dst.get(), tmp, true, want, nullptr);
   if (!attrs) rep_.file_error("set attributes of", rel, attrs.error());
-  auto moved = co_await replace_with(dir.dst.get(), tmp, work.dst_name);
+  auto moved = co_await replace_with(dir.dst.get(), tmp, work.dst_name, dir.rel + work.dst_name);
   if (!moved) {
     work.outcome = Work::Outcome::kSkipped;
     co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
@@ -396,13 +361,18 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
     compare_attrs(opt_, want, *dst, change);
     if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, want, dst);
     bool changed = change.perms || change.owner || change.group || change.time;
-    if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) work.line = line_for(change, rel, {});
+    if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
     co_return;
   }
   ItemChange change{ItemChange::Update::kLocalChange, type, !exists};
   change.changed = exists;
+  BasisAction basis = BasisAction::kNone;
+  if (!exists) basis = co_await basis_for_other(dir, work, {}, want, change);
+  if (basis == BasisAction::kDone) co_return;  // linked from, or matched in, a basis dir
   if (!exists) ++rep_.stats().created;
-  work.line = (opt_.itemize > 0 || opt_.verbose > 0) ? line_for(change, rel, {}) : std::string();
+  if (basis != BasisAction::kCopy) {
+    work.line = out_.wants_items() ? line_for(change, rel, {}, e.st, &e) : ItemLine();
+  }
   if (opt_.dry_run) co_return;
   std::string tmp = temp_name(work.dst_name);
   dev_t rdev = makedev(e.st.stx_rdev_major, e.st.stx_rdev_minor);
@@ -415,49 +385,11 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   struct statx fresh = fresh_item();
   auto attrs = co_await apply_attrs_at(dir.dst.get(), tmp, false, want, &fresh);
   if (!attrs) rep_.file_error("set attributes of", rel, attrs.error());
-  auto moved = co_await replace_with(dir.dst.get(), tmp, work.dst_name);
+  auto moved = co_await replace_with(dir.dst.get(), tmp, work.dst_name, dir.rel + work.dst_name);
   if (!moved) {
     work.outcome = Work::Outcome::kSkipped;
     co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
   }
-}
-
-// Puts the finished item `tmp` in place of `name`; with -b what `name` held is kept first as
-// NAME~ (a link to it, so that the name never goes missing).
-Task<Result<void>> Syncer::replace_with(int dirfd, const std::string& tmp, const std::string& name) {
-  if (opt_.backup) {
-    std::string held = temp_name(name);
-    auto linked = co_await fs::linkat(dirfd, name, dirfd, held, 0);
-    if (linked) {
-      auto kept = co_await fs::renameat2(dirfd, held, dirfd, name + opt_.suffix, 0);
-      if (!kept) {
-        co_await fs::unlinkat(dirfd, held, 0);
-        co_return kept.error();
-      }
-    } else if (linked.error() != std::errc::no_such_file_or_directory) {
-      co_return linked.error();
-    }
-  }
-  co_return co_await fs::renameat2(dirfd, tmp, dirfd, name, 0);
-}
-
-// rsync's test: absolute targets, and targets that climb above the transfer root.
-bool Syncer::is_unsafe_link(const std::string& target, const std::string& dir_rel) {
-  if (target.empty() || target[0] == '/') return true;
-  int depth = static_cast<int>(std::count(dir_rel.begin(), dir_rel.end(), '/'));
-  size_t pos = 0;
-  while (pos <= target.size()) {
-    size_t slash = target.find('/', pos);
-    std::string part = target.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
-    if (part == "..") {
-      if (--depth < 0) return true;
-    } else if (!part.empty() && part != ".") {
-      ++depth;
-    }
-    if (slash == std::string::npos) break;
-    pos = slash + 1;
-  }
-  return false;
 }
 
 }  // namespace ringkit::sync

@@ -15,7 +15,9 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <sstream>
 
+#include "support/rsync_diff.h"
 #include "support/tree.h"
 
 namespace ringkit::testing {
@@ -85,12 +87,53 @@ void change_kill_tree(const std::string& root, int round) {
   set_mtime(root + "/" + big, 1000000000 + round);
 }
 
-TEST(RingsyncFaults, KilledAtRandomMomentsLeavesNoHalfWrittenFileAndRerunConverges) {
+// The same with the options that write elsewhere first (fewer rounds each): a --temp-dir on
+// another file system, --delay-updates (whose holding dirs may keep complete files, which the
+// re-run uses up), a --partial-dir (which a SIGKILL leaves nothing in: files are written
+// unnamed), a --backup-dir with --delete.
+struct KillCase {
+  const char* options;  // "TMP" and "BK" name a scratch and a backup dir outside the destination
+  int rounds;
+};
+
+class RingsyncKilled : public ::testing::TestWithParam<KillCase> {};
+
+// A file in a holding dir (--delay-updates) or partial dir stands for its final name: split
+// out of `tree`, under that name.
+TreeState take_held(TreeState& tree) {
+  TreeState held;
+  for (auto it = tree.begin(); it != tree.end();) {
+    std::string path = "/" + it->first;
+    size_t at = std::string::npos;
+    for (const char* dir : {"/.~tmp~/", "/.pp/"}) at = std::min(at, path.find(dir));
+    if (at == std::string::npos) {
+      ++it;
+      continue;
+    }
+    std::string final_name = path.substr(1, at) + path.substr(path.find('/', at + 1) + 1);
+    held.emplace(final_name, it->second);
+    it = tree.erase(it);
+  }
+  return held;
+}
+
+TEST_P(RingsyncKilled, KilledAtRandomMomentsLeavesNoHalfWrittenFileAndRerunConverges) {
   std::string base = fast_temp_dir("ringsync-kill");
   ScopedTempTree cleanup{base};
   std::string src = base + "/src", dst = base + "/dst";
+  std::string scratch = ::access("/dev/shm", W_OK) == 0 && !base.starts_with("/dev/shm") ? "/dev/shm" : base;
+  scratch = make_temp_dir_in(scratch, "ringsync-kill-tmp");
+  ScopedTempTree cleanup_scratch{scratch};
   build_kill_tree(src);
-  const std::vector<std::string> args = {kRingsync, "-a", src + "/", dst + "/"};
+  std::vector<std::string> args = {kRingsync};
+  std::istringstream words(GetParam().options);
+  for (std::string w; words >> w;) {
+    if (w.ends_with("=TMP")) w = w.substr(0, w.size() - 3) + scratch;
+    if (w.ends_with("=BK")) w = w.substr(0, w.size() - 2) + base + "/bk";
+    args.push_back(w);
+  }
+  args.insert(args.end(), {src + "/", dst + "/"});
+  const int rounds = GetParam().rounds;
   SnapshotOptions exact;
   exact.nanoseconds = true;
 
@@ -110,7 +153,7 @@ TEST(RingsyncFaults, KilledAtRandomMomentsLeavesNoHalfWrittenFileAndRerunConverg
   std::mt19937 rng(20240611);  // fixed seed: the same fractions of a run every time
   int interrupted = 0, with_temps = 0;
   TreeState current = snapshot(src);
-  for (int round = 2; round < 32; ++round) {
+  for (int round = 2; round < 2 + rounds; ++round) {
     bool update = round % 2 == 1;
     TreeState previous = current;
     if (update) {
@@ -136,7 +179,11 @@ TEST(RingsyncFaults, KilledAtRandomMomentsLeavesNoHalfWrittenFileAndRerunConverg
     TreeState killed = snapshot(dst);
     std::vector<const TreeState*> versions = {&current};
     if (update) versions.push_back(&previous);
-    auto half = half_written_files(killed, versions);
+    // (A held file must be a complete version of the file it stands for.)
+    TreeState visible = killed;
+    TreeState held = take_held(visible);
+    for (const auto& h : half_written_files(held, versions)) ADD_FAILURE() << "held, but half-written: " << h;
+    auto half = half_written_files(visible, versions);
     EXPECT_TRUE(half.empty()) << "visible under final names, half-written:\n" << indent_lines(half);
     if (WIFSIGNALED(status) && !compare_trees(current, killed, exact).empty()) ++interrupted;
     if (!temp_files(killed).empty()) ++with_temps;
@@ -149,13 +196,27 @@ TEST(RingsyncFaults, KilledAtRandomMomentsLeavesNoHalfWrittenFileAndRerunConverg
     EXPECT_TRUE(temp_files(done).empty()) << "temp files left:\n" << indent_lines(temp_files(done));
     if (HasFailure()) break;  // one round's worth of failures says it all
   }
-  std::cout << "[ kill     ] " << interrupted << " of 30 kills interrupted a run; " << with_temps
+  EXPECT_TRUE(items_below(scratch).empty()) << "left in the temp dir:\n" << indent_lines(items_below(scratch));
+  std::cout << "[ kill     ] " << GetParam().options << ": " << interrupted << " of " << rounds
+            << " kills interrupted a run; " << with_temps
             << " left temp files for the re-run to clean (whole run ~" << full_us << " us, update ~" << update_us
             << " us)\n";
   // Not a timing assertion: a test whose kills all missed the run would have tested nothing.
   EXPECT_GT(interrupted, 0) << "no kill landed inside a run";
 }
 
+
+INSTANTIATE_TEST_SUITE_P(Options, RingsyncKilled,
+                         ::testing::Values(KillCase{"-a", 30}, KillCase{"-a --temp-dir=TMP", 10},
+                                           KillCase{"-a --delay-updates", 10}, KillCase{"-a --partial-dir=.pp", 10},
+                                           KillCase{"-a --delete --backup-dir=BK", 10}),
+                         [](const auto& param_info) {
+                           std::string name = param_info.param.options;
+                           for (char& c : name) {
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
 
 // ---------------------------------------------------------------------------------------------
 // 2. SIGTERM and SIGINT at random moments: ringsync stops as rsync does, with exit 20, and

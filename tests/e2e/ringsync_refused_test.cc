@@ -28,31 +28,21 @@ TEST_P(Refused, ExitsOneAndTouchesNothing) {
   remove_tree(base);
 }
 
-TEST(RefusedHelp, EveryRefusedOptionIsMarkedInHelp) {
+// Every option of the table is implemented now: --help marks none as [not yet] (what is still
+// refused is a combination, or an --info level, said by the refusal itself).
+TEST(RefusedHelp, NoOptionIsMarkedNotYet) {
   RunResult r = run_program({kRingsync, "--help"});
   ASSERT_EQ(r.exit_code, 0);
-  for (const char* name : {"--relative", "--files-from", "--prune-empty-dirs", "--copy-links", "--copy-unsafe-links",
-                           "--copy-dirlinks", "--keep-dirlinks", "--temp-dir", "--partial-dir", "--delay-updates",
-                           "--backup-dir", "--link-dest", "--compare-dest", "--copy-dest", "--progress",
-                           "--out-format", "--log-file"}) {
-    size_t at = r.out.find(name);
-    ASSERT_NE(at, std::string::npos) << name;
-    size_t end = r.out.find('\n', r.out.find('\n', at) + 1);  // its line, or the next if wrapped
-    EXPECT_NE(r.out.substr(at, end - at).find("[not yet]"), std::string::npos) << name;
-  }
+  EXPECT_EQ(r.out.find("[not yet]"), std::string::npos) << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     NotYet, Refused,
-    ::testing::Values(std::vector<std::string>{"-R"}, std::vector<std::string>{"--files-from=/dev/null"},
-                      std::vector<std::string>{"-m"}, std::vector<std::string>{"-L"}, std::vector<std::string>{"-k"},
-                      std::vector<std::string>{"-K"}, std::vector<std::string>{"--copy-unsafe-links"},
-                      std::vector<std::string>{"--temp-dir=/tmp"}, std::vector<std::string>{"--partial-dir=.p"},
-                      std::vector<std::string>{"--delay-updates"}, std::vector<std::string>{"--backup-dir=b"},
-                      std::vector<std::string>{"--link-dest=/tmp"}, std::vector<std::string>{"--compare-dest=/tmp"},
-                      std::vector<std::string>{"--copy-dest=/tmp"}, std::vector<std::string>{"--progress"},
-                      std::vector<std::string>{"-P"}, std::vector<std::string>{"--info=progress2"},
-                      std::vector<std::string>{"--out-format=%n"}, std::vector<std::string>{"--log-file=/dev/null"}));
+    ::testing::Values(std::vector<std::string>{"--list-only", "-R"},
+                      std::vector<std::string>{"--files-from=/dev/null", "--no-R"},
+                      // --info levels whose output ringsync does not produce yet.
+                      std::vector<std::string>{"--info=skip2"}, std::vector<std::string>{"--info=name2"},
+                      std::vector<std::string>{"--info=backup"}, std::vector<std::string>{"--info=all"}));
 
 }  // namespace
 }  // namespace ringkit::testing

@@ -12,50 +12,16 @@
 #include <filesystem>
 #include <sstream>
 
+#include "support/rsync_diff.h"
 #include "support/tree.h"
 
 namespace ringkit::testing {
 namespace {
 
-const std::string kRingsync = std::string(RINGKIT_BIN_DIR) + "/ringsync";
+const std::string& kRingsync = ringsync_program();
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-// rsync prints deletions and notes ("cannot delete non-empty directory: x") on another
-// channel than the itemize lines, and where they land among them varies from run to run of
-// rsync itself; each sequence on its own is stable. So the two are compared separately.
-// With -H, rsync prints the links it makes to a group's leader ("hf... a => b") when its
-// receiver reports the leader done, which races with the generator's other lines; ringsync
-// prints them right after the leader, as rsync -n does. Their order is compared apart.
-struct Output {
-  std::vector<std::string> items;
-  std::vector<std::string> links;      // "hf" lines, sorted
-  std::vector<std::string> deletions;  // "*deleting" lines
-  std::vector<std::string> notes;      // "skipping ...", "cannot delete ..."
-};
-bool is_item_line(const std::string& line) {
-  return line.size() > 12 && std::string("<>ch.").find(line[0]) != std::string::npos &&
-         std::string("fdLDS").find(line[1]) != std::string::npos && line[11] == ' ';
-}
-Output split_output(const std::string& text) {
-  Output o;
-  for (std::string line : split_lines(text)) {
-    if (line.starts_with("created directory ")) line = "created directory DEST";
-    bool item = is_item_line(line) || line.starts_with("created directory ");
-    if (item && line.starts_with("hf")) {
-      o.links.push_back(line);
-      continue;
-    }
-    (item ? o.items : line.starts_with("*deleting") ? o.deletions : o.notes).push_back(line);
-  }
-  std::sort(o.links.begin(), o.links.end());
-  return o;
-}
+// Output is compared as four sequences (items, hard links, deletions, notes): see SyncOutput.
+using Output = SyncOutput;
 
 class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
  protected:
@@ -68,15 +34,7 @@ class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
   }
   void TearDown() override { remove_tree(base_); }
 
-  std::vector<std::string> options() const {
-    std::vector<std::string> o;
-    std::istringstream in(GetParam());
-    for (std::string w; in >> w;) {
-      std::replace(w.begin(), w.end(), '_', ' ');  // "-_/small" is the rule "- /small"
-      o.push_back(w);
-    }
-    return o;
-  }
+  std::vector<std::string> options() const { return words(GetParam()); }  // "-_/small" is the rule "- /small"
   // Whether the options hold a short flag (in any bundle, "-aiX") or a long option.
   bool has(const std::string& flag) const {
     for (const auto& o : options()) {

@@ -286,6 +286,26 @@ TEST_P(BufferPoolTest, RegistersWithTheRingOnlyOnUring) {
   EXPECT_EQ(pool.try_acquire()->buf_index(), 0);
 }
 
+TEST_P(BufferPoolTest, RegistrationNeverLeavesTheRingAlone) {
+  LogCapture log;
+  BufferPool pool(ex(), 2, kPage, BufferPool::Registration::kNever);
+  EXPECT_FALSE(pool.registered());
+  EXPECT_FALSE(pool.registration_error()) << "registration was not even to be tried";
+  EXPECT_TRUE(log.lines.empty());
+  EXPECT_EQ(pool.try_acquire()->buf_index(), -1);
+  // The ring's one registered-buffer table stays free for another pool.
+  BufferPool second(ex(), 1, kPage);
+  if (GetParam() == BackendKind::kUring && !second.registered()) {
+    EXPECT_EQ(second.registration_error(), std::errc::not_enough_memory)
+        << "only RLIMIT_MEMLOCK may refuse it: " << describe(second.registration_error());
+  }
+  CopyOutcome outcome = copy_with_lease(ex(), pool, dir(), 3 * kPage);
+  ASSERT_TRUE(outcome.error.empty()) << outcome.error;
+  EXPECT_EQ(outcome.copied, 3 * kPage);
+  EXPECT_EQ(count_code(outcome.ops, OpCode::kReadFixed), 0u);
+  EXPECT_EQ(count_code(outcome.ops, OpCode::kWriteFixed), 0u);
+}
+
 class UnregisteredBufferPoolTest : public testing::BackendTest {
   void tweak(EngineSettings& s) override { s.use_registered_buffers = false; }
 };

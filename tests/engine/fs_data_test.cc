@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -229,6 +230,53 @@ TEST_P(FsDataTest, CopyFileRangeCopiesBetweenOffsets) {
   EXPECT_EQ(position(src.get()), 14);
   EXPECT_EQ(position(dst.get()), 4);
   EXPECT_EQ(read_all(dst.get()).substr(0, 4), data.substr(10, 4));
+}
+
+TEST_P(FsDataTest, CopyFileRangeIsShortAtTheEndOfTheSourceAndZeroPastIt) {
+  fs::Fd src = create("src"), dst = create("dst");
+  std::string data = pattern(10'000);
+  ASSERT_EQ(::pwrite(src.get(), data.data(), data.size(), 0), 10'000);
+  auto n = call([&] { return fs::copy_file_range(src.get(), 9'000, dst.get(), 0, 5'000); });
+  ASSERT_TRUE(n.ok()) << describe(n.error());
+  EXPECT_EQ(*n, 1'000u) << "a short count, not an error";
+  auto past = call([&] { return fs::copy_file_range(src.get(), 10'000, dst.get(), 1'000, 5'000); });
+  ASSERT_TRUE(past.ok()) << describe(past.error());
+  EXPECT_EQ(*past, 0u);
+  EXPECT_EQ(read_all(dst.get()), data.substr(9'000));
+}
+
+TEST_P(FsDataTest, CopyFileRangeTakesLengthsBeyondWhatOneCallMoves) {
+  // A length past the kernel's per-call limit (and past 32 bits) copies what there is, on both
+  // backends, instead of wrapping to a small or zero length.
+  fs::Fd src = create("src"), dst = create("dst");
+  std::string data = pattern(70'000);
+  ASSERT_EQ(::pwrite(src.get(), data.data(), data.size(), 0), 70'000);
+  for (size_t length : {size_t{1} << 32, (size_t{1} << 32) + 5, ~size_t{0} >> 1}) {
+    ASSERT_EQ(::ftruncate(dst.get(), 0), 0);
+    auto n = call([&] { return fs::copy_file_range(src.get(), 0, dst.get(), 0, length); });
+    ASSERT_TRUE(n.ok()) << length << ": " << describe(n.error());
+    EXPECT_EQ(*n, 70'000u) << length;
+  }
+  EXPECT_EQ(read_all(dst.get()), data);
+}
+
+TEST_P(FsDataTest, CopyFileRangeBetweenFileSystemsSaysExdevAndWritesNothing) {
+  // tmpfs and another file system: copy_file_range refuses (EXDEV) since Linux 5.19, and the
+  // caller falls back to read/write.
+  struct stat shm {}, tmp {};
+  if (::stat("/dev/shm", &shm) != 0 || ::stat(dir().c_str(), &tmp) != 0 || shm.st_dev == tmp.st_dev) {
+    GTEST_SKIP() << "needs /dev/shm and " << dir() << " on two file systems";
+  }
+  char name[] = "/dev/shm/ringkit-cfr-XXXXXX";
+  fs::Fd src(::mkostemp(name, O_CLOEXEC));
+  ASSERT_TRUE(src.valid());
+  ::unlink(name);
+  ASSERT_EQ(::pwrite(src.get(), "data", 4, 0), 4);
+  fs::Fd dst = create("dst");
+  auto n = call([&] { return fs::copy_file_range(src.get(), 0, dst.get(), 0, 4); });
+  if (n.ok()) GTEST_SKIP() << "this kernel copies between these file systems (before 5.19, or one that can)";
+  EXPECT_EQ(n.error(), std::errc::cross_device_link) << describe(n.error());
+  EXPECT_EQ(read_all(dst.get()), "");
 }
 
 TEST_P(FsDataTest, FicloneEitherSharesExtentsOrFailsCleanly) {

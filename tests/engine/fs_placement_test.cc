@@ -91,6 +91,36 @@ TEST_P(FsPlacementPoolTest, CheapCallsRunOnThePool) {
   EXPECT_EQ(inline_delta(), 0u);
 }
 
+// Placement::kBlockingPool: a long call goes to the pool even where the policy says inline,
+// with the same result; kPolicy follows the policy.
+Task<std::string> long_calls(int src, int dst) {
+  std::string out;
+  auto copied = co_await fs::copy_file_range(src, 0, dst, 0, 1 << 20, fs::Placement::kBlockingPool);
+  out += copied.ok() ? std::to_string(*copied) : describe(copied.error());
+  auto again = co_await fs::copy_file_range(src, 3, dst, 100, 5, fs::Placement::kPolicy);
+  out += "|" + (again.ok() ? std::to_string(*again) : describe(again.error()));
+  auto clone = co_await fs::ficlone(dst, src, fs::Placement::kBlockingPool);
+  // ext4 and tmpfs cannot reflink (a clean refusal); a file system that can makes dst a copy.
+  int e = clone.ok() ? 0 : clone.error().value();
+  bool clean = e == 0 || e == EOPNOTSUPP || e == EXDEV || e == EINVAL || e == ENOTTY;
+  out += "|" + (clean ? std::string("clone ok") : describe(clone.error()));
+  co_return out;
+}
+
+TEST_P(FsPlacementInlineTest, LongCallsGoToThePoolWhateverThePolicy) {
+  const std::string& d = dir();
+  fs::Fd src(::open((d + "/src").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644));
+  fs::Fd dst(::open((d + "/dst").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644));
+  ASSERT_EQ(::pwrite(src.get(), "0123456789", 10, 0), 10);
+  ExecutorStats before = ex().stats();
+  EXPECT_EQ(run(long_calls(src.get(), dst.get())), "10|5|clone ok");
+  EXPECT_EQ(ex().stats().pool_calls - before.pool_calls, 2u) << "copy_file_range and ficlone";
+  EXPECT_EQ(ex().stats().inline_calls - before.inline_calls, 1u) << "the kPolicy copy";
+  char got[10] = {};
+  ASSERT_EQ(::pread(dst.get(), got, sizeof got, 0), 10);
+  EXPECT_EQ(std::string(got, sizeof got), "0123456789");
+}
+
 // kAuto decides by file system type; skip (saying why) where the base is not the local file
 // system the test is about.
 void require_fs(const char* base, long type, const char* what) {

@@ -92,9 +92,51 @@ TEST(SyncOptions, ImpliedOptions) {
   EXPECT_EQ(parse_ok({"-ii", "s", "d"}).itemize, 2);
 }
 
+TEST(SyncOptions, WriteSideOptions) {
+  Options d = parse_ok({"--delay-updates", "s", "d"});
+  EXPECT_TRUE(d.partial);
+  EXPECT_EQ(d.partial_dir, ".~tmp~");
+  EXPECT_EQ(parse_ok({"--delay-updates", "--partial-dir=/p", "s", "d"}).partial_dir, "/p");
+  EXPECT_EQ(parse_ok({"--link-dest=a", "--link-dest=b", "s", "d"}).link_dest, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(parse_error({"--link-dest=a", "--compare-dest=b", "s", "d"}),
+            "ERROR: the --compare-dest option conflicts with the --link-dest option");
+  std::vector<std::string> many;
+  for (int i = 0; i <= 20; ++i) many.push_back("--copy-dest=d" + std::to_string(i));
+  many.insert(many.end(), {"s", "d"});
+  EXPECT_EQ(parse_error(many), "ERROR: at most 20 --copy-dest args may be specified");
+  EXPECT_EQ(parse_error({"--backup-dir=./", "s", "d"}), "--suffix cannot be empty when --backup-dir is the same as the dest dir");
+  EXPECT_EQ(parse_error({"--inplace", "--delay-updates", "s", "d"}), "--inplace cannot be used with --delay-updates");
+  // RSYNC_PARTIAL_DIR gives a bare --partial its directory (not with --inplace), as in rsync.
+  ::setenv("RSYNC_PARTIAL_DIR", ".from-env", 1);
+  EXPECT_EQ(parse_ok({"--partial", "s", "d"}).partial_dir, ".from-env");
+  EXPECT_EQ(parse_ok({"--partial-dir=.given", "s", "d"}).partial_dir, ".given");
+  EXPECT_FALSE(parse_ok({"--partial", "--inplace", "s", "d"}).partial_dir);
+  EXPECT_FALSE(parse_ok({"s", "d"}).partial_dir);
+  ::unsetenv("RSYNC_PARTIAL_DIR");
+}
+
 TEST(SyncOptions, FilesFromStopsArchiveFromRecursing) {
   EXPECT_FALSE(parse_ok({"-a", "--files-from=list", "s", "d"}).recursive);
   EXPECT_TRUE(parse_ok({"-ar", "--files-from=list", "s", "d"}).recursive);
+  EXPECT_FALSE(parse_ok({"--files-from=list", "-a", "s", "d"}).recursive);
+}
+
+TEST(SyncOptions, FilesFromImpliesRelativeAndDirsWhereverNoRStands) {
+  Options o = parse_ok({"-a", "--files-from=list", "s", "d"});
+  EXPECT_TRUE(o.relative && o.dirs);
+  EXPECT_FALSE(parse_ok({"--no-R", "-a", "--files-from=list", "s", "d"}).relative);
+  EXPECT_FALSE(parse_ok({"-a", "--files-from=list", "--no-relative", "s", "d"}).relative);
+  EXPECT_FALSE(parse_ok({"-a", "--files-from=-", "--no-d", "s", "d"}).dirs);
+  EXPECT_FALSE(parse_error({"-a", "--files-from=list", "s1", "s2", "d"}).empty());
+}
+
+TEST(SyncOptions, RelativeAndImpliedDirs) {
+  Options o = parse_ok({"-aR", "s", "d"});
+  EXPECT_TRUE(o.relative && o.implied_dirs);
+  EXPECT_FALSE(parse_ok({"-aR", "--no-implied-dirs", "s", "d"}).implied_dirs);
+  o = parse_ok({"-aL", "-kK", "--copy-unsafe-links", "-m", "s", "d"});
+  EXPECT_TRUE(o.copy_links && o.copy_dirlinks && o.keep_dirlinks && o.copy_unsafe_links && o.prune_empty_dirs);
+  EXPECT_FALSE(o.links);  // -L leaves no symlinks to copy
 }
 
 TEST(SyncOptions, OneArgumentListsTheSource) {
@@ -195,6 +237,11 @@ TEST(SyncOptions, AcceptsAndRejectsTheSameCommandLinesAsRsync) {
       {"--delete-excluded"}, {"--ignore-errors", "--force"}, {"--mkpath"}, {"-W"}, {"--no-W"},
       {"--size-only", "-c", "-I", "-u"}, {"--existing"}, {"--ignore-existing"}, {"-m"},
       {"--stats", "-h"}, {"--out-format=%i %n"}, {"-S"}, {"--delay-updates"},
+      {"--inplace", "--delay-updates"}, {"--delay-updates", "--partial-dir=/abs"}, {"-T", "/tmp"},
+      {"--link-dest=a", "--compare-dest=b"}, {"--copy-dest=a", "--copy-dest=b"}, {"--backup-dir=."},
+      {"--backup-dir=./"}, {"--backup-dir=.", "--suffix=.b"}, {"--backup-dir=x", "--suffix="},
+      {"-R"}, {"-R", "--no-implied-dirs"}, {"--no-implied-dirs"}, {"-L", "-k", "-K"}, {"-Lm"},
+      {"--files-from=/dev/null"}, {"-0", "--files-from=/dev/null", "--no-R"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> ours = c;

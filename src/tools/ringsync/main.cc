@@ -5,11 +5,13 @@
 #include <chrono>
 #include <clocale>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ringkit/executor.h"
 #include "ringkit/log.h"
+#include "sync/log_file.h"
 #include "sync/options.h"
 #include "sync/report.h"
 #include "sync/syncer.h"
@@ -42,31 +44,45 @@ int run(const Options& opt) {
     }
   });
   Reporter reporter(stdout, stderr);
+  // --log-file: a log that cannot be opened is reported and the run goes on, as with rsync.
+  std::optional<LogFile> log;
+  if (opt.log_file) {
+    log.emplace(*opt.log_file);
+    if (log->ok()) {
+      reporter.set_log(&*log);
+    } else {
+      std::fprintf(stderr, "ringsync: %s\nIgnoring \"log file\" setting.\n", log->error().c_str());
+    }
+  }
   auto start = std::chrono::steady_clock::now();
   {
     Executor executor(EngineSettings::from_env());
     Syncer syncer(opt, reporter, std::move(std::get<FilterList>(filters)));
     executor.run(syncer.run());
-  }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (opt.stats) {
-    std::fputs("\n", stdout);
-    std::fputs(reporter.stats_text(opt.human_readable > 0, seconds).c_str(), stdout);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    reporter.finish_line();
+    if (opt.stats) reporter.info_text("\n" + reporter.stats_text(opt.human_readable > 0, seconds));
+    syncer.output().end(reporter.stats().total_size, seconds);
   }
   std::fflush(stdout);
   int code = reporter.exit_code();
+  const char* outcome = nullptr;
   if (code == kExitPartial) {
-    std::fprintf(stderr, "ringsync error: some files/attrs were not transferred (see previous errors) (code 23)\n");
+    outcome = "ringsync error: some files/attrs were not transferred (see previous errors) (code 23)";
   } else if (code == kExitVanished) {
-    std::fprintf(stderr, "ringsync warning: some files vanished before they could be transferred (code 24)\n");
+    outcome = "ringsync warning: some files vanished before they could be transferred (code 24)";
   } else if (code == kExitFileIo) {
-    std::fprintf(stderr, "ringsync error: error in file IO (code 11)\n");
+    outcome = "ringsync error: error in file IO (code 11)";
   } else if (code == kExitInterrupted) {
-    std::fprintf(stderr, "ringsync error: received SIGINT, SIGTERM, or SIGHUP (code 20)\n");
+    outcome = "ringsync error: received SIGINT, SIGTERM, or SIGHUP (code 20)";
   } else if (code == kExitDeleteLimit) {
-    std::fprintf(stderr, "ringsync error: the --max-delete limit stopped deletions (code 25)\n");
+    outcome = "ringsync error: the --max-delete limit stopped deletions (code 25)";
   } else if (code == kExitFileSelect) {
-    std::fprintf(stderr, "ringsync error: errors selecting input/output files, dirs (code 3)\n");
+    outcome = "ringsync error: errors selecting input/output files, dirs (code 3)";
+  }
+  if (outcome != nullptr) {
+    std::fprintf(stderr, "%s\n", outcome);
+    if (log && log->ok()) log->write(outcome);
   }
   return code;
 }

@@ -1,0 +1,50 @@
+// How ringsync copies a regular file's data (Syncer::copy_data, data_copy.cc).
+//
+// Per file, the first of these that the file, the options and the file systems allow:
+//  - clone (large files): FICLONE, the copy shares the source's blocks (btrfs, xfs, ...: file
+//    systems that reflink); no data moves. Not with -S, whose allocation is rsync's (zero blocks
+//    as holes).
+//  - kernel copy (large files): copy_file_range(2) in pieces on the blocking pool. The kernel
+//    copies page cache to page cache: no pass through user memory, and the pool threads copy
+//    one file per core. Not with -S either (the zero blocks must be seen).
+//  - ring: reads into buffers leased from a BufferPool and writes from the same buffers, several
+//    chunks of a file in flight. The way for -S, for small files, and the fallback where the
+//    kernel refuses the others (EXDEV between file systems, EOPNOTSUPP, EINVAL).
+// "Large" is 1 MiB or more; the constants in data_copy.cc carry the measurements behind each
+// choice.
+//
+// Thread affinity: CopyState belongs to the Syncer's executor thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "ringkit/buffer_pool.h"
+
+namespace ringkit::sync {
+
+enum class CopyMethod : uint8_t {
+  kAuto,    // the first of clone, kernel copy, ring that applies (above)
+  kRing,    // always the ring
+  kKernel,  // copy_file_range for every size (small files too, placed by the cheap-calls
+            // policy), the ring where refused
+  kClone,   // FICLONE for every size, then as kAuto where refused
+};
+
+std::optional<CopyMethod> parse_copy_method(std::string_view text);
+std::string_view to_string(CopyMethod method);
+
+// RINGKIT_SYNC_COPY=auto|ring|copy_file_range|clone (tests and benchmarks force a method with
+// it); kAuto when unset. An unparsable value is reported on stderr once and ignored.
+CopyMethod copy_method_from_env();
+
+// What Syncer::copy_data keeps from file to file.
+struct CopyState {
+  CopyMethod method = copy_method_from_env();
+  // Buffers of the ring copy, made when the first file needs one.
+  std::unique_ptr<BufferPool> buffers;
+};
+
+}  // namespace ringkit::sync

@@ -1,0 +1,303 @@
+#include "sync/item_output.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace ringkit::sync {
+namespace {
+
+constexpr uint64_t kTokenChunk = 32 << 10;  // rsync sends literal data in chunks of this size
+
+bool significant(const ItemChange& c) {
+  return c.is_new || c.update == ItemChange::Update::kTransfer || c.changed || c.size || c.time || c.perms ||
+         c.owner || c.group || c.atime || c.acl || c.xattr;
+}
+
+// rsync's write_ndx(): a file-list index is sent as the difference from the previous one.
+uint64_t ndx_bytes(int64_t diff) {
+  if (diff > 0 && diff < 0xFE) return 1;
+  if (diff < 0 || diff > 0x7FFF) return 5;
+  return 3;
+}
+
+// rsync's clean_fname() as far as %f needs it: no "./" components, no doubled or trailing '/'.
+std::string clean_path(const std::string& path) {
+  std::string out;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t slash = path.find('/', i);
+    std::string part = path.substr(i, slash == std::string::npos ? std::string::npos : slash - i);
+    bool last = slash == std::string::npos;
+    if (!part.empty() && (part != "." || (last && !out.empty()))) {
+      if (!out.empty() && out.back() != '/') out += '/';
+      out += part;
+    } else if (i == 0 && path[0] == '/') {
+      out = "/";
+    }
+    if (last) break;
+    i = slash + 1;
+  }
+  return out.empty() ? "." : out;
+}
+
+}  // namespace
+
+ItemOutput::ItemOutput(const Options& opt, Reporter& rep)
+    : opt_(opt),
+      rep_(rep),
+      info_(effective_info(opt)),
+      meter_(rep, opt.no_human_readable ? 0 : std::min(3, 1 + opt.human_readable)) {
+  if (opt.out_format) stdout_.emplace(*opt.out_format);
+  log_file_ = rep.log();
+  if (log_file_ != nullptr && opt.log_file_format && !opt.log_file_format->empty()) log_.emplace(*opt.log_file_format);
+  late_ = stdout_ && stdout_->needs_transfer_stats();
+  wants_checksum_ = (stdout_ && stdout_->has('C')) || (log_ && log_->has('C'));
+  wants_sender_path_ = (stdout_ && stdout_->has('f')) || (log_ && log_->has('f'));
+  // Only progress and %b look at the file-list numbers.
+  numbering_ = info_.progress > 0 || (stdout_ && stdout_->has('b')) || (log_ && log_->has('b'));
+  incremental_ = opt.recursive && opt.delete_timing != DeleteTiming::kBefore &&
+                 opt.delete_timing != DeleteTiming::kAfter && !opt.delay_updates && !opt.prune_empty_dirs;
+}
+
+void ItemOutput::set_source(const std::string& path, bool contents) {
+  if (contents) {
+    source_root_ = path;
+  } else {
+    size_t slash = path.find_last_of('/');
+    source_root_ = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  }
+}
+
+ItemLine ItemOutput::line(const ItemChange& change, const std::string& path, const std::string& target,
+                          const struct statx& st, const Entry* entry) const {
+  ItemLine l;
+  LogItem& it = l.item_.emplace();
+  it.change = change;
+  it.name = path;
+  while (it.name.size() > 1 && it.name.back() == '/') it.name.pop_back();
+  if (wants_sender_path_) it.sender_path = clean_path(source_root_.empty() ? it.name : source_root_ + "/" + it.name);
+  if (!it.sender_path.empty() && it.sender_path[0] == '/') it.sender_path.erase(0, it.sender_path.find_first_not_of('/'));
+  if (change.update == ItemChange::Update::kHardLink) it.hardlink_target = target;
+  else it.symlink_target = target;
+  it.mode = st.stx_mode;
+  it.length = S_ISCHR(st.stx_mode) || S_ISBLK(st.stx_mode) ? 0 : st.stx_size;
+  it.mtime = st.stx_mtime.tv_sec;
+  it.uid = opt_.owner ? st.stx_uid : 0;
+  it.gid = st.stx_gid;
+  it.gid_known = opt_.group;
+  if (entry != nullptr) {
+    l.ndx_ = entry->ndx;
+    l.pos_ = entry->list_pos;
+  }
+  return l;
+}
+
+void ItemOutput::render_stdout(const LogItem& item, const char* op) {
+  if (stdout_) rep_.item_line(stdout_->render(item, op));
+}
+
+void ItemOutput::write_log(const LogItem& item, const char* op) {
+  if (log_) log_file_->write(escape_for_log(log_->render(item, op)));
+}
+
+void ItemOutput::emit(ItemLine& l) {
+  if (!l.note_.empty()) {
+    rep_.line(l.note_);
+  } else if (l.item_) {
+    LogItem& it = *l.item_;
+    const ItemChange& c = it.change;
+    if (c.update == ItemChange::Update::kTransfer) {
+      emit_transfer(l);
+    } else {
+      bool sig = significant(c);
+      bool hard_link = !it.hardlink_target.empty();
+      bool local = c.update == ItemChange::Update::kLocalChange || c.update == ItemChange::Update::kHardLink;
+      bool shown = (opt_.itemize > 0 && (sig || hard_link || opt_.itemize > 1)) || (local && sig) || hard_link ||
+                   (S_ISDIR(it.mode) && sig);
+      if (shown) {
+        render_stdout(it, "send");
+        if (sig || (log_ && log_->has('i'))) write_log(it, "send");
+      }
+    }
+  }
+  l.clear();
+}
+
+uint64_t ItemOutput::sender_bytes(const ItemLine& l) {
+  uint64_t size = l.item_->length;
+  uint64_t ndx_cost = ndx_bytes(static_cast<int64_t>(l.ndx_) - prev_ndx_);
+  prev_ndx_ = l.ndx_;
+  // index, item flags (2), checksum header (4 ints), the data in length-prefixed chunks, the
+  // end token (4) and the whole-file checksum (16): as rsync's sender writes them.
+  return ndx_cost + 2 + 16 + size + 4 * ((size + kTokenChunk - 1) / kTokenChunk) + 4 + 16;
+}
+
+void ItemOutput::emit_transfer(ItemLine& l) {
+  LogItem& it = *l.item_;
+  if (l.sent_) {
+    it.bytes_written = sender_bytes(l);
+    it.bytes_read = 16;
+    sent_bytes_ += it.bytes_written;
+  } else if (opt_.dry_run && it.checksum_state == LogItem::Checksum::kUnknown) {
+    it.checksum_state = LogItem::Checksum::kZero;
+  }
+  if (l.sent_ || opt_.dry_run) {  // a dry run counts what it would transfer, as rsync's does
+    ++transfers_;
+    transferred_size_ += it.length;
+  }
+  uint64_t to_check = totals_.files > l.pos_ ? totals_.files - l.pos_ - 1 : 0;
+  if (stdout_) {
+    if (!late_) {
+      if (!l.pre_printed_) render_stdout(it, "send");
+    } else if (l.sent_ && info_.progress == 1 && !l.pre_printed_) {
+      rep_.item_line(it.name);  // with late lines, the name comes before the progress
+    }
+  }
+  if (l.sent_ && info_.progress == 1 && !l.pre_printed_) meter_.file_started(it.length);  // (not live)
+  if (l.sent_ && info_.progress == 1) meter_.file_finished(it.length, transfers_, to_check, totals_.files);
+  if (l.sent_ && info_.progress >= 2) {
+    meter_.transfer_line(transferred_size_, totals_.size, transfers_, to_check, totals_.files, true);
+  }
+  if (late_ && (l.sent_ || opt_.dry_run)) render_stdout(it, "send");
+  if (l.sent_ && !opt_.dry_run) write_log(it, "send");
+}
+
+void ItemOutput::deleted(const std::string& path, bool is_dir) {
+  LogItem it;
+  it.deleted = true;
+  it.name = path;
+  it.sender_path = path;
+  it.mode = is_dir ? S_IFDIR : S_IFREG;
+  it.gid_known = opt_.group;
+  if (stdout_ || info_.del > 0) {
+    if (stdout_ && (stdout_->has('i') || stdout_->has('o'))) {
+      rep_.item_line(stdout_->render(it, "del."));
+    } else {
+      rep_.item_line("deleting " + path + (is_dir ? "/" : ""));
+    }
+  }
+  if (log_file_ == nullptr || opt_.dry_run || !log_) return;
+  if (log_->has('i') || log_->has('o')) {
+    log_file_->write(escape_for_log(log_->render(it, "del.")));
+  } else {
+    log_file_->write(escape_for_log("deleting " + path + (is_dir ? "/" : "")));
+  }
+}
+
+void ItemOutput::number_top(Entry& entry) {
+  if (!numbering_) return;
+  if (incremental_) {
+    if (segments_ == 0) segments_ = 1;
+    entry.list_pos = position_++;
+    entry.ndx = entry.list_pos + segments_;
+  } else if (!entry.is_dir()) {  // a directory is numbered with its own listing
+    entry.list_pos = position_++;
+    entry.ndx = entry.list_pos;
+  }
+}
+
+uint32_t ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
+  if (!numbering_) return 0;
+  // rsync's order inside a directory: non-directories by name, then directories by "name/".
+  std::vector<Entry*> order;
+  order.reserve(entries.size());
+  for (Entry& e : entries) {
+    if (!e.is_dir()) order.push_back(&e);
+  }
+  size_t files = order.size();
+  for (Entry& e : entries) {
+    if (e.is_dir()) order.push_back(&e);
+  }
+  std::sort(order.begin() + static_cast<long>(files), order.end(),
+            [](const Entry* a, const Entry* b) { return a->name + "/" < b->name + "/"; });
+  if (incremental_) {
+    // Each directory's entries are one list of their own; the first holds the root ".".
+    if (!root || segments_ == 0) ++segments_;
+    if (root) ++position_;
+    for (Entry* e : order) {
+      e->list_pos = position_++;
+      e->ndx = e->list_pos + segments_;
+    }
+    return position_ - 1;
+  }
+  // One list in path order: the directory itself, its files; each subdirectory is numbered
+  // when its own listing comes (right after the subtrees before it). Without -r they stay leaves.
+  ++position_;
+  for (Entry* e : order) {
+    if (e->is_dir() && opt_.recursive) continue;
+    e->list_pos = position_++;
+    e->ndx = e->list_pos;
+  }
+  return position_ - 1;
+}
+
+void ItemOutput::listing_done(uint32_t last_pos) {
+  if (info_.progress < 2 || !incremental_) return;
+  uint64_t to_check = totals_.files > last_pos ? totals_.files - last_pos - 1 : 0;
+  meter_.transfer_line(transferred_size_, totals_.size, transfers_, to_check, totals_.files, false);
+}
+
+void ItemOutput::transfer_starting(ItemLine& l, uint64_t size) {
+  if (!live_ || !l.item_) return;
+  if (stdout_) rep_.item_line(late_ ? l.item_->name : stdout_->render(*l.item_, "send"));
+  l.pre_printed_ = stdout_.has_value();
+  meter_.file_started(size);
+}
+
+void ItemOutput::data_written(uint64_t bytes) {
+  if (info_.progress == 1) {
+    if (live_) meter_.file_written(bytes);  // files copied many at a time show when printed
+  }
+  else if (info_.progress >= 2) meter_.transfer_written(bytes, totals_.size);
+}
+
+void ItemOutput::set_checksum(ItemLine& l, const std::array<unsigned char, 16>& sum) {
+  if (!l.item_) return;
+  l.item_->checksum = sum;
+  l.item_->checksum_state = LogItem::Checksum::kKnown;
+}
+
+void ItemOutput::begin(bool listing) {
+  if (log_file_ != nullptr) log_file_->write("building file list");
+  if (info_.flist <= 0) return;
+  if (incremental_ && !listing) {
+    rep_.item_line("sending incremental file list");
+  } else if (info_.flist == 1) {
+    rep_.item_line("building file list ... done");
+  } else {
+    // rsync counts its list aloud every 100 entries; ringsync has counted it already.
+    std::string counting = "building file list ... \n";
+    for (uint64_t n = 0; n < totals_.files; n += 100) counting += " " + std::to_string(n) + " files...\r";
+    rep_.progress(counting + std::to_string(totals_.files) + " files to consider\n", false);
+  }
+}
+
+void ItemOutput::end(uint64_t total_size, double seconds) {
+  if (info_.progress >= 2 && !incremental_) {
+    // One file list: rsync's sender shows the whole transfer once more at the end of each of
+    // its three phases.
+    for (int phase = 0; phase < 3; ++phase) {
+      meter_.transfer_line(transferred_size_, totals_.size, transfers_, 0, totals_.files, false);
+    }
+  }
+  rep_.finish_line();  // progress2 leaves its line open
+  // What rsync's sender would have sent: the file list (about a dozen bytes and the name per
+  // entry) and the data; what its generator would have asked for. Estimates: rsync's own
+  // counts vary from run to run with its buffering.
+  uint64_t sent = sent_bytes_ + totals_.files * 12 + 32;
+  uint64_t received = transfers_ * 22 + 16;
+  if (info_.stats > 0) {
+    int human = opt_.no_human_readable ? 0 : std::min(3, 1 + opt_.human_readable);
+    double total = static_cast<double>(sent + received);
+    char speedup[64];
+    std::snprintf(speedup, sizeof speedup, "%.2f", static_cast<double>(total_size) / std::max(total, 1.0));
+    rep_.info_text("\nsent " + human_number(sent, human) + " bytes  received " + human_number(received, human) +
+                   " bytes  " + human_fraction(total / std::max(seconds, 0.001), human) + " bytes/sec\ntotal size is " + human_number(total_size, human) +
+                   "  speedup is " + speedup + "\n");
+  } else if (log_file_ != nullptr) {
+    log_file_->write("sent " + std::to_string(sent) + " bytes  received " + std::to_string(received) +
+                     " bytes  total size " + std::to_string(total_size));
+  }
+}
+
+}  // namespace ringkit::sync

@@ -1,0 +1,162 @@
+// ItemOutput: what ringsync says about each item -- its line on stdout (--out-format, -i, -v),
+// its line in the --log-file, its progress -- by rsync 3.5.0's rules, written in file-list
+// order.
+//
+// The syncer decides what happened to an item and makes an ItemLine for it (line()); the line
+// is rendered only when it is printed (emit()), in rsync's file-list order, because some of it
+// depends on that order: %b counts the bytes rsync's sender would have written for the file
+// (its file-list index travels as a difference from the previous one), and progress numbers
+// the transfers (xfr#N) and counts what is left (to-chk=M/T). For that the syncer numbers the
+// entries of each directory as rsync's file list does (number_listing()), and, when progress
+// is asked for, counts the whole list first (FileListTotals; rsync knows it from its list).
+//
+// rsync's rules, as its log.c and generator apply them to a local copy:
+//  - a transferred file is printed always, logged once its data is in place (not in a dry
+//    run); with %b/%c/%C in the format it is printed after its data, otherwise before;
+//  - another item is printed when the format has %i and anything about it changed (or -ii),
+//    when it was created or changed locally (c... lines), when it is a hard link (h...), or
+//    when it is a directory whose attributes changed; it is logged too when something about it
+//    changed or the log format has %i;
+//  - a deletion prints with the format when it has %i or %o, otherwise as "deleting NAME".
+// Thread affinity: the executor thread of the run.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sync/entry.h"
+#include "sync/itemize.h"
+#include "sync/options.h"
+#include "sync/out_format.h"
+#include "sync/progress.h"
+#include "sync/report.h"
+
+namespace ringkit::sync {
+
+// One line of output about an item, or a fixed note ("cannot delete non-empty directory: x").
+class ItemLine {
+ public:
+  ItemLine() = default;
+  ItemLine(std::string note) : note_(std::move(note)) {}  // NOLINT: a note reads as a string
+  ItemLine(const char* note) : note_(note) {}             // NOLINT
+
+  bool empty() const { return note_.empty() && !item_; }
+  // A symlink's target shown after a hard link's line (which names no leader).
+  void set_symlink_target(std::string target) {
+    if (item_) item_->symlink_target = std::move(target);
+  }
+  void clear() {
+    note_.clear();
+    item_.reset();
+  }
+
+ private:
+  friend class ItemOutput;
+  std::string note_;
+  std::optional<LogItem> item_;
+  uint32_t ndx_ = 0;       // rsync's file-list index (for %b)
+  uint32_t pos_ = 0;       // its place in the list (for to-chk)
+  bool sent_ = false;      // its data was written
+  bool pre_printed_ = false;
+};
+
+// rsync's file list as a whole, counted before the transfer when progress needs it.
+struct FileListTotals {
+  uint64_t files = 0;  // entries (files, directories, links, specials, "." included)
+  uint64_t size = 0;   // regular files' sizes plus symlinks' target lengths
+};
+
+class ItemOutput {
+ public:
+  ItemOutput(const Options& opt, Reporter& rep);
+
+  // Whether lines are wanted at all (on stdout or in the log), and for unchanged items too.
+  bool wants_items() const { return stdout_.has_value() || log_.has_value() || info_.progress > 0; }
+  bool all_items() const { return opt_.itemize > 1; }
+  // "created directory DEST" is said with names or itemizing on.
+  bool names_created_dest() const { return (info_.name > 0 || opt_.itemize > 0) && stdout_.has_value(); }
+  bool says_skipped_nonregular() const { return info_.nonreg > 0; }
+  // --progress: items are handled in file-list order and printed as soon as they are done, big
+  // files one at a time, "live": their name and progress show while they are copied.
+  bool live_progress() const { return info_.progress == 1; }
+  void set_live(bool live) { live_ = live; }
+  bool needs_file_list() const { return info_.progress > 0; }
+  // %C in a format: transferred files get their checksum computed.
+  bool wants_checksum() const { return wants_checksum_; }
+
+  // The line for an item. `target`: a symlink's target, or the leader for a hard link (update
+  // kHardLink). `entry`, when given, holds the item's place in the file list.
+  ItemLine line(const ItemChange& change, const std::string& path, const std::string& target,
+                const struct statx& st, const Entry* entry = nullptr) const;
+  // Prints and logs `line` as rsync would, then clears it.
+  void emit(ItemLine& line);
+  void deleted(const std::string& path, bool is_dir);
+
+  // The source being copied now: %f names items as the sender has them ("SRC/NAME").
+  void set_source(const std::string& path, bool contents);
+
+  // rsync's file-list numbering (see the header comment). number_top: a source named without
+  // a trailing slash; number_listing: a directory's entries after filtering, before anything
+  // else is dropped; `root`: the transfer root ("SRC/"), which lists "." first.
+  void number_top(Entry& entry);
+  // Returns the place of the listing's last entry, for listing_done().
+  uint32_t number_listing(std::vector<Entry>& entries, bool root);
+  // A directory's own items are all printed: rsync's sender has finished that file list, and
+  // --info=progress2 says so.
+  void listing_done(uint32_t last_pos);
+  // The pre-pass counts each item of the list.
+  void count_in_list(const struct statx& st) {
+    ++totals_.files;
+    if (S_ISREG(st.stx_mode) || S_ISLNK(st.stx_mode)) totals_.size += st.stx_size;
+  }
+
+  // A transfer's data is about to be written (`line` is its line); `bytes` more of it were
+  // written; its checksum (%C) is known; it was completed.
+  void transfer_starting(ItemLine& line, uint64_t size);
+  void data_written(uint64_t bytes);
+  static void set_checksum(ItemLine& line, const std::array<unsigned char, 16>& sum);
+  static void mark_sent(ItemLine& line) { line.sent_ = true; }
+
+  // Lines at the start ("sending incremental file list", the log's "building file list") and
+  // at the end (progress2's newline, the -v summary or the log's "sent ... total size").
+  // `listing`: --list-only, whose file list is never incremental.
+  void begin(bool listing);
+  void end(uint64_t total_size, double seconds);
+
+ private:
+  void emit_transfer(ItemLine& line);
+  void render_stdout(const LogItem& item, const char* op);
+  void write_log(const LogItem& item, const char* op);
+  uint64_t sender_bytes(const ItemLine& line);  // %b: what rsync's sender writes for the file
+
+  const Options& opt_;
+  Reporter& rep_;
+  InfoLevels info_;
+  std::optional<OutFormat> stdout_;
+  std::optional<OutFormat> log_;       // --log-file with a non-empty format
+  LogFile* log_file_ = nullptr;
+  bool late_ = false;                  // stdout line after the data (%b %c %C)
+  bool wants_checksum_ = false;
+  bool wants_sender_path_ = false;
+  bool numbering_ = false;             // progress or %b: entries get their file-list numbers
+  bool live_ = false;                  // the file being copied is alone: show it as it goes     // %f (not worked out for every item otherwise)
+  bool incremental_ = true;            // rsync's incremental recursion (numbering, wording)
+  std::string source_root_;            // for %f
+  // File-list numbering.
+  uint32_t position_ = 0;
+  uint32_t segments_ = 0;
+  // In print order.
+  int64_t prev_ndx_ = -1;
+  uint64_t transfers_ = 0;             // xfr#
+  uint64_t transferred_size_ = 0;
+  uint64_t sent_bytes_ = 0;            // the %b of every transfer, for the closing line
+  FileListTotals totals_;
+  ProgressMeter meter_;
+};
+
+}  // namespace ringkit::sync

@@ -1,0 +1,343 @@
+// -R (--relative) and --files-from: the named items, with their implied directories, walked
+// as one tree into DEST the way rsync sends its file list. The list itself is in selection.h;
+// here it is read (the --files-from list through the engine, a block at a time, keeping the
+// names only), and each directory of the walk takes its entries from it: the children the
+// list names (and the implied directories on the way to deeper names), or, for a directory
+// sent whole, its own listing as without a list. The per-entry work is the usual one.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "sync/files_from.h"
+#include "sync/parallel.h"
+#include "sync/syncer.h"
+
+namespace ringkit::sync {
+namespace {
+
+constexpr size_t kStatsInFlight = 64;
+constexpr size_t kListChunk = 64 * 1024;
+
+std::string absolute_dir(const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[4096];
+  std::string here = ::getcwd(cwd, sizeof cwd) != nullptr ? cwd : ".";
+  return p == "." ? here : here + "/" + p;
+}
+
+// A directory of the walk by its path below a base ("" or ending in '/').
+std::string dir_path(const std::string& rel) { return rel.empty() ? std::string(".") : rel; }
+
+}  // namespace
+
+// Reads the list (or the -R arguments) into selection_ and opens the base directories.
+// False, with the run stopped, when the list cannot be read or an argument is refused.
+Task<bool> Syncer::load_selection() {
+  Selection sel;
+  if (opt_.files_from) {
+    uint32_t base = sel.add_base(opt_.sources.front());
+    if (!co_await read_files_from(sel, base)) co_return false;
+  } else {
+    for (const std::string& arg : opt_.sources) {
+      auto parsed = parse_relative_source(arg);
+      if (auto* err = std::get_if<std::string>(&parsed)) {
+        rep_.fatal(*err, kExitUsage);
+        co_return false;
+      }
+      RelativeSource& r = std::get<RelativeSource>(parsed);
+      uint32_t base = sel.add_base(r.base);
+      if (r.root_implied) sel.imply_root(base);
+      if (r.absolute && !r.path.empty()) absolute_tops_.insert(r.path.substr(0, r.path.find('/')));
+      sel.add(std::move(r.path), base, r.contents);
+    }
+  }
+  sel.finish();
+  for (const std::string& dir : sel.bases()) {
+    auto fd = co_await fs::openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
+    if (!fd) {
+      // The names below it are reported one by one when they cannot be found.
+      rep_.file_error("change_dir", dir, fd.error());
+      base_fds_.emplace_back();
+      continue;
+    }
+    base_fds_.push_back(std::move(*fd));
+  }
+  selection_ = std::move(sel);
+  co_return true;
+}
+
+// The --files-from list ("-": standard input), read a block at a time; only the names stay.
+Task<bool> Syncer::read_files_from(Selection& selection, uint32_t base) {
+  const std::string& path = *opt_.files_from;
+  fs::Fd owned;
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    auto opened = co_await fs::openat(AT_FDCWD, path, O_RDONLY);
+    if (!opened) {
+      rep_.fatal("failed to open files-from file " + path + ": " + opened.error().message(), kExitUsage);
+      co_return false;
+    }
+    owned = std::move(*opened);
+    fd = owned.get();
+  }
+  FilesFromParser parser(opt_.from0);
+  auto add = [&](std::string_view raw) {
+    auto name = clean_listed_name(raw);
+    if (!name) return;
+    uint32_t from = base;
+    if (!name->base.empty()) from = selection.add_base(selection.bases()[base] + "/" + name->base);
+    if (name->root_implied) selection.imply_root(from);
+    selection.add(std::move(name->path), from, name->contents);
+  };
+  std::vector<std::byte> buf(kListChunk);
+  for (;;) {
+    auto n = co_await fs::read(fd, buf, fs::kCurrentPosition);
+    if (!n) {
+      rep_.fatal("read error in files-from file " + path + ": " + n.error().message(), kExitFileIo);
+      co_return false;
+    }
+    if (*n == 0) break;
+    parser.feed(std::string_view(reinterpret_cast<const char*>(buf.data()), *n), add);
+  }
+  parser.finish(add);
+  co_return true;
+}
+
+// One pass of the transfer over the list: DEST is its root.
+Task<void> Syncer::sync_selection() {
+  const Selection& sel = *selection_;
+  const std::string& dest = opt_.destination;
+  if (sel.size() == 0 && !sel.root_listed()) {
+    // An empty list: rsync still makes DEST.
+    auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
+    if (!deletion_pass_ && !(dest_st && S_ISDIR(dest_st->stx_mode))) co_await create_dest_dir(dest, dest_st.ok());
+    co_return;
+  }
+  SelView view = sel.root_view(opt_.recursive);
+  if (!base_fds_[view.base].valid()) co_return;  // reported when it was opened
+  if (filtering_) {
+    sender_.emplace(filters_);
+    receiver_.emplace(filters_);
+    sender_->set_root(absolute_dir(sel.bases()[view.base]));
+    receiver_->set_root(absolute_dir(dest));
+  }
+  auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
+  bool dest_is_dir = dest_st && S_ISDIR(dest_st->stx_mode);
+  if (deletion_pass_ && !dest_is_dir) co_return;  // nothing there to delete from
+  bool created = !dest_is_dir;
+  if (created && !co_await create_dest_dir(dest, dest_st.ok())) co_return;
+
+  DirPair root;
+  root.sel = view;
+  root.listed = sel.root_named() || (sel.root_listed() && opt_.implied_dirs);
+  auto src = co_await fs::openat(base_fds_[view.base].get(), ".", O_RDONLY | O_DIRECTORY);
+  if (!src) {
+    rep_.file_error("opendir", sel.bases()[view.base], src.error());
+    co_return;
+  }
+  root.src = std::move(*src);
+  if (!opt_.dry_run || !created) {
+    auto dst = co_await fs::openat(AT_FDCWD, dest, O_RDONLY | O_DIRECTORY);
+    if (!dst) {
+      rep_.file_error("opendir", dest, dst.error());
+      co_return;
+    }
+    root.dst = std::move(*dst);
+  }
+  root.dst_new = created;
+  auto st = co_await fs::statx(root.src.get(), "", AT_EMPTY_PATH, kStatxMask);
+  if (!st) {
+    rep_.file_error("stat", sel.bases()[view.base], st.error());
+    co_return;
+  }
+  adjust_source(*st);
+  root_dev_ = device_of(*st);
+  src_root_ = fs::Fd();
+  dst_root_ = fs::Fd();
+  if (auto s = co_await fs::openat(root.src.get(), ".", O_RDONLY | O_DIRECTORY)) src_root_ = std::move(*s);
+  if (root.dst.valid()) {
+    auto d = co_await fs::openat(root.dst.get(), ".", O_RDONLY | O_DIRECTORY);
+    if (d) dst_root_ = std::move(*d);
+  }
+  if (!co_await open_write_dirs(dest)) co_return;  // --temp-dir, --backup-dir, --*-dest
+  out_.set_source(sel.bases()[view.base], true);  // (%f names items below the list's base)
+  co_await sync_dir(std::move(root), *st, created, "./");
+  if (!deletion_pass_) co_await finish_delayed();  // --delay-updates
+  co_await retouch_dirs();
+}
+
+// The children the list names in `dir` (named items and implied directories), each looked up
+// in its own base, with the links followed as -L/-k/--copy-unsafe-links say.
+Task<std::vector<Entry>> Syncer::selected_entries(DirPair& dir) {
+  std::vector<Entry> entries;
+  for (const SelChild& c : Selection::children(*dir.sel)) {
+    Entry e;
+    e.name = std::string(c.name);
+    e.base = c.base;
+    e.implied = !c.named;
+    entries.push_back(std::move(e));
+  }
+  co_await open_other_bases(dir, entries);
+  co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return stat_selected(dir, entries[i]); });
+  std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
+  co_return entries;
+}
+
+// A named item is looked at as rsync's link_stat does (a missing one is an error, exit 23); an
+// implied directory is always followed: rsync sends it as a real directory even when it is a
+// symlink on the sending side.
+Task<void> Syncer::stat_selected(DirPair& dir, Entry& e) {
+  DirPair& pair = pair_for(dir, e);
+  std::string path = dir.rel + e.name;
+  if (!pair.src.valid()) co_return;
+  auto st = co_await fs::statx(pair.src.get(), e.name, e.implied ? 0 : AT_SYMLINK_NOFOLLOW, kStatxMask);
+  if (st && e.implied && !S_ISDIR(st->stx_mode)) st = std::make_error_code(std::errc::not_a_directory);
+  if (!st) {
+    // (A missing name does not stop --delete, as in rsync; an unreadable one does.)
+    if (st.error() != std::errc::no_such_file_or_directory) io_error_ = true;
+    // (Said once: the look-ahead of prune.cc may have met it first.)
+    if (!deletion_pass_ && reported_unreadable_.insert(path).second) rep_.file_error("link_stat", path, st.error());
+    co_return;
+  }
+  e.st = *st;
+  if (e.implied) {
+    auto l = co_await fs::statx(pair.src.get(), e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    e.followed = l && S_ISLNK(l->stx_mode);
+  } else if (e.is_symlink() && follows_source_links() && !co_await follow_source_link(pair.src.get(), e, dir.rel, deletion_pass_)) {
+    co_return;
+  }
+  adjust_source(e.st);
+  e.stat_ok = true;
+}
+
+// The same directory in the other bases its entries come from (-R /a/./x /b/./y: x and y are
+// both entries of DEST's root, read from /a and /b).
+Task<void> Syncer::open_other_bases(DirPair& dir, const std::vector<Entry>& entries) {
+  if (!dir.sel) co_return;
+  for (const Entry& e : entries) {
+    if (e.base == dir.sel->base) continue;
+    bool have = std::any_of(dir.others.begin(), dir.others.end(),
+                            [&](const std::unique_ptr<DirPair>& o) { return o->sel->base == e.base; });
+    if (have) continue;
+    auto other = std::make_unique<DirPair>();
+    other->rel = dir.rel;
+    other->sel = dir.sel;
+    other->sel->base = e.base;
+    other->listed = dir.listed;
+    other->links = dir.links;
+    other->dst_new = dir.dst_new;
+    other->dst_outside = dir.dst_outside;
+    if (e.base < base_fds_.size() && base_fds_[e.base].valid()) {
+      auto src = co_await fs::openat(base_fds_[e.base].get(), dir_path(dir.rel), O_RDONLY | O_DIRECTORY);
+      if (src) other->src = std::move(*src);
+    }
+    if (dir.dst.valid()) {
+      auto dst = co_await fs::openat(dir.dst.get(), ".", O_RDONLY | O_DIRECTORY);
+      if (dst) other->dst = std::move(*dst);
+    }
+    dir.others.push_back(std::move(other));
+  }
+}
+
+Syncer::DirPair& Syncer::pair_for(DirPair& dir, const Entry& e) {
+  if (!dir.sel || e.base == dir.sel->base) return dir;
+  for (auto& o : dir.others) {
+    if (o->sel->base == e.base) return *o;
+  }
+  return dir;
+}
+
+// A directory sent whole that the list also names things in: a named child it does not hold is
+// an error, as a missing named item is anywhere.
+void Syncer::report_missing_names(const DirPair& dir, const std::vector<Entry>& listed) {
+  for (const SelChild& c : Selection::children(*dir.sel)) {
+    bool found = std::any_of(listed.begin(), listed.end(), [&](const Entry& e) { return e.name == c.name; });
+    if (found) continue;
+    rep_.file_error("link_stat", dir.rel + std::string(c.name),
+                    std::make_error_code(std::errc::no_such_file_or_directory));
+  }
+}
+
+Task<void> Syncer::stat_dest_entries(DirPair& dir, std::vector<Work>& works) {
+  co_await parallel_for(works.size(), kStatsInFlight, [&](size_t i) -> Task<void> {
+    return [](DirPair& d, Work& w) -> Task<void> {
+      auto st = co_await fs::statx(d.dst.get(), w.dst_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+      w.dst_present = st.ok();
+      w.dst_type = st ? IFTODT(st->stx_mode) : DT_UNKNOWN;
+    }(dir, works[i]);
+  });
+}
+
+// The pre-pass over the list (-H's groups, progress's totals): every item the transfer will
+// meet is counted once.
+Task<void> Syncer::scan_selection() {
+  const Selection& sel = *selection_;
+  SelView view = sel.root_view(opt_.recursive);
+  if (base_fds_.empty() || !base_fds_[view.base].valid()) co_return;
+  std::optional<FilterList> filters;
+  if (filtering_) {
+    filters.emplace(filters_);
+    filters->set_root(absolute_dir(sel.bases()[view.base]));
+  }
+  FilterList* f = filters ? &*filters : nullptr;
+  auto root = co_await fs::openat(base_fds_[view.base].get(), ".", O_RDONLY | O_DIRECTORY);
+  if (!root) co_return;
+  auto st = co_await fs::statx(root->get(), "", AT_EMPTY_PATH, kStatxMask);
+  if (st) root_dev_ = device_of(*st);
+  if (st && sel.root_listed()) out_.count_in_list(*st);
+  if (view.full && opt_.recursive) {
+    co_await scan_dir(root->get(), "", f);
+  } else {
+    co_await scan_selected_dir(root->get(), "", view, f);
+  }
+}
+
+Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, FilterList* filters) {
+  (void)dirfd;
+  if (filters != nullptr && !filters->push_dir(dir_key(rel))) co_return;
+  for (const SelChild& c : Selection::children(view)) {
+    if (c.base >= base_fds_.size() || !base_fds_[c.base].valid()) continue;
+    auto parent = co_await fs::openat(base_fds_[c.base].get(), dir_path(rel), O_RDONLY | O_DIRECTORY);
+    if (!parent) continue;
+    Entry e;
+    e.name = std::string(c.name);
+    e.implied = !c.named;
+    if (e.implied) {
+      auto st = co_await fs::statx(parent->get(), e.name, 0, kStatxMask);
+      if (!st || !S_ISDIR(st->stx_mode)) continue;
+      e.st = *st;
+      e.stat_ok = true;
+    } else {
+      co_await quiet_stat(parent->get(), e, rel);
+    }
+    if (!e.stat_ok) continue;
+    if (!e.implied && filters != nullptr &&
+        filters->matches(rel + e.name, e.is_dir(), Side::kSender) == Decision::kExcluded) {
+      continue;
+    }
+    out_.count_in_list(e.st);  // (progress: the size of the file list)
+    if (!e.is_dir()) {
+      if (opt_.hard_links && copies_kind(e) && may_be_hard_linked(e.st)) links_.count(e.st);
+      continue;
+    }
+    if (!e.implied && !copies_kind(e)) continue;
+    std::optional<SelView> sub = Selection::child_view(view, c.name, opt_.recursive, c.base);
+    bool enters = sub ? sub->full || !sub->empty() : opt_.recursive;
+    if (!enters) continue;
+    if (!e.implied) root_dev_ = device_of(e.st);
+    int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;
+    auto dir = co_await fs::openat(parent->get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
+    if (!dir) continue;
+    if (!sub || sub->full) {
+      // Sent whole ("dir/" without -r: one level, as scan_dir goes without -r). (Names the list
+      // holds deeper below such a directory are not counted: a known gap of -H there.)
+      co_await scan_dir(dir->get(), rel + e.name + "/", filters);
+    } else {
+      co_await scan_selected_dir(dir->get(), rel + e.name + "/", *sub, filters);
+    }
+  }
+  if (filters != nullptr) filters->pop_dir();
+}
+
+}  // namespace ringkit::sync

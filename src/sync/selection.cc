@@ -1,0 +1,217 @@
+#include "sync/selection.h"
+
+#include <algorithm>
+
+namespace ringkit::sync {
+namespace {
+
+// Splits a path into its components, dropping empty ones and ".".
+std::vector<std::string_view> components(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view part = path.substr(pos, slash - pos);
+    if (!part.empty() && part != ".") parts.push_back(part);
+    pos = slash + 1;
+  }
+  return parts;
+}
+
+std::string join(const std::vector<std::string_view>& parts) {
+  std::string out;
+  for (std::string_view p : parts) {
+    if (!out.empty()) out += '/';
+    out += p;
+  }
+  return out;
+}
+
+// A trailing "/" or "/." (or the path "." itself) asks for the directory's contents.
+bool names_contents(std::string_view path) {
+  return path.ends_with('/') || path == "." || path.ends_with("/.");
+}
+
+// The names of `view` that start with "<prefix>name" followed by '/' or the end.
+std::pair<const SelectedName*, const SelectedName*> run_of(const SelView& view, std::string_view name) {
+  auto key_of = [&](const SelectedName& n) { return std::string_view(n.path).substr(view.prefix); };
+  // First name not less than `name` itself; the run ends at the first that is not name or name/...
+  const SelectedName* lo = std::lower_bound(view.first, view.last, name, [&](const SelectedName& n, std::string_view k) {
+    return path_less(key_of(n), k);
+  });
+  const SelectedName* hi = lo;
+  while (hi != view.last) {
+    std::string_view k = key_of(*hi);
+    if (!k.starts_with(name) || (k.size() > name.size() && k[name.size()] != '/')) break;
+    ++hi;
+  }
+  return {lo, hi};
+}
+
+}  // namespace
+
+bool path_less(std::string_view a, std::string_view b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    if (a[i] == '/') return true;
+    if (b[i] == '/') return false;
+    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
+uint32_t Selection::add_base(std::string dir) {
+  for (uint32_t i = 0; i < bases_.size(); ++i) {
+    if (bases_[i] == dir) return i;
+  }
+  bases_.push_back(std::move(dir));
+  return static_cast<uint32_t>(bases_.size() - 1);
+}
+
+void Selection::add(std::string path, uint32_t base, bool contents) {
+  names_.push_back(SelectedName{std::move(path), base, contents});
+}
+
+void Selection::finish() {
+  std::stable_sort(names_.begin(), names_.end(),
+                   [](const SelectedName& a, const SelectedName& b) { return path_less(a.path, b.path); });
+  std::vector<SelectedName> merged;
+  merged.reserve(names_.size());
+  for (SelectedName& n : names_) {
+    if (!merged.empty() && merged.back().path == n.path) {
+      merged.back().contents = merged.back().contents || n.contents;
+      continue;
+    }
+    merged.push_back(std::move(n));
+  }
+  names_ = std::move(merged);
+  names_.shrink_to_fit();
+}
+
+SelView Selection::root_view(bool recursive) const {
+  SelView v;
+  v.first = names_.data();
+  v.last = names_.data() + names_.size();
+  if (root_named()) {
+    v.full = recursive || names_.front().contents;
+    v.base = names_.front().base;
+    ++v.first;
+  } else if (root_implied_) {
+    v.base = root_base_;
+  } else if (!names_.empty()) {
+    v.base = names_.front().base;
+  }
+  return v;
+}
+
+std::vector<SelChild> Selection::children(const SelView& view) {
+  std::vector<SelChild> out;
+  for (const SelectedName* n = view.first; n != view.last; ++n) {
+    std::string_view rest = std::string_view(n->path).substr(view.prefix);
+    size_t slash = rest.find('/');
+    std::string_view name = rest.substr(0, slash);
+    if (out.empty() || out.back().name != name) {
+      out.push_back(SelChild{name, false, false, n->base, false});
+    }
+    SelChild& c = out.back();
+    if (slash == std::string_view::npos) {
+      c.named = true;
+      c.contents = n->contents;
+      c.base = n->base;
+    } else {
+      c.has_below = true;
+    }
+  }
+  return out;
+}
+
+std::optional<SelView> Selection::child_view(const SelView& view, std::string_view name, bool recursive,
+                                             uint32_t fallback_base) {
+  if (view.full && recursive) return std::nullopt;  // the whole tree below is walked anyway
+  auto [lo, hi] = run_of(view, name);
+  SelView child;
+  child.prefix = view.prefix + name.size() + 1;
+  child.base = fallback_base;
+  bool named = lo != hi && lo->path.size() == view.prefix + name.size();
+  if (named) {
+    child.base = lo->base;
+    child.full = recursive || lo->contents;
+    ++lo;
+  } else if (lo != hi) {
+    child.base = lo->base;
+  }
+  child.first = lo;
+  child.last = hi;
+  if (child.full && recursive) return std::nullopt;
+  if (!child.full && child.empty()) return std::nullopt;  // just the directory itself
+  return child;
+}
+
+std::variant<RelativeSource, std::string> parse_relative_source(const std::string& arg) {
+  RelativeSource r;
+  std::string_view kept = arg;
+  size_t dot = arg.find("/./");
+  if (dot != std::string::npos) {
+    r.base = dot == 0 ? "/" : arg.substr(0, dot);
+    kept = std::string_view(arg).substr(dot + 3);
+  } else if (arg == "." || arg.starts_with("./")) {
+    r.base = ".";
+    r.root_implied = true;
+    kept = std::string_view(arg).substr(1);
+  } else if (arg.starts_with('/')) {
+    r.base = "/";
+    r.absolute = true;
+  } else {
+    r.base = ".";
+  }
+  r.contents = names_contents(kept) || kept.empty();
+  std::vector<std::string_view> parts = components(kept);
+  for (std::string_view p : parts) {
+    if (p == "..") return "found \"..\" dir in relative path: " + arg;
+  }
+  r.path = join(parts);
+  if (r.root_implied && r.path.empty()) r.root_implied = false;  // "." or "./" names the root itself
+  return r;
+}
+
+namespace {
+
+// The components of `path` with ".." resolved, never rising above the start ("../x" is "x").
+std::vector<std::string_view> resolved(std::string_view path) {
+  std::vector<std::string_view> kept;
+  for (std::string_view p : components(path)) {
+    if (p != "..") {
+      kept.push_back(p);
+    } else if (!kept.empty()) {
+      kept.pop_back();
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
+std::optional<ListedName> clean_listed_name(std::string_view raw) {
+  if (raw.empty()) return std::nullopt;
+  ListedName out;
+  while (raw.size() > 1 && raw.front() == '/') raw.remove_prefix(1);
+  if (raw == "/") raw = ".";
+  size_t dot = raw.find("/./");
+  if (dot != std::string_view::npos) {
+    out.base = join(resolved(raw.substr(0, dot)));  // inside SRC as well
+    raw = raw.substr(dot + 3);
+  } else if (raw == "." || raw.starts_with("./")) {
+    out.root_implied = true;
+  }
+  out.contents = names_contents(raw) || raw.empty();
+  out.path = join(resolved(raw));  // ".." never rises above the source directory
+  if (out.path.empty()) {
+    out.contents = true;  // "." (or "/"): the directory itself and its entries
+    out.root_implied = false;
+  }
+  return out;
+}
+
+}  // namespace ringkit::sync

@@ -1,0 +1,119 @@
+// Selection: the items a -R (--relative) or --files-from run names, kept as a sorted list of
+// names only, and the view the walk takes of it one directory at a time.
+//
+// rsync sends, for each name "a/b/c", the item itself and (unless --no-implied-dirs) its
+// "implied directories" a and a/b, then walks the whole union depth first: a directory's line,
+// its non-directories, then its subdirectories. The walk here does the same without building
+// a tree: the names are sorted component by component ('/' before every other byte), so all
+// the names below a directory "a/b" are one contiguous run of the list, found by binary
+// search. Memory is the list of names (one short string each), never the trees below them.
+//
+// A plain value; built before the walk (REQUIRES: finish() before any view is taken) and then
+// only read. Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace ringkit::sync {
+
+// One named item.
+struct SelectedName {
+  std::string path;       // kept path below the transfer root, cleaned ("a/b/c"; "" = the root)
+  uint32_t base = 0;      // index into Selection::bases(): the directory `path` is relative to
+  bool contents = false;  // named as "dir/": its entries are sent too, even without -r
+};
+
+// Compares paths component by component: "a" < "a/x" < "a.b" (plain byte order would put
+// "a.b" between "a" and "a/x"). This is the order in which the names below one directory are
+// contiguous.
+bool path_less(std::string_view a, std::string_view b);
+
+// The part of the selection below one directory of the walk.
+struct SelView {
+  const SelectedName* first = nullptr;  // the names strictly below the directory
+  const SelectedName* last = nullptr;
+  size_t prefix = 0;   // bytes of "dir/" that each of those names starts with (0 at the root)
+  bool full = false;   // the directory's own entries are sent (named with -r, or as "dir/")
+  uint32_t base = 0;   // where the directory itself is read from
+
+  bool empty() const { return first == last; }
+};
+
+// One child of a directory as the selection names it.
+struct SelChild {
+  std::string_view name;    // one path component
+  bool named = false;       // the child itself is in the list (else it is an implied directory)
+  bool contents = false;    // named as "child/"
+  uint32_t base = 0;        // named: its base; implied: the base of the first name below it
+  bool has_below = false;   // names below it
+};
+
+class Selection {
+ public:
+  // Adds one base directory; returns its index.
+  uint32_t add_base(std::string dir);
+  // Adds one name. `path` must be cleaned (see clean_listed_name / parse_relative_source).
+  void add(std::string path, uint32_t base, bool contents);
+  // The root itself is an implied directory ("./x" on the command line): it gets its line.
+  void imply_root(uint32_t base) {
+    if (!root_implied_) root_base_ = base;
+    root_implied_ = true;
+  }
+  // Sorts the names and merges duplicates (the first wins; "dir/" wins over "dir").
+  void finish();
+
+  const std::vector<std::string>& bases() const { return bases_; }
+  size_t size() const { return names_.size(); }
+  // Whether the root is itself an item (named as "." or "dir/./", or implied by "./x").
+  bool root_listed() const { return root_named() || root_implied_; }
+  bool root_named() const { return !names_.empty() && names_.front().path.empty(); }
+  // The view of the root directory. `recursive`: -r.
+  SelView root_view(bool recursive) const;
+
+  // The children of the directory `view` looks at, in list order (use for non-full views).
+  static std::vector<SelChild> children(const SelView& view);
+  // The view of child `name` of `view`'s directory; nullopt when the child is to be walked as a
+  // plain directory (entirely with -r, not at all without) because the list says nothing more
+  // about it. `named`/`contents`: what the list says about the child itself.
+  static std::optional<SelView> child_view(const SelView& view, std::string_view name, bool recursive,
+                                           uint32_t fallback_base);
+
+ private:
+  std::vector<std::string> bases_;
+  std::vector<SelectedName> names_;
+  bool root_implied_ = false;
+  uint32_t root_base_ = 0;
+};
+
+// -R: how one command-line source splits into the directory it is read from and the path kept
+// under DEST. "/x/./a/b" -> base "/x", kept "a/b"; "a/b" -> base ".", kept "a/b"; "/a/b" ->
+// base "/", kept "a/b" (shown as "/a/b"); "./a" -> base ".", kept "a", the root implied.
+struct RelativeSource {
+  std::string base;
+  std::string path;           // cleaned kept path ("" = the base itself)
+  bool contents = false;      // a trailing slash (or "/.")
+  bool root_implied = false;  // the kept part began with "./" (rsync sends "." too)
+  bool absolute = false;      // lines show the path with its leading '/'
+};
+// Error: rsync's message for a ".." in the kept part (exit code 1).
+std::variant<RelativeSource, std::string> parse_relative_source(const std::string& arg);
+
+// A --files-from name as rsync reads it: leading slashes removed, then read as a -R source
+// below the source directory ("a/./b" keeps "b", read from "a"; "./x" also sends the directory
+// itself), "." components and repeated slashes dropped, ".." resolved without rising above the
+// source directory ("../x" is "x"). `contents` is set for a trailing slash ("dir/" also sends the
+// directory's entries). "." is the directory itself. nullopt for a blank name.
+struct ListedName {
+  std::string path;
+  bool contents = false;
+  std::string base;           // "a" for "a/./b": the kept path is below SRC/a ("" for SRC itself)
+  bool root_implied = false;  // "./x": SRC itself is sent too (its line is "./")
+};
+std::optional<ListedName> clean_listed_name(std::string_view raw);
+
+}  // namespace ringkit::sync

@@ -1,0 +1,142 @@
+// -R (--relative) against the real rsync: named items with their implied directories, "/./"
+// marking where the kept path starts, "./x" (the root itself implied), absolute sources,
+// several bases at once, --no-implied-dirs, with -i, -n, --delete, filters, -H and -m. Each
+// case: a first copy, a no-op run and a run after changes, compared line by line and tree by
+// tree with rsync; and ringsync's dry run against its real run.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "support/rsync_diff.h"
+#include "support/tree.h"
+
+namespace ringkit::testing {
+namespace {
+
+struct RelativeCase {
+  const char* options;
+  const char* sources;  // relative to the base directory; ABS stands for its absolute path
+};
+
+class RingsyncRelative : public ::testing::TestWithParam<RelativeCase> {
+ protected:
+  void SetUp() override {
+    src_ = runs_.base() + "/src";
+    build_hostile_tree(src_);
+    add_hard_link_groups(src_);
+    pin_recent_times(src_, 1700000000, 1000000000);
+    if (absolute() || root_implied()) {
+      // The implied /tmp and the test's own directory (which holds both destinations, and is
+      // "./" for "./src/sub") change while the tools run: their lines are left out.
+      std::string own = " " + runs_.base() + "/";
+      runs_.ignore_lines([own](const std::string& line) {
+        return line.ends_with(" /tmp/") || line.ends_with(own) || (line.starts_with(".d") && line.ends_with(" ./"));
+      });
+    }
+  }
+
+  std::vector<std::string> args() const {
+    std::vector<std::string> a = words(GetParam().options);
+    for (std::string s : words(GetParam().sources)) {
+      if (s.starts_with("ABS")) s = runs_.base() + s.substr(3);
+      a.push_back(s);
+    }
+    return a;
+  }
+  bool absolute() const { return std::string(GetParam().sources).find("ABS") != std::string::npos; }
+  bool root_implied() const { return std::string(GetParam().sources).starts_with("./"); }
+  SnapshotOptions compare() const {
+    std::vector<std::string> opts = words(GetParam().options);
+    // Implied directories that are not items are made "now"; with absolute sources the implied
+    // /tmp and the test's own directory (which holds both destinations) change while the two
+    // tools run, so their times cannot be compared either.
+    return compare_options_for(opts, !has_option(opts, "--no-implied-dirs") && !absolute() && !root_implied());
+  }
+  // Contents, modes, a new file, a removed one, a directory that became a file.
+  void change_source() {
+    write_file(src_ + "/sub/file", "changed in sub\n");
+    write_file(src_ + "/sub/new-file", "new\n");
+    ::chmod((src_ + "/sub").c_str(), 0750);
+    ::chmod((src_ + "/hl").c_str(), 0700);
+    std::filesystem::remove(src_ + "/hl/two/pair-2");
+    std::filesystem::remove_all(src_ + "/sub/deeper");
+    write_file(src_ + "/sub/deeper", "a file where a directory was\n");
+    write_file(src_ + "/small", "changed small\n");
+    pin_recent_times(src_, 1700000000, 1100000000);
+  }
+
+  DiffRuns runs_{"ringsync-relative"};
+  std::string src_;
+};
+
+TEST_P(RingsyncRelative, FirstCopyNoOpAndResyncAsRsync) {
+  SCOPED_TRACE(std::string(GetParam().options) + " " + GetParam().sources);
+  runs_.first_noop_resync(args(), compare(), [this] { change_source(); });
+}
+
+TEST_P(RingsyncRelative, DryRunPrintsWhatTheRealRunDoes) {
+  SCOPED_TRACE(std::string(GetParam().options) + " " + GetParam().sources);
+  runs_.expect_dry_runs_match(args(), [this] { change_source(); });
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, RingsyncRelative,
+    ::testing::Values(RelativeCase{"-aiR", "src/sub src/small src/hl/two"},
+                      RelativeCase{"-aiR --delete", "src/./sub src/./hl"},
+                      RelativeCase{"-aiR --delete-after", "src/./sub src/hl/./two"},
+                      RelativeCase{"-aiR --delete-before", "src/./sub/deeper src/./hl"},
+                      RelativeCase{"-aiR --no-implied-dirs", "src/sub/deeper src/hl/one/x"},
+                      RelativeCase{"-aiRH", "src/hl/one src/hl/two src/big src/sub"},
+                      RelativeCase{"-aiR --exclude=pair-2 --exclude=deeper/", "src/sub src/hl"},
+                      RelativeCase{"-aiR --exclude=two", "src/hl/two src/hl/z"},
+                      RelativeCase{"-aiR", "./src/sub src/fifo"},
+                      RelativeCase{"-dptiR", "src/sub src/hl/one/x src/hl"},
+                      RelativeCase{"-lptiR", "src/sub src/small"},
+                      RelativeCase{"-aiRm --exclude=leaf", "src/sub src/empty-dir src/hl/two"},
+                      RelativeCase{"-aiR", "ABS/src/sub ABS/src/small"},
+                      RelativeCase{"-aiR", "ABS/src/hl src/sub"},
+                      RelativeCase{"-aiR", "src/./sub src/hl/./two src/hl/./one"},
+                      RelativeCase{"-aiR", "src/nope src/sub/nope2 src/small"},
+                      RelativeCase{"-aiR", "src/sub/../small"},
+                      RelativeCase{"-aiR", "src/./"},
+                      RelativeCase{"-riR", "src/sub/ src/hl/one/x"},
+                      RelativeCase{"-aiRc --delete", "src/sub src/sub/deeper src/sub/file"}),
+    [](const auto& param_info) {
+      return param_test_name(std::string(param_info.param.options) + "_" + param_info.param.sources, param_info.index);
+    });
+
+// An implied directory that is a symlink in the destination: replaced by a real directory as
+// rsync does, or, with --no-implied-dirs, followed when it stays inside DEST. One that leads
+// out of DEST is never written through (rsync refuses it as well).
+TEST(RingsyncRelativeDestLinks, ImpliedDirectoryLinksAsRsync) {
+  for (const char* no_implied : {"", "--no-implied-dirs"}) {
+    DiffRuns runs("ringsync-relative-links");
+    std::string base = runs.base();
+    std::filesystem::create_directories(base + "/src/a/b");
+    write_file(base + "/src/a/b/f", "f\n");
+    write_file(base + "/src/a/g", "g\n");
+    std::filesystem::create_directories(base + "/outside");
+    for (const char* d : {"/r", "/g"}) {
+      std::filesystem::create_directories(base + d + "/src/real");
+      std::filesystem::create_directory_symlink("real", base + d + "/src/a");
+      std::filesystem::create_directories(base + d + "/x");
+      std::filesystem::create_directory_symlink("../../outside", base + d + "/x/src");
+    }
+    std::vector<std::string> args = {"-aiR"};
+    if (*no_implied) args.push_back(no_implied);
+    args.push_back("src/a/b");
+    runs.run_both(args, std::string("into a link inside DEST ") + no_implied);
+    runs.expect_same_trees(compare_options_for(args, false));
+    // The same, but into DEST/x, where the implied "src" leads out of DEST.
+    RunResult r = runs.run_rsync(args, base + "/r/x/");
+    RunResult g = runs.run_ringsync(args, base + "/g/x/");
+    expect_same_run(r, g, std::string("into a link out of DEST ") + no_implied);
+    EXPECT_TRUE(std::filesystem::is_empty(base + "/outside")) << "written outside DEST";
+    runs.expect_same_trees(compare_options_for(args, false));
+  }
+}
+
+}  // namespace
+}  // namespace ringkit::testing
