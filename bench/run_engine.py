@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import LoadSampler  # bench/ is on sys.path: the runners run as scripts
+from common.load import LoadSampler  # bench/ is on sys.path: the runners run as scripts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-bench")

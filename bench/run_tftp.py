@@ -47,7 +47,7 @@ import threading
 import time
 import urllib.request
 
-from benchlib import LoadSampler  # bench/ is on sys.path: the runners run as scripts
+from common.load import LoadSampler  # bench/ is on sys.path: the runners run as scripts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-bench-tftp")
