@@ -1,7 +1,6 @@
 """Running commands from a benchmark runner: the log line, checked commands, the file-system
 type, the git state measured, and the Release build into a build-bench*/ directory."""
 
-import os
 import subprocess
 import sys
 import time
