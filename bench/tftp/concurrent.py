@@ -75,7 +75,7 @@ def run_concurrent(quick, budget, section, clients, windowsize, fname, size, xxh
                         f"first failures {(b or {}).get('first_failures', [])[:3]}; {err.strip()[-200:]}")
                 FAILURES.append((section, (clients, windowsize, s), what, " ".join(argv)))
                 log(f"FAILED {section} {s}: {what}")
-            log(f"{section} {s}: {wall:.1f} s, {b and b.get('mb_per_s', 0):.1f} MB/s, "
+            log(f"{section} {s}: {wall:.1f} s, {(b or {}).get('mb_per_s') or 0:.1f} MB/s, "
                 f"peak active {mem.peak_active}, server CPU {c1 - c0:.1f} s")
 
     runs, note = rounds_loop(section, budget, runs_wanted, runs_min, one_round)
