@@ -76,6 +76,10 @@ class Executor {
 
   // Thread-safe: runs `fn` on this executor's thread soon. Wakes a blocked executor.
   void post(std::function<void()> fn);
+  // Thread-safe, allocation-free: `op.complete()` (resuming `op.waiter`) is called on this
+  // executor's thread soon, after what was posted before. Wakes a blocked executor.
+  // REQUIRES: `op` stays valid until completed (resume_on.h keeps it in the coroutine frame).
+  void post_operation(detail::Operation& op);
 
   // ---- Used by awaitables (engine-internal, but called from header templates). ----
 
@@ -86,8 +90,10 @@ class Executor {
   // Asks for `op` to end early with ECANCELED. Best effort: it may still complete normally.
   // REQUIRES: on this executor's thread; `op` was submitted and has not completed.
   void cancel(detail::Operation& op);
-  // Forget what the cheap-calls policy cached about `fd` (it is being closed).
-  void forget_fd(int fd);
+  // Forget what the cheap-calls policy cached about `fd` (it is being closed), in every
+  // executor: an fd opened on one executor thread may have been used on another (resume_on.h).
+  // Thread-safe; callable outside any executor.
+  static void forget_fd(int fd);
 
   // Test hook: called with every operation just before it reaches the kernel (ring or direct).
   void set_submit_observer(std::function<void(const detail::Operation&)> observer) {
@@ -144,7 +150,13 @@ class Executor {
   std::vector<detail::Operation*> ready_;       // finished, completion not yet delivered
   std::vector<detail::Operation*> remote_batch_;
   size_t pool_in_flight_ = 0;
-  std::unordered_map<int, bool> fd_is_local_;  // cheap-calls kAuto: fd -> local file system
+  // Cheap-calls kAuto: fd -> whether its file system is local, valid while the fd's close
+  // generation (bumped by forget_fd on any thread) is still `generation`.
+  struct FdPlace {
+    bool local;
+    uint32_t generation;
+  };
+  std::unordered_map<int, FdPlace> fd_is_local_;
   std::function<void(const detail::Operation&)> observer_;
   Executor* previous_ = nullptr;  // the thread's current executor before this one
 };
