@@ -80,6 +80,11 @@ class Executor {
   // executor's thread soon, after what was posted before. Wakes a blocked executor.
   // REQUIRES: `op` stays valid until completed (resume_on.h keeps it in the coroutine frame).
   void post_operation(detail::Operation& op);
+  // On this executor's thread: like target.post_operation(op), but held until this executor
+  // next turns to the kernel (before it polls or waits), and sent with everything else held for
+  // `target` by then in one push and at most one wake-up. Coroutines that hop many at a time
+  // (resume_on.h) then cost a wake-up per loop turn, not one each.
+  void send_later(Executor& target, detail::Operation& op);
 
   // ---- Used by awaitables (engine-internal, but called from header templates). ----
 
@@ -134,6 +139,7 @@ class Executor {
   static bool path_is_local(const char* path);
   bool submit_direct(detail::Operation& op);  // cheap-call placement; false if done at once
   void poll(bool wait);
+  void flush_outbox();
   void deliver_ready();
   static detail::DetachedTask run_root(Task<void> task, bool& done, std::exception_ptr& error);
   template <class T>
@@ -149,6 +155,8 @@ class Executor {
   std::unique_ptr<detail::Backend> backend_;
   std::vector<detail::Operation*> ready_;       // finished, completion not yet delivered
   std::vector<detail::Operation*> remote_batch_;
+  // send_later(): operations held per target executor until the next flush_outbox().
+  std::vector<std::pair<Executor*, std::vector<detail::Operation*>>> outbox_;
   size_t pool_in_flight_ = 0;
   // Cheap-calls kAuto: fd -> whether its file system is local, valid while the fd's close
   // generation (bumped by forget_fd on any thread) is still `generation`.

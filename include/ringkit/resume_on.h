@@ -1,7 +1,7 @@
 // Moving a coroutine between executors (thread-per-core hand-over).
 //
 // `co_await resume_on(other)` suspends the calling coroutine and resumes it on `other`'s thread
-// (through Executor::post_operation, the thread-safe entry). Every engine operation it awaits
+// (Executor::send_later: the hops of one loop turn go together, with one wake-up). Every engine operation it awaits
 // afterwards is submitted on `other`: awaiters pick Executor::current() when they suspend, not
 // before. The coroutine must hop back (`co_await resume_on(home)`) before it touches anything
 // that belongs to its home thread and before it returns: a Task's continuation is resumed on
@@ -35,8 +35,13 @@ class ResumeOnAwaiter {
   bool await_ready() const noexcept { return Executor::current() == &target_; }
   void await_suspend(std::coroutine_handle<> waiter) {
     op_.waiter = waiter;
-    // After this call the coroutine may already run on the other thread: touch nothing more.
-    target_.post_operation(op_);
+    // Sent when this executor next turns to the kernel, with the other hops of this turn (one
+    // wake-up for all). After it is sent the coroutine may run on the other thread at once.
+    if (Executor* here = Executor::current()) {
+      here->send_later(target_, op_);
+    } else {
+      target_.post_operation(op_);
+    }
   }
   void await_resume() const noexcept { assert(Executor::current() == &target_); }
 

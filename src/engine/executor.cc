@@ -95,6 +95,7 @@ Executor::Executor(const EngineSettings& settings) : settings_(settings) {
 }
 
 Executor::~Executor() {
+  flush_outbox();
   backend_.reset();
   pool_.reset();
   remote_.reset();
@@ -115,6 +116,24 @@ void Executor::post(std::function<void()> fn) {
 }
 
 void Executor::post_operation(detail::Operation& op) { remote_->push(&op); }
+
+void Executor::send_later(Executor& target, detail::Operation& op) {
+  for (auto& [to, ops] : outbox_) {
+    if (to == &target) {
+      ops.push_back(&op);
+      return;
+    }
+  }
+  outbox_.emplace_back(&target, std::vector<detail::Operation*>{&op});
+}
+
+void Executor::flush_outbox() {
+  for (auto& [to, ops] : outbox_) {
+    if (ops.empty()) continue;
+    to->remote_->push(ops);
+    ops.clear();
+  }
+}
 
 detail::DetachedTask Executor::run_root(Task<void> task, bool& done, std::exception_ptr& error) {
   try {
@@ -206,6 +225,7 @@ void Executor::drain_remote() {
 }
 
 void Executor::poll(bool wait) {
+  flush_outbox();
   backend_->poll(wait && ready_.empty());
   deliver_ready();
 }

@@ -181,6 +181,8 @@ class Syncer {
   Executor* worker_for(const Entry& e, const BasisMatch* copy_from);
   Task<void> write_on_worker(Executor& worker, DirPair& dir, Work& work, bool exists, WantedAttrs want);
   Task<WorkerWritten> write_plain(WorkerWrite job);
+  Task<void> write_here(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
+                        const BasisMatch* copy_from);
   Task<void> sync_symlink(DirPair& dir, Work& work, const struct statx* dst_st);
   Task<void> sync_special(DirPair& dir, Work& work, const struct statx* dst_st);
   // `prefix_done` (if given) receives how many bytes from the start were written completely.
@@ -343,6 +345,8 @@ class Syncer {
   // Declared before copy_: the worker's buffers (copy_.worker) go before the worker does.
   std::unique_ptr<ExecutorThread> worker_;
   bool workers_off_ = false;
+  size_t writes_on_worker_ = 0;  // writes in flight there, and here (for the balance)
+  size_t writes_at_home_ = 0;
   CopyState copy_;          // how file data is copied (data_copy.cc)
 };
 

@@ -146,13 +146,22 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
 // directory) and puts it in place; see install.cc for where the data goes.
 Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
                                  const BasisMatch* copy_from) {
-  Entry& e = *work.src;
-  std::string rel = dir.rel + work.src->name;
   bool exists = dst != nullptr;
-  if (Executor* worker = worker_for(e, copy_from)) {
+  if (Executor* worker = worker_for(*work.src, copy_from)) {
     co_await write_on_worker(*worker, dir, work, exists, want);  // transfer_worker.cc
     co_return;
   }
+  ++writes_at_home_;
+  co_await write_here(dir, work, dst, want, copy_from);
+  --writes_at_home_;
+}
+
+// write_regular on the home executor.
+Task<void> Syncer::write_here(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
+                              const BasisMatch* copy_from) {
+  Entry& e = *work.src;
+  std::string rel = dir.rel + work.src->name;
+  bool exists = dst != nullptr;
   Result<fs::Fd> src = std::make_error_code(std::errc::bad_file_descriptor);
   if (copy_from != nullptr) {
     src = co_await fs::openat(wd_.basis[copy_from->index].get(), dir.rel + work.dst_name, O_RDONLY | O_NOFOLLOW);
