@@ -16,7 +16,12 @@
 // On io_uring (kernel >= 6.0) it is one multishot recvmsg with a provided-buffer ring; elsewhere
 // it falls back to one recvmsg at a time into its own buffers, with the same API and results.
 // It belongs to the executor thread that created it and must be stopped with
-// `co_await receiver.stop()` before it is destroyed.
+// `co_await receiver.stop()` before it is destroyed. Deadlines of next_until() share one timer
+// per receiver, so waiting with a deadline costs no operation per datagram.
+//
+// send_segments sends a run of equal-sized datagrams in one call (UDP GSO), and a receiver
+// with ReceiverOptions::coalesce_bytes takes such a run in one receive (UDP GRO): a window of
+// TFTP DATA then costs a handful of system calls instead of one per block.
 #pragma once
 
 #include <netinet/in.h>
@@ -198,6 +203,42 @@ detail::CountAwaiter<size_t> sendmsg(SocketFd sock, const msghdr& msg, int flags
                                      std::chrono::nanoseconds timeout = {},
                                      std::stop_token stop = {});
 
+// ---- Segmented sends (UDP generic segmentation offload) ----
+
+// Limits of one send_segments() call: at most kMaxSegments datagrams (the kernel's limit was 64
+// before Linux 6.9) and kMaxSegmentedBytes in all (the largest UDP payload over IPv4).
+inline constexpr size_t kMaxSegments = 64;
+inline constexpr size_t kMaxSegmentedBytes = 65507;
+
+// Awaitable of send_segments; holds its own copy of the destination and the control message.
+class SendSegmentsAwaiter : public detail::OpAwaiterBase {
+ public:
+  SendSegmentsAwaiter(int fd, std::span<const std::byte> data, uint16_t segment_size,
+                      const Address& to, std::chrono::nanoseconds timeout, std::stop_token stop);
+  bool await_suspend(std::coroutine_handle<> waiter);
+  Result<size_t> await_resume();
+
+ private:
+  std::span<const std::byte> data_;
+  uint16_t segment_size_;
+  Address to_;
+  iovec iov_{};
+  msghdr msg_{};
+  alignas(cmsghdr) std::byte control_[CMSG_SPACE(sizeof(uint16_t))]{};
+};
+
+// Sends `data` as consecutive datagrams of `segment_size` bytes (the last may be shorter) to
+// `to` in one system call: UDP_SEGMENT, which the kernel splits late (or the NIC does). The
+// receiver sees ordinary datagrams. Its byte count. Errors: message_size when `data` is empty
+// or breaks the limits above (nothing is submitted); invalid_argument when a segment does not
+// fit the path's MTU; io_error when the route cannot segment (no checksum offload);
+// no_protocol_option on kernels before 4.18. A caller that gets one of those sends the
+// datagrams one by one instead.
+SendSegmentsAwaiter send_segments(SocketFd sock, std::span<const std::byte> data,
+                                  uint16_t segment_size, const Address& to,
+                                  std::chrono::nanoseconds timeout = {},
+                                  std::stop_token stop = {});
+
 // ---- MultishotReceiver ----
 
 // One received datagram.
@@ -216,14 +257,23 @@ struct ReceiverOptions {
   // Payload bytes per buffer; longer datagrams arrive truncated (Datagram::truncated). TFTP
   // requests and acks fit the default; a data receiver wants blksize + 4.
   uint32_t payload_size = 2048;
+  // Above payload_size: let the kernel hand over back-to-back datagrams of one length from one
+  // sender in a single receive of up to this many bytes (UDP_GRO; a sender using
+  // send_segments() on loopback, or a NIC that coalesces). next() still returns them one at a
+  // time. Each buffer then has this much room, so it costs memory: worth it for a receiver of
+  // bursts (a window of TFTP DATA), not for one of requests. A coalesced run longer than this
+  // loses its tail, so size it to the longest burst (65535 holds anything). 0: off.
+  uint32_t coalesce_bytes = 0;
   // Use multishot recvmsg where the ring has it. False forces one recvmsg at a time (the same
   // path the threads backend takes), for tests and comparisons.
   bool allow_multishot = true;
 };
 
 struct ReceiverStats {
-  uint64_t datagrams = 0;  // datagrams (and errors) the kernel delivered
-  uint64_t arms = 0;       // receives submitted: 1 per (re-)arm with multishot, 1 per datagram without
+  uint64_t datagrams = 0;   // receives (and errors) the kernel delivered
+  uint64_t coalesced = 0;   // further datagrams that came inside one of those (coalesce_bytes)
+  uint64_t arms = 0;        // receives submitted: 1 per (re-)arm with multishot, 1 per datagram without
+  uint64_t timer_arms = 0;  // timers submitted for deadlines (not one per next(): see next_until)
 };
 
 struct ReceiverState;  // the receiver's buffers and receive; defined in src/net/receiver.cc
@@ -241,11 +291,19 @@ struct ReceiverState;  // the receiver's buffers and receive; defined in src/net
 // The receive is armed by the first next(); until stop() it stays armed, re-armed when the
 // kernel ends a multishot (no buffer free, or its own reasons). Errors from the socket come out
 // of next() one at a time; the receive is armed again by the next next().
+//
+// Deadlines cost no operation per datagram: the receiver keeps at most one timer in flight. A
+// datagram that comes first leaves it running; when it fires before the deadline of whoever
+// waits then, it is re-armed for the rest. So a transfer that waits for each packet with a
+// deadline moved forward every few packets submits a timer about once per wait length, not
+// once per packet (ReceiverStats::timer_arms counts them).
 // Thread affinity: the executor thread it was created on, which must also drive it.
 // Invariants: at most one next() and one stop() awaited at a time; after stop(), next() returns
 // cancelled().
 class MultishotReceiver {
  public:
+  using Clock = std::chrono::steady_clock;
+
   // REQUIRES: on an executor thread. `sock` is a bound UDP socket that outlives the receiver.
   explicit MultishotReceiver(SocketFd sock, const ReceiverOptions& options = {});
   // REQUIRES: on its executor's thread, before that executor is destroyed; stop() was awaited,
@@ -262,12 +320,17 @@ class MultishotReceiver {
   // when none came in time (the receive stays armed). With a stop token: cancelled() when stop
   // is requested (the receive stays armed). cancelled() after stop().
   NextAwaiter next(std::chrono::nanoseconds timeout = {}, std::stop_token stop = {});
-  // Ends the receive and waits until the kernel is done with every buffer. Datagrams received
-  // and not yet taken are dropped. A pending next() ends with cancelled().
+  // The same with an absolute deadline: timed_out() once `deadline` has passed with nothing
+  // received (at once, if it already has and nothing is queued).
+  NextAwaiter next_until(Clock::time_point deadline, std::stop_token stop = {});
+  // Ends the receive and waits until the kernel is done with every buffer and the timer.
+  // Datagrams received and not yet taken are dropped. A pending next() ends with cancelled().
   StopAwaiter stop();
 
   // True when datagrams come through a multishot recvmsg and a provided-buffer ring.
   bool multishot() const;
+  // True when the socket accepted UDP_GRO (coalesce_bytes was asked for).
+  bool coalescing() const;
   const ReceiverStats& stats() const;
 
  private:
@@ -276,8 +339,8 @@ class MultishotReceiver {
 
 class MultishotReceiver::NextAwaiter {
  public:
-  NextAwaiter(ReceiverState* s, std::chrono::nanoseconds timeout, std::stop_token stop)
-      : s_(s), timeout_(timeout), stop_(std::move(stop)) {}
+  NextAwaiter(ReceiverState* s, std::optional<Clock::time_point> deadline, std::stop_token stop)
+      : s_(s), deadline_(deadline), stop_(std::move(stop)) {}
   NextAwaiter(const NextAwaiter&) = delete;
   NextAwaiter& operator=(const NextAwaiter&) = delete;
 
@@ -285,9 +348,11 @@ class MultishotReceiver::NextAwaiter {
   bool await_suspend(std::coroutine_handle<> waiter);
   Result<Datagram> await_resume();
 
-  // Called by the receiver when a datagram, an error or stop arrives for this waiter.
-  // `deferred`: resume on the next turn of the loop rather than inside the caller.
-  void wake(bool deferred);
+  // Called by the receiver when a datagram, an error or stop arrives for this waiter, or its
+  // deadline passed (`expired`). `deferred`: resume on the next turn of the loop rather than
+  // inside the caller.
+  void wake(bool deferred, bool expired = false);
+  const std::optional<Clock::time_point>& deadline() const { return deadline_; }
 
  private:
   struct OnStop {
@@ -295,13 +360,11 @@ class MultishotReceiver::NextAwaiter {
     void operator()() const noexcept;
   };
   ReceiverState* s_;
-  std::chrono::nanoseconds timeout_;
+  std::optional<Clock::time_point> deadline_;
   std::stop_token stop_;
   std::coroutine_handle<> waiter_;
-  ringkit::detail::Operation timer_;  // kTimeout while waiting with a timeout
-  ringkit::detail::Operation wake_;   // deferred resumption (stop) when there is no timer
-  bool timer_armed_ = false;
-  bool cancelling_timer_ = false;
+  ringkit::detail::Operation wake_;   // deferred resumption (stop)
+  bool expired_ = false;
   std::optional<std::stop_callback<OnStop>> stop_callback_;
 };
 

@@ -1,5 +1,7 @@
 // Datagram receives and sends: each fills an Operation (kRecvmsg/kSendmsg) for the engine,
 // which runs it on the ring or through epoll (see syscall_ops.cc for the fields).
+#include <netinet/udp.h>
+
 #include <cstring>
 
 #include "ringkit/net.h"
@@ -17,6 +19,19 @@ Operation make_socket_op(OpCode code, int fd, int flags, std::chrono::nanosecond
   op.flags = static_cast<uint32_t>(flags);
   op.timeout = timeout.count() > 0 ? timeout : std::chrono::nanoseconds(0);
   return op;
+}
+
+// Points `msg` at `data` (through `iov`) and, unless `to` is empty, at the destination.
+void point_send_msg(msghdr& msg, iovec& iov, std::span<const std::byte> data, const Address& to) {
+  iov.iov_base = const_cast<std::byte*>(data.data());
+  iov.iov_len = data.size();
+  msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!to.empty()) {
+    msg.msg_name = const_cast<struct sockaddr*>(to.sockaddr());
+    msg.msg_namelen = to.length();
+  }
 }
 
 }  // namespace
@@ -61,15 +76,7 @@ SendToAwaiter::SendToAwaiter(int fd, std::span<const std::byte> data, const Addr
 }
 
 bool SendToAwaiter::await_suspend(std::coroutine_handle<> waiter) {
-  iov_.iov_base = const_cast<std::byte*>(data_.data());
-  iov_.iov_len = data_.size();
-  msg_ = {};
-  msg_.msg_iov = &iov_;
-  msg_.msg_iovlen = 1;
-  if (!to_.empty()) {
-    msg_.msg_name = const_cast<struct sockaddr*>(to_.sockaddr());
-    msg_.msg_namelen = to_.length();
-  }
+  point_send_msg(msg_, iov_, data_, to_);
   op_.addr = &msg_;
   return OpAwaiterBase::await_suspend(waiter);
 }
@@ -77,6 +84,45 @@ bool SendToAwaiter::await_suspend(std::coroutine_handle<> waiter) {
 Result<size_t> SendToAwaiter::await_resume() {
   if (op_.res < 0) return error();
   return static_cast<size_t>(op_.res);
+}
+
+SendSegmentsAwaiter::SendSegmentsAwaiter(int fd, std::span<const std::byte> data,
+                                         uint16_t segment_size, const Address& to,
+                                         std::chrono::nanoseconds timeout, std::stop_token stop)
+    : data_(data), segment_size_(segment_size), to_(to) {
+  op_ = make_socket_op(OpCode::kSendmsg, fd, 0, timeout);
+  set_stop(std::move(stop));
+}
+
+bool SendSegmentsAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+  // Checked here so that the kernel's EINVAL keeps meaning "this path cannot segment".
+  bool fits = segment_size_ > 0 && !data_.empty() && data_.size() <= kMaxSegmentedBytes &&
+              (data_.size() + segment_size_ - 1) / segment_size_ <= kMaxSegments;
+  if (!fits) {
+    op_.res = -EMSGSIZE;
+    return false;
+  }
+  point_send_msg(msg_, iov_, data_, to_);
+  msg_.msg_control = control_;
+  msg_.msg_controllen = sizeof control_;
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg_);
+  cm->cmsg_level = SOL_UDP;
+  cm->cmsg_type = UDP_SEGMENT;
+  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  std::memcpy(CMSG_DATA(cm), &segment_size_, sizeof segment_size_);
+  op_.addr = &msg_;
+  return OpAwaiterBase::await_suspend(waiter);
+}
+
+Result<size_t> SendSegmentsAwaiter::await_resume() {
+  if (op_.res < 0) return error();
+  return static_cast<size_t>(op_.res);
+}
+
+SendSegmentsAwaiter send_segments(SocketFd sock, std::span<const std::byte> data,
+                                  uint16_t segment_size, const Address& to,
+                                  std::chrono::nanoseconds timeout, std::stop_token stop) {
+  return SendSegmentsAwaiter(sock.fd, data, segment_size, to, timeout, std::move(stop));
 }
 
 RecvFromAwaiter recv_from(SocketFd sock, std::span<std::byte> buf, Address* from,

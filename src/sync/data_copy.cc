@@ -21,8 +21,8 @@ namespace {
 
 // The ring: chunks of 256 KiB, 4 of a file in flight. Larger writes measured slower on ext4
 // here: the page cache takes folios as large as the write, and 4 files written in 1 MiB pieces
-// took 2-4x as long as in 256 KiB ones (tmpfs: no difference; bench/run_sync.py's analysis of
-// target 4 says why).
+// took 2-4x as long as in 256 KiB ones (tmpfs: no difference; bench/sync/analysis.md says why,
+// under target 4).
 constexpr uint64_t kChunk = 256 << 10;
 constexpr size_t kChunksInFlight = 4;
 // Leased buffers for all files together: one per entry the walk keeps in flight

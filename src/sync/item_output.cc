@@ -293,7 +293,7 @@ void ItemOutput::end(uint64_t total_size, double seconds) {
     std::snprintf(speedup, sizeof speedup, "%.2f", static_cast<double>(total_size) / std::max(total, 1.0));
     rep_.info_text("\nsent " + human_number(sent, human) + " bytes  received " + human_number(received, human) +
                    " bytes  " + human_fraction(total / std::max(seconds, 0.001), human) + " bytes/sec\ntotal size is " + human_number(total_size, human) +
-                   "  speedup is " + speedup + "\n");
+                   "  speedup is " + speedup + (opt_.dry_run ? " (DRY RUN)" : "") + "\n");
   } else if (log_file_ != nullptr) {
     log_file_->write("sent " + std::to_string(sent) + " bytes  received " + std::to_string(received) +
                      " bytes  total size " + std::to_string(total_size));

@@ -87,8 +87,8 @@ Task<void> run_clients(const Plan& plan, uint32_t first, uint32_t step, ThreadRe
   co_await when_all(std::move(clients));
 }
 
-// Enough completion-queue room for every client's receive (2 entries with its timeout) and a
-// send (1), plus slack, as a power of two within what a ring may have.
+// Enough completion-queue room for every client's receive and its timer (2 entries) and a send
+// (1), plus slack, as a power of two within what a ring may have.
 uint32_t queue_depth_for(uint32_t clients_per_executor, uint32_t configured) {
   uint64_t cq = 3ull * clients_per_executor + 64;
   uint64_t sq = (cq + 1) / 2;

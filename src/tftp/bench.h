@@ -6,8 +6,9 @@
 // index), so a run is reproducible client by client. Clients start together; with `repeat` or
 // `duration` each starts its next download as soon as the previous one ends.
 //
-// Memory per client: a receive buffer of blksize + 5 bytes, the hash state and the coroutine
-// frames (a few KiB). Descriptors: one socket per client, so the caller must allow
+// Memory per client: the receive buffer of blksize + 4 bytes (with windows: 4 buffers of up to
+// 64 KiB for coalesced runs, whose pages are touched only as runs land in them), the hash state
+// and the coroutine frames (a few KiB). Descriptors: one socket per client, so the caller must allow
 // clients + a few dozen open files (ringtftp raises RLIMIT_NOFILE).
 //
 // run_bench() blocks until all clients are done; it creates and joins its threads. The
@@ -40,7 +41,7 @@ struct BenchConfig {
   // Keep each client downloading until this much time has passed since the start.
   std::optional<std::chrono::nanoseconds> duration;
   // Engine settings for the executors; queue_depth is raised to fit the clients each one runs
-  // (a pending receive with a timeout holds two completion entries, a send one more).
+  // (a pending receive and its timer hold two completion entries, a send one more).
   EngineSettings engine;
 };
 

@@ -1,5 +1,6 @@
 #include "tftp/channel.h"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -8,16 +9,57 @@
 namespace ringkit::tftp {
 
 using std::chrono::nanoseconds;
-using Clock = std::chrono::steady_clock;
 
-Channel::Channel(net::SocketFd sock, const net::Address& peer, std::span<std::byte> rx_buffer,
-                 bool learn_peer_port, const Impairment& impairment)
-    : fd_(sock.fd),
-      peer_(peer),
-      rx_(rx_buffer),
-      learn_port_(learn_peer_port),
-      impairment_(impairment) {
-  if (impairment.active()) rng_ = std::make_unique<std::mt19937_64>(impairment.seed);
+namespace {
+
+// The end of the run that starts at d[first]: datagrams back to back in memory, each of the
+// first one's size except the last (which may be shorter), within one segmented send's limits.
+size_t run_end(std::span<const std::span<const std::byte>> d, size_t first) {
+  const size_t segment = d[first].size();
+  size_t bytes = segment;
+  size_t i = first + 1;
+  while (i < d.size() && i - first < net::kMaxSegments) {
+    const auto& prev = d[i - 1];
+    if (prev.size() != segment) break;  // only a run's last datagram may be shorter
+    if (d[i].data() != prev.data() + prev.size() || d[i].size() > segment) break;
+    if (bytes + d[i].size() > net::kMaxSegmentedBytes) break;
+    bytes += d[i].size();
+    ++i;
+  }
+  return i;
+}
+
+// Errors that say this route (or kernel) cannot take segmented sends, as opposed to errors
+// that one-by-one sends would meet too.
+bool segmentation_refused(const std::error_code& e) {
+  return e == std::errc::io_error || e == std::errc::invalid_argument ||
+         e == std::errc::no_protocol_option || e == std::errc::operation_not_supported ||
+         e == std::errc::message_size;
+}
+
+}  // namespace
+
+ChannelOptions ChannelOptions::receiving_data(size_t blksize, size_t windowsize) {
+  ChannelOptions o;
+  const size_t packet = blksize + kDataHeaderSize;
+  o.max_datagram = packet;
+  o.receive_buffers = static_cast<uint32_t>(std::clamp<size_t>(windowsize, 1, 16));
+  o.multishot = windowsize > 1;
+  if (windowsize > 1) {
+    o.coalesce_bytes = static_cast<uint32_t>(std::min<size_t>(2 * windowsize * packet, 65535));
+    // A window comes in one or two coalesced runs from a sender that segments; one that does
+    // not fills a buffer a datagram, and the receive pauses (datagrams wait in the socket)
+    // whenever all four are taken, until the transfer frees one.
+    o.receive_buffers = std::min<uint32_t>(o.receive_buffers, 4);
+  }
+  return o;
+}
+
+Channel::Channel(net::SocketFd sock, const net::Address& peer, const ChannelOptions& options)
+    : fd_(sock.fd), peer_(peer), options_(options), learn_port_(options.learn_peer_port) {
+  if (options.impairment.active()) {
+    rng_ = std::make_unique<std::mt19937_64>(options.impairment.seed);
+  }
 }
 
 bool Channel::roll(double probability) {
@@ -25,28 +67,39 @@ bool Channel::roll(double probability) {
   return std::uniform_real_distribution<double>(0.0, 1.0)(*rng_) < probability;
 }
 
+ChannelStats Channel::stats() const {
+  ChannelStats s = stats_;
+  if (rx_) {
+    s.receives = rx_->stats().datagrams;
+    s.timer_arms = rx_->stats().timer_arms;
+  }
+  return s;
+}
+
 Task<Result<void>> Channel::send_raw(std::span<const std::byte> datagram) {
   auto sent = co_await net::send_to(fd_, datagram, peer_);
   if (!sent) co_return sent.error();
+  ++stats_.send_calls;
   ++stats_.packets_sent;
   stats_.bytes_sent += datagram.size();
   co_return Result<void>{};
 }
 
 Task<Result<void>> Channel::send(std::span<const std::byte> datagram) {
-  if (!impairment_.active()) co_return co_await send_raw(datagram);
-  if (roll(impairment_.loss)) {
+  const Impairment& impairment = options_.impairment;
+  if (!impairment.active()) co_return co_await send_raw(datagram);
+  if (roll(impairment.loss)) {
     ++stats_.impaired;
     co_return Result<void>{};
   }
-  if (held_.empty() && roll(impairment_.reorder)) {
+  if (held_.empty() && roll(impairment.reorder)) {
     ++stats_.impaired;
     held_.assign(datagram.begin(), datagram.end());
     co_return Result<void>{};
   }
   auto r = co_await send_raw(datagram);
   if (!r) co_return r;
-  if (roll(impairment_.duplicate)) {
+  if (roll(impairment.duplicate)) {
     ++stats_.impaired;
     r = co_await send_raw(datagram);
     if (!r) co_return r;
@@ -59,8 +112,39 @@ Task<Result<void>> Channel::send(std::span<const std::byte> datagram) {
   co_return r;
 }
 
+Task<Result<void>> Channel::send_run(std::span<const std::span<const std::byte>> run) {
+  size_t bytes = 0;
+  for (auto d : run) bytes += d.size();
+  std::span<const std::byte> all(run.front().data(), bytes);
+  auto sent = co_await net::send_segments(fd_, all, static_cast<uint16_t>(run.front().size()),
+                                          peer_);
+  if (sent) {
+    ++stats_.send_calls;
+    stats_.packets_sent += run.size();
+    stats_.bytes_sent += bytes;
+    co_return Result<void>{};
+  }
+  if (!segmentation_refused(sent.error())) co_return sent.error();
+  segments_ok_ = false;  // this route cannot: one by one from now on
+  for (auto d : run) {
+    auto r = co_await send_raw(d);
+    if (!r) co_return r;
+  }
+  co_return Result<void>{};
+}
+
+Task<Result<void>> Channel::send_together(std::vector<Task<Result<void>>> sends) {
+  if (sends.size() == 1) co_return co_await std::move(sends.front());
+  auto results = co_await when_all(std::move(sends));
+  for (auto& r : results) {
+    if (!r) co_return r;
+  }
+  co_return Result<void>{};
+}
+
 Task<Result<void>> Channel::send_all(std::span<const std::span<const std::byte>> datagrams) {
-  if (datagrams.size() == 1 || impairment_.active()) {
+  if (datagrams.empty()) co_return Result<void>{};
+  if (datagrams.size() == 1 || options_.impairment.active()) {
     for (auto d : datagrams) {
       auto r = co_await send(d);
       if (!r) co_return r;
@@ -68,13 +152,16 @@ Task<Result<void>> Channel::send_all(std::span<const std::span<const std::byte>>
     co_return Result<void>{};
   }
   std::vector<Task<Result<void>>> sends;
-  sends.reserve(datagrams.size());
-  for (auto d : datagrams) sends.push_back(send_raw(d));
-  auto results = co_await when_all(std::move(sends));
-  for (auto& r : results) {
-    if (!r) co_return r;
+  for (size_t i = 0; i < datagrams.size();) {
+    size_t end = segments_ok_ ? run_end(datagrams, i) : i + 1;
+    if (end - i >= 2) {
+      sends.push_back(send_run(datagrams.subspan(i, end - i)));
+    } else {
+      sends.push_back(send_raw(datagrams[i]));
+    }
+    i = end;
   }
-  co_return Result<void>{};
+  co_return co_await send_together(std::move(sends));
 }
 
 Task<void> Channel::send_error(ErrorCode code, std::string_view message) {
@@ -95,45 +182,57 @@ Task<void> Channel::answer_wrong_tid(net::Address from) {
 }
 
 Task<Result<Packet>> Channel::receive(nanoseconds timeout, std::stop_token stop) {
+  co_return co_await receive_until(Clock::now() + timeout, std::move(stop));
+}
+
+Task<Result<Packet>> Channel::receive_until(Clock::time_point deadline, std::stop_token stop) {
   if (!held_.empty()) {  // a held-back datagram is not lost: it goes out before we wait
     std::vector<std::byte> late = std::move(held_);
     held_.clear();
     (void)co_await send_raw(late);
   }
-  const auto deadline = Clock::now() + timeout;
+  if (!rx_) {
+    net::ReceiverOptions o;
+    o.buffers = options_.receive_buffers;
+    o.payload_size = static_cast<uint32_t>(options_.max_datagram);
+    o.coalesce_bytes = options_.coalesce_bytes;
+    o.allow_multishot = options_.multishot;
+    rx_ = std::make_unique<net::MultishotReceiver>(fd_, o);
+  }
   for (;;) {
-    nanoseconds left = deadline - Clock::now();
-    if (left <= nanoseconds(0)) co_return std::make_error_code(std::errc::timed_out);
-    net::Address from;
-    auto n = co_await net::recv_from(fd_, rx_, &from, left, stop);
-    if (!n) {
+    auto d = co_await rx_->next_until(deadline, stop);
+    if (!d) {
       // ICMP errors (e.g. port unreachable after the peer went away) surface here; a
       // connection-refused from a peer that is gone ends the transfer like a timeout would.
-      co_return n.error();
+      co_return d.error();
     }
-    bool from_peer = from == peer_;
+    bool from_peer = d->from == peer_;
     bool learns_port = false;
     if (!from_peer && learn_port_) {
-      net::Address same_host = from;
+      net::Address same_host = d->from;
       same_host.set_port(peer_.port());
       learns_port = same_host == peer_;
     }
     if (!from_peer && !learns_port) {
-      co_await answer_wrong_tid(from);
+      co_await answer_wrong_tid(d->from);
       continue;
     }
     // Before the port is learned: a datagram impairment drops must be as lost as one the
     // network dropped, or a client would send its retried request to the port of an answer
     // it never saw.
-    if (impairment_.loss > 0 && roll(impairment_.loss)) {
+    if (options_.impairment.loss > 0 && roll(options_.impairment.loss)) {
       ++stats_.impaired;
       continue;
     }
     if (learns_port) {
-      peer_ = from;
+      peer_ = d->from;
       learn_port_ = false;
     }
-    auto packet = parse_packet(std::span<const std::byte>(rx_.data(), *n));
+    if (d->truncated) {
+      ++stats_.malformed;
+      continue;
+    }
+    auto packet = parse_packet(d->data);
     if (!packet) {
       ++stats_.malformed;
       continue;
@@ -141,6 +240,10 @@ Task<Result<Packet>> Channel::receive(nanoseconds timeout, std::stop_token stop)
     ++stats_.packets_received;
     co_return std::move(*packet);
   }
+}
+
+Task<void> Channel::close() {
+  if (rx_) co_await rx_->stop();
 }
 
 }  // namespace ringkit::tftp

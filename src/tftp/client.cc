@@ -72,6 +72,19 @@ Result<net::Socket> client_socket(const ClientRequest& request) {
   return net::bind_udp(local, options);
 }
 
+// How the client's channel receives: a get sizes it for the DATA it asked for (the server may
+// grant less, never more); a put receives only ACKs, OACKs and ERRORs.
+ChannelOptions channel_options(const ClientRequest& req, Opcode opcode) {
+  ChannelOptions o;
+  if (opcode == Opcode::kRrq) {
+    size_t largest = std::max<size_t>(req.options.blksize.value_or(0), kDefaultBlockSize);
+    o = ChannelOptions::receiving_data(largest, req.options.windowsize.value_or(1));
+  }
+  o.learn_peer_port = true;
+  o.impairment = req.impairment;
+  return o;
+}
+
 // Whether `packet` may be the server's answer to a request of `opcode`.
 bool is_answer(const Packet& packet, Opcode opcode) {
   if (std::holds_alternative<Error>(packet) || std::holds_alternative<Oack>(packet)) return true;
@@ -93,7 +106,7 @@ Task<Result<Packet>> exchange_request(Channel& channel, std::span<const std::byt
   if (!sent) co_return sent.error();
   auto deadline = Clock::now() + rto.timeout();
   for (;;) {
-    auto packet = co_await channel.receive(time_left(deadline), stop);
+    auto packet = co_await channel.receive_until(deadline, stop);
     if (!packet) {
       if (!packet.timed_out()) co_return packet.error();
       ++stats.timeouts;
@@ -169,11 +182,10 @@ Task<bool> handshake(Channel& channel, const ClientRequest& req, Opcode opcode, 
   co_return true;
 }
 
-// The client's end of one transfer: its socket (its TID), receive buffer and channel, and the
-// server's answer to its request.
+// The client's end of one transfer: its socket (its TID) and channel, and the server's answer
+// to its request. REQUIRES before destruction: close_session().
 struct Session {
   net::Socket sock;
-  std::vector<std::byte> rx;
   std::optional<Channel> channel;
   Handshake hs;
   Clock::time_point start = Clock::now();
@@ -181,8 +193,8 @@ struct Session {
 
 // Opens the session's socket and channel and runs the handshake. False when the transfer
 // cannot start; `out` then says why.
-Task<bool> open_session(Session& s, const ClientRequest& req, Opcode opcode, size_t rx_size,
-                        ClientResult& out, std::stop_token stop) {
+Task<bool> open_session(Session& s, const ClientRequest& req, Opcode opcode, ClientResult& out,
+                        std::stop_token stop) {
   out.server_tid = req.server;
   auto sock = client_socket(req);
   if (!sock) {
@@ -190,8 +202,7 @@ Task<bool> open_session(Session& s, const ClientRequest& req, Opcode opcode, siz
     co_return false;
   }
   s.sock = std::move(*sock);
-  s.rx.resize(rx_size);
-  s.channel.emplace(s.sock, req.server, s.rx, /*learn_peer_port=*/true, req.impairment);
+  s.channel.emplace(s.sock, req.server, channel_options(req, opcode));
   bool started = co_await handshake(*s.channel, req, opcode, out, s.hs, stop);
   out.channel = s.channel->stats();
   if (!started) {
@@ -204,6 +215,10 @@ Task<bool> open_session(Session& s, const ClientRequest& req, Opcode opcode, siz
   out.server_tid = s.channel->peer();
   if (req.on_start) req.on_start(out.negotiated, out.oack);
   co_return true;
+}
+
+Task<void> close_session(Session& s) {
+  if (s.channel) co_await s.channel->close();
 }
 
 // Fills `out` from a transfer that ran, ending at `end`.
@@ -245,10 +260,11 @@ std::string ClientResult::describe() const {
 Task<ClientResult> get(const ClientRequest& req, BlockSink& sink, std::stop_token stop) {
   ClientResult out;
   Session session;
-  size_t largest = std::max<size_t>(req.options.blksize.value_or(0), kDefaultBlockSize);
-  bool started = co_await open_session(session, req, Opcode::kRrq,
-                                       largest + kDataHeaderSize + 1, out, stop);
-  if (!started) co_return out;
+  bool started = co_await open_session(session, req, Opcode::kRrq, out, stop);
+  if (!started) {
+    co_await close_session(session);
+    co_return out;
+  }
   RecordingSink recording(sink);
   TransferParams params = params_for(req, session.hs.negotiated);
   const uint64_t blksize = params.blksize;
@@ -268,8 +284,9 @@ Task<ClientResult> get(const ClientRequest& req, BlockSink& sink, std::stop_toke
   PeerError peer;
   auto received = co_await receive_blocks(*session.channel, recording, params, opening,
                                           session.hs.first_block, req.dally, transfer, &peer, stop);
-  finish_session(out, session, transfer, finished_at.value_or(Clock::now()), received, peer,
-                 recording.failed);
+  auto end = finished_at.value_or(Clock::now());
+  co_await close_session(session);
+  finish_session(out, session, transfer, end, received, peer, recording.failed);
   co_return out;
 }
 
@@ -277,10 +294,11 @@ Task<ClientResult> put(const ClientRequest& req, const SourceFactory& make_sourc
                        BufferPool& pool, std::stop_token stop) {
   ClientResult out;
   Session session;
-  // Only ACKs, OACKs and ERRORs come back; an ERROR's text may be long.
-  bool started = co_await open_session(session, req, Opcode::kWrq,
-                                       kDefaultBlockSize + kDataHeaderSize + 1, out, stop);
-  if (!started) co_return out;
+  bool started = co_await open_session(session, req, Opcode::kWrq, out, stop);
+  if (!started) {
+    co_await close_session(session);
+    co_return out;
+  }
   RecordingSource source(make_source(session.hs.negotiated.blksize));
   TransferParams params = params_for(req, session.hs.negotiated);
   params.on_progress = req.on_progress;
@@ -288,7 +306,9 @@ Task<ClientResult> put(const ClientRequest& req, const SourceFactory& make_sourc
   PeerError peer;
   auto sent = co_await send_blocks(*session.channel, source, pool, params, {}, transfer, &peer,
                                    stop);
-  finish_session(out, session, transfer, Clock::now(), sent, peer, source.failed);
+  auto end = Clock::now();
+  co_await close_session(session);
+  finish_session(out, session, transfer, end, sent, peer, source.failed);
   co_return out;
 }
 

@@ -22,13 +22,17 @@ uint64_t resolve_flags(const FileRules& rules) {
   return flags;
 }
 
+constexpr char kTempChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+constexpr std::string_view kTempMark = ".~rk";
+constexpr size_t kTempRandom = 6;
+constexpr size_t kTempBaseMax = 200;
+
 std::string temp_name_for(const std::string& base) {
   static thread_local std::mt19937_64 rng(std::random_device{}());
-  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   // A name of up to 255 bytes must still get a temporary name within NAME_MAX: only the
   // start of it is kept (the temporary name needs to be unique, not complete).
-  std::string name = "." + base.substr(0, 200) + ".~rk";
-  for (int i = 0; i < 6; ++i) name += kChars[rng() % (sizeof kChars - 1)];
+  std::string name = "." + base.substr(0, kTempBaseMax) + std::string(kTempMark);
+  for (size_t i = 0; i < kTempRandom; ++i) name += kTempChars[rng() % (sizeof kTempChars - 1)];
   return name;
 }
 
@@ -94,6 +98,15 @@ size_t OpenFiles::open_count() const {
   size_t n = 0;
   for (const auto& [key, fd] : open_) n += fd.expired() ? 0 : 1;
   return n;
+}
+
+bool is_upload_temp_name(std::string_view name) {
+  const size_t tail = kTempMark.size() + kTempRandom;
+  if (name.size() < 1 + 1 + tail || name.size() > 1 + kTempBaseMax + tail) return false;
+  if (name.front() != '.') return false;
+  if (name.substr(name.size() - tail, kTempMark.size()) != kTempMark) return false;
+  std::string_view random = name.substr(name.size() - kTempRandom);
+  return random.find_first_not_of(kTempChars) == std::string_view::npos;
 }
 
 Task<Result<Upload>> open_for_writing(int root_fd, std::string_view filename,

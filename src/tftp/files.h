@@ -113,6 +113,10 @@ class Upload {
   bool done_ = true;
 };
 
+// Whether `name` (one path component) has the form of an upload's temporary file:
+// "." + up to 200 bytes of the target's name + ".~rk" + 6 letters or digits.
+bool is_upload_temp_name(std::string_view name);
+
 // Starts an upload of `filename` below `root_fd` for a WRQ.
 Task<Result<Upload>> open_for_writing(int root_fd, std::string_view filename,
                                       const FileRules& rules);

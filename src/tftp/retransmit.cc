@@ -31,7 +31,13 @@ void RetransmitTimer::on_sample(nanoseconds rtt) {
     rttvar_ = (3 * rttvar_ + delta) / 4;
     srtt_ = (7 * srtt_ + rtt) / 8;
   }
-  rto_ = std::clamp(srtt_ + 4 * rttvar_, policy_.min, policy_.max);
+  rto_ = std::clamp(srtt_ + std::max(4 * rttvar_, kGranularity), policy_.min, policy_.max);
+}
+
+nanoseconds RetransmitTimer::receiver_timeout(uint64_t windowsize) const {
+  nanoseconds patient = std::max(rto_, std::min(policy_.initial, policy_.max));
+  if (windowsize <= 1) return patient;
+  return std::min(2 * rto_, patient);
 }
 
 void RetransmitTimer::on_timeout() {

@@ -17,6 +17,7 @@
 #include "tftp/channel.h"
 #include "tftp/packet.h"
 #include "tftp/session.h"
+#include "tftp/stale_uploads.h"
 
 namespace ringkit::tftp {
 
@@ -151,6 +152,11 @@ class Worker {
     std::vector<Task<void>> loops;
     for (size_t i = 0; i < listeners_.size(); ++i) loops.push_back(listen(i));
     server_.ready_workers_.fetch_add(1);
+    if (index_ == 0 && server_.config()->uploads != Uploads::kOff) {
+      if (auto holder = gate_.try_enter()) {
+        Executor::current()->spawn(sweep_stale_uploads(std::move(*holder)));
+      }
+    }
     co_await when_all(std::move(loops));
     // Listeners are closed: wait for the transfers, cancelling them after the grace period.
     auto grace = spawn_joinable(grace_timer(server_.config()->shutdown_grace));
@@ -160,6 +166,21 @@ class Worker {
   }
 
   void begin_shutdown() { listen_stop_.request_stop(); }
+
+  // Uploads of a server that was killed mid-transfer left their temporary files behind.
+  Task<void> sweep_stale_uploads(Gate::Holder holder) {
+    (void)holder;
+    SweepStats swept = co_await remove_stale_uploads(server_.root_fd_, server_.started_,
+                                                     listen_stop_.get_token());
+    if (swept.removed > 0 || swept.errors > 0) {
+      server_.log_.message(
+          swept.errors > 0 ? LogLevel::kWarning : LogLevel::kInfo,
+          "removed " + std::to_string(swept.removed) +
+              " temporary files of uploads interrupted by an earlier stop (" +
+              std::to_string(swept.directories) + " directories searched, " +
+              std::to_string(swept.errors) + " could not be read or removed)");
+    }
+  }
 
   Task<void> grace_timer(std::chrono::seconds grace) {
     auto slept = co_await sleep_for(grace, timer_stop_.get_token());
@@ -242,8 +263,7 @@ class Worker {
   static Task<void> reply(int fd, net::Address to, ErrorCode code, std::string message,
                           Gate::Holder holder) {
     (void)holder;
-    std::array<std::byte, 600> rx;
-    Channel channel(fd, to, rx);
+    Channel channel(fd, to);  // sends only: nothing to close
     co_await channel.send_error(code, message);
   }
 
@@ -275,7 +295,8 @@ net::UdpOptions listener_options(bool shared) {
 }  // namespace
 
 Server::Server(ServerConfig config, std::vector<net::Socket> inherited)
-    : log_(config.log_level, config.log_transfers, config.log_json) {
+    : log_(config.log_level, config.log_transfers, config.log_json),
+      started_(std::chrono::system_clock::now()) {
   validate(config);
   if (config.workers == 0) config.workers = std::max(1u, std::thread::hardware_concurrency());
   root_fd_ = ::open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -12,6 +12,8 @@
 //
 // Lifecycle: the constructor opens the root and binds every socket (so a caller can drop
 // privileges next); run() serves until stop() and returns once every transfer has ended.
+// When uploads are allowed, the first worker also sweeps the root for the temporary files of
+// uploads that a killed server left behind (stale_uploads.h), while it serves.
 // stop() is graceful: listeners close at once, transfers run on for config.shutdown_grace and
 // are then cancelled (their clients get ERROR 0). reload() swaps in a new configuration for
 // requests that arrive from then on; settings that need new sockets or threads (listen,
@@ -20,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -68,6 +71,7 @@ class Server {
   ServerMetrics metrics_;
   ServerLog log_;
   int root_fd_ = -1;
+  std::chrono::system_clock::time_point started_;  // older upload temporaries are stale
   std::vector<net::Address> addresses_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<size_t> ready_workers_{0};

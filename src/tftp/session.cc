@@ -135,12 +135,8 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
     ctx.log->message(LogLevel::kWarning,
                      "no socket for a transfer to " + record.client + ": " + failure.message());
   }
-  std::vector<std::byte> rx;
   std::optional<Channel> channel;
-  if (sock) {
-    rx.resize(1024);
-    channel.emplace(*sock, client, rx);
-  }
+  if (sock) channel.emplace(*sock, client);
 
   if (channel && request.mode == Mode::kMail) {
     co_await channel->send_error(ErrorCode::kIllegalOperation, "Mail mode not supported");
@@ -205,8 +201,13 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
       Result<size_t> opening_len = negotiated->needs_oack() ? build_oack(opening_buf, *negotiated)
                                                              : build_ack(opening_buf, 0);
       size_buffers(*sock, *negotiated);
-      rx.resize(negotiated->blksize + kDataHeaderSize + 1);
-      channel.emplace(*sock, client, rx);
+      // Nothing was received yet: the channel is replaced by one that receives DATA. Without
+      // coalesced receives: their buffers hold up to 64 KiB each, and memory per transfer must
+      // stay small on a server (up to 16 buffers of one packet here).
+      ChannelOptions receiving =
+          ChannelOptions::receiving_data(negotiated->blksize, negotiated->windowsize);
+      receiving.coalesce_bytes = 0;
+      channel.emplace(*sock, client, receiving);
       TransferParams params = transfer_params(*config, *negotiated);
       UploadSink sink(*upload, request.mode == Mode::kNetascii, config->max_upload_size);
       // Linger after the last ACK long enough for a client's retransmission of the last block
@@ -223,6 +224,7 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
   }
 
   if (channel) {
+    co_await channel->close();
     ServerMetrics::add(metrics.retransmits, stats.retransmits);
     ServerMetrics::add(metrics.timeouts, stats.timeouts);
   }

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <vector>
 
+#include "ringkit/when_all.h"
 #include "ringkit/yield.h"
 #include "tftp/block.h"
 #include "tftp/errors.h"
@@ -90,7 +92,7 @@ Task<Result<void>> send_oack(Channel& channel, std::span<const std::byte> oack,
   bool resent = false;
   auto deadline = sent_at + rto.timeout();
   for (;;) {
-    auto packet = co_await channel.receive(time_left(deadline), stop);
+    auto packet = co_await channel.receive_until(deadline, stop);
     if (!packet) {
       if (!retry_after(packet.error(), rto, stats)) {
         co_return co_await abandon(channel, packet.error());
@@ -112,6 +114,46 @@ Task<Result<void>> send_oack(Channel& channel, std::span<const std::byte> oack,
   }
 }
 
+// In lockstep (windowsize 1) the next block is read while the current one travels, so that its
+// ACK is answered by a send alone, not a read and then a send: one engine round less per block
+// on the path from ACK to DATA. The copy from here into the packet costs far less than that
+// round. Kept for blocks up to kMaxBytes (a copy of one block per transfer).
+class ReadAhead {
+ public:
+  static constexpr size_t kMaxBytes = 16 * 1024;
+
+  ReadAhead(size_t blksize, uint64_t window)
+      : buf_(window == 1 && blksize <= kMaxBytes ? blksize : 0) {}
+  bool enabled() const { return !buf_.empty(); }
+  bool holds(uint64_t index) const { return index_ == index; }
+
+  // Block `index` into `payload` when read ahead; its size.
+  std::optional<size_t> take(uint64_t index, std::span<std::byte> payload) const {
+    if (!holds(index)) return std::nullopt;
+    std::memcpy(payload.data(), buf_.data(), size_);
+    return size_;
+  }
+
+  // Reads block `index` ahead. A failure is forgotten: the block is read again when it is
+  // sent, and that read reports it.
+  Task<Result<void>> fill(BlockSource& source, uint64_t index) {
+    index_.reset();
+    std::span<std::byte> payload(buf_);
+    size_t size = 0;
+    auto read = co_await source.read(index, std::span(&payload, 1), std::span(&size, 1));
+    if (read) {
+      index_ = index;
+      size_ = size;
+    }
+    co_return Result<void>{};
+  }
+
+ private:
+  std::vector<std::byte> buf_;
+  std::optional<uint64_t> index_;
+  size_t size_ = 0;
+};
+
 }  // namespace
 
 Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool& pool,
@@ -130,9 +172,13 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
   uint64_t acked = 0;      // every block up to this one is acknowledged
   uint64_t next = 1;       // the next block to send (again, after a go-back)
   uint64_t sent_high = 0;  // the highest block sent so far
+  uint64_t resent_high = 0;  // the highest block sent more than once
   std::optional<uint64_t> last;  // the last block, once read
   size_t last_size = 0;
   std::optional<uint64_t> went_back_at;  // `acked` when a duplicate ACK last caused a go-back
+  std::optional<uint64_t> answered_at;   // `acked` when a duplicate ACK was taken as an answer
+  std::optional<uint64_t> probed_at;     // `acked` when a timeout last resent only the tail
+  std::optional<uint64_t> send_up_to;    // a probe: the fill below stops at this block
   std::optional<uint64_t> timed_block;   // first sent at timed_at; no retransmission since
   Clock::time_point timed_at;
   Clock::time_point deadline = Clock::now();
@@ -140,6 +186,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
   std::vector<std::span<std::byte>> payloads;
   std::vector<size_t> sizes;
   std::vector<std::span<const std::byte>> datagrams;
+  ReadAhead ahead(blksize, window);
 
   uint32_t turn = 0;
   for (;;) {
@@ -148,6 +195,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
     for (;;) {
       uint64_t limit = acked + window;
       if (last) limit = std::min(limit, *last);
+      if (send_up_to) limit = std::min(limit, *send_up_to);
       if (next > limit) break;
       BufferPool::Lease lease = co_await pool.acquire();
       size_t per_lease = std::max<size_t>(1, lease.size() / packet_size);
@@ -157,15 +205,24 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       for (size_t i = 0; i < count; ++i) {
         payloads[i] = {lease.data() + i * packet_size + kDataHeaderSize, blksize};
       }
-      auto read = co_await source.read(next, payloads, sizes);
-      if (!read) co_return co_await abandon(channel, read.error());
+      std::optional<size_t> ready;
+      if (count == 1) ready = ahead.take(next, payloads[0]);
+      if (ready) {
+        sizes[0] = *ready;
+      } else {
+        auto read = co_await source.read(next, payloads, sizes);
+        if (!read) co_return co_await abandon(channel, read.error());
+      }
       datagrams.clear();
       for (size_t i = 0; i < count; ++i) {
         uint64_t index = next + i;
         std::byte* packet = lease.data() + i * packet_size;
         write_data_header({packet, kDataHeaderSize}, wire_block(index));
         datagrams.emplace_back(packet, kDataHeaderSize + sizes[i]);
-        if (index <= sent_high) ++stats.retransmits;
+        if (index <= sent_high) {
+          ++stats.retransmits;
+          resent_high = std::max(resent_high, index);
+        }
         if (sizes[i] < blksize) {
           last = index;
           last_size = sizes[i];
@@ -176,21 +233,42 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
         timed_block = std::max(next, sent_high + 1);
         timed_at = Clock::now();
       }
-      auto sent = co_await channel.send_all(datagrams);
+      uint64_t following = next + datagrams.size();
+      Result<void> sent;
+      if (ahead.enabled() && !last && !ahead.holds(following)) {
+        std::vector<Task<Result<void>>> both;
+        both.push_back(channel.send_all(datagrams));
+        both.push_back(ahead.fill(source, following));
+        auto results = co_await when_all(std::move(both));
+        sent = results.front();
+      } else {
+        sent = co_await channel.send_all(datagrams);
+      }
       if (!sent) co_return co_await abandon(channel, sent.error());
       sent_high = std::max(sent_high, next + datagrams.size() - 1);
       next += datagrams.size();
       deadline = Clock::now() + rto.timeout();
     }
+    send_up_to.reset();
 
-    auto packet = co_await channel.receive(time_left(deadline), stop);
+    auto packet = co_await channel.receive_until(deadline, stop);
     if (!packet) {
       if (!retry_after(packet.error(), rto, stats)) {
         co_return co_await abandon(channel, packet.error());
       }
-      next = acked + 1;  // resend the window
       timed_block.reset();
       went_back_at.reset();
+      if (window > 1 && sent_high > acked + 1 && probed_at != acked) {
+        // The first silence after a window: resend only its last block. That answers a lost
+        // tail (the receiver completes the window or reports the gap) and a lost ACK (the
+        // receiver acknowledges the repeat of its last block again) in one packet, where a
+        // timer that fired early (a busy machine) would otherwise repeat the whole window.
+        probed_at = acked;
+        next = sent_high;
+        send_up_to = sent_high;
+        continue;
+      }
+      next = acked + 1;  // resend the window
       continue;
     }
     if (const auto* e = std::get_if<Error>(&*packet)) co_return fail_with_peer_error(*e, peer);
@@ -207,8 +285,15 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
     if (*index == acked) {
       ++stats.duplicates;
       // RFC 1350's Sorcerer's Apprentice: with one block in flight a repeated ACK is only a
-      // late copy. With a window, it is the receiver saying the block after it was lost.
+      // late copy. With a window, it is the receiver saying the block after it was lost —
+      // unless block `acked` went out twice: a receiver answers the repeat of the block it
+      // acknowledged last with that ACK once more (receive_blocks), and taking that answer for
+      // a gap report would resend the next window, whose repeat would be answered in turn.
       if (window > 1 && sent_high > acked + 1 && went_back_at != acked) {
+        if (acked <= resent_high && answered_at != acked) {
+          answered_at = acked;
+          continue;
+        }
         went_back_at = acked;
         next = acked + 1;
         timed_block.reset();
@@ -256,7 +341,10 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     if (!r) co_return r;
     acked_at = Clock::now();
   }
-  auto deadline = Clock::now() + rto.timeout();
+  // The receiver's timer is the backstop (RetransmitTimer::receiver_timeout) and measures
+  // silence: every block received in order moves it on, so a window that takes long to arrive
+  // is not mistaken for a lost one.
+  auto deadline = Clock::now() + rto.receiver_timeout(window);
   std::optional<Data> pending = first_block;
 
   uint32_t turn = 0;
@@ -267,7 +355,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
       data = *pending;
       pending.reset();
     } else {
-      auto packet = co_await channel.receive(time_left(deadline), stop);
+      auto packet = co_await channel.receive_until(deadline, stop);
       if (!packet) {
         if (!retry_after(packet.error(), rto, stats)) {
           co_return co_await abandon(channel, packet.error());
@@ -277,7 +365,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
         ++stats.retransmits;
         nudged = false;
         acked_at.reset();
-        deadline = Clock::now() + rto.timeout();
+        deadline = Clock::now() + rto.receiver_timeout(window);
         continue;
       }
       if (const auto* e = std::get_if<Error>(&*packet)) co_return fail_with_peer_error(*e, peer);
@@ -306,11 +394,14 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
       // A block ahead of the expected one is a gap: say where we are, once, so that the
       // sender resends from there (RFC 7440). A block already received is the sender
       // repeating itself: with windowsize 1 that means our ACK was lost and RFC 1350 answers
-      // it; with a window it is the sender's own go-back or timeout, and answering every
-      // repeated window with an ACK would make the sender go back again on that ACK — each
-      // window then travels twice, for the rest of the transfer. Our timer covers a lost ACK.
+      // it. With a window it is the sender's go-back or timeout; only the repeat of the block
+      // we acknowledged last, right after that ACK, says the ACK was lost (or late): answer
+      // it once, so that the sender does not wait for our timer too. Answering every
+      // repeated block would make a sender go back again on each of those ACKs; our sender
+      // also takes the one answer for what it is (send_blocks).
       bool gap = index && *index > expected;
-      if (!nudged && (gap || window == 1)) {
+      bool repeated_acked = index && *index + 1 == expected && unacked == 0;
+      if (!nudged && (gap || window == 1 || repeated_acked)) {
         nudged = true;
         unacked = 0;
         acked_at.reset();
@@ -332,6 +423,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     ++unacked;
     nudged = false;
     rto.on_progress();
+    deadline = Clock::now() + rto.receiver_timeout(window);
     bool final = data.payload.size() < blksize;
     if (final) {
       auto finished = co_await sink.finish();
@@ -343,13 +435,13 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     if (!r) co_return r;
     unacked = 0;
     acked_at = Clock::now();
-    deadline = *acked_at + rto.timeout();
+    deadline = *acked_at + rto.receiver_timeout(window);
     if (!final) continue;
 
     // Dally: the sender repeats the last block if our final ACK was lost.
     auto dally_until = Clock::now() + dally;
     for (;;) {
-      auto packet = co_await channel.receive(time_left(dally_until), stop);
+      auto packet = co_await channel.receive_until(dally_until, stop);
       if (!packet) break;  // quiet (or gone): done
       // Any block of this transfer coming again means the sender has not heard our last ACK
       // (it resends from its first unacknowledged block, which need not be the last one).

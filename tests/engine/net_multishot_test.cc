@@ -1,6 +1,7 @@
 // MultishotReceiver: many datagrams through one armed receive, buffer recycling with more
-// datagrams than buffers, re-arming, timeouts and cancellation of next(), the explicit stop,
-// truncation, and the one-at-a-time fallback (threads backend, or forced) with the same results.
+// datagrams than buffers, re-arming, timeouts and cancellation of next(), deadlines sharing one
+// timer, the explicit stop, truncation, coalesced runs (UDP GRO) handed out one by one, and the
+// one-at-a-time fallback (threads backend, or forced) with the same results.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "ringkit/net.h"
 #include "ringkit/probe.h"
 #include "ringkit/time.h"
+#include "ringkit/yield.h"
 #include "support/backend_test.h"
 #include "support/co_assert.h"
 
@@ -315,6 +317,168 @@ TEST_P(MultishotTest, ReceivesOnIpv6) {
   if (!rx || !tx) GTEST_SKIP() << "IPv6 loopback unavailable";
   MultishotReceiver receiver(*rx);
   run(receive_v6(receiver, *tx, *local_address(*rx), *local_address(*tx)));
+}
+
+// ---- Deadlines ----
+
+// A sender that lets the receiver wait before each datagram.
+Task<void> trickle(const Socket& tx, Address to, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) {
+    co_await yield_now();
+    co_await send_burst(tx, to, i, 1);
+  }
+}
+
+// Waits for each datagram with a deadline moved forward every time, as a transfer does.
+Task<void> receive_with_moving_deadlines(MultishotReceiver& rx, const Socket& tx, Address to,
+                                         uint32_t n) {
+  Executor::current()->spawn(trickle(tx, to, n));
+  for (uint32_t i = 0; i < n; ++i) {
+    auto d = co_await rx.next_until(MultishotReceiver::Clock::now() + 30s);
+    CO_ASSERT(d, "datagram " << i << ": " << describe(d.error()));
+    EXPECT_EQ(string_of(d->data), payload(i));
+  }
+  co_await rx.stop();
+}
+
+TEST_P(MultishotTest, DeadlinesMovedForwardShareOneTimer) {
+  const uint32_t n = 200;
+  for (bool allow : {true, false}) {
+    SCOPED_TRACE(allow ? "multishot allowed" : "one at a time forced");
+    ReceiverOptions options;
+    options.allow_multishot = allow;
+    MultishotReceiver rx(rx_, options);
+    run(receive_with_moving_deadlines(rx, tx_, rx_addr_, n));
+    // The first wait arms the timer; every later deadline is later than it, so it stays.
+    EXPECT_EQ(rx.stats().timer_arms, 1u);
+  }
+}
+
+Task<void> deadline_in_the_past(MultishotReceiver& rx) {
+  auto d = co_await rx.next_until(MultishotReceiver::Clock::now() - 1ms);
+  EXPECT_TRUE(d.timed_out()) << (d ? "a datagram nobody sent" : describe(d.error()));
+  co_await rx.stop();
+}
+
+TEST_P(MultishotTest, PassedDeadlineTimesOutWithoutATimer) {
+  MultishotReceiver rx(rx_);
+  run(deadline_in_the_past(rx));
+  EXPECT_EQ(rx.stats().timer_arms, 0u);
+}
+
+// A far deadline leaves its timer running after a cancelled wait; a nearer deadline must not
+// wait for that timer but cancel it and arm its own.
+Task<void> nearer_deadline_rearms(MultishotReceiver& rx) {
+  std::stop_source source;
+  Executor::current()->spawn(request_stop_later(source));
+  auto none = co_await rx.next_until(MultishotReceiver::Clock::now() + 1h, source.get_token());
+  EXPECT_TRUE(none.cancelled());
+  auto d = co_await rx.next_until(MultishotReceiver::Clock::now() + 5ms);
+  EXPECT_TRUE(d.timed_out()) << (d ? "a datagram nobody sent" : describe(d.error()));
+  EXPECT_EQ(rx.stats().timer_arms, 2u) << "the hour-long timer, then one for 5 ms";
+  co_await rx.stop();  // must not wait for the hour either
+}
+
+TEST_P(MultishotTest, NearerDeadlineReplacesAFartherTimer) {
+  MultishotReceiver rx(rx_);
+  run(nearer_deadline_rearms(rx));
+}
+
+// ---- Coalescing (UDP GRO) ----
+
+// 40 datagrams of 1000 bytes and one of 300, sent in one call (UDP GSO) or one by one.
+std::string run_datagram(uint32_t i) {
+  return i < 40 ? std::string(1000, static_cast<char>('a' + i % 26)) : std::string(300, 'Z');
+}
+
+Task<void> receive_run(MultishotReceiver& rx, const Socket& tx, Address to, Address from,
+                       bool segmented, bool* unsupported) {
+  std::string all;
+  for (uint32_t i = 0; i <= 40; ++i) all += run_datagram(i);
+  auto bytes = std::as_bytes(std::span(all.data(), all.size()));
+  if (segmented) {
+    auto sent = co_await send_segments(tx, bytes, 1000, to);
+    if (!sent && (sent.error() == std::errc::io_error ||
+                  sent.error() == std::errc::no_protocol_option)) {
+      *unsupported = true;
+      co_await rx.stop();
+      co_return;
+    }
+    CO_ASSERT(sent, describe(sent.error()));
+  } else {
+    for (uint32_t i = 0; i <= 40; ++i) {
+      auto sent = co_await send_to(tx, bytes.subspan(i * 1000, i < 40 ? 1000 : 300), to);
+      CO_ASSERT(sent, describe(sent.error()));
+    }
+  }
+  for (uint32_t i = 0; i <= 40; ++i) {
+    auto d = co_await rx.next(5s);
+    CO_ASSERT(d, "datagram " << i << ": " << describe(d.error()));
+    EXPECT_EQ(string_of(d->data), run_datagram(i)) << "datagram " << i;
+    EXPECT_EQ(d->from, from);
+    EXPECT_FALSE(d->truncated);
+  }
+  co_await rx.stop();
+}
+
+TEST_P(MultishotTest, CoalescedRunIsHandedOutDatagramByDatagram) {
+  for (bool allow : {true, false}) {
+    for (bool segmented : {true, false}) {
+      SCOPED_TRACE(std::string(allow ? "multishot allowed" : "one at a time forced") +
+                   (segmented ? ", sent in one call" : ", sent one by one"));
+      ReceiverOptions options;
+      options.buffers = 4;
+      options.payload_size = 1024;
+      options.coalesce_bytes = 65535;
+      options.allow_multishot = allow;
+      MultishotReceiver rx(rx_, options);
+      bool unsupported = false;
+      run(receive_run(rx, tx_, rx_addr_, tx_addr_, segmented, &unsupported));
+      if (unsupported) GTEST_SKIP() << "no UDP segmentation offload here";
+      uint64_t total = rx.stats().datagrams + rx.stats().coalesced;
+      EXPECT_EQ(total, 41u);
+      if (segmented && rx.coalescing()) {
+        // On loopback the run stays whole from the sender's call to the receive.
+        EXPECT_EQ(rx.stats().datagrams, 1u);
+        EXPECT_EQ(rx.stats().coalesced, 40u);
+      }
+    }
+  }
+}
+
+Task<void> receive_cut_run(MultishotReceiver& rx, const Socket& tx, Address to,
+                           bool* unsupported) {
+  std::string all;
+  for (uint32_t i = 0; i <= 40; ++i) all += run_datagram(i);
+  auto sent = co_await send_segments(tx, std::as_bytes(std::span(all.data(), all.size())), 1000,
+                                     to);
+  if (!sent) {
+    *unsupported = true;
+    co_await rx.stop();
+    co_return;
+  }
+  // 2500 bytes of room: two whole datagrams, then half of the third, marked truncated.
+  for (uint32_t i = 0; i < 3; ++i) {
+    auto d = co_await rx.next(5s);
+    CO_ASSERT(d, "datagram " << i << ": " << describe(d.error()));
+    std::string expect = run_datagram(i);
+    if (i == 2) expect.resize(500);
+    EXPECT_EQ(string_of(d->data), expect);
+    EXPECT_EQ(d->truncated, i == 2);
+  }
+  co_await rx.stop();
+}
+
+TEST_P(MultishotTest, CoalescedRunLongerThanTheBufferEndsTruncated) {
+  ReceiverOptions options;
+  options.buffers = 2;
+  options.payload_size = 1024;
+  options.coalesce_bytes = 2500;
+  MultishotReceiver rx(rx_, options);
+  if (!rx.coalescing()) GTEST_SKIP() << "UDP_GRO refused by this kernel";
+  bool unsupported = false;
+  run(receive_cut_run(rx, tx_, rx_addr_, &unsupported));
+  if (unsupported) GTEST_SKIP() << "no UDP segmentation offload here";
 }
 
 }  // namespace

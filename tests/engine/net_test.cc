@@ -1,5 +1,5 @@
 // UDP operations: addresses, sockets, round trips on both loopbacks, timeouts, cancellation,
-// bursts, and batching of sends into few io_uring_enter calls.
+// bursts, batching of sends into few io_uring_enter calls, and segmented sends (UDP GSO).
 #include "ringkit/net.h"
 
 #include <gtest/gtest.h>
@@ -417,6 +417,70 @@ TEST_P(UdpNetTest, BadDescriptorIsAnError) {
   auto r = run(receive_on(-1));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), std::errc::bad_file_descriptor) << describe(r.error());
+}
+
+// ---- send_segments ----
+
+// `n` segments of `size` bytes, segment i filled with 'a' + i % 26, then a shorter last one.
+std::string segmented_payload(size_t n, size_t size, size_t last) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s.append(size, static_cast<char>('a' + i % 26));
+  s.append(last, 'Z');
+  return s;
+}
+
+// Sends one segmented run from a to b and receives it as separate datagrams (b has no UDP_GRO).
+Task<void> segments_arrive_as_datagrams(Pair& p, bool* unsupported) {
+  const size_t n = 20, size = 1000, last = 123;
+  std::string run = segmented_payload(n, size, last);
+  auto sent = co_await send_segments(p.a, bytes_of(run), size, p.b_addr);
+  if (!sent && (sent.error() == std::errc::io_error ||
+                sent.error() == std::errc::no_protocol_option)) {
+    *unsupported = true;
+    co_return;
+  }
+  CO_ASSERT(sent, describe(sent.error()));
+  EXPECT_EQ(*sent, run.size());
+  std::vector<std::byte> buf(2048);
+  for (size_t i = 0; i <= n; ++i) {
+    Address from;
+    auto got = co_await recv_from(p.b, buf, &from, 5s);
+    CO_ASSERT(got, "datagram " << i << ": " << describe(got.error()));
+    std::string expect = i < n ? std::string(size, static_cast<char>('a' + i % 26))
+                               : std::string(last, 'Z');
+    EXPECT_EQ(string_of({buf.data(), *got}), expect) << "datagram " << i;
+    EXPECT_EQ(from, p.a_addr);
+  }
+}
+
+TEST_P(UdpNetTest, SegmentedSendArrivesAsSeparateDatagrams) {
+  std::string why;
+  auto p = bind_pair(Address::ipv4_loopback(0), &why);
+  ASSERT_TRUE(p) << why;
+  bool unsupported = false;
+  run(segments_arrive_as_datagrams(*p, &unsupported));
+  if (unsupported) GTEST_SKIP() << "this kernel or route has no UDP segmentation offload";
+}
+
+Task<void> oversized_runs_are_refused(Pair& p) {
+  std::string too_many = segmented_payload(kMaxSegments + 1, 100, 0);
+  auto r = co_await send_segments(p.a, bytes_of(too_many), 100, p.b_addr);
+  EXPECT_EQ(r.error(), std::errc::message_size) << "more than kMaxSegments";
+  std::string too_long(kMaxSegmentedBytes + 1, 'x');
+  r = co_await send_segments(p.a, bytes_of(too_long), 60000, p.b_addr);
+  EXPECT_EQ(r.error(), std::errc::message_size) << "more than kMaxSegmentedBytes";
+  r = co_await send_segments(p.a, {}, 100, p.b_addr);
+  EXPECT_EQ(r.error(), std::errc::message_size) << "nothing to send";
+  std::string one(50, 'y');
+  r = co_await send_segments(p.a, bytes_of(one), 0, p.b_addr);
+  EXPECT_EQ(r.error(), std::errc::message_size) << "segment size 0";
+}
+
+TEST_P(UdpNetTest, SegmentedSendRefusesRunsBeyondItsLimits) {
+  std::string why;
+  auto p = bind_pair(Address::ipv4_loopback(0), &why);
+  ASSERT_TRUE(p) << why;
+  run(oversized_runs_are_refused(*p));
 }
 
 }  // namespace

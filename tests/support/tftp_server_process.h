@@ -150,6 +150,13 @@ class TftpServerProcess {
     return finish();
   }
 
+  // SIGKILL, then waits: the server gets no chance to clean up (as after a crash or the OOM
+  // killer). Returns the wait status.
+  int kill_now() {
+    if (process_.pid > 0) ::kill(process_.pid, SIGKILL);
+    return finish();
+  }
+
   std::string output() const {
     std::lock_guard lock(mutex_);
     return output_;

@@ -84,8 +84,10 @@ class ClientTest : public testing::BackendTest {
     auto local = from.is_v6() ? net::Address::ipv6_loopback() : net::Address::ipv4_loopback();
     auto tid = net::bind_udp(local);
     CO_ASSERT(tid, "bind");
-    std::vector<std::byte> rx(kMaxPacketSize + 1);
-    Channel channel(*tid, from, rx, false, b.impairment);
+    ChannelOptions options;
+    options.max_datagram = kMaxPacketSize;
+    options.impairment = b.impairment;
+    Channel channel(*tid, from, options);
     if (b.refuse) {
       co_await channel.send_error(*b.refuse, b.refuse_message);
       co_return;
@@ -122,6 +124,7 @@ class ClientTest : public testing::BackendTest {
                                             seen.stats, &seen.peer);
       seen.upload = sink.data();
     }
+    co_await channel.close();
     seen.channel = channel.stats();
   }
 

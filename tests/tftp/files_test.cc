@@ -13,6 +13,7 @@
 
 #include "support/backend_test.h"
 #include "support/co_assert.h"
+#include "tftp_test_util.h"
 
 namespace ringkit::tftp {
 namespace {
@@ -42,13 +43,9 @@ TEST(RelativePath, StripsLeadingSlashesAndRefusesDotDot) {
   EXPECT_FALSE(relative_path(std::string(5000, 'a')).ok());
 }
 
-class FilesTest : public testing::BackendTest {
+class FilesTest : public testing::RootTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (IsSkipped()) return;
-    base_ = dir();
-    root_ = base_ + "/root";
+  void populate() override {
     fsys::create_directories(root_ + "/sub");
     write_file(base_ + "/secret", "SECRET");
     write_file(root_ + "/ok", "hello");
@@ -60,11 +57,6 @@ class FilesTest : public testing::BackendTest {
     fsys::create_symlink("sub/deep", root_ + "/inside_link");
     fsys::create_symlink("/ok", root_ + "/abs_inside");  // absolute, resolved in the root
     ::mkfifo((root_ + "/fifo").c_str(), 0666);
-    root_fd_ = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  }
-  void TearDown() override {
-    if (root_fd_ >= 0) ::close(root_fd_);
-    BackendTest::TearDown();
   }
 
   // The content served for `name`, or "<errno message>".
@@ -80,8 +72,6 @@ class FilesTest : public testing::BackendTest {
     co_return out;
   }
 
-  std::string base_, root_;
-  int root_fd_ = -1;
 };
 
 TEST_P(FilesTest, ServesFilesInsideTheRoot) {
@@ -139,6 +129,37 @@ Task<std::error_code> upload(int root_fd, std::string name, std::string content,
   }
   auto r = co_await up->commit();
   co_return r ? std::error_code() : r.error();
+}
+
+TEST(UploadTempName, RecognisesOnlyItsOwnShape) {
+  for (const char* ours : {".a.~rkAbC123", ".pxelinux.0.~rkzzzzzz", "..~rkABCDEF.~rk000000"}) {
+    EXPECT_TRUE(is_upload_temp_name(ours)) << ours;
+  }
+  EXPECT_TRUE(is_upload_temp_name("." + std::string(200, 'n') + ".~rkabcdef"));
+  for (const char* other : {"a.~rkAbC123", ".a.~rkAbC12", ".a.~rkAbC1234", ".a.~rkAbC12-",
+                            ".a.rkAbC123x", ".~rkAbC123", ".a.~RKAbC123", "", ".", ".bashrc"}) {
+    EXPECT_FALSE(is_upload_temp_name(other)) << other;
+  }
+  EXPECT_FALSE(is_upload_temp_name("." + std::string(201, 'n') + ".~rkabcdef")) << "too long";
+}
+
+TEST_P(FilesTest, TemporaryFilesHaveTheShapeTheSweepLooksFor) {
+  FileRules create{.uploads = Uploads::kCreate};
+  for (std::string name : {std::string("boot.img"), std::string(255, 'L')}) {
+    auto temps = run([&]() -> Task<std::vector<std::string>> {
+      auto up = co_await open_for_writing(root_fd_, name, create);
+      std::vector<std::string> found;
+      if (!up) co_return found;
+      for (const auto& e : fsys::directory_iterator(root_)) {
+        std::string n = e.path().filename();
+        if (n.find(".~rk") != std::string::npos) found.push_back(n);
+      }
+      co_await up->abort();
+      co_return found;
+    }());
+    ASSERT_EQ(temps.size(), 1u) << name;
+    EXPECT_TRUE(is_upload_temp_name(temps.front())) << temps.front();
+  }
 }
 
 TEST_P(FilesTest, UploadsAppearOnlyWhenCommitted) {

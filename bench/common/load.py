@@ -1,4 +1,4 @@
-"""What the benchmark runners in bench/ share (Python 3 standard library only)."""
+"""The 1-minute load average, sampled while a benchmark runs (every report states it)."""
 
 import threading
 
