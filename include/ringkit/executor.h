@@ -76,6 +76,15 @@ class Executor {
 
   // Thread-safe: runs `fn` on this executor's thread soon. Wakes a blocked executor.
   void post(std::function<void()> fn);
+  // Thread-safe, allocation-free: `op.complete()` (resuming `op.waiter`) is called on this
+  // executor's thread soon, after what was posted before. Wakes a blocked executor.
+  // REQUIRES: `op` stays valid until completed (resume_on.h keeps it in the coroutine frame).
+  void post_operation(detail::Operation& op);
+  // On this executor's thread: like target.post_operation(op), but held until this executor
+  // next turns to the kernel (before it polls or waits), and sent with everything else held for
+  // `target` by then in one push and at most one wake-up. Coroutines that hop many at a time
+  // (resume_on.h) then cost a wake-up per loop turn, not one each.
+  void send_later(Executor& target, detail::Operation& op);
 
   // ---- Used by awaitables (engine-internal, but called from header templates). ----
 
@@ -86,8 +95,10 @@ class Executor {
   // Asks for `op` to end early with ECANCELED. Best effort: it may still complete normally.
   // REQUIRES: on this executor's thread; `op` was submitted and has not completed.
   void cancel(detail::Operation& op);
-  // Forget what the cheap-calls policy cached about `fd` (it is being closed).
-  void forget_fd(int fd);
+  // Forget what the cheap-calls policy cached about `fd` (it is being closed), in every
+  // executor: an fd opened on one executor thread may have been used on another (resume_on.h).
+  // Thread-safe; callable outside any executor.
+  static void forget_fd(int fd);
 
   // Test hook: called with every operation just before it reaches the kernel (ring or direct).
   void set_submit_observer(std::function<void(const detail::Operation&)> observer) {
@@ -128,6 +139,7 @@ class Executor {
   static bool path_is_local(const char* path);
   bool submit_direct(detail::Operation& op);  // cheap-call placement; false if done at once
   void poll(bool wait);
+  void flush_outbox();
   void deliver_ready();
   static detail::DetachedTask run_root(Task<void> task, bool& done, std::exception_ptr& error);
   template <class T>
@@ -143,8 +155,16 @@ class Executor {
   std::unique_ptr<detail::Backend> backend_;
   std::vector<detail::Operation*> ready_;       // finished, completion not yet delivered
   std::vector<detail::Operation*> remote_batch_;
+  // send_later(): operations held per target executor until the next flush_outbox().
+  std::vector<std::pair<Executor*, std::vector<detail::Operation*>>> outbox_;
   size_t pool_in_flight_ = 0;
-  std::unordered_map<int, bool> fd_is_local_;  // cheap-calls kAuto: fd -> local file system
+  // Cheap-calls kAuto: fd -> whether its file system is local, valid while the fd's close
+  // generation (bumped by forget_fd on any thread) is still `generation`.
+  struct FdPlace {
+    bool local;
+    uint32_t generation;
+  };
+  std::unordered_map<int, FdPlace> fd_is_local_;
   std::function<void(const detail::Operation&)> observer_;
   Executor* previous_ = nullptr;  // the thread's current executor before this one
 };

@@ -20,6 +20,12 @@ namespace {
 
 thread_local Executor* t_current = nullptr;
 
+// How often each fd number has been closed (forget_fd), for every executor's cache of which
+// fds are on local file systems: a cached answer holds while the generation is unchanged.
+// Larger fd numbers are not cached.
+constexpr int kTrackedFds = 1 << 14;
+std::atomic<uint32_t> g_fd_generation[kTrackedFds];
+
 // A function posted from another thread, carried through the remote queue.
 struct PostedFunction : detail::Operation {
   std::function<void()> fn;
@@ -89,6 +95,7 @@ Executor::Executor(const EngineSettings& settings) : settings_(settings) {
 }
 
 Executor::~Executor() {
+  flush_outbox();
   backend_.reset();
   pool_.reset();
   remote_.reset();
@@ -106,6 +113,26 @@ void Executor::post(std::function<void()> fn) {
   op->fn = std::move(fn);
   op->on_complete = &PostedFunction::run;
   remote_->push(op);
+}
+
+void Executor::post_operation(detail::Operation& op) { remote_->push(&op); }
+
+void Executor::send_later(Executor& target, detail::Operation& op) {
+  for (auto& [to, ops] : outbox_) {
+    if (to == &target) {
+      ops.push_back(&op);
+      return;
+    }
+  }
+  outbox_.emplace_back(&target, std::vector<detail::Operation*>{&op});
+}
+
+void Executor::flush_outbox() {
+  for (auto& [to, ops] : outbox_) {
+    if (ops.empty()) continue;
+    to->remote_->push(ops);
+    ops.clear();
+  }
 }
 
 detail::DetachedTask Executor::run_root(Task<void> task, bool& done, std::exception_ptr& error) {
@@ -198,6 +225,7 @@ void Executor::drain_remote() {
 }
 
 void Executor::poll(bool wait) {
+  flush_outbox();
   backend_->poll(wait && ready_.empty());
   deliver_ready();
 }
@@ -234,16 +262,23 @@ bool Executor::path_is_local(const char* path) {
 }
 
 bool Executor::is_local_fs(int fd) {
-  auto it = fd_is_local_.find(fd);
-  if (it != fd_is_local_.end()) return it->second;
+  bool tracked = fd >= 0 && fd < kTrackedFds;
+  uint32_t generation = tracked ? g_fd_generation[fd].load(std::memory_order_acquire) : 0;
+  if (tracked) {
+    auto it = fd_is_local_.find(fd);
+    if (it != fd_is_local_.end() && it->second.generation == generation) return it->second.local;
+  }
   struct statfs info {};
   int rc = ::fstatfs(fd, &info);
   bool local = rc == 0 && local_fs_type(static_cast<long>(info.f_type));
-  if (rc == 0) fd_is_local_.emplace(fd, local);  // a bad fd is not cached: the call will fail
+  // A bad fd is not cached: the call will fail.
+  if (rc == 0 && tracked) fd_is_local_[fd] = FdPlace{local, generation};
   return local;
 }
 
-void Executor::forget_fd(int fd) { fd_is_local_.erase(fd); }
+void Executor::forget_fd(int fd) {
+  if (fd >= 0 && fd < kTrackedFds) g_fd_generation[fd].fetch_add(1, std::memory_order_release);
+}
 
 bool Executor::register_buffers(std::span<const iovec> buffers, std::error_code* error) {
   std::error_code ec = backend_->register_buffers(buffers);

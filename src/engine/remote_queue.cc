@@ -16,11 +16,11 @@ RemoteQueue::RemoteQueue() {
 
 RemoteQueue::~RemoteQueue() { ::close(eventfd_); }
 
-void RemoteQueue::push(Operation* op) {
+void RemoteQueue::push(std::span<Operation* const> ops) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    items_.push_back(op);
+    items_.insert(items_.end(), ops.begin(), ops.end());
     if (!eventfd_armed_) {
       eventfd_armed_ = true;
       wake = true;

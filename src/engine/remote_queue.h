@@ -7,6 +7,7 @@
 #pragma once
 
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "ringkit/operation.h"
@@ -22,8 +23,9 @@ class RemoteQueue {
 
   int eventfd() const { return eventfd_; }
 
-  // Thread-safe.
-  void push(Operation* op);
+  // Thread-safe: appends `ops` in order, with at most one wake-up.
+  void push(std::span<Operation* const> ops);
+  void push(Operation* op) { push(std::span(&op, 1)); }
   // Executor thread: everything pushed so far, in order.
   void take(std::vector<Operation*>& out);
 

@@ -57,7 +57,7 @@ Operation make_two_paths(OpCode code, int old_dirfd, const char* old_path, int n
 
 void Fd::reset(int fd) {
   if (fd_ >= 0) {
-    if (Executor* ex = Executor::current()) ex->forget_fd(fd_);
+    Executor::forget_fd(fd_);
     ::close(fd_);
   }
   fd_ = fd;
@@ -87,7 +87,7 @@ Openat2Awaiter openat2(int dirfd, CStr path, int flags, mode_t mode, uint64_t re
 }
 
 VoidAwaiter close(int fd) {
-  if (Executor* ex = Executor::current()) ex->forget_fd(fd);
+  Executor::forget_fd(fd);
   return VoidAwaiter(make(OpCode::kClose, fd));
 }
 

@@ -34,7 +34,7 @@ constexpr uint64_t kHeapBuffer = 64 << 10;  // smaller chunks: a heap buffer, ch
 // on the executor thread waits for a cold disk one file at a time (10 000 files of 1 KiB from a
 // cold ext4: 2.3 s against the ring's 0.8 s), and on the pool each would pay a hand-off of
 // 15-45 us (docs/benchmarks.md) for a copy of a few microseconds.
-constexpr uint64_t kKernelMin = 1 << 20;
+constexpr uint64_t kKernelMin = kLargeCopy;
 // Bytes per copy_file_range call: an interruption or a progress update waits for one piece at
 // most. 4 MiB measured as fast as 16 or 64 MiB, and one piece of a file in flight as fast as
 // several (their writes take turns on the inode lock).
@@ -53,7 +53,7 @@ bool stop_requested() { return Syncer::interrupt_signal.load(std::memory_order_r
 // when the kernel refused (EXDEV, EOPNOTSUPP, EINVAL) or copied nothing (the source shrank, or a
 // file system whose files claim a size that copy_file_range does not give, as some in /proc and
 // /sys do): the ring then copies (or finds the end of) the rest.
-Task<Result<void>> kernel_copy(int src_fd, int dst_fd, uint64_t size, fs::Placement where, ItemOutput& out,
+Task<Result<void>> kernel_copy(int src_fd, int dst_fd, uint64_t size, fs::Placement where, ItemOutput* out,
                                uint64_t& done) {
   done = 0;
   while (done < size) {
@@ -65,7 +65,7 @@ Task<Result<void>> kernel_copy(int src_fd, int dst_fd, uint64_t size, fs::Placem
     }
     if (*n == 0) break;
     done += *n;
-    out.data_written(*n);
+    if (out != nullptr) out->data_written(*n);
   }
   co_return Result<void>{};
 }
@@ -104,6 +104,12 @@ CopyMethod copy_method_from_env() {
 }
 
 Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes, uint64_t* prefix_done) {
+  co_return co_await copy_data_on(copy_.home, src_fd, dst_fd, size, punch_holes, prefix_done);
+}
+
+Task<Result<void>> Syncer::copy_data_on(CopyLane& lane, int src_fd, int dst_fd, uint64_t size, bool punch_holes,
+                                        uint64_t* prefix_done) {
+  ItemOutput* progress = lane.counts_progress ? &out_ : nullptr;
   uint64_t unused = 0;
   uint64_t& prefix = prefix_done != nullptr ? *prefix_done : unused;
   prefix = 0;
@@ -119,13 +125,13 @@ Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool
     auto cloned = co_await fs::ficlone(dst_fd, src_fd, where);
     if (cloned) {
       prefix = size;
-      out_.data_written(size);
+      if (progress != nullptr) progress->data_written(size);
       co_return cloned;
     }
   }
   uint64_t from = 0;
   if (whole_file && (large || method == CopyMethod::kKernel)) {
-    auto copied = co_await kernel_copy(src_fd, dst_fd, size, where, out_, from);
+    auto copied = co_await kernel_copy(src_fd, dst_fd, size, where, progress, from);
     prefix = from;
     if (!copied || from == size) co_return copied;
   }
@@ -134,14 +140,14 @@ Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool
   uint64_t left = size - from;
   uint64_t chunk = std::min(left, kChunk);
   size_t chunks = static_cast<size_t>((left + chunk - 1) / chunk);
-  if (chunk > kHeapBuffer && !copy_.buffers) {
-    copy_.buffers = std::make_unique<BufferPool>(*Executor::current(), kBuffers, kChunk, BufferPool::Registration::kNever);
+  if (chunk > kHeapBuffer && !lane.buffers) {
+    lane.buffers = std::make_unique<BufferPool>(*Executor::current(), kBuffers, kChunk, BufferPool::Registration::kNever);
   }
   Result<void> outcome;
   std::vector<char> finished(chunks, 0);
   co_await parallel_for(chunks, kChunksInFlight, [&](size_t i) {
-    return copy_chunk(src_fd, dst_fd, from + i * chunk, std::min(chunk, left - i * chunk), punch_holes, outcome,
-                      finished[i]);
+    return copy_chunk(lane, src_fd, dst_fd, from + i * chunk, std::min(chunk, left - i * chunk), punch_holes,
+                      outcome, finished[i]);
   });
   size_t whole = static_cast<size_t>(std::find(finished.begin(), finished.end(), 0) - finished.begin());
   prefix = std::min(size, from + whole * chunk);
@@ -151,8 +157,8 @@ Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool
   co_return outcome;
 }
 
-Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, bool punch_holes,
-                              Result<void>& outcome, char& finished) {
+Task<void> Syncer::copy_chunk(CopyLane& lane, int src_fd, int dst_fd, uint64_t offset, uint64_t length,
+                              bool punch_holes, Result<void>& outcome, char& finished) {
   if (!outcome) co_return;  // another chunk failed: stop early
   if (stop_requested()) {
     outcome = std::make_error_code(std::errc::operation_canceled);  // the file is abandoned
@@ -166,7 +172,7 @@ Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t 
     small.reset(new std::byte[length]);
     buf = std::span(small.get(), length);
   } else {
-    lease = co_await copy_.buffers->acquire();
+    lease = co_await lane.buffers->acquire();
     buf = lease.span().first(length);
   }
   uint64_t filled = 0;
@@ -178,7 +184,7 @@ Task<void> Syncer::copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t 
     }
     if (*n == 0) break;  // the file shrank while we copied it
     filled += *n;
-    out_.data_written(*n);  // progress counters
+    if (lane.counts_progress) out_.data_written(*n);  // progress counters
   }
   std::span<const std::byte> data = buf.first(filled);
   // `outcome` is shared by the file's chunks: only a failure is written to it, never a success

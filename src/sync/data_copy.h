@@ -13,7 +13,8 @@
 // "Large" is 1 MiB or more; the constants in data_copy.cc carry the measurements behind each
 // choice.
 //
-// Thread affinity: CopyState belongs to the Syncer's executor thread.
+// Thread affinity: CopyState::method is read-only during a run; each CopyLane belongs to one
+// executor thread (the Syncer's, or its worker's: syncer.h, "Two executors").
 #pragma once
 
 #include <cstdint>
@@ -40,11 +41,23 @@ std::string_view to_string(CopyMethod method);
 // it); kAuto when unset. An unparsable value is reported on stderr once and ignored.
 CopyMethod copy_method_from_env();
 
+// Files of this size and larger are "large" (clone, kernel copy on the blocking pool).
+constexpr uint64_t kLargeCopy = 1 << 20;
+
+// What one executor thread's copies keep from file to file.
+struct CopyLane {
+  // Buffers of the ring copy, made (on the lane's thread) when the first file needs one.
+  std::unique_ptr<BufferPool> buffers;
+  // Bytes written update the progress counters here (the home lane); a worker's are counted at
+  // home when its file is done.
+  bool counts_progress = true;
+};
+
 // What Syncer::copy_data keeps from file to file.
 struct CopyState {
   CopyMethod method = copy_method_from_env();
-  // Buffers of the ring copy, made when the first file needs one.
-  std::unique_ptr<BufferPool> buffers;
+  CopyLane home;
+  CopyLane worker{nullptr, false};
 };
 
 }  // namespace ringkit::sync

@@ -44,18 +44,24 @@ Task<Result<Syncer::TempFile>> Syncer::open_temp(DirPair& dir, const std::string
     tmp.in_temp_dir = true;
     co_return tmp;
   }
+  co_return co_await open_temp_beside(dir.dst.get(), name, replacing);
+}
+
+// A temp file in `dirfd` for `name`'s data: unnamed when `name` is new, else named beside it.
+Task<Result<Syncer::TempFile>> Syncer::open_temp_beside(int dirfd, const std::string& name, bool replacing) {
+  TempFile tmp;
   if (!replacing) {
-    auto fd = co_await fs::openat(dir.dst.get(), ".", O_TMPFILE | O_WRONLY, 0600);
+    auto fd = co_await fs::openat(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
     if (fd) {
       tmp.fd = std::move(*fd);
       co_return tmp;
     }
   }
   tmp.name = temp_name(name);
-  auto fd = co_await fs::openat(dir.dst.get(), tmp.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  auto fd = co_await fs::openat(dirfd, tmp.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
   if (!fd) co_return fd.error();
   tmp.fd = std::move(*fd);
-  tmp.dirfd = dir.dst.get();
+  tmp.dirfd = dirfd;
   co_return tmp;
 }
 
@@ -125,18 +131,18 @@ Task<Result<void>> Syncer::install_file(DirPair& dir, const std::string& name, b
     if (opt_.hard_links) wd_.delayed_paths.insert(rel);
     co_return put;
   }
-  if (tmp.name.empty()) {
-    if (!replace) co_return co_await link_unnamed(tmp.fd.get(), dir.dst.get(), name);
+  if (tmp.name.empty() || tmp.dirfd == dir.dst.get()) {
+    if (!opt_.backup) co_return co_await install_beside(dir.dst.get(), name, replace, tmp);
+    if (!tmp.name.empty()) {
+      auto moved = co_await replace_with(dir.dst.get(), tmp.name, name, rel);
+      if (moved) tmp.name.clear();
+      co_return moved;
+    }
     std::string held = temp_name(name);
     auto linked = co_await link_unnamed(tmp.fd.get(), dir.dst.get(), held);
     if (!linked) co_return linked;
     auto moved = co_await replace_with(dir.dst.get(), held, name, rel);
     if (!moved) co_await fs::unlinkat(dir.dst.get(), held, 0);
-    co_return moved;
-  }
-  if (tmp.dirfd == dir.dst.get()) {
-    auto moved = co_await replace_with(dir.dst.get(), tmp.name, name, rel);
-    if (moved) tmp.name.clear();
     co_return moved;
   }
   // A named temp in the temp dir, on this file system.
@@ -146,6 +152,24 @@ Task<Result<void>> Syncer::install_file(DirPair& dir, const std::string& name, b
   }
   auto moved = co_await fs::renameat2(tmp.dirfd, tmp.name, dir.dst.get(), name, 0);
   if (moved) tmp.name.clear();
+  co_return moved;
+}
+
+// install_file without -b, --delay-updates or a temp dir: `tmp` (unnamed, or named in `dirfd`)
+// becomes `dirfd`/`name`, linked in (new) or renamed over what is there (`replace`). Touches
+// no Syncer state: it runs on a worker executor too (syncer.h, "Two executors").
+Task<Result<void>> Syncer::install_beside(int dirfd, const std::string& name, bool replace, TempFile& tmp) {
+  if (!tmp.name.empty()) {
+    auto moved = co_await fs::renameat2(dirfd, tmp.name, dirfd, name, 0);
+    if (moved) tmp.name.clear();
+    co_return moved;
+  }
+  if (!replace) co_return co_await link_unnamed(tmp.fd.get(), dirfd, name);
+  std::string held = temp_name(name);
+  auto linked = co_await link_unnamed(tmp.fd.get(), dirfd, held);
+  if (!linked) co_return linked;
+  auto moved = co_await fs::renameat2(dirfd, held, dirfd, name, 0);
+  if (!moved) co_await fs::unlinkat(dirfd, held, 0);
   co_return moved;
 }
 

@@ -84,6 +84,8 @@ class ItemOutput {
   // --progress: items are handled in file-list order and printed as soon as they are done, big
   // files one at a time, "live": their name and progress show while they are copied.
   bool live_progress() const { return info_.progress == 1; }
+  // Any --progress/--info=progress2 output.
+  bool shows_progress() const { return info_.progress > 0; }
   void set_live(bool live) { live_ = live; }
   bool needs_file_list() const { return info_.progress > 0; }
   // %C in a format: transferred files get their checksum computed.

@@ -13,7 +13,15 @@
 // data goes instead with --temp-dir, --partial-dir, --delay-updates, --backup-dir and the
 // basis directories is in write_dirs.h.
 //
-// Thread affinity: runs on one executor thread. REQUIRES: Options passed check_supported().
+// Two executors: the walk, every decision, the output, statistics, filters and hard-link groups
+// stay on the executor thread that runs the Syncer (its home). The plain write of a small
+// regular file (open the source, open a temp file, copy, set attributes, link or rename it in)
+// hops to a second executor on a worker thread and back, so that a second core works; what it
+// reports is reported at home after the hop back (transfer_worker.cc says which writes hop).
+// RINGKIT_SYNC_THREADS=1 keeps everything on the home executor.
+//
+// Thread affinity: runs on one executor thread (and its worker, as above).
+// REQUIRES: Options passed check_supported().
 #pragma once
 
 #include <atomic>
@@ -26,6 +34,7 @@
 #include <variant>
 #include <vector>
 
+#include "ringkit/executor_thread.h"
 #include "ringkit/fs.h"
 #include "ringkit/task.h"
 #include "sync/attrs.h"
@@ -166,14 +175,28 @@ class Syncer {
   struct BasisMatch;
   Task<void> write_regular(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
                            const BasisMatch* copy_from);
+  // Two executors (transfer_worker.cc): the plain write of a small file on the worker.
+  struct WorkerWrite;
+  struct WorkerWritten;
+  Executor* worker_for(const Entry& e, const BasisMatch* copy_from);
+  Task<void> write_on_worker(Executor& worker, DirPair& dir, Work& work, bool exists, WantedAttrs want);
+  Task<WorkerWritten> write_plain(WorkerWrite job);
+  Task<void> write_here(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
+                        const BasisMatch* copy_from);
   Task<void> sync_symlink(DirPair& dir, Work& work, const struct statx* dst_st);
   Task<void> sync_special(DirPair& dir, Work& work, const struct statx* dst_st);
   // `prefix_done` (if given) receives how many bytes from the start were written completely.
   Task<Result<void>> copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes = false,
                                uint64_t* prefix_done = nullptr);
-  Task<void> copy_chunk(int src_fd, int dst_fd, uint64_t offset, uint64_t length, bool punch_holes,
+  // The same with `lane`'s buffers, on `lane`'s executor thread.
+  Task<Result<void>> copy_data_on(CopyLane& lane, int src_fd, int dst_fd, uint64_t size, bool punch_holes = false,
+                                  uint64_t* prefix_done = nullptr);
+  Task<void> copy_chunk(CopyLane& lane, int src_fd, int dst_fd, uint64_t offset, uint64_t length, bool punch_holes,
                         Result<void>& outcome, char& finished);
   static Task<Result<void>> write_all(int fd, std::span<const std::byte> data, uint64_t offset);
+  struct TempFile;
+  Task<void> copy_failed(DirPair& dir, Work& work, TempFile& tmp, uint64_t prefix, WantedAttrs want,
+                         std::error_code ec);
   Task<void> abandon(DirPair& dir, const std::string& tmp_name, const std::string& rel, const char* what,
                      std::error_code ec, Work& work);
   Task<bool> same_content(DirPair& dir, Work& work);
@@ -205,6 +228,8 @@ class Syncer {
   Task<bool> open_write_dirs(const std::string& dst_root_path);
   Task<Result<fs::Fd>> open_option_dir(const std::string& path, const std::string& dst_root_path);
   Task<Result<TempFile>> open_temp(DirPair& dir, const std::string& name, bool replacing);
+  static Task<Result<TempFile>> open_temp_beside(int dirfd, const std::string& name, bool replacing);
+  static Task<Result<void>> install_beside(int dirfd, const std::string& name, bool replace, TempFile& tmp);
   Task<Result<void>> bring_near(DirPair& dir, TempFile& tmp, const std::string& name, uint64_t size);
   static Task<Result<void>> link_unnamed(int fd, int dirfd, const std::string& name);
   static Task<void> discard(TempFile& tmp);
@@ -270,7 +295,7 @@ class Syncer {
   Task<void> stat_entry(int dirfd, Entry& entry, const std::string& rel);
   Task<Result<void>> make_dest(const std::string& dest);
   Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
-  std::string temp_name(const std::string& name);
+  static std::string temp_name(const std::string& name);  // thread-safe
   void print(const ItemChange& change, const std::string& path, const struct statx& st);
   ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
                     const struct statx& st, const Entry* entry = nullptr);
@@ -315,6 +340,13 @@ class Syncer {
   std::set<std::string> reported_unreadable_;  // errors the look-ahead (prune.cc) may meet first: said once
   ItemOutput out_;          // what is printed and logged about each item
   WriteDirs wd_;            // --temp-dir, --backup-dir, --partial-dir, --delay-updates, --*-dest
+  // Two executors (transfer_worker.cc): the worker thread, started with the first file it
+  // takes; `workers_off_`: RINGKIT_SYNC_THREADS=1, one CPU, or it could not be started.
+  // Declared before copy_: the worker's buffers (copy_.worker) go before the worker does.
+  std::unique_ptr<ExecutorThread> worker_;
+  bool workers_off_ = false;
+  size_t writes_on_worker_ = 0;  // writes in flight there, and here (for the balance)
+  size_t writes_at_home_ = 0;
   CopyState copy_;          // how file data is copied (data_copy.cc)
 };
 

@@ -146,6 +146,19 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
 // directory) and puts it in place; see install.cc for where the data goes.
 Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
                                  const BasisMatch* copy_from) {
+  bool exists = dst != nullptr;
+  if (Executor* worker = worker_for(*work.src, copy_from)) {
+    co_await write_on_worker(*worker, dir, work, exists, want);  // transfer_worker.cc
+    co_return;
+  }
+  ++writes_at_home_;
+  co_await write_here(dir, work, dst, want, copy_from);
+  --writes_at_home_;
+}
+
+// write_regular on the home executor.
+Task<void> Syncer::write_here(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
+                              const BasisMatch* copy_from) {
   Entry& e = *work.src;
   std::string rel = dir.rel + work.src->name;
   bool exists = dst != nullptr;
@@ -198,15 +211,7 @@ Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* d
   if (copied && opt_.inplace) copied = co_await fs::ftruncate(tmp.fd.get(), e.st.stx_size);  // it may have been longer
   if (copied) copied = co_await bring_near(dir, tmp, work.dst_name, e.st.stx_size);
   if (!copied) {
-    std::error_code ec = copied.error();
-    bool stopped = ec == std::errc::operation_canceled || ec == std::errc::no_space_on_device ||
-                   ec == std::errc::file_too_large;
-    if (!opt_.inplace && stopped) {
-      co_await keep_partial(dir, work, tmp, prefix, want);
-    } else if (!opt_.inplace) {
-      co_await discard(tmp);
-    }
-    co_await abandon(dir, {}, rel, "write", ec, work);
+    co_await copy_failed(dir, work, tmp, prefix, want, copied.error());
     co_return;
   }
   if (opt_.xattrs || opt_.acls) {
@@ -237,6 +242,21 @@ Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* d
   }
   if (!delayed) co_await drop_partial(dir, work.dst_name);
   work.outcome = Work::Outcome::kDone;
+}
+
+// Copying the data into `tmp` failed with `ec`: a copy that was stopped (interrupted, disk or
+// file size full) keeps what it wrote as a partial file (--partial-dir), any other loses it;
+// then the failure is reported. (--inplace: there is no temp file to keep or lose.)
+Task<void> Syncer::copy_failed(DirPair& dir, Work& work, TempFile& tmp, uint64_t prefix, WantedAttrs want,
+                               std::error_code ec) {
+  bool stopped = ec == std::errc::operation_canceled || ec == std::errc::no_space_on_device ||
+                 ec == std::errc::file_too_large;
+  if (!opt_.inplace && stopped) {
+    co_await keep_partial(dir, work, tmp, prefix, want);
+  } else if (!opt_.inplace) {
+    co_await discard(tmp);
+  }
+  co_await abandon(dir, {}, dir.rel + work.src->name, "write", ec, work);
 }
 
 // A failed transfer leaves the destination as it was: the temp file goes away.

@@ -1,0 +1,176 @@
+// Two executors: the plain write of a small regular file runs on a worker executor thread.
+//
+// One executor thread leaves a second core to whatever io-wq threads its punted operations
+// happen to use; a copy of many small files is then bound by that one thread. So the write of a
+// file (open the source, open a temp file, copy the data, set its attributes, link or rename it
+// into place) hops to a worker executor (resume_on.h) and back, while the home executor walks,
+// decides and prints. The worker part, write_plain(), takes plain inputs and returns a plain
+// result; everything that touches state the home thread owns (the reporter, statistics, output
+// lines and progress, partial-dir bookkeeping, hard-link groups) happens at home, after the hop
+// back, in the order it did before.
+//
+// Which writes hop: a new or replaced regular file below kLargeCopy (large files go to the
+// blocking pool already), copied by the ring (RINGKIT_SYNC_COPY unset, auto or ring). These stay
+// at home, where their extra steps are: a copy from a basis dir (--copy-dest), --inplace, -S,
+// -X/-A, -b, --delay-updates, --temp-dir, --progress/--info=progress2 (live counters) and a %C
+// checksum in the output. RINGKIT_SYNC_THREADS=1 (or a single CPU) keeps every write at home.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "ringkit/log.h"
+#include "ringkit/resume_on.h"
+#include "sync/syncer.h"
+
+namespace ringkit::sync {
+namespace {
+
+// RINGKIT_SYNC_THREADS: executor threads for a run; 1 means the home one only. Default: 2 on a
+// machine with two or more CPUs. (One worker for now: more is not measured.)
+unsigned sync_threads() {
+  if (const char* value = std::getenv("RINGKIT_SYNC_THREADS")) {
+    char* end = nullptr;
+    long n = std::strtol(value, &end, 10);
+    if (end != value && *end == '\0' && n >= 1) return static_cast<unsigned>(std::min(n, 2L));
+    log(LogLevel::kWarning, std::string("ignoring RINGKIT_SYNC_THREADS=") + value + " (a number, 1 or more)");
+  }
+  return std::thread::hardware_concurrency() >= 2 ? 2 : 1;
+}
+
+}  // namespace
+
+// What write_plain needs: plain values, no reference to the home thread's state.
+struct Syncer::WorkerWrite {
+  int src_dirfd = -1;
+  std::string src_name;
+  bool follow = false;  // the source is a symlink followed (-L etc.)
+  int dst_dirfd = -1;
+  std::string dst_name;
+  bool replacing = false;  // `dst_name` exists
+  uint64_t size = 0;
+  WantedAttrs want;
+};
+
+// How far write_plain got, and why it stopped.
+struct Syncer::WorkerWritten {
+  enum class Stage { kOpenSource, kOpenTemp, kWrite, kAttrs, kInstall, kDone };
+  Stage stage = Stage::kOpenSource;
+  std::error_code error;
+  uint64_t prefix = 0;  // kWrite: bytes from the start written completely
+  TempFile tmp;         // kWrite: the temp file, kept or discarded at home
+};
+
+// The worker to write `e` on, or nullptr to write it at home (see the list above).
+Executor* Syncer::worker_for(const Entry& e, const BasisMatch* copy_from) {
+  if (workers_off_ || copy_from != nullptr || e.st.stx_size >= kLargeCopy) return nullptr;
+  if (opt_.inplace || opt_.sparse || opt_.xattrs || opt_.acls || opt_.backup || opt_.delay_updates ||
+      wd_.temp.valid() || out_.shows_progress() || out_.wants_checksum()) {
+    return nullptr;
+  }
+  if (copy_.method != CopyMethod::kAuto && copy_.method != CopyMethod::kRing) return nullptr;
+  if (!worker_) {
+    if (sync_threads() < 2) {
+      workers_off_ = true;
+      return nullptr;
+    }
+    try {
+      worker_ = std::make_unique<ExecutorThread>(Executor::current()->settings());
+    } catch (const std::exception& ex) {
+      log(LogLevel::kWarning, std::string("no worker executor (") + ex.what() + "); writing on one thread");
+      workers_off_ = true;
+      return nullptr;
+    }
+  }
+  // Balance: the worker takes a file while it has no more writes in flight than home has. The
+  // side that finishes its writes sooner is offered more (measured: handing the worker every
+  // file left it the bottleneck, 3x the home thread's CPU, and no faster than one thread).
+  if (writes_on_worker_ > writes_at_home_) return nullptr;
+  return &worker_->executor();
+}
+
+// At home: the write of a file on `worker`, then what write_regular does with the outcome.
+Task<void> Syncer::write_on_worker(Executor& worker, DirPair& dir, Work& work, bool exists, WantedAttrs want) {
+  Entry& e = *work.src;
+  std::string rel = dir.rel + e.name;
+  WorkerWrite job{dir.src.get(), e.name, e.followed, dir.dst.get(), work.dst_name, exists, e.st.stx_size, want};
+  ++writes_on_worker_;
+  WorkerWritten done = co_await run_on(worker, write_plain(std::move(job)));
+  --writes_on_worker_;
+  using Stage = WorkerWritten::Stage;
+  switch (done.stage) {
+    case Stage::kOpenSource:
+      if (done.error == std::errc::no_such_file_or_directory) {
+        rep_.vanished(rel);
+      } else {
+        rep_.file_error("open", rel, done.error);
+      }
+      work.line.clear();
+      co_return;
+    case Stage::kOpenTemp:
+      rep_.file_error("mkstemp", rel, done.error);  // the line stays, as in write_regular
+      co_return;
+    case Stage::kWrite:
+      co_await copy_failed(dir, work, done.tmp, done.prefix, want, done.error);
+      co_return;
+    case Stage::kAttrs:
+      co_await abandon(dir, {}, rel, "set attributes of", done.error, work);
+      co_return;
+    case Stage::kInstall:
+      co_await abandon(dir, {}, rel, "rename", done.error, work);
+      co_return;
+    case Stage::kDone:
+      break;
+  }
+  // (No progress counters to update: a write with progress output stays at home.)
+  ItemOutput::mark_sent(work.line);
+  co_await drop_partial(dir, work.dst_name);
+  work.outcome = Work::Outcome::kDone;
+}
+
+// On the worker: the steps of write_regular for a plain small file. Touches only `job`, the
+// options, CopyState::worker and the file system. Its descriptors are closed here, except a
+// temp file handed home after a failed copy.
+Task<Syncer::WorkerWritten> Syncer::write_plain(WorkerWrite job) {
+  WorkerWritten out;
+  auto src = co_await fs::openat(job.src_dirfd, job.src_name, O_RDONLY | (job.follow ? 0 : O_NOFOLLOW));
+  if (!src) {
+    out.error = src.error();
+    co_return out;
+  }
+  auto opened = co_await open_temp_beside(job.dst_dirfd, job.dst_name, job.replacing);
+  if (!opened) {
+    out.stage = WorkerWritten::Stage::kOpenTemp;
+    out.error = opened.error();
+    co_return out;
+  }
+  TempFile tmp = std::move(*opened);
+  auto copied = co_await copy_data_on(copy_.worker, src->get(), tmp.fd.get(), job.size, false, &out.prefix);
+  if (!copied) {
+    out.stage = WorkerWritten::Stage::kWrite;
+    out.error = copied.error();
+    out.tmp = std::move(tmp);
+    co_return out;
+  }
+  struct statx fresh = fresh_item();
+  auto attrs = co_await apply_attrs_fd(tmp.fd.get(), job.want, &fresh);
+  if (!attrs) {
+    co_await discard(tmp);
+    out.stage = WorkerWritten::Stage::kAttrs;
+    out.error = attrs.error();
+    co_return out;
+  }
+  auto installed = co_await install_beside(job.dst_dirfd, job.dst_name, job.replacing, tmp);
+  if (!installed) {
+    co_await discard(tmp);
+    out.stage = WorkerWritten::Stage::kInstall;
+    out.error = installed.error();
+    co_return out;
+  }
+  out.stage = WorkerWritten::Stage::kDone;
+  co_return out;
+}
+
+}  // namespace ringkit::sync
