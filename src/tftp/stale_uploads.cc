@@ -42,7 +42,7 @@ Task<void> consider(Sweep& s, int dirfd, const std::string& name) {
     if (st.error() != std::errc::no_such_file_or_directory) ++s.stats.errors;
     co_return;
   }
-  if (!S_ISREG(st->stx_mode) || modified(*st) >= s.started) {
+  if (!S_ISREG(st->stx_mode) || modified(*st) >= s.started - kClockSlack) {
     ++s.stats.kept;
     co_return;
   }

@@ -8,8 +8,11 @@
 //   - it is a regular file, reached without following any symlink (directories are opened
 //     with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS from the root's descriptor, so nothing
 //     outside the root is looked at),
-//   - and it was last modified before `started` (an upload of this server, running while the
-//     sweep does, keeps writing its file and is never older than the server).
+//   - and it was last modified more than kClockSlack before `started` (an upload of this
+//     server, running while the sweep does, keeps writing its file and is never older than
+//     the server; but file times come from the kernel's coarse clock, which lags the system
+//     clock by up to a scheduler tick, so a temporary made just after `started` can carry a
+//     time just before it: measured, a first upload's file swept under it in the tests).
 // Directories deeper than kMaxDepth are not entered. Errors (a directory it may not read, a
 // file it may not remove) are counted and skipped: the sweep is housekeeping, never a reason
 // not to serve.
@@ -34,6 +37,9 @@ struct SweepStats {
 };
 
 inline constexpr int kMaxDepth = 64;
+// How much older than `started` a temporary must be to go. A killed server's leftovers stay
+// until the next start when it is restarted within this time: harmless.
+inline constexpr std::chrono::seconds kClockSlack{2};
 
 // Removes stale upload temporaries below the directory `root_fd` (any descriptor of it,
 // O_PATH included). Ends early, with what it did so far, when `stop` is requested.
