@@ -120,6 +120,11 @@ class Syncer {
   };
 
   Task<void> sync_source(const SourceArg& source, bool single_source);
+  // The root pair of a transfer into DEST (a directory, `created` by this run): `src_path`
+  // opened at `src_at` (named `src_name` in an error) and DEST, which a dry run that would have
+  // created it leaves unopened. False when one could not be opened (reported).
+  Task<bool> open_root_pair(DirPair& root, int src_at, const std::string& src_path, const std::string& src_name,
+                            bool created);
   // -R and --files-from (selected.cc): the list of named items, walked as one tree.
   Task<bool> load_selection();
   Task<bool> read_files_from(Selection& selection, uint32_t base);
