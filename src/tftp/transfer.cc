@@ -5,7 +5,6 @@
 #include <cstring>
 #include <vector>
 
-#include "ringkit/when_all.h"
 #include "ringkit/yield.h"
 #include "tftp/block.h"
 #include "tftp/errors.h"
@@ -114,44 +113,62 @@ Task<Result<void>> send_oack(Channel& channel, std::span<const std::byte> oack,
   }
 }
 
-// In lockstep (windowsize 1) the next block is read while the current one travels, so that its
-// ACK is answered by a send alone, not a read and then a send: one engine round less per block
-// on the path from ACK to DATA. The copy from here into the packet costs far less than that
-// round. Kept for blocks up to kMaxBytes (a copy of one block per transfer).
-class ReadAhead {
+// In lockstep (windowsize 1) blocks are read kBytes at a time into a staging buffer and each
+// DATA is copied from there: one read per several blocks rather than one per block, so most
+// ACKs are answered by a send alone, without a read (an engine round) between the ACK and the
+// DATA it asks for. The copy of a block costs far less than that round. Windows read a whole
+// window into their packets at once and need none of this. Kept for blocks up to kBytes / 2.
+class Staging {
  public:
-  static constexpr size_t kMaxBytes = 16 * 1024;
+  static constexpr size_t kBytes = 8 * 1024;
 
-  ReadAhead(size_t blksize, uint64_t window)
-      : buf_(window == 1 && blksize <= kMaxBytes ? blksize : 0) {}
-  bool enabled() const { return !buf_.empty(); }
-  bool holds(uint64_t index) const { return index_ == index; }
+  Staging(size_t blksize, uint64_t window)
+      : blksize_(blksize), capacity_(window == 1 ? kBytes / blksize : 0) {
+    if (capacity_ < 2) capacity_ = 0;
+    buf_.resize(capacity_ * blksize_);
+  }
+  bool enabled() const { return capacity_ > 0; }
 
-  // Block `index` into `payload` when read ahead; its size.
-  std::optional<size_t> take(uint64_t index, std::span<std::byte> payload) const {
-    if (!holds(index)) return std::nullopt;
-    std::memcpy(payload.data(), buf_.data(), size_);
-    return size_;
+  // Block `index` into `payload`, staging it and the blocks after it first when it is not; its
+  // size (shorter than blksize: the last block).
+  Task<Result<size_t>> take(BlockSource& source, uint64_t index, std::span<std::byte> payload) {
+    if (!holds(index)) {
+      auto staged = co_await fill(source, index);
+      if (!staged) co_return staged.error();
+    }
+    size_t i = static_cast<size_t>(index - first_);
+    std::memcpy(payload.data(), buf_.data() + i * blksize_, sizes_[i]);
+    co_return sizes_[i];
   }
 
-  // Reads block `index` ahead. A failure is forgotten: the block is read again when it is
-  // sent, and that read reports it.
+ private:
+  bool holds(uint64_t index) const { return count_ > 0 && index >= first_ && index - first_ < count_; }
+
   Task<Result<void>> fill(BlockSource& source, uint64_t index) {
-    index_.reset();
-    std::span<std::byte> payload(buf_);
-    size_t size = 0;
-    auto read = co_await source.read(index, std::span(&payload, 1), std::span(&size, 1));
-    if (read) {
-      index_ = index;
-      size_ = size;
+    count_ = 0;
+    spans_.resize(capacity_);
+    sizes_.assign(capacity_, 0);
+    for (size_t i = 0; i < capacity_; ++i) spans_[i] = {buf_.data() + i * blksize_, blksize_};
+    auto read = co_await source.read(index, spans_, sizes_);
+    if (!read) co_return read;
+    first_ = index;
+    count_ = capacity_;
+    for (size_t i = 0; i < capacity_; ++i) {
+      if (sizes_[i] < blksize_) {  // the last block: nothing after it belongs to the transfer
+        count_ = i + 1;
+        break;
+      }
     }
     co_return Result<void>{};
   }
 
- private:
+  size_t blksize_;
+  size_t capacity_;  // blocks the buffer holds (0: not staging)
   std::vector<std::byte> buf_;
-  std::optional<uint64_t> index_;
-  size_t size_ = 0;
+  std::vector<std::span<std::byte>> spans_;
+  std::vector<size_t> sizes_;
+  uint64_t first_ = 0;  // the first staged block
+  size_t count_ = 0;    // staged blocks from first_
 };
 
 }  // namespace
@@ -186,7 +203,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
   std::vector<std::span<std::byte>> payloads;
   std::vector<size_t> sizes;
   std::vector<std::span<const std::byte>> datagrams;
-  ReadAhead ahead(blksize, window);
+  Staging staging(blksize, window);
 
   uint32_t turn = 0;
   for (;;) {
@@ -205,10 +222,10 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       for (size_t i = 0; i < count; ++i) {
         payloads[i] = {lease.data() + i * packet_size + kDataHeaderSize, blksize};
       }
-      std::optional<size_t> ready;
-      if (count == 1) ready = ahead.take(next, payloads[0]);
-      if (ready) {
-        sizes[0] = *ready;
+      if (count == 1 && staging.enabled()) {
+        auto size = co_await staging.take(source, next, payloads[0]);
+        if (!size) co_return co_await abandon(channel, size.error());
+        sizes[0] = *size;
       } else {
         auto read = co_await source.read(next, payloads, sizes);
         if (!read) co_return co_await abandon(channel, read.error());
@@ -233,17 +250,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
         timed_block = std::max(next, sent_high + 1);
         timed_at = Clock::now();
       }
-      uint64_t following = next + datagrams.size();
-      Result<void> sent;
-      if (ahead.enabled() && !last && !ahead.holds(following)) {
-        std::vector<Task<Result<void>>> both;
-        both.push_back(channel.send_all(datagrams));
-        both.push_back(ahead.fill(source, following));
-        auto results = co_await when_all(std::move(both));
-        sent = results.front();
-      } else {
-        sent = co_await channel.send_all(datagrams);
-      }
+      auto sent = co_await channel.send_all(datagrams);
       if (!sent) co_return co_await abandon(channel, sent.error());
       sent_high = std::max(sent_high, next + datagrams.size() - 1);
       next += datagrams.size();
