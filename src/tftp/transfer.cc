@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "ringkit/yield.h"
@@ -113,42 +114,51 @@ Task<Result<void>> send_oack(Channel& channel, std::span<const std::byte> oack,
   }
 }
 
-// In lockstep (windowsize 1) blocks are read kBytes at a time into a staging buffer and each
-// DATA is copied from there: one read per several blocks rather than one per block, so most
-// ACKs are answered by a send alone, without a read (an engine round) between the ACK and the
-// DATA it asks for. The copy of a block costs far less than that round. Windows read a whole
-// window into their packets at once and need none of this. Kept for blocks up to kBytes / 2.
+// In lockstep (windowsize 1) blocks are read kBytes at a time into packets of a staging
+// buffer of the transfer's own, and each DATA is sent from there: one read per several blocks
+// rather than one per block, so most ACKs are answered by a send alone, without a read (an
+// engine round) between the ACK and the DATA it asks for, and without a copy. Windows read a
+// whole window into leased packets at once and need none of this. Kept for blocks up to
+// kBytes / 2.
 class Staging {
  public:
   static constexpr size_t kBytes = 8 * 1024;
 
   Staging(size_t blksize, uint64_t window)
-      : blksize_(blksize), capacity_(window == 1 ? kBytes / blksize : 0) {
+      : blksize_(blksize),
+        packet_size_(blksize + kDataHeaderSize),
+        capacity_(window == 1 ? kBytes / blksize : 0) {
     if (capacity_ < 2) capacity_ = 0;
-    buf_.resize(capacity_ * blksize_);
+    buf_.resize(capacity_ * packet_size_);
   }
   bool enabled() const { return capacity_ > 0; }
 
-  // Block `index` into `payload`, staging it and the blocks after it first when it is not; its
-  // size (shorter than blksize: the last block).
-  Task<Result<size_t>> take(BlockSource& source, uint64_t index, std::span<std::byte> payload) {
+  struct Packet {
+    std::byte* data;  // room for the DATA header, then the payload
+    size_t payload;   // the block's size (shorter than blksize: the last block)
+  };
+  // Block `index`'s packet, staging it and the blocks after it first when it is not staged.
+  Task<Result<Packet>> packet(BlockSource& source, uint64_t index) {
     if (!holds(index)) {
       auto staged = co_await fill(source, index);
       if (!staged) co_return staged.error();
     }
     size_t i = static_cast<size_t>(index - first_);
-    std::memcpy(payload.data(), buf_.data() + i * blksize_, sizes_[i]);
-    co_return sizes_[i];
+    co_return Packet{buf_.data() + i * packet_size_, sizes_[i]};
   }
 
  private:
-  bool holds(uint64_t index) const { return count_ > 0 && index >= first_ && index - first_ < count_; }
+  bool holds(uint64_t index) const {
+    return count_ > 0 && index >= first_ && index - first_ < count_;
+  }
 
   Task<Result<void>> fill(BlockSource& source, uint64_t index) {
     count_ = 0;
     spans_.resize(capacity_);
     sizes_.assign(capacity_, 0);
-    for (size_t i = 0; i < capacity_; ++i) spans_[i] = {buf_.data() + i * blksize_, blksize_};
+    for (size_t i = 0; i < capacity_; ++i) {
+      spans_[i] = {buf_.data() + i * packet_size_ + kDataHeaderSize, blksize_};
+    }
     auto read = co_await source.read(index, spans_, sizes_);
     if (!read) co_return read;
     first_ = index;
@@ -163,7 +173,8 @@ class Staging {
   }
 
   size_t blksize_;
-  size_t capacity_;  // blocks the buffer holds (0: not staging)
+  size_t packet_size_;
+  size_t capacity_;  // packets the buffer holds (0: not staging)
   std::vector<std::byte> buf_;
   std::vector<std::span<std::byte>> spans_;
   std::vector<size_t> sizes_;
@@ -214,26 +225,32 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       if (last) limit = std::min(limit, *last);
       if (send_up_to) limit = std::min(limit, *send_up_to);
       if (next > limit) break;
-      BufferPool::Lease lease = co_await pool.acquire();
-      size_t per_lease = std::max<size_t>(1, lease.size() / packet_size);
-      size_t count = static_cast<size_t>(std::min<uint64_t>(limit - next + 1, per_lease));
-      payloads.resize(count);
-      sizes.resize(count);
-      for (size_t i = 0; i < count; ++i) {
-        payloads[i] = {lease.data() + i * packet_size + kDataHeaderSize, blksize};
-      }
-      if (count == 1 && staging.enabled()) {
-        auto size = co_await staging.take(source, next, payloads[0]);
-        if (!size) co_return co_await abandon(channel, size.error());
-        sizes[0] = *size;
+      // The packets, back to back from `packets`: staged (lockstep) or read into a lease.
+      std::optional<BufferPool::Lease> lease;
+      std::byte* packets = nullptr;
+      size_t count = 1;
+      if (staging.enabled()) {
+        auto staged = co_await staging.packet(source, next);
+        if (!staged) co_return co_await abandon(channel, staged.error());
+        packets = staged->data;
+        sizes.assign(1, staged->payload);
       } else {
+        lease.emplace(co_await pool.acquire());
+        packets = lease->data();
+        size_t per_lease = std::max<size_t>(1, lease->size() / packet_size);
+        count = static_cast<size_t>(std::min<uint64_t>(limit - next + 1, per_lease));
+        payloads.resize(count);
+        sizes.resize(count);
+        for (size_t i = 0; i < count; ++i) {
+          payloads[i] = {packets + i * packet_size + kDataHeaderSize, blksize};
+        }
         auto read = co_await source.read(next, payloads, sizes);
         if (!read) co_return co_await abandon(channel, read.error());
       }
       datagrams.clear();
       for (size_t i = 0; i < count; ++i) {
         uint64_t index = next + i;
-        std::byte* packet = lease.data() + i * packet_size;
+        std::byte* packet = packets + i * packet_size;
         write_data_header({packet, kDataHeaderSize}, wire_block(index));
         datagrams.emplace_back(packet, kDataHeaderSize + sizes[i]);
         if (index <= sent_high) {
