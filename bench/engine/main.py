@@ -109,7 +109,8 @@ def main(description):
             "written by `bench/run_sync.py`.",
             "",
             "TFTP (ringtftpd against tftpd-hpa and atftpd): [benchmarks-tftp.md](benchmarks-tftp.md), "
-            "written by `bench/run_tftp.py`.",
+            "written by `bench/run_tftp.py`; section 2 re-run alone: "
+            "[benchmarks-tftp-concurrent.md](benchmarks-tftp-concurrent.md).",
             ""]
     loaded = max(loads) > 0.5
     if loaded:

@@ -49,6 +49,8 @@ struct ExecutorStats {
   uint64_t submit_calls = 0;     // io_uring_enter / epoll_wait rounds
 };
 
+class Deadlines;
+
 class Executor {
  public:
   explicit Executor(const EngineSettings& settings = EngineSettings::from_env());
@@ -85,6 +87,10 @@ class Executor {
   // `target` by then in one push and at most one wake-up. Coroutines that hop many at a time
   // (resume_on.h) then cost a wake-up per loop turn, not one each.
   void send_later(Executor& target, detail::Operation& op);
+
+  // The deadlines of this executor's tasks, served by one timer (ringkit/deadlines.h).
+  // REQUIRES: on this executor's thread.
+  Deadlines& deadlines();
 
   // ---- Used by awaitables (engine-internal, but called from header templates). ----
 
@@ -153,6 +159,7 @@ class Executor {
   std::unique_ptr<detail::RemoteQueue> remote_;
   std::unique_ptr<detail::BlockingPool> pool_;
   std::unique_ptr<detail::Backend> backend_;
+  std::unique_ptr<Deadlines> deadlines_;  // made by the first deadlines()
   std::vector<detail::Operation*> ready_;       // finished, completion not yet delivered
   std::vector<detail::Operation*> remote_batch_;
   // send_later(): operations held per target executor until the next flush_outbox().

@@ -273,7 +273,7 @@ struct ReceiverStats {
   uint64_t datagrams = 0;   // receives (and errors) the kernel delivered
   uint64_t coalesced = 0;   // further datagrams that came inside one of those (coalesce_bytes)
   uint64_t arms = 0;        // receives submitted: 1 per (re-)arm with multishot, 1 per datagram without
-  uint64_t timer_arms = 0;  // timers submitted for deadlines (not one per next(): see next_until)
+  uint64_t timer_arms = 0;  // deadlines scheduled (not one per next(): see next_until)
 };
 
 struct ReceiverState;  // the receiver's buffers and receive; defined in src/net/receiver.cc
@@ -292,11 +292,13 @@ struct ReceiverState;  // the receiver's buffers and receive; defined in src/net
 // kernel ends a multishot (no buffer free, or its own reasons). Errors from the socket come out
 // of next() one at a time; the receive is armed again by the next next().
 //
-// Deadlines cost no operation per datagram: the receiver keeps at most one timer in flight. A
-// datagram that comes first leaves it running; when it fires before the deadline of whoever
-// waits then, it is re-armed for the rest. So a transfer that waits for each packet with a
-// deadline moved forward every few packets submits a timer about once per wait length, not
-// once per packet (ReceiverStats::timer_arms counts them).
+// Deadlines cost no operation per datagram: the receiver keeps one entry in its executor's
+// Deadlines (ringkit/deadlines.h), where the deadlines of every receiver share one kernel
+// timer. A datagram that comes first leaves the entry standing; when it fires before the
+// deadline of whoever waits then, it is scheduled again for the rest. So a transfer that waits
+// for each packet with a deadline moved forward every few packets schedules about once per
+// wait length, not once per packet (ReceiverStats::timer_arms counts them), and thousands of
+// transfers cost one timer interrupt per Deadlines::kBatch at most.
 // Thread affinity: the executor thread it was created on, which must also drive it.
 // Invariants: at most one next() and one stop() awaited at a time; after stop(), next() returns
 // cancelled().

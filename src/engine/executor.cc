@@ -13,6 +13,7 @@
 #include "engine/backend.h"
 #include "engine/blocking_pool.h"
 #include "engine/remote_queue.h"
+#include "ringkit/deadlines.h"
 #include "ringkit/log.h"
 
 namespace ringkit {
@@ -96,6 +97,7 @@ Executor::Executor(const EngineSettings& settings) : settings_(settings) {
 
 Executor::~Executor() {
   flush_outbox();
+  if (deadlines_) deadlines_->shut_down();
   backend_.reset();
   pool_.reset();
   remote_.reset();
@@ -103,6 +105,11 @@ Executor::~Executor() {
 }
 
 Executor* Executor::current() { return t_current; }
+
+Deadlines& Executor::deadlines() {
+  if (!deadlines_) deadlines_ = std::make_unique<Deadlines>(*this);
+  return *deadlines_;
+}
 
 uint32_t Executor::capacity() const { return backend_->capacity(); }
 

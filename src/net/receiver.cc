@@ -13,14 +13,15 @@
 // With UDP_GRO on, one completion may hold several datagrams of `segment` bytes each (the last
 // may be shorter): next() hands them out one by one from `rest` before taking the next entry.
 //
-// Deadlines: one kTimeout (`timer`) at most in flight, due at `timer_due`. A waiter whose
-// deadline is at or after timer_due lets it run; one with an earlier deadline cancels it, and
-// the cancelled timer's completion re-arms it for that deadline. A timer that fires before the
-// waiter's deadline (the deadline moved on while it ran) is re-armed for the rest.
+// Deadlines: one entry (`timer`) in the executor's Deadlines (ringkit/deadlines.h: one kernel
+// timer for all of them), scheduled for `timer.due()`. A waiter whose deadline is at or after
+// that lets it stand; one with an earlier deadline moves it. An entry that fires before the
+// waiter's deadline (the deadline moved on meanwhile) is scheduled again for the rest.
 //
 // Invariants (ReceiverState):
-//  - `armed` is true exactly while `op` is submitted and its final completion has not arrived;
-//    `timer_in_flight` likewise for `timer`.
+//  - `armed` is true exactly while `op` is submitted and its final completion has not arrived.
+//  - `timer` is scheduled only while a waiter with a deadline waits, or did (it is taken out
+//    when it fires, and by begin_stop()).
 //  - Every slot is in exactly one place: with the kernel (the buffer ring, or the armed
 //    recvmsg), in `queue`, `current` (handed out by the last next()), or `free_slots`
 //    (one-at-a-time mode only). `held` counts the multishot slots not in the ring.
@@ -39,6 +40,7 @@
 #include <deque>
 #include <vector>
 
+#include "ringkit/deadlines.h"
 #include "ringkit/executor.h"
 #include "ringkit/log.h"
 #include "ringkit/net.h"
@@ -74,6 +76,10 @@ struct ReceiverState {
   struct StateOp : Operation {
     ReceiverState* owner = nullptr;
   };
+  struct TimerEntry : Deadlines::Entry {
+    TimerEntry() : Entry(&on_timer) {}
+    ReceiverState* owner = nullptr;
+  };
   // A completion waiting for next(): a datagram in `slot`, or an error (res < 0, slot -1).
   struct Entry {
     int32_t res;
@@ -84,7 +90,10 @@ struct ReceiverState {
   };
 
   ReceiverState(int socket_fd, const ReceiverOptions& options);
-  ~ReceiverState() { release_ring(); }
+  ~ReceiverState() {
+    ex->deadlines().cancel(timer);
+    release_ring();
+  }
 
   std::byte* slot_ptr(uint32_t slot) { return memory.get() + size_t{slot} * slot_size; }
   std::byte* control_ptr(uint32_t slot) { return controls.data() + size_t{slot} * kControlSpace; }
@@ -99,13 +108,13 @@ struct ReceiverState {
   Result<Datagram> take();
   Datagram next_segment();
   void wake_waiter();
-  bool busy() const { return armed || timer_in_flight; }
+  bool busy() const { return armed; }
   void maybe_finish_stop();
   void finish_stop();
   void begin_stop();
   void arm_timer(Clock::time_point deadline);
   static void on_complete(Operation* op);
-  static void on_timer(Operation* op);
+  static void on_timer(Deadlines::Entry* entry);
   void on_multishot();
   void on_single();
 
@@ -145,10 +154,7 @@ struct ReceiverState {
   Address rest_from;
   bool rest_truncated = false;
 
-  StateOp timer;
-  bool timer_in_flight = false;
-  bool timer_cancelling = false;
-  Clock::time_point timer_due;
+  TimerEntry timer;
 
   MultishotReceiver::NextAwaiter* waiter = nullptr;
   std::coroutine_handle<> stop_waiter;
@@ -392,35 +398,15 @@ void ReceiverState::wake_waiter() {
 }
 
 void ReceiverState::arm_timer(Clock::time_point deadline) {
-  if (timer_in_flight) {
-    // Due in time: it wakes us (or is re-armed for the rest). Due too late: cancel it; its
-    // completion re-arms for the deadline of whoever waits then.
-    if (timer_due > deadline && !timer_cancelling) {
-      timer_cancelling = true;
-      ex->cancel(timer);
-    }
-    return;
-  }
-  auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now());
-  static_cast<Operation&>(timer) = Operation{};
-  timer.code = OpCode::kTimeout;
-  timer.timeout = std::max(wait, std::chrono::nanoseconds(1));
-  timer.on_complete = &on_timer;
-  timer_due = Clock::now() + timer.timeout;
-  timer_in_flight = true;
-  timer_cancelling = false;
+  // Due in time: it wakes us (or is scheduled again for the rest).
+  if (timer.scheduled() && timer.due() <= deadline) return;
   ++stats.timer_arms;
-  if (!ex->submit(timer)) timer_in_flight = false;  // never for a timer; be safe
+  ex->deadlines().schedule(timer, deadline);
 }
 
-void ReceiverState::on_timer(Operation* completed) {
-  ReceiverState* s = static_cast<StateOp*>(completed)->owner;
-  s->timer_in_flight = false;
-  s->timer_cancelling = false;
-  if (s->stopping) {
-    s->maybe_finish_stop();
-    return;
-  }
+void ReceiverState::on_timer(Deadlines::Entry* entry) {
+  ReceiverState* s = static_cast<TimerEntry*>(entry)->owner;
+  if (s->stopping) return;
   MultishotReceiver::NextAwaiter* w = s->waiter;
   if (w == nullptr || !w->deadline()) return;  // nobody waits for a deadline: stay unarmed
   if (Clock::now() >= *w->deadline()) {
@@ -457,10 +443,7 @@ void ReceiverState::begin_stop() {
   stopping = true;
   if (MultishotReceiver::NextAwaiter* w = std::exchange(waiter, nullptr)) w->wake(true);
   if (armed) ex->cancel(op);
-  if (timer_in_flight && !timer_cancelling) {
-    timer_cancelling = true;
-    ex->cancel(timer);
-  }
+  ex->deadlines().cancel(timer);
 }
 
 void ReceiverState::on_complete(Operation* completed) {
@@ -628,8 +611,7 @@ bool MultishotReceiver::StopAwaiter::await_ready() {
 }
 
 void MultishotReceiver::StopAwaiter::await_suspend(std::coroutine_handle<> waiter) {
-  // The final completions (ECANCELED, or a datagram or timer that won the race) call
-  // finish_stop().
+  // The final completion (ECANCELED, or a datagram that won the race) calls finish_stop().
   s_->stop_waiter = waiter;
 }
 

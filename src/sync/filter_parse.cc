@@ -10,6 +10,7 @@
 
 #include "sync/filter.h"
 #include "sync/filter_internal.h"
+#include "sync/paths.h"
 
 namespace ringkit::sync {
 
@@ -182,21 +183,12 @@ TokenResult next_rule_token(std::string_view& rest, uint32_t tmpl, bool old_pref
 
 std::string clean_abs_path(std::string_view path) {
   std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string_view part = path.substr(i, j - i);
-    if (part == "..") {
-      if (!parts.empty() && parts.back() != "..") {
-        parts.pop_back();
-      } else {
-        parts.push_back(part);
-      }
-    } else if (!part.empty() && part != ".") {
+  for (std::string_view part : path_components(path)) {
+    if (part == ".." && !parts.empty() && parts.back() != "..") {
+      parts.pop_back();
+    } else {
       parts.push_back(part);
     }
-    i = j + 1;
   }
   std::string out;
   for (auto part : parts) {

@@ -647,7 +647,8 @@ std::string help_text() {
       "input/output files or dirs, 11 error in file I/O (e.g. disk full), 20 interrupted,\n"
       "23 partial transfer due to error, 24 partial transfer due to vanished source files,\n"
       "25 --max-delete stopped deletions.\n"
-      "Environment: RINGKIT_BACKEND=auto|uring|threads, RINGKIT_CHEAP_CALLS=inline|pool|auto.\n";
+      "Environment: RINGKIT_BACKEND=auto|uring|threads, RINGKIT_CHEAP_CALLS=inline|pool|auto,\n"
+      "RINGKIT_SYNC_THREADS=1|2 (default 2 if the process may use 2+ CPUs; see ringsync(1)).\n";
   return out;
 }
 

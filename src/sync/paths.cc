@@ -28,4 +28,17 @@ std::string dirname_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
+std::vector<std::string_view> path_components(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view part = path.substr(pos, slash - pos);
+    if (!part.empty() && part != ".") parts.push_back(part);
+    pos = slash + 1;
+  }
+  return parts;
+}
+
 }  // namespace ringkit::sync

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ringkit::sync {
@@ -22,6 +23,11 @@ SourceArg parse_source(const std::string& arg);
 
 // The directory part of a path: "a/b" -> "a", "b" -> ".", "/b" -> "/".
 std::string dirname_of(const std::string& path);
+
+// The components of `path` in order, without empty ones (a leading, doubled or trailing '/')
+// and ".": "/a//./b/" gives {"a", "b"}; ".." is kept (its meaning is the caller's). Views into
+// `path`, valid as long as it is.
+std::vector<std::string_view> path_components(std::string_view path);
 
 // Joins a directory-relative path for messages: "" + "a" = "a", "d/" + "a" = "d/a".
 inline std::string join_rel(const std::string& dir_rel, const std::string& name) {

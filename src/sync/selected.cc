@@ -131,21 +131,7 @@ Task<void> Syncer::sync_selection() {
   DirPair root;
   root.sel = view;
   root.listed = sel.root_named() || (sel.root_listed() && opt_.implied_dirs);
-  auto src = co_await fs::openat(base_fds_[view.base].get(), ".", O_RDONLY | O_DIRECTORY);
-  if (!src) {
-    rep_.file_error("opendir", sel.bases()[view.base], src.error());
-    co_return;
-  }
-  root.src = std::move(*src);
-  if (!opt_.dry_run || !created) {
-    auto dst = co_await fs::openat(AT_FDCWD, dest, O_RDONLY | O_DIRECTORY);
-    if (!dst) {
-      rep_.file_error("opendir", dest, dst.error());
-      co_return;
-    }
-    root.dst = std::move(*dst);
-  }
-  root.dst_new = created;
+  if (!co_await open_root_pair(root, base_fds_[view.base].get(), ".", sel.bases()[view.base], created)) co_return;
   auto st = co_await fs::statx(root.src.get(), "", AT_EMPTY_PATH, kStatxMask);
   if (!st) {
     rep_.file_error("stat", sel.bases()[view.base], st.error());

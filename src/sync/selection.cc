@@ -2,22 +2,10 @@
 
 #include <algorithm>
 
+#include "sync/paths.h"
+
 namespace ringkit::sync {
 namespace {
-
-// Splits a path into its components, dropping empty ones and ".".
-std::vector<std::string_view> components(std::string_view path) {
-  std::vector<std::string_view> parts;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view part = path.substr(pos, slash - pos);
-    if (!part.empty() && part != ".") parts.push_back(part);
-    pos = slash + 1;
-  }
-  return parts;
-}
 
 std::string join(const std::vector<std::string_view>& parts) {
   std::string out;
@@ -167,7 +155,7 @@ std::variant<RelativeSource, std::string> parse_relative_source(const std::strin
     r.base = ".";
   }
   r.contents = names_contents(kept) || kept.empty();
-  std::vector<std::string_view> parts = components(kept);
+  std::vector<std::string_view> parts = path_components(kept);
   for (std::string_view p : parts) {
     if (p == "..") return "found \"..\" dir in relative path: " + arg;
   }
@@ -181,7 +169,7 @@ namespace {
 // The components of `path` with ".." resolved, never rising above the start ("../x" is "x").
 std::vector<std::string_view> resolved(std::string_view path) {
   std::vector<std::string_view> kept;
-  for (std::string_view p : components(path)) {
+  for (std::string_view p : path_components(path)) {
     if (p != "..") {
       kept.push_back(p);
     } else if (!kept.empty()) {

@@ -120,17 +120,12 @@ bool is_unsafe_symlink(std::string_view target, std::string_view dir_rel) {
   if (target.find("/../", lead) != std::string_view::npos) return true;
   if (target.size() > 3 && target.ends_with("/..")) return true;
   int depth = static_cast<int>(std::count(dir_rel.begin(), dir_rel.end(), '/'));
-  size_t pos = 0;
-  while (pos <= target.size()) {
-    size_t slash = target.find('/', pos);
-    std::string_view part = target.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
-    if (part == "..") {
-      if (--depth < 0) return true;
-    } else if (!part.empty() && part != ".") {
+  for (std::string_view part : path_components(target)) {
+    if (part != "..") {
       ++depth;
+    } else if (--depth < 0) {
+      return true;
     }
-    if (slash == std::string_view::npos) break;
-    pos = slash + 1;
   }
   return false;
 }

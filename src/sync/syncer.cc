@@ -263,6 +263,26 @@ bool Syncer::skip_by_size(const Entry& e) const {
   return opt_.min_size && e.st.stx_size < *opt_.min_size;
 }
 
+Task<bool> Syncer::open_root_pair(DirPair& root, int src_at, const std::string& src_path, const std::string& src_name,
+                                  bool created) {
+  auto src = co_await fs::openat(src_at, src_path, O_RDONLY | O_DIRECTORY);
+  if (!src) {
+    rep_.file_error("opendir", src_name, src.error());
+    co_return false;
+  }
+  root.src = std::move(*src);
+  if (!opt_.dry_run || !created) {  // a dry run does not make DEST: nothing to open then
+    auto dst = co_await fs::openat(AT_FDCWD, opt_.destination, O_RDONLY | O_DIRECTORY);
+    if (!dst) {
+      rep_.file_error("opendir", opt_.destination, dst.error());
+      co_return false;
+    }
+    root.dst = std::move(*dst);
+  }
+  root.dst_new = created;
+  co_return true;
+}
+
 Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   // The named item itself: followed with a trailing slash, and as -L/-k say (rsync's link_stat).
   int follow = source.contents || opt_.copy_links ? 0 : AT_SYMLINK_NOFOLLOW;
@@ -302,21 +322,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
       if (!made) co_return;
     }
     DirPair dir;
-    auto src = co_await fs::openat(AT_FDCWD, source.path, O_RDONLY | O_DIRECTORY);
-    if (!src) {
-      rep_.file_error("opendir", source.path, src.error());
-      co_return;
-    }
-    dir.src = std::move(*src);
-    if (!opt_.dry_run || !created) {
-      auto dst = co_await fs::openat(AT_FDCWD, dest, O_RDONLY | O_DIRECTORY);
-      if (!dst) {
-        rep_.file_error("opendir", dest, dst.error());
-        co_return;
-      }
-      dir.dst = std::move(*dst);
-    }
-    dir.dst_new = created;
+    if (!co_await open_root_pair(dir, AT_FDCWD, source.path, source.path, created)) co_return;
     src_root_ = co_await open_dir_or_none(source.path);
     dst_root_ = co_await open_dir_or_none(dest);
     if (!co_await open_write_dirs(dest)) co_return;

@@ -18,7 +18,8 @@
 // regular file (open the source, open a temp file, copy, set attributes, link or rename it in)
 // hops to a second executor on a worker thread and back, so that a second core works; what it
 // reports is reported at home after the hop back (transfer_worker.cc says which writes hop).
-// RINGKIT_SYNC_THREADS=1 keeps everything on the home executor.
+// The worker is started with the first file handed to it: a run that writes nothing runs on one
+// thread. RINGKIT_SYNC_THREADS=1, or a process allowed one CPU, keeps everything at home.
 //
 // Thread affinity: runs on one executor thread (and its worker, as above).
 // REQUIRES: Options passed check_supported().
@@ -49,6 +50,7 @@
 #include "sync/paths.h"
 #include "sync/report.h"
 #include "sync/selection.h"
+#include "sync/threads.h"
 #include "sync/write_dirs.h"
 
 namespace ringkit::sync {
@@ -118,6 +120,11 @@ class Syncer {
   };
 
   Task<void> sync_source(const SourceArg& source, bool single_source);
+  // The root pair of a transfer into DEST (a directory, `created` by this run): `src_path`
+  // opened at `src_at` (named `src_name` in an error) and DEST, which a dry run that would have
+  // created it leaves unopened. False when one could not be opened (reported).
+  Task<bool> open_root_pair(DirPair& root, int src_at, const std::string& src_path, const std::string& src_name,
+                            bool created);
   // -R and --files-from (selected.cc): the list of named items, walked as one tree.
   Task<bool> load_selection();
   Task<bool> read_files_from(Selection& selection, uint32_t base);
@@ -340,9 +347,11 @@ class Syncer {
   std::set<std::string> reported_unreadable_;  // errors the look-ahead (prune.cc) may meet first: said once
   ItemOutput out_;          // what is printed and logged about each item
   WriteDirs wd_;            // --temp-dir, --backup-dir, --partial-dir, --delay-updates, --*-dest
-  // Two executors (transfer_worker.cc): the worker thread, started with the first file it
-  // takes; `workers_off_`: RINGKIT_SYNC_THREADS=1, one CPU, or it could not be started.
+  // Two executors (transfer_worker.cc): RINGKIT_SYNC_THREADS as read at the start (threads.h);
+  // the worker thread, started with the first file it takes; `workers_off_`: one thread (set,
+  // or one CPU usable), or the worker could not be started.
   // Declared before copy_: the worker's buffers (copy_.worker) go before the worker does.
+  std::optional<unsigned> threads_setting_ = sync_threads_from_env();
   std::unique_ptr<ExecutorThread> worker_;
   bool workers_off_ = false;
   size_t writes_on_worker_ = 0;  // writes in flight there, and here (for the balance)

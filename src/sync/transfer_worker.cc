@@ -13,34 +13,17 @@
 // blocking pool already), copied by the ring (RINGKIT_SYNC_COPY unset, auto or ring). These stay
 // at home, where their extra steps are: a copy from a basis dir (--copy-dest), --inplace, -S,
 // -X/-A, -b, --delay-updates, --temp-dir, --progress/--info=progress2 (live counters) and a %C
-// checksum in the output. RINGKIT_SYNC_THREADS=1 (or a single CPU) keeps every write at home.
+// checksum in the output. RINGKIT_SYNC_THREADS=1, or a process allowed a single CPU (taskset,
+// cpusets), keeps every write at home (threads.h).
 #include <fcntl.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <string>
-#include <thread>
 
 #include "ringkit/log.h"
 #include "ringkit/resume_on.h"
 #include "sync/syncer.h"
 
 namespace ringkit::sync {
-namespace {
-
-// RINGKIT_SYNC_THREADS: executor threads for a run; 1 means the home one only. Default: 2 on a
-// machine with two or more CPUs. (One worker for now: more is not measured.)
-unsigned sync_threads() {
-  if (const char* value = std::getenv("RINGKIT_SYNC_THREADS")) {
-    char* end = nullptr;
-    long n = std::strtol(value, &end, 10);
-    if (end != value && *end == '\0' && n >= 1) return static_cast<unsigned>(std::min(n, 2L));
-    log(LogLevel::kWarning, std::string("ignoring RINGKIT_SYNC_THREADS=") + value + " (a number, 1 or more)");
-  }
-  return std::thread::hardware_concurrency() >= 2 ? 2 : 1;
-}
-
-}  // namespace
 
 // What write_plain needs: plain values, no reference to the home thread's state.
 struct Syncer::WorkerWrite {
@@ -72,7 +55,11 @@ Executor* Syncer::worker_for(const Entry& e, const BasisMatch* copy_from) {
   }
   if (copy_.method != CopyMethod::kAuto && copy_.method != CopyMethod::kRing) return nullptr;
   if (!worker_) {
-    if (sync_threads() < 2) {
+    // The first file for the worker: only now are the CPUs counted and the thread started. The
+    // -v line says what was decided (tests look for it).
+    SyncThreads threads = sync_threads(threads_setting_);
+    if (threads.count < 2) {
+      log(LogLevel::kInfo, "executor threads: 1 (" + threads.why + ")");
       workers_off_ = true;
       return nullptr;
     }
@@ -83,6 +70,7 @@ Executor* Syncer::worker_for(const Entry& e, const BasisMatch* copy_from) {
       workers_off_ = true;
       return nullptr;
     }
+    log(LogLevel::kInfo, "executor threads: 2 (" + threads.why + ")");
   }
   // Balance: the worker takes a file while it has no more writes in flight than home has. The
   // side that finishes its writes sooner is offered more (measured: handing the worker every

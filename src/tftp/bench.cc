@@ -5,6 +5,7 @@
 #include <exception>
 #include <thread>
 
+#include "ringkit/cpus.h"
 #include "ringkit/executor.h"
 #include "ringkit/when_all.h"
 
@@ -120,7 +121,7 @@ BenchReport run_bench(const BenchConfig& config) {
     report.setup_error = "no clients";
     return report;
   }
-  uint32_t threads = config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  uint32_t threads = config.threads != 0 ? config.threads : usable_cpu_count();
   threads = std::min(threads, config.clients);
   report.threads = threads;
   EngineSettings settings = config.engine;

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "ringkit/buffer_pool.h"
+#include "ringkit/cpus.h"
 #include "ringkit/executor.h"
 #include "ringkit/gate.h"
 #include "ringkit/time.h"
@@ -298,7 +299,7 @@ Server::Server(ServerConfig config, std::vector<net::Socket> inherited)
     : log_(config.log_level, config.log_transfers, config.log_json),
       started_(std::chrono::system_clock::now()) {
   validate(config);
-  if (config.workers == 0) config.workers = std::max(1u, std::thread::hardware_concurrency());
+  if (config.workers == 0) config.workers = usable_cpu_count();
   root_fd_ = ::open(config.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd_ < 0) throw std::system_error(errno, std::system_category(), "root " + config.root);
   clients_ = std::make_unique<ClientTable>();

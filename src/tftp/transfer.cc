@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 #include <vector>
 
-#include "ringkit/when_all.h"
 #include "ringkit/yield.h"
 #include "tftp/block.h"
 #include "tftp/errors.h"
@@ -114,44 +114,72 @@ Task<Result<void>> send_oack(Channel& channel, std::span<const std::byte> oack,
   }
 }
 
-// In lockstep (windowsize 1) the next block is read while the current one travels, so that its
-// ACK is answered by a send alone, not a read and then a send: one engine round less per block
-// on the path from ACK to DATA. The copy from here into the packet costs far less than that
-// round. Kept for blocks up to kMaxBytes (a copy of one block per transfer).
-class ReadAhead {
+// In lockstep (windowsize 1) blocks are read kBytes at a time into packets of a staging
+// buffer of the transfer's own, and each DATA is sent from there: one read per several blocks
+// rather than one per block, so most ACKs are answered by a send alone, without a read (an
+// engine round) between the ACK and the DATA it asks for, and without a copy. Windows read a
+// whole window into leased packets at once and need none of this. Kept for blocks up to
+// kBytes / 2.
+class Staging {
  public:
-  static constexpr size_t kMaxBytes = 16 * 1024;
+  static constexpr size_t kBytes = 8 * 1024;
 
-  ReadAhead(size_t blksize, uint64_t window)
-      : buf_(window == 1 && blksize <= kMaxBytes ? blksize : 0) {}
-  bool enabled() const { return !buf_.empty(); }
-  bool holds(uint64_t index) const { return index_ == index; }
+  Staging(size_t blksize, uint64_t window)
+      : blksize_(blksize),
+        packet_size_(blksize + kDataHeaderSize),
+        capacity_(window == 1 ? kBytes / blksize : 0) {
+    if (capacity_ < 2) capacity_ = 0;
+    buf_.resize(capacity_ * packet_size_);
+  }
+  bool enabled() const { return capacity_ > 0; }
 
-  // Block `index` into `payload` when read ahead; its size.
-  std::optional<size_t> take(uint64_t index, std::span<std::byte> payload) const {
-    if (!holds(index)) return std::nullopt;
-    std::memcpy(payload.data(), buf_.data(), size_);
-    return size_;
+  struct Packet {
+    std::byte* data;  // room for the DATA header, then the payload
+    size_t payload;   // the block's size (shorter than blksize: the last block)
+  };
+  // Block `index`'s packet, staging it and the blocks after it first when it is not staged.
+  Task<Result<Packet>> packet(BlockSource& source, uint64_t index) {
+    if (!holds(index)) {
+      auto staged = co_await fill(source, index);
+      if (!staged) co_return staged.error();
+    }
+    size_t i = static_cast<size_t>(index - first_);
+    co_return Packet{buf_.data() + i * packet_size_, sizes_[i]};
   }
 
-  // Reads block `index` ahead. A failure is forgotten: the block is read again when it is
-  // sent, and that read reports it.
+ private:
+  bool holds(uint64_t index) const {
+    return count_ > 0 && index >= first_ && index - first_ < count_;
+  }
+
   Task<Result<void>> fill(BlockSource& source, uint64_t index) {
-    index_.reset();
-    std::span<std::byte> payload(buf_);
-    size_t size = 0;
-    auto read = co_await source.read(index, std::span(&payload, 1), std::span(&size, 1));
-    if (read) {
-      index_ = index;
-      size_ = size;
+    count_ = 0;
+    spans_.resize(capacity_);
+    sizes_.assign(capacity_, 0);
+    for (size_t i = 0; i < capacity_; ++i) {
+      spans_[i] = {buf_.data() + i * packet_size_ + kDataHeaderSize, blksize_};
+    }
+    auto read = co_await source.read(index, spans_, sizes_);
+    if (!read) co_return read;
+    first_ = index;
+    count_ = capacity_;
+    for (size_t i = 0; i < capacity_; ++i) {
+      if (sizes_[i] < blksize_) {  // the last block: nothing after it belongs to the transfer
+        count_ = i + 1;
+        break;
+      }
     }
     co_return Result<void>{};
   }
 
- private:
+  size_t blksize_;
+  size_t packet_size_;
+  size_t capacity_;  // packets the buffer holds (0: not staging)
   std::vector<std::byte> buf_;
-  std::optional<uint64_t> index_;
-  size_t size_ = 0;
+  std::vector<std::span<std::byte>> spans_;
+  std::vector<size_t> sizes_;
+  uint64_t first_ = 0;  // the first staged block
+  size_t count_ = 0;    // staged blocks from first_
 };
 
 }  // namespace
@@ -186,7 +214,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
   std::vector<std::span<std::byte>> payloads;
   std::vector<size_t> sizes;
   std::vector<std::span<const std::byte>> datagrams;
-  ReadAhead ahead(blksize, window);
+  Staging staging(blksize, window);
 
   uint32_t turn = 0;
   for (;;) {
@@ -197,26 +225,32 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       if (last) limit = std::min(limit, *last);
       if (send_up_to) limit = std::min(limit, *send_up_to);
       if (next > limit) break;
-      BufferPool::Lease lease = co_await pool.acquire();
-      size_t per_lease = std::max<size_t>(1, lease.size() / packet_size);
-      size_t count = static_cast<size_t>(std::min<uint64_t>(limit - next + 1, per_lease));
-      payloads.resize(count);
-      sizes.resize(count);
-      for (size_t i = 0; i < count; ++i) {
-        payloads[i] = {lease.data() + i * packet_size + kDataHeaderSize, blksize};
-      }
-      std::optional<size_t> ready;
-      if (count == 1) ready = ahead.take(next, payloads[0]);
-      if (ready) {
-        sizes[0] = *ready;
+      // The packets, back to back from `packets`: staged (lockstep) or read into a lease.
+      std::optional<BufferPool::Lease> lease;
+      std::byte* packets = nullptr;
+      size_t count = 1;
+      if (staging.enabled()) {
+        auto staged = co_await staging.packet(source, next);
+        if (!staged) co_return co_await abandon(channel, staged.error());
+        packets = staged->data;
+        sizes.assign(1, staged->payload);
       } else {
+        lease.emplace(co_await pool.acquire());
+        packets = lease->data();
+        size_t per_lease = std::max<size_t>(1, lease->size() / packet_size);
+        count = static_cast<size_t>(std::min<uint64_t>(limit - next + 1, per_lease));
+        payloads.resize(count);
+        sizes.resize(count);
+        for (size_t i = 0; i < count; ++i) {
+          payloads[i] = {packets + i * packet_size + kDataHeaderSize, blksize};
+        }
         auto read = co_await source.read(next, payloads, sizes);
         if (!read) co_return co_await abandon(channel, read.error());
       }
       datagrams.clear();
       for (size_t i = 0; i < count; ++i) {
         uint64_t index = next + i;
-        std::byte* packet = lease.data() + i * packet_size;
+        std::byte* packet = packets + i * packet_size;
         write_data_header({packet, kDataHeaderSize}, wire_block(index));
         datagrams.emplace_back(packet, kDataHeaderSize + sizes[i]);
         if (index <= sent_high) {
@@ -233,17 +267,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
         timed_block = std::max(next, sent_high + 1);
         timed_at = Clock::now();
       }
-      uint64_t following = next + datagrams.size();
-      Result<void> sent;
-      if (ahead.enabled() && !last && !ahead.holds(following)) {
-        std::vector<Task<Result<void>>> both;
-        both.push_back(channel.send_all(datagrams));
-        both.push_back(ahead.fill(source, following));
-        auto results = co_await when_all(std::move(both));
-        sent = results.front();
-      } else {
-        sent = co_await channel.send_all(datagrams);
-      }
+      auto sent = co_await channel.send_all(datagrams);
       if (!sent) co_return co_await abandon(channel, sent.error());
       sent_high = std::max(sent_high, next + datagrams.size() - 1);
       next += datagrams.size();

@@ -26,13 +26,11 @@ struct ListCase {
   const char* list;  // "lf", "crlf", "nul" or "stdin"
 };
 
-class RingsyncFilesFrom : public ::testing::TestWithParam<ListCase> {
+class RingsyncFilesFrom : public DiffRunsTest<ListCase> {
  protected:
+  RingsyncFilesFrom() : DiffRunsTest("ringsync-files-from") {}
   void SetUp() override {
-    src_ = runs_.base() + "/src";
-    build_hostile_tree(src_);
-    add_hard_link_groups(src_);
-    pin_recent_times(src_, 1700000000, 1000000000);
+    build_diff_source(src_);
     std::string kind = GetParam().list;
     std::string text;
     for (const std::string& n : kNames) text += n + (kind == "nul" ? std::string(1, '\0') : kind == "crlf" ? "\r\n" : "\n");
@@ -40,7 +38,8 @@ class RingsyncFilesFrom : public ::testing::TestWithParam<ListCase> {
     write_file(runs_.base() + "/list", text);
   }
 
-  std::vector<std::string> args() const {
+  std::string label() const override { return std::string(GetParam().options) + " list=" + GetParam().list; }
+  std::vector<std::string> args() const override {
     std::vector<std::string> a = words(GetParam().options);
     std::string kind = GetParam().list;
     if (kind == "nul") a.push_back("-0");
@@ -48,15 +47,15 @@ class RingsyncFilesFrom : public ::testing::TestWithParam<ListCase> {
     a.push_back("src");
     return a;
   }
-  std::string stdin_path() const {
+  std::string stdin_path() const override {
     return std::string(GetParam().list) == "stdin" ? runs_.base() + "/list" : std::string();
   }
-  SnapshotOptions compare() const {
+  SnapshotOptions compare() const override {
     std::vector<std::string> opts = words(GetParam().options);
     return compare_options_for(opts, !has_option(opts, "--no-implied-dirs"));
   }
 
-  void change_source() {
+  void change_source() override {
     write_file(src_ + "/sub/file", "changed in sub\n");
     write_file(src_ + "/hl/two/new", "new in a listed directory\n");
     ::chmod((src_ + "/hl/two").c_str(), 0700);
@@ -66,20 +65,11 @@ class RingsyncFilesFrom : public ::testing::TestWithParam<ListCase> {
     write_file(src_ + "/small/inside/f", "a directory where a file was\n");
     pin_recent_times(src_, 1700000000, 1100000000);
   }
-
-  DiffRuns runs_{"ringsync-files-from"};
-  std::string src_;
 };
 
-TEST_P(RingsyncFilesFrom, FirstCopyNoOpAndResyncAsRsync) {
-  SCOPED_TRACE(std::string(GetParam().options) + " list=" + GetParam().list);
-  runs_.first_noop_resync(args(), compare(), [this] { change_source(); }, stdin_path());
-}
+TEST_P(RingsyncFilesFrom, FirstCopyNoOpAndResyncAsRsync) { expect_runs_as_rsync(); }
 
-TEST_P(RingsyncFilesFrom, DryRunPrintsWhatTheRealRunDoes) {
-  SCOPED_TRACE(std::string(GetParam().options) + " list=" + GetParam().list);
-  runs_.expect_dry_runs_match(args(), [this] { change_source(); }, stdin_path());
-}
+TEST_P(RingsyncFilesFrom, DryRunPrintsWhatTheRealRunDoes) { expect_dry_runs_match(); }
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, RingsyncFilesFrom,

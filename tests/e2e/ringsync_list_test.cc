@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "support/rsync_diff.h"
 #include "support/tree.h"
 
 namespace ringkit::testing {
@@ -16,9 +17,7 @@ class ListOnly : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     base_ = make_temp_dir("ringsync-list");
-    build_hostile_tree(base_ + "/src");
-    add_hard_link_groups(base_ + "/src");
-    pin_recent_times(base_ + "/src", 1700000000, 1000000000);
+    build_diff_source(base_ + "/src");
   }
   void TearDown() override { remove_tree(base_); }
   std::string base_;

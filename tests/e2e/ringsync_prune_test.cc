@@ -12,10 +12,10 @@
 namespace ringkit::testing {
 namespace {
 
-class RingsyncPrune : public ::testing::TestWithParam<const char*> {
+class RingsyncPrune : public DiffRunsTest<const char*> {
  protected:
+  RingsyncPrune() : DiffRunsTest("ringsync-prune") {}
   void SetUp() override {
-    src_ = runs_.base() + "/src";
     build_hostile_tree(src_);
     add_hard_link_groups(src_);
     namespace fsys = std::filesystem;
@@ -28,32 +28,25 @@ class RingsyncPrune : public ::testing::TestWithParam<const char*> {
     write_file(src_ + "/txt-only/x/notes.txt", "txt\n");
     pin_recent_times(src_, 1700000000, 1000000000);
   }
-  std::vector<std::string> args() const {
+  std::string label() const override { return GetParam(); }
+  std::vector<std::string> args() const override {
     std::vector<std::string> a = words(GetParam());
     a.push_back("src/");
     return a;
   }
-  void change_source() {
+  SnapshotOptions compare() const override { return compare_options_for(words(GetParam())); }
+  void change_source() override {
     std::filesystem::remove(src_ + "/keep/a/b/file.pdf");
     write_file(src_ + "/chain/a/b/c/now-a-file", "fills the chain\n");
     std::filesystem::remove_all(src_ + "/sub/deeper");
     std::filesystem::create_directories(src_ + "/sub/deeper/empty");
     pin_recent_times(src_, 1700000000, 1100000000);
   }
-
-  DiffRuns runs_{"ringsync-prune"};
-  std::string src_;
 };
 
-TEST_P(RingsyncPrune, FirstCopyNoOpAndResyncAsRsync) {
-  SCOPED_TRACE(GetParam());
-  runs_.first_noop_resync(args(), compare_options_for(words(GetParam())), [this] { change_source(); });
-}
+TEST_P(RingsyncPrune, FirstCopyNoOpAndResyncAsRsync) { expect_runs_as_rsync(); }
 
-TEST_P(RingsyncPrune, DryRunPrintsWhatTheRealRunDoes) {
-  SCOPED_TRACE(GetParam());
-  runs_.expect_dry_runs_match(args(), [this] { change_source(); });
-}
+TEST_P(RingsyncPrune, DryRunPrintsWhatTheRealRunDoes) { expect_dry_runs_match(); }
 
 INSTANTIATE_TEST_SUITE_P(Cases, RingsyncPrune,
                          ::testing::Values("-aim", "-aim --delete", "-rim", "-rim --delete",

@@ -20,13 +20,11 @@ struct RelativeCase {
   const char* sources;  // relative to the base directory; ABS stands for its absolute path
 };
 
-class RingsyncRelative : public ::testing::TestWithParam<RelativeCase> {
+class RingsyncRelative : public DiffRunsTest<RelativeCase> {
  protected:
+  RingsyncRelative() : DiffRunsTest("ringsync-relative") {}
   void SetUp() override {
-    src_ = runs_.base() + "/src";
-    build_hostile_tree(src_);
-    add_hard_link_groups(src_);
-    pin_recent_times(src_, 1700000000, 1000000000);
+    build_diff_source(src_);
     if (absolute() || root_implied()) {
       // The implied /tmp and the test's own directory (which holds both destinations, and is
       // "./" for "./src/sub") change while the tools run: their lines are left out.
@@ -37,7 +35,8 @@ class RingsyncRelative : public ::testing::TestWithParam<RelativeCase> {
     }
   }
 
-  std::vector<std::string> args() const {
+  std::string label() const override { return std::string(GetParam().options) + " " + GetParam().sources; }
+  std::vector<std::string> args() const override {
     std::vector<std::string> a = words(GetParam().options);
     for (std::string s : words(GetParam().sources)) {
       if (s.starts_with("ABS")) s = runs_.base() + s.substr(3);
@@ -47,7 +46,7 @@ class RingsyncRelative : public ::testing::TestWithParam<RelativeCase> {
   }
   bool absolute() const { return std::string(GetParam().sources).find("ABS") != std::string::npos; }
   bool root_implied() const { return std::string(GetParam().sources).starts_with("./"); }
-  SnapshotOptions compare() const {
+  SnapshotOptions compare() const override {
     std::vector<std::string> opts = words(GetParam().options);
     // Implied directories that are not items are made "now"; with absolute sources the implied
     // /tmp and the test's own directory (which holds both destinations) change while the two
@@ -55,7 +54,7 @@ class RingsyncRelative : public ::testing::TestWithParam<RelativeCase> {
     return compare_options_for(opts, !has_option(opts, "--no-implied-dirs") && !absolute() && !root_implied());
   }
   // Contents, modes, a new file, a removed one, a directory that became a file.
-  void change_source() {
+  void change_source() override {
     write_file(src_ + "/sub/file", "changed in sub\n");
     write_file(src_ + "/sub/new-file", "new\n");
     ::chmod((src_ + "/sub").c_str(), 0750);
@@ -66,20 +65,11 @@ class RingsyncRelative : public ::testing::TestWithParam<RelativeCase> {
     write_file(src_ + "/small", "changed small\n");
     pin_recent_times(src_, 1700000000, 1100000000);
   }
-
-  DiffRuns runs_{"ringsync-relative"};
-  std::string src_;
 };
 
-TEST_P(RingsyncRelative, FirstCopyNoOpAndResyncAsRsync) {
-  SCOPED_TRACE(std::string(GetParam().options) + " " + GetParam().sources);
-  runs_.first_noop_resync(args(), compare(), [this] { change_source(); });
-}
+TEST_P(RingsyncRelative, FirstCopyNoOpAndResyncAsRsync) { expect_runs_as_rsync(); }
 
-TEST_P(RingsyncRelative, DryRunPrintsWhatTheRealRunDoes) {
-  SCOPED_TRACE(std::string(GetParam().options) + " " + GetParam().sources);
-  runs_.expect_dry_runs_match(args(), [this] { change_source(); });
-}
+TEST_P(RingsyncRelative, DryRunPrintsWhatTheRealRunDoes) { expect_dry_runs_match(); }
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, RingsyncRelative,

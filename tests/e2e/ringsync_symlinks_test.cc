@@ -33,18 +33,18 @@ void build_link_tree(const std::string& base) {
   pin_recent_times(src, 1700000000, 1000000000);
 }
 
-class RingsyncSourceLinks : public ::testing::TestWithParam<const char*> {
+class RingsyncSourceLinks : public DiffRunsTest<const char*> {
  protected:
-  void SetUp() override {
-    build_link_tree(runs_.base());
-    src_ = runs_.base() + "/src";
-  }
-  std::vector<std::string> args() const {
+  RingsyncSourceLinks() : DiffRunsTest("ringsync-links") {}
+  void SetUp() override { build_link_tree(runs_.base()); }
+  std::string label() const override { return GetParam(); }
+  std::vector<std::string> args() const override {
     std::vector<std::string> a = words(GetParam());
     if (!has_option(a, "R")) a.push_back("src/");
     return a;
   }
-  void change_source() {
+  SnapshotOptions compare() const override { return compare_options_for(words(GetParam())); }
+  void change_source() override {
     fsys::remove(src_ + "/dirlink");
     fsys::create_directory_symlink("hl", src_ + "/dirlink");
     write_file(src_ + "/sub/file", "changed through a link\n");
@@ -54,22 +54,15 @@ class RingsyncSourceLinks : public ::testing::TestWithParam<const char*> {
     pin_recent_times(runs_.base() + "/outside", 1700000000, 1100000000);
     pin_recent_times(src_, 1700000000, 1100000000);
   }
-
-  DiffRuns runs_{"ringsync-links"};
-  std::string src_;
 };
 
-TEST_P(RingsyncSourceLinks, FirstCopyNoOpAndResyncAsRsync) {
-  SCOPED_TRACE(GetParam());
-  runs_.first_noop_resync(args(), compare_options_for(words(GetParam())), [this] { change_source(); });
-}
+TEST_P(RingsyncSourceLinks, FirstCopyNoOpAndResyncAsRsync) { expect_runs_as_rsync(); }
 
 TEST_P(RingsyncSourceLinks, DryRunPrintsWhatTheRealRunDoes) {
-  SCOPED_TRACE(GetParam());
   // DEST exists: into a new one, a real run with --delete says "IO error encountered" for the
   // links that lead nowhere (rsync's too) where a dry run has no directory to say it for.
   fsys::create_directories(runs_.base() + "/g");
-  runs_.expect_dry_runs_match(args(), [this] { change_source(); });
+  expect_dry_runs_match();
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, RingsyncSourceLinks,

@@ -28,9 +28,7 @@ class RingsyncVsRsync : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     base_ = make_temp_dir("ringsync-diff");
     src_ = base_ + "/src";
-    build_hostile_tree(src_);
-    add_hard_link_groups(src_);
-    pin_recent_times(src_, 1700000000, 1000000000);
+    build_diff_source(src_);
   }
   void TearDown() override { remove_tree(base_); }
 

@@ -248,12 +248,16 @@ std::vector<std::string> files_linked_to(const std::string& root, const std::str
   return out;
 }
 
+void build_diff_source(const std::string& root) {
+  build_hostile_tree(root);
+  add_hard_link_groups(root);
+  pin_recent_times(root, 1700000000, 1000000000);
+}
+
 void RsyncDiffTest::make_source(const char* prefix) {
   base_ = make_temp_dir(prefix);
   src_ = base_ + "/src";
-  build_hostile_tree(src_);
-  add_hard_link_groups(src_);
-  pin_recent_times(src_, 1700000000, 1000000000);
+  build_diff_source(src_);
 }
 
 void RsyncDiffTest::TearDown() {
@@ -272,6 +276,16 @@ void RsyncDiffTest::run_tools_and_compare_output() {
   drop_transfer_summary(rr);
   drop_transfer_summary(gr);
   expect_same_run(rr, gr, "with " + GetParam());
+}
+
+void RsyncDiffTest::expect_same_destinations(const SnapshotOptions& cmp,
+                                             const std::function<void(TreeState&)>& adjust) const {
+  TreeState r = snapshot(base_ + "/r"), g = snapshot(base_ + "/g");
+  if (adjust) {
+    adjust(r);
+    adjust(g);
+  }
+  for (const auto& d : compare_trees(r, g, cmp)) ADD_FAILURE() << "ringsync vs rsync: " << d;
 }
 
 void RsyncDiffTest::compare_dry_runs() {

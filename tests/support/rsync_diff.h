@@ -59,6 +59,10 @@ bool has_option(const std::vector<std::string>& options, const std::string& flag
 // xattrs with -X, ACLs with -A, directory times unless -O (or `dir_times` is false).
 SnapshotOptions compare_options_for(const std::vector<std::string>& options, bool dir_times = true);
 
+// The source most differential suites copy: the hostile tree at `root` with its hard-link
+// groups, and times newer than the suite pinned (so that runs on either side of a second agree).
+void build_diff_source(const std::string& root);
+
 // One base directory for a differential test: the caller fills base()/src (or more), then
 // runs both tools from base() (so relative source paths work) into base()/r/ and base()/g/.
 class DiffRuns {
@@ -96,6 +100,36 @@ class DiffRuns {
 
   std::string base_;
   std::function<bool(const std::string&)> unstable_;
+};
+
+// The frame of a suite of DiffRuns cases (--files-from, -R, -m, source links): each case is a
+// command line run as a first copy, a no-op and a re-sync after changes, and as dry runs. The
+// suite says per case what both tools get (args), how their trees must agree (compare), what
+// changes in the source between runs (change_source) and what names the case in a failure
+// (label); it builds its source in src_ (SetUp).
+template <class Case>
+class DiffRunsTest : public ::testing::TestWithParam<Case> {
+ protected:
+  explicit DiffRunsTest(const char* prefix) : runs_(prefix), src_(runs_.base() + "/src") {}
+
+  virtual std::string label() const = 0;
+  virtual std::vector<std::string> args() const = 0;  // all but DEST
+  virtual SnapshotOptions compare() const = 0;
+  virtual void change_source() = 0;
+  virtual std::string stdin_path() const { return {}; }
+
+  // DiffRuns::first_noop_resync and DiffRuns::expect_dry_runs_match for this case.
+  void expect_runs_as_rsync() {
+    SCOPED_TRACE(label());
+    runs_.first_noop_resync(args(), compare(), [this] { change_source(); }, stdin_path());
+  }
+  void expect_dry_runs_match() {
+    SCOPED_TRACE(label());
+    runs_.expect_dry_runs_match(args(), [this] { change_source(); }, stdin_path());
+  }
+
+  DiffRuns runs_;
+  std::string src_;
 };
 
 }  // namespace ringkit::testing
@@ -145,6 +179,10 @@ class RsyncDiffTest : public ::testing::TestWithParam<std::string> {
   bool has(const std::string& flag) const { return has_option(options_[0], flag); }
   // Runs both tools from base_/src/ and expects the same exit code and items.
   void run_tools_and_compare_output();
+  // base_/r and base_/g compared with `cmp`, after `adjust` (if given) has been applied to both
+  // snapshots (to leave out what may differ, say a temp dir's time); each difference fails
+  // as "ringsync vs rsync: ...".
+  void expect_same_destinations(const SnapshotOptions& cmp, const std::function<void(TreeState&)>& adjust = {}) const;
   // The same with -n added: the same output as rsync's dry run, and ringsync's destination
   // unchanged.
   void compare_dry_runs();

@@ -44,27 +44,30 @@ TEST(SyncSelectionListedName, AsRsyncReadsAFilesFromLine) {
 }
 
 TEST(SyncSelectionRelativeSource, BasesAndKeptPaths) {
-  auto parse = [](const char* arg) { return std::get<RelativeSource>(parse_relative_source(arg)); };
-  RelativeSource r = parse("src/./a/./b");
-  EXPECT_EQ(r.base, "src");
-  EXPECT_EQ(r.path, "a/b");
-  r = parse("/x/./y/");
-  EXPECT_EQ(r.base, "/x");
-  EXPECT_EQ(r.path, "y");
-  EXPECT_TRUE(r.contents);
-  r = parse("/etc/ssh");
-  EXPECT_EQ(r.base, "/");
-  EXPECT_EQ(r.path, "etc/ssh");
-  EXPECT_TRUE(r.absolute);
-  r = parse("./src/a");
-  EXPECT_EQ(r.base, ".");
-  EXPECT_EQ(r.path, "src/a");
-  EXPECT_TRUE(r.root_implied);
-  r = parse("src//a///b");
-  EXPECT_EQ(r.path, "src/a/b");
-  r = parse("src/./");
-  EXPECT_EQ(r.path, "");
-  EXPECT_FALSE(r.root_implied);
+  struct Case {
+    const char* arg;
+    const char* base;
+    const char* path;
+    bool contents, root_implied, absolute;
+  };
+  for (const Case& c : {
+           Case{"src/./a/./b", "src", "a/b", false, false, false},
+           Case{"/x/./y/", "/x", "y", true, false, false},
+           Case{"/etc/ssh", "/", "etc/ssh", false, false, true},
+           Case{"./src/a", ".", "src/a", false, true, false},
+           Case{"src//a///b", ".", "src/a/b", false, false, false},
+           Case{"src/./", "src", "", true, false, false},
+       }) {
+    SCOPED_TRACE(c.arg);
+    auto parsed = parse_relative_source(c.arg);
+    ASSERT_TRUE(std::holds_alternative<RelativeSource>(parsed)) << std::get<std::string>(parsed);
+    const RelativeSource& r = std::get<RelativeSource>(parsed);
+    EXPECT_EQ(r.base, c.base);
+    EXPECT_EQ(r.path, c.path);
+    EXPECT_EQ(r.contents, c.contents);
+    EXPECT_EQ(r.root_implied, c.root_implied);
+    EXPECT_EQ(r.absolute, c.absolute);
+  }
   auto err = parse_relative_source("src/a/../c");
   ASSERT_TRUE(std::holds_alternative<std::string>(err));
   EXPECT_NE(std::get<std::string>(err).find("\"..\""), std::string::npos);

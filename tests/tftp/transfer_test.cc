@@ -220,18 +220,29 @@ class CountingSource : public BlockSource {
   MemorySource inner_;
 };
 
-TEST_P(TransferTest, LockstepReadsEachBlockOnceWhileThePreviousTravels) {
-  // Windowsize 1: each block is read while the one before it waits for its ACK (ReadAhead in
-  // transfer.cc), once, so that an ACK is answered by a send alone.
+TEST_P(TransferTest, LockstepReadsBlocksSeveralAtATime) {
+  // Windowsize 1: blocks are staged 8 KiB at a time (Staging in transfer.cc), so 21 blocks of
+  // 512 bytes take two reads of 16, and each block is read once.
   std::vector<std::byte> data = random_bytes(20 * 512 + 7, 8);
   CountingSource source(data, 512);
   Outcome out;
   run(transfer(source, Scenario{}, out));
   ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
   EXPECT_EQ(out.data, data);
-  EXPECT_EQ(source.calls, 21);
+  EXPECT_EQ(source.calls, 2);
   for (uint64_t b = 1; b <= 21; ++b) EXPECT_EQ(source.reads[b], 1) << "block " << b;
-  EXPECT_EQ(source.reads.count(22), 0u) << "nothing read past the last block";
+  EXPECT_EQ(source.reads.count(33), 0u) << "nothing read past the second staging";
+}
+
+TEST_P(TransferTest, LockstepWithBlocksOverHalfTheStagingReadsEachBlock) {
+  // Blocks larger than half the staging buffer are read one per DATA, into the packet.
+  std::vector<std::byte> data = random_bytes(5 * 5000 + 1, 9);
+  CountingSource source(data, 5000);
+  Outcome out;
+  run(transfer(source, Scenario{.blksize = 5000}, out));
+  ASSERT_TRUE(out.sent.ok()) << out.sent.error().message();
+  EXPECT_EQ(out.data, data);
+  EXPECT_EQ(source.calls, 6);
 }
 
 TEST_P(TransferTest, DuplicatedAcksNeverCauseRetransmission) {
