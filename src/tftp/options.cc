@@ -10,8 +10,6 @@ namespace {
 constexpr OptionId kAllOptions[] = {OptionId::kBlksize, OptionId::kTimeout, OptionId::kTsize,
                                     OptionId::kWindowsize};
 
-std::error_code fail(Errc e) { return make_error_code(e); }
-
 void accept(Negotiated& n, OptionId id, uint64_t value) {
   n.accepted[n.accepted_count++] = AcceptedOption{id, value};
 }
@@ -99,7 +97,7 @@ Result<Negotiated> negotiate(const Request& request, const ServerOptionLimits& l
           accept(n, *id, *transfer_size);
         } else {
           if (limits.max_upload_size && *value > *limits.max_upload_size) {
-            return fail(Errc::kUploadTooLarge);
+            return make_error_code(Errc::kUploadTooLarge);
           }
           n.tsize = *value;
           accept(n, *id, *value);
@@ -156,34 +154,34 @@ Result<Negotiated> accept_oack(const Oack& oack, const ClientOptions& asked, Opc
     auto id = option_id(option.name);
     // RFC 2347: the OACK holds only options the client asked for. An unknown name can only be
     // one we did not ask for.
-    if (!id) return fail(Errc::kUnrequestedOption);
-    if (seen.contains(*id)) return fail(Errc::kDuplicateOption);
+    if (!id) return make_error_code(Errc::kUnrequestedOption);
+    if (seen.contains(*id)) return make_error_code(Errc::kDuplicateOption);
     seen.insert(*id);
     auto value = parse_decimal(option.value);
     switch (*id) {
       case OptionId::kBlksize:
-        if (!asked.blksize) return fail(Errc::kUnrequestedOption);
-        if (!value || *value < kMinBlockSize) return fail(Errc::kBadOptionValue);
-        if (*value > *asked.blksize) return fail(Errc::kOptionValueRaised);
+        if (!asked.blksize) return make_error_code(Errc::kUnrequestedOption);
+        if (!value || *value < kMinBlockSize) return make_error_code(Errc::kBadOptionValue);
+        if (*value > *asked.blksize) return make_error_code(Errc::kOptionValueRaised);
         n.blksize = static_cast<uint16_t>(*value);
         break;
       case OptionId::kWindowsize:
-        if (!asked.windowsize) return fail(Errc::kUnrequestedOption);
-        if (!value || *value < 1) return fail(Errc::kBadOptionValue);
-        if (*value > *asked.windowsize) return fail(Errc::kOptionValueRaised);
+        if (!asked.windowsize) return make_error_code(Errc::kUnrequestedOption);
+        if (!value || *value < 1) return make_error_code(Errc::kBadOptionValue);
+        if (*value > *asked.windowsize) return make_error_code(Errc::kOptionValueRaised);
         n.windowsize = static_cast<uint16_t>(*value);
         break;
       case OptionId::kTimeout:
-        if (!asked.timeout) return fail(Errc::kUnrequestedOption);
-        if (!value) return fail(Errc::kBadOptionValue);
-        if (*value != *asked.timeout) return fail(Errc::kOptionValueChanged);
+        if (!asked.timeout) return make_error_code(Errc::kUnrequestedOption);
+        if (!value) return make_error_code(Errc::kBadOptionValue);
+        if (*value != *asked.timeout) return make_error_code(Errc::kOptionValueChanged);
         n.timeout = *asked.timeout;
         break;
       case OptionId::kTsize:
-        if (!asked.tsize) return fail(Errc::kUnrequestedOption);
-        if (!value) return fail(Errc::kBadOptionValue);
+        if (!asked.tsize) return make_error_code(Errc::kUnrequestedOption);
+        if (!value) return make_error_code(Errc::kBadOptionValue);
         if (opcode != Opcode::kRrq && *value != *asked.tsize) {
-          return fail(Errc::kOptionValueChanged);
+          return make_error_code(Errc::kOptionValueChanged);
         }
         n.tsize = *value;
         break;

@@ -8,8 +8,6 @@
 namespace ringkit::tftp {
 namespace {
 
-std::error_code fail(Errc e) { return make_error_code(e); }
-
 uint16_t read_u16(std::span<const std::byte> d, size_t at) {
   return static_cast<uint16_t>((std::to_integer<unsigned>(d[at]) << 8) |
                                std::to_integer<unsigned>(d[at + 1]));
@@ -47,11 +45,11 @@ Result<std::vector<Option>> parse_options(StringReader& reader) {
   std::vector<Option> options;
   while (!reader.at_end()) {
     auto name = reader.next();
-    if (!name) return fail(Errc::kUnterminatedString);
+    if (!name) return make_error_code(Errc::kUnterminatedString);
     if (name->empty()) break;      // padding: ignore the rest
     if (reader.at_end()) break;    // a name with no value at all: dropped
     auto value = reader.next();
-    if (!value) return fail(Errc::kUnterminatedString);
+    if (!value) return make_error_code(Errc::kUnterminatedString);
     if (value->empty()) break;     // tftpd-hpa stops at the empty string, dropping the name
     options.push_back(Option{*name, *value});
   }
@@ -59,17 +57,17 @@ Result<std::vector<Option>> parse_options(StringReader& reader) {
 }
 
 Result<Packet> parse_request(Opcode opcode, std::span<const std::byte> d) {
-  if (d.size() <= 2) return fail(Errc::kTruncated);
+  if (d.size() <= 2) return make_error_code(Errc::kTruncated);
   StringReader reader(d, 2);
   auto filename = reader.next();
-  if (!filename) return fail(Errc::kUnterminatedString);
-  if (filename->empty()) return fail(Errc::kEmptyFilename);
-  if (reader.at_end()) return fail(Errc::kMissingMode);
+  if (!filename) return make_error_code(Errc::kUnterminatedString);
+  if (filename->empty()) return make_error_code(Errc::kEmptyFilename);
+  if (reader.at_end()) return make_error_code(Errc::kMissingMode);
   auto mode_text = reader.next();
-  if (!mode_text) return fail(Errc::kUnterminatedString);
-  if (mode_text->empty()) return fail(Errc::kMissingMode);
+  if (!mode_text) return make_error_code(Errc::kUnterminatedString);
+  if (mode_text->empty()) return make_error_code(Errc::kMissingMode);
   auto mode = parse_mode(*mode_text);
-  if (!mode) return fail(Errc::kUnknownMode);
+  if (!mode) return make_error_code(Errc::kUnknownMode);
   auto options = parse_options(reader);
   if (!options) return options.error();
   return Packet(Request{opcode, *filename, *mode, *mode_text, std::move(options).value()});
@@ -122,21 +120,21 @@ Opcode opcode_of(const Packet& packet) {
 }
 
 Result<Packet> parse_packet(std::span<const std::byte> d) {
-  if (d.size() < 2) return fail(Errc::kTruncated);
+  if (d.size() < 2) return make_error_code(Errc::kTruncated);
   uint16_t opcode = read_u16(d, 0);
   switch (static_cast<Opcode>(opcode)) {
     case Opcode::kRrq:
     case Opcode::kWrq:
       return parse_request(static_cast<Opcode>(opcode), d);
     case Opcode::kData:
-      if (d.size() < kDataHeaderSize) return fail(Errc::kTruncated);
-      if (d.size() > kMaxPacketSize) return fail(Errc::kTooLong);
+      if (d.size() < kDataHeaderSize) return make_error_code(Errc::kTruncated);
+      if (d.size() > kMaxPacketSize) return make_error_code(Errc::kTooLong);
       return Packet(Data{read_u16(d, 2), d.subspan(kDataHeaderSize)});
     case Opcode::kAck:
-      if (d.size() < 4) return fail(Errc::kTruncated);
+      if (d.size() < 4) return make_error_code(Errc::kTruncated);
       return Packet(Ack{read_u16(d, 2)});
     case Opcode::kError: {
-      if (d.size() < 4) return fail(Errc::kTruncated);
+      if (d.size() < 4) return make_error_code(Errc::kTruncated);
       auto rest = d.subspan(4);
       const auto* text = reinterpret_cast<const char*>(rest.data());
       const void* nul = rest.empty() ? nullptr : std::memchr(text, 0, rest.size());
@@ -150,7 +148,7 @@ Result<Packet> parse_packet(std::span<const std::byte> d) {
       return Packet(Oack{std::move(options).value()});
     }
   }
-  return fail(Errc::kUnknownOpcode);
+  return make_error_code(Errc::kUnknownOpcode);
 }
 
 void write_data_header(std::span<std::byte> out, uint16_t block) {
