@@ -20,6 +20,7 @@ void add_stats(TransferStats& into, const TransferStats& more) {
   into.retransmits += more.retransmits;
   into.timeouts += more.timeouts;
   into.duplicates += more.duplicates;
+  into.spurious_timeouts += more.spurious_timeouts;
 }
 
 // A sink that remembers whether a failure was its own, so that a local error (exit 4) is told

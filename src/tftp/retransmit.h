@@ -9,7 +9,9 @@
 // fast retransmit, so a lost tail of a window is recovered by this timer alone, and a LAN
 // should not stall 20 ms for it. Under load the measured RTT and its variation grow, and so
 // does the wait. Karn's rule: a round trip that involved a retransmission gives no sample (the
-// answer cannot be matched to a send). Each timeout doubles the wait (up to max) and counts a
+// answer cannot be matched to a send), unless the repeat proves needless: the sender gives
+// that round trip as a sample once both ACKs of a block it resent have come (transfer.cc,
+// RFC 3708 and 4015). Each timeout doubles the wait (up to max) and counts a
 // retry once the wait is back at the initial one (so giving up takes as long on a LAN as
 // before the first sample); progress resets the count.
 //

@@ -209,6 +209,14 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
   std::optional<uint64_t> send_up_to;    // a probe: the fill below stops at this block
   std::optional<uint64_t> timed_block;   // first sent at timed_at; no retransmission since
   Clock::time_point timed_at;
+  // Lockstep: the block the timer last resent, while that may prove to have been needless
+  // (spurious_sample below).
+  struct Suspect {
+    uint64_t block = 0;
+    Clock::time_point sent_at;                  // its first send
+    std::optional<std::chrono::nanoseconds> rtt;  // first send to first ACK, once that came
+  };
+  std::optional<Suspect> suspect;
   Clock::time_point deadline = Clock::now();
 
   std::vector<std::span<std::byte>> payloads;
@@ -280,6 +288,13 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       if (!retry_after(packet.error(), rto, stats)) {
         co_return co_await abandon(channel, packet.error());
       }
+      // Only a block resent once can be proven to have been resent needlessly: two ACKs of a
+      // twice-resent block may answer its two repeats.
+      if (window == 1 && timed_block && *timed_block == acked + 1) {
+        suspect = Suspect{.block = *timed_block, .sent_at = timed_at};
+      } else {
+        suspect.reset();
+      }
       timed_block.reset();
       went_back_at.reset();
       if (window > 1 && sent_high > acked + 1 && probed_at != acked) {
@@ -308,6 +323,18 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
     }
     if (*index == acked) {
       ++stats.duplicates;
+      if (suspect && suspect->block == acked && suspect->rtt) {
+        // The block the timer resent is acknowledged twice: the receiver had it, and its ACK
+        // came, before the repeat; the timer fired early. The round trip Karn's rule held
+        // back becomes a sample: the backoff is undone, and the wait is computed again from an
+        // estimate that holds the delay seen. (Duplicate-based detection of a spurious timeout, RFC 3708; the response as
+        // in RFC 4015.) At 1 000 lockstep clients on two cores the queueing delay jumps past
+        // the wait now and then, and without this the wait stays low and it happens again.
+        rto.on_sample(*suspect->rtt);
+        ++stats.spurious_timeouts;
+        suspect.reset();
+        deadline = Clock::now() + rto.timeout();  // for the block sent after the first ACK
+      }
       // RFC 1350's Sorcerer's Apprentice: with one block in flight a repeated ACK is only a
       // late copy. With a window, it is the receiver saying the block after it was lost —
       // unless block `acked` went out twice: a receiver answers the repeat of the block it
@@ -327,6 +354,13 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
     if (timed_block && *index >= *timed_block) {
       rto.on_sample(Clock::now() - timed_at);
       timed_block.reset();
+    }
+    if (suspect) {
+      if (*index == suspect->block && !suspect->rtt) {
+        suspect->rtt = Clock::now() - suspect->sent_at;
+      } else {
+        suspect.reset();  // moved on: a later ACK of it would be stale
+      }
     }
     acked = *index;
     rto.on_progress();

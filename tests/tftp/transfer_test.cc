@@ -15,6 +15,7 @@
 
 #include "ringkit/buffer_pool.h"
 #include "ringkit/net.h"
+#include "ringkit/time.h"
 #include "ringkit/when_all.h"
 #include "support/backend_test.h"
 #include "support/co_assert.h"
@@ -376,17 +377,22 @@ struct HandReceiver {
   }
 };
 
-// Runs send_blocks over `data` (windowsize 8, blksize 512, a timer fixed at 100 ms) against
-// a receiver played by `script`, a coroutine taking the HandReceiver.
+// A window of 8 and a timer fixed at 100 ms: what sender_against uses unless told.
+Scenario hand_scenario() {
+  Scenario s{.windowsize = 8};
+  s.policy = {.initial = 100ms, .min = 100ms, .max = 1s, .max_retries = 8};
+  return s;
+}
+
+// Runs send_blocks over `data` (blksize 512, `s`'s window and timer) against a receiver played
+// by `script`, a coroutine taking the HandReceiver.
 template <class Script>
 Task<void> sender_against(std::span<const std::byte> data, Script script, Outcome& out,
-                          TransferTest& t) {
+                          TransferTest& t, Scenario s = hand_scenario()) {
   auto a = net::bind_udp(net::Address::ipv4_loopback());
   auto b = net::bind_udp(net::Address::ipv4_loopback());
   CO_ASSERT(a && b, "bind");
   MemorySource source(data, 512);
-  Scenario s{.windowsize = 8};
-  s.policy = {.initial = 100ms, .min = 100ms, .max = 1s, .max_retries = 8};
   auto sending =
       spawn_joinable(t.sender_side(*a, *net::local_address(*b), source, s, out));
   HandReceiver r{*b, *net::local_address(*a)};
@@ -446,6 +452,70 @@ TEST_P(TransferTest, AnAnsweredRepeatDoesNotMakeTheSenderRepeatTheNextWindow) {
   EXPECT_TRUE(out.sent.ok()) << out.sent.error().message();
   EXPECT_EQ(seen[9], 1) << "window 9-16 sent once";
   EXPECT_EQ(seen[16], 1);
+}
+
+// Lockstep with a wait of at least 200 ms: long enough for the scripts below to act between
+// two timeouts on a loaded machine.
+Scenario spurious_scenario() {
+  Scenario s{.windowsize = 1};
+  s.policy = {.initial = 200ms, .min = 200ms, .max = 2s, .max_retries = 8};
+  return s;
+}
+
+TEST_P(TransferTest, InLockstepABlockAcknowledgedTwiceAfterItsRepeatRaisesTheWait) {
+  // Block 3's ACK is late, not lost: the timer resends block 3 at 200 ms, then ACK 3 comes
+  // twice (at 500 ms, and the answer to the repeat). The timeout was spurious, and the 500 ms
+  // round trip becomes a sample: the wait rises to about 560 ms. Block 4's ACK, 480 ms late,
+  // then finds the sender still waiting. Without the sample the wait would be the backoff's
+  // 400 ms and block 4 would be resent too.
+  std::vector<std::byte> data = random_bytes(4 * 512 + 100, 13);
+  Outcome out;
+  run(sender_against(data, [](HandReceiver& r) -> Task<void> {
+    for (uint16_t n = 1; n <= 2; ++n) {
+      CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(n), "block " << n);
+      co_await r.ack(n);
+    }
+    CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(3), "block 3");
+    auto first = std::chrono::steady_clock::now();
+    CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(3), "block 3 on the timer");
+    co_await sleep_for(first + 500ms - std::chrono::steady_clock::now());  // next timeout: 600 ms
+    co_await r.ack(3);  // late
+    co_await r.ack(3);  // the answer to the repeat
+    CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(4), "block 4");
+    co_await sleep_for(480ms);
+    co_await r.ack(4);
+    CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(5),
+              "block 5, not a repeat of block 4: the wait did not grow");
+    co_await r.ack(5);
+  }, out, *this, spurious_scenario()));
+  EXPECT_TRUE(out.sent.ok()) << out.sent.error().message();
+  EXPECT_EQ(out.sender.spurious_timeouts, 1u);
+  EXPECT_EQ(out.sender.timeouts, 1u);
+  EXPECT_EQ(out.sender.retransmits, 1u);
+}
+
+TEST_P(TransferTest, InLockstepABlockAcknowledgedOnceAfterItsRepeatIsNoSpuriousTimeout) {
+  // The same, but only the repeat of block 3 is acknowledged (the first copy or its ACK was
+  // lost): the timeout was real, and the round trip stays unmeasured (Karn).
+  std::vector<std::byte> data = random_bytes(4 * 512 + 100, 14);
+  Outcome out;
+  run(sender_against(data, [](HandReceiver& r) -> Task<void> {
+    for (uint16_t n = 1; n <= 2; ++n) {
+      CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(n), "block " << n);
+      co_await r.ack(n);
+    }
+    CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(3), "block 3");
+    CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(3), "block 3 on the timer");
+    co_await r.ack(3);
+    for (uint16_t n = 4; n <= 5; ++n) {
+      CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(n), "block " << n);
+      co_await r.ack(n);
+    }
+  }, out, *this, spurious_scenario()));
+  EXPECT_TRUE(out.sent.ok()) << out.sent.error().message();
+  EXPECT_EQ(out.sender.spurious_timeouts, 0u);
+  EXPECT_EQ(out.sender.timeouts, 1u);
+  EXPECT_EQ(out.sender.retransmits, 1u);
 }
 
 TEST_P(TransferTest, StrangersGetUnknownTransferIdAndDoNotDisturb) {
