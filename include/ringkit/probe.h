@@ -19,7 +19,6 @@ struct ProbeReport {
 
   bool single_issuer = false;    // IORING_SETUP_SINGLE_ISSUER
   bool coop_taskrun = false;     // IORING_SETUP_COOP_TASKRUN
-  bool sqpoll = false;           // IORING_SETUP_SQPOLL could be set up
   bool buf_ring = false;         // provided-buffer rings (io_uring_register_buf_ring)
   bool recv_multishot = false;   // multishot recvmsg (kernel >= 6.0)
 
@@ -29,6 +28,10 @@ struct ProbeReport {
 };
 
 const ProbeReport& probe_io_uring();
+
+// Whether an IORING_SETUP_SQPOLL ring can be set up (for reports; asked on first call, not by
+// probe_io_uring(), because it starts and stops a kernel thread). Thread-safe.
+bool sqpoll_works();
 
 // For tests: probe again, ignoring the cache (e.g. after installing a seccomp filter).
 ProbeReport probe_io_uring_uncached();
