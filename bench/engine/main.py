@@ -109,8 +109,7 @@ def main(description):
             "written by `bench/run_sync.py`.",
             "",
             "TFTP (ringtftpd against tftpd-hpa and atftpd): [benchmarks-tftp.md](benchmarks-tftp.md), "
-            "written by `bench/run_tftp.py`; section 2 re-run alone: "
-            "[benchmarks-tftp-concurrent.md](benchmarks-tftp-concurrent.md).",
+            "written by `bench/run_tftp.py`.",
             ""]
     loaded = max(loads) > 0.5
     if loaded:

@@ -112,7 +112,7 @@ def render(R, out):
                             "" if r1 >= 0.5 * r0 else
                             "windowsize 64 with go-back-N resends (RFC 7440): at 1% each way a window of 64 "
                             "DATA and its ACK all arrive only 0.99^65 = 52% of the time, and each loss resends "
-                            "the rest of the window, or waits a timeout (floor 20 ms) when the window's tail "
+                            "the rest of the window, or waits a timeout (floor 2 ms) when the window's tail "
                             "or its ACK is lost; see the notes at the end (arithmetic, not profiled)"))
 
     model, mem = cpu_model(), mem_gib()
