@@ -37,10 +37,13 @@ def rounds_loop(section, budget, runs_wanted, runs_min, body):
     (rounds done, note)."""
     done, durations = 0, []
     for r in range(runs_wanted):
-        # Beyond the minimum, a round must fit in the section's time; below it (except for the
-        # single downloads, which need their 5 runs) one round is enough once the whole run is
-        # already over its budget, so that the run still ends near its budget.
-        late = section != "single" and done >= 1 and budget.left(section) < 0 and budget.over()
+        # Beyond the minimum, a round must fit in the section's time; below it one round is
+        # enough once the whole run is already over its budget, so that the run still ends near
+        # its budget. Not for the single downloads (they need their 5 runs) nor for the loss
+        # section, whose 1% point is target (3): one draw of it ranged 99-200 MB/s across runs
+        # (2026-11-21), and a late full run once reported the target missed on that one draw.
+        late = (section not in ("single", "loss") and done >= 1 and budget.left(section) < 0
+                and budget.over())
         if (done >= runs_min or late) and durations and budget.left(section) < statistics.median(durations):
             return done, (f"{done} of {runs_wanted} rounds: one round takes "
                           f"{statistics.median(durations):.0f} s and the section's time was up")
