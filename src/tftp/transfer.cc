@@ -209,8 +209,8 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
   std::optional<uint64_t> send_up_to;    // a probe: the fill below stops at this block
   std::optional<uint64_t> timed_block;   // first sent at timed_at; no retransmission since
   Clock::time_point timed_at;
-  // Lockstep: the block the timer last resent, while that may prove to have been needless
-  // (spurious_sample below).
+  // Lockstep: the block the timer last resent, while two ACKs of it may still prove the
+  // resend needless (see the duplicate-ACK case below).
   struct Suspect {
     uint64_t block = 0;
     Clock::time_point sent_at;                  // its first send
@@ -327,9 +327,10 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
         // The block the timer resent is acknowledged twice: the receiver had it, and its ACK
         // came, before the repeat; the timer fired early. The round trip Karn's rule held
         // back becomes a sample: the backoff is undone, and the wait is computed again from an
-        // estimate that holds the delay seen. (Duplicate-based detection of a spurious timeout, RFC 3708; the response as
-        // in RFC 4015.) At 1 000 lockstep clients on two cores the queueing delay jumps past
-        // the wait now and then, and without this the wait stays low and it happens again.
+        // estimate that holds the delay seen (duplicate-based detection of a spurious
+        // timeout, RFC 3708; the response as in RFC 4015). At 1 000 lockstep clients on two
+        // cores the queueing delay jumps past the wait now and then; without this the wait
+        // stays low and it happens again.
         rto.on_sample(*suspect->rtt);
         ++stats.spurious_timeouts;
         suspect.reset();

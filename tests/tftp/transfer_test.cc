@@ -375,6 +375,18 @@ struct HandReceiver {
     (void)build_ack(pkt, n);
     (void)co_await net::send_to(sock, pkt, sender);
   }
+  // Expects blocks `first` to `last` in order and acknowledges each at once (lockstep); false,
+  // with the failure recorded, on anything else.
+  Task<bool> ack_each(uint16_t first, uint16_t last) {
+    for (uint16_t n = first; n <= last; ++n) {
+      if (co_await next_block() != std::optional<uint16_t>(n)) {
+        ADD_FAILURE() << "expected block " << n;
+        co_return false;
+      }
+      co_await ack(n);
+    }
+    co_return true;
+  }
 };
 
 // A window of 8 and a timer fixed at 100 ms: what sender_against uses unless told.
@@ -471,10 +483,7 @@ TEST_P(TransferTest, InLockstepABlockAcknowledgedTwiceAfterItsRepeatRaisesTheWai
   std::vector<std::byte> data = random_bytes(4 * 512 + 100, 13);
   Outcome out;
   run(sender_against(data, [](HandReceiver& r) -> Task<void> {
-    for (uint16_t n = 1; n <= 2; ++n) {
-      CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(n), "block " << n);
-      co_await r.ack(n);
-    }
+    CO_ASSERT(co_await r.ack_each(1, 2), "blocks 1 and 2");
     CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(3), "block 3");
     auto first = std::chrono::steady_clock::now();
     CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(3), "block 3 on the timer");
@@ -500,17 +509,11 @@ TEST_P(TransferTest, InLockstepABlockAcknowledgedOnceAfterItsRepeatIsNoSpuriousT
   std::vector<std::byte> data = random_bytes(4 * 512 + 100, 14);
   Outcome out;
   run(sender_against(data, [](HandReceiver& r) -> Task<void> {
-    for (uint16_t n = 1; n <= 2; ++n) {
-      CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(n), "block " << n);
-      co_await r.ack(n);
-    }
+    CO_ASSERT(co_await r.ack_each(1, 2), "blocks 1 and 2");
     CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(3), "block 3");
     CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(3), "block 3 on the timer");
     co_await r.ack(3);
-    for (uint16_t n = 4; n <= 5; ++n) {
-      CO_ASSERT(co_await r.next_block() == std::optional<uint16_t>(n), "block " << n);
-      co_await r.ack(n);
-    }
+    CO_ASSERT(co_await r.ack_each(4, 5), "blocks 4 and 5");
   }, out, *this, spurious_scenario()));
   EXPECT_TRUE(out.sent.ok()) << out.sent.error().message();
   EXPECT_EQ(out.sender.spurious_timeouts, 0u);
