@@ -111,6 +111,10 @@ def main(description):
             "TFTP (ringtftpd against tftpd-hpa and atftpd): [benchmarks-tftp.md](benchmarks-tftp.md), "
             "written by `bench/run_tftp.py`.",
             ""]
+    # The programs' headline figures, hand-copied from those reports (bench/headline.md).
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "headline.md")) as f:
+        head += [f.read().rstrip("\n"), ""]
     loaded = max(loads) > 0.5
     if loaded:
         head += [f"> **Noisy run.** The 1-minute load average was above 0.5 during this run "
