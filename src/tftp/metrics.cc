@@ -36,6 +36,9 @@ std::string ServerMetrics::render_prometheus() const {
   one("bytes_received_total", "counter", "File bytes received from clients.", bytes_received);
   one("retransmits_total", "counter", "Packets sent again.", retransmits);
   one("timeouts_total", "counter", "Waits for a client that ran out.", timeouts);
+  one("spurious_timeouts_total", "counter",
+      "Timeouts whose resent block was then acknowledged twice: the wait was too short.",
+      spurious_timeouts);
   return out.str();
 }
 

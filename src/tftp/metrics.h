@@ -30,6 +30,7 @@ struct ServerMetrics {
   std::atomic<uint64_t> bytes_received{0};      // file bytes stored (WRQ)
   std::atomic<uint64_t> retransmits{0};
   std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> spurious_timeouts{0};   // timeouts whose resend proved needless
 
   static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     counter.fetch_add(n, std::memory_order_relaxed);

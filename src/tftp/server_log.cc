@@ -65,7 +65,8 @@ std::string ServerLog::format(const TransferRecord& r, bool json) {
     nlohmann::json j = {{"event", "transfer"}, {"client", r.client},   {"op", r.op},
                         {"file", r.file},      {"mode", r.mode},       {"options", r.options},
                         {"result", r.result},  {"bytes", r.bytes},     {"duration_ms", ms},
-                        {"retransmits", r.retransmits}, {"timeouts", r.timeouts}};
+                        {"retransmits", r.retransmits}, {"timeouts", r.timeouts},
+                        {"spurious_timeouts", r.spurious_timeouts}};
     // File names need not be UTF-8: replace what is not, rather than throw.
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
@@ -75,7 +76,7 @@ std::string ServerLog::format(const TransferRecord& r, bool json) {
          " mode=" + r.mode + " options=" + value_text(r.options) + " result=" +
          value_text(r.result) + " bytes=" + std::to_string(r.bytes) + " duration_ms=" + dur +
          " retransmits=" + std::to_string(r.retransmits) + " timeouts=" +
-         std::to_string(r.timeouts);
+         std::to_string(r.timeouts) + " spurious_timeouts=" + std::to_string(r.spurious_timeouts);
 }
 
 void ServerLog::transfer(const TransferRecord& record) const {

@@ -27,6 +27,7 @@ struct TransferRecord {
   std::chrono::nanoseconds duration{0};
   uint64_t retransmits = 0;
   uint64_t timeouts = 0;
+  uint64_t spurious_timeouts = 0;  // of those, ones the client proved needless (lockstep sends)
 };
 
 class ServerLog {

@@ -227,6 +227,7 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
     co_await channel->close();
     ServerMetrics::add(metrics.retransmits, stats.retransmits);
     ServerMetrics::add(metrics.timeouts, stats.timeouts);
+    ServerMetrics::add(metrics.spurious_timeouts, stats.spurious_timeouts);
   }
   if (!failure) {
     ServerMetrics::add(metrics.completed);
@@ -242,6 +243,7 @@ Task<void> serve_request(SessionContext& ctx, std::shared_ptr<const ServerConfig
   record.duration = Clock::now() - started;
   record.retransmits = stats.retransmits;
   record.timeouts = stats.timeouts;
+  record.spurious_timeouts = stats.spurious_timeouts;
   ctx.log->transfer(record);
   metrics.active.fetch_sub(1, std::memory_order_relaxed);
 }

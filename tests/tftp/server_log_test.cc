@@ -29,6 +29,7 @@ TransferRecord sample() {
   r.duration = 3112us;
   r.retransmits = 2;
   r.timeouts = 1;
+  r.spurious_timeouts = 1;
   return r;
 }
 
@@ -36,7 +37,7 @@ TEST(ServerLog, TextLineIsKeyValueWithQuotedStrings) {
   EXPECT_EQ(ServerLog::format(sample(), false),
             "transfer client=192.0.2.7:2070 op=RRQ file=\"pxe linux\\x0a\\\"0\\\"\" mode=octet "
             "options=\"blksize=1468 tsize=46468\" result=ok bytes=46468 duration_ms=3.112 "
-            "retransmits=2 timeouts=1");
+            "retransmits=2 timeouts=1 spurious_timeouts=1");
 }
 
 TEST(ServerLog, JsonLineParsesBackEvenWithInvalidUtf8) {
@@ -47,6 +48,7 @@ TEST(ServerLog, JsonLineParsesBackEvenWithInvalidUtf8) {
   EXPECT_EQ(j["client"], "192.0.2.7:2070");
   EXPECT_EQ(j["bytes"], 46468);
   EXPECT_EQ(j["retransmits"], 2);
+  EXPECT_EQ(j["spurious_timeouts"], 1);
   EXPECT_NEAR(j["duration_ms"].get<double>(), 3.112, 1e-9);
   EXPECT_EQ(j["file"].get<std::string>().substr(0, 3), "bad");
 }
@@ -70,6 +72,7 @@ TEST(Metrics, EndpointServesPrometheusText) {
   ServerMetrics m;
   ServerMetrics::add(m.completed, 3);
   ServerMetrics::add(m.dropped_rate);
+  ServerMetrics::add(m.spurious_timeouts, 4);
   m.active.store(2);
   MetricsEndpoint endpoint(net::Address::ipv4_loopback(0), m);
   std::string reply = http_get(endpoint.address(), "GET /metrics HTTP/1.0\r\n\r\n");
@@ -77,6 +80,7 @@ TEST(Metrics, EndpointServesPrometheusText) {
   EXPECT_NE(reply.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   EXPECT_NE(reply.find("\nringtftpd_transfers_completed_total 3\n"), std::string::npos) << reply;
   EXPECT_NE(reply.find("\nringtftpd_active_transfers 2\n"), std::string::npos);
+  EXPECT_NE(reply.find("\nringtftpd_spurious_timeouts_total 4\n"), std::string::npos);
   EXPECT_NE(reply.find("ringtftpd_requests_dropped_total{reason=\"rate\"} 1\n"), std::string::npos);
   EXPECT_NE(reply.find("# TYPE ringtftpd_active_transfers gauge"), std::string::npos);
   std::string refused = http_get(endpoint.address(), "POST / HTTP/1.0\r\n\r\n");
