@@ -82,6 +82,8 @@ class FdAwaiter : public detail::OpAwaiterBase {
 
 // ---- Opening and closing ----
 
+// An open that creates or truncates (O_CREAT, O_TMPFILE, O_TRUNC) is placed as the metadata calls
+// are (a direct call by default): io_uring hands every such open to an io-wq worker.
 FdAwaiter openat(int dirfd, CStr path, int flags, mode_t mode = 0);
 
 // openat2(2): `resolve` is a mask of RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS,
@@ -102,6 +104,12 @@ VoidAwaiter close(int fd);
 
 CountAwaiter<size_t> read(int fd, std::span<std::byte> buf, uint64_t offset);
 CountAwaiter<size_t> write(int fd, std::span<const std::byte> buf, uint64_t offset);
+// A small buffered write, placed as the metadata calls are (EngineSettings::metadata_ops: a
+// direct call by default) rather than sent to the ring. tmpfs and ext4 take no nonblocking
+// buffered writes, so io_uring hands every write to them to an io-wq worker, whose wake-up and
+// hand-off cost more than writing a few KiB into the page cache. Large writes belong on the
+// ring (or in copy_file_range): a direct call would hold the executor thread for their length.
+CountAwaiter<size_t> write_buffered(int fd, std::span<const std::byte> buf, uint64_t offset);
 // With a registered buffer: `buf` must lie inside the buffer registered at `buf_index`
 // (BufferPool leases give both). Falls back to plain read/write when nothing is registered.
 CountAwaiter<size_t> read_fixed(int fd, std::span<std::byte> buf, uint64_t offset, int buf_index);

@@ -67,6 +67,11 @@ struct Operation {
   // Cheap calls only: the call may take long (a copy of many megabytes), so it runs on the
   // blocking pool whatever EngineSettings::cheap_calls says, and the executor thread goes on.
   bool on_pool = false;
+  // Ring opcodes only: the kernel hands this request to an io-wq worker whatever the file (a
+  // creating open; a buffered write to a file system that takes no nonblocking ones, as tmpfs
+  // and ext4). Placed like the metadata opcodes (EngineSettings::metadata_ops): by default a
+  // direct call, which costs less than the worker's wake-up and hand-off.
+  bool worker_bound = false;
 
   // A deadline for socket operations and the sleep duration for kTimeout; zero means none.
   std::chrono::nanoseconds timeout{0};

@@ -158,7 +158,9 @@ void Executor::spawn(Task<void> task) { spawn_root(std::move(task)); }
 bool Executor::submit(detail::Operation& op) {
   op.executor = this;
   op.cancel_requested = false;
-  switch (detail::op_class(op.code)) {
+  detail::OpClass cls = detail::op_class(op.code);
+  if (op.worker_bound && cls == detail::OpClass::kRing) cls = detail::OpClass::kMetadata;
+  switch (cls) {
     case detail::OpClass::kCheap:
       return submit_direct(op);
     case detail::OpClass::kMetadata:

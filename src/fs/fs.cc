@@ -44,6 +44,13 @@ Operation make_rw(OpCode code, int fd, const void* buf, size_t len, uint64_t off
   return op;
 }
 
+// An open that creates (or truncates) a file: io_uring always hands it to an io-wq worker.
+// O_TMPFILE includes the O_DIRECTORY bit, so test for all of its bits: a plain O_DIRECTORY
+// open creates nothing.
+bool creates(int flags) {
+  return (flags & (O_CREAT | O_TRUNC)) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
 Operation make_two_paths(OpCode code, int old_dirfd, const char* old_path, int new_dirfd,
                          const char* new_path, unsigned flags) {
   Operation op = make_path(code, old_dirfd, old_path);
@@ -67,21 +74,21 @@ FdAwaiter openat(int dirfd, CStr path, int flags, mode_t mode) {
   Operation op = make_path(OpCode::kOpenat, dirfd, path.p);
   op.flags = static_cast<uint32_t>(flags | O_CLOEXEC);
   op.mode = mode;
+  op.worker_bound = creates(flags);
   return FdAwaiter(op);
 }
 
 Openat2Awaiter::Openat2Awaiter(int dirfd, const char* path, const open_how& how)
     : FdAwaiter(make_path(OpCode::kOpenat2, dirfd, path)), how_(how) {
   op_.addr = &how_;
+  op_.worker_bound = creates(static_cast<int>(how.flags));
 }
 
 Openat2Awaiter openat2(int dirfd, CStr path, int flags, mode_t mode, uint64_t resolve) {
   open_how how{};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  // The kernel rejects a mode without O_CREAT/O_TMPFILE. O_TMPFILE includes the O_DIRECTORY
-  // bit, so test for all of its bits: a plain O_DIRECTORY open creates nothing.
-  bool creates = (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
-  how.mode = creates ? mode : 0;
+  // The kernel rejects a mode without O_CREAT/O_TMPFILE.
+  how.mode = creates(flags) ? mode : 0;
   how.resolve = resolve;
   return Openat2Awaiter(dirfd, path.p, how);
 }
@@ -97,6 +104,12 @@ CountAwaiter<size_t> read(int fd, std::span<std::byte> buf, uint64_t offset) {
 
 CountAwaiter<size_t> write(int fd, std::span<const std::byte> buf, uint64_t offset) {
   return CountAwaiter<size_t>(make_rw(OpCode::kWrite, fd, buf.data(), buf.size(), offset));
+}
+
+CountAwaiter<size_t> write_buffered(int fd, std::span<const std::byte> buf, uint64_t offset) {
+  Operation op = make_rw(OpCode::kWrite, fd, buf.data(), buf.size(), offset);
+  op.worker_bound = true;
+  return CountAwaiter<size_t>(op);
 }
 
 CountAwaiter<size_t> read_fixed(int fd, std::span<std::byte> buf, uint64_t offset, int buf_index) {

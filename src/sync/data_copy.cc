@@ -221,7 +221,12 @@ Task<void> Syncer::copy_chunk(CopyLane& lane, int src_fd, int dst_fd, uint64_t o
 Task<Result<void>> Syncer::write_all(int fd, std::span<const std::byte> data, uint64_t offset) {
   uint64_t written = 0;
   while (written < data.size()) {
-    auto n = co_await fs::write(fd, data.subspan(written), offset + written);
+    // A small file's data (one heap buffer) as a direct call: on tmpfs and ext4 a ring write
+    // would wait for an io-wq worker (fs::write_buffered).
+    auto part = data.subspan(written);
+    auto write = data.size() <= kHeapBuffer ? fs::write_buffered(fd, part, offset + written)
+                                            : fs::write(fd, part, offset + written);
+    auto n = co_await write;
     if (!n) co_return n.error();
     written += *n;
   }

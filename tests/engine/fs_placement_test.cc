@@ -200,5 +200,58 @@ TEST_P(FsMetadataCheapTest, StatxAndMkdiratRunInline) {
   EXPECT_EQ(ex().stats().pool_calls, before.pool_calls);
 }
 
+// Opens that create (O_CREAT, O_TMPFILE, O_TRUNC) and fs::write_buffered, which io_uring would
+// hand to io-wq whatever the file, are placed as the metadata calls are; a plain open and a
+// plain write stay ring requests. Returns what each did, for the result must not change.
+Task<std::string> worker_bound_sequence(int dirfd) {
+  std::string out;
+  auto created = co_await fs::openat(dirfd, "new", O_CREAT | O_EXCL | O_WRONLY, 0600);
+  out += created ? "created|" : describe(created.error()) + "|";
+  auto tmp = co_await fs::openat(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+  out += tmp ? "tmpfile|" : describe(tmp.error()) + "|";
+  auto beneath = co_await fs::openat2(dirfd, "new2", O_CREAT | O_WRONLY, 0600, RESOLVE_BENEATH);
+  out += beneath ? "beneath|" : describe(beneath.error()) + "|";
+  const std::byte data[3] = {std::byte{'a'}, std::byte{'b'}, std::byte{'c'}};
+  if (created) {
+    auto n = co_await fs::write_buffered(created->get(), data, 0);
+    out += n ? std::to_string(*n) + "|" : describe(n.error()) + "|";
+  }
+  co_return out;
+}
+
+Task<std::string> ring_bound_sequence(int dirfd) {
+  std::string out;
+  auto opened = co_await fs::openat(dirfd, "new", O_RDWR);
+  out += opened ? "opened|" : describe(opened.error()) + "|";
+  const std::byte data[2] = {std::byte{'x'}, std::byte{'y'}};
+  if (opened) {
+    auto n = co_await fs::write(opened->get(), data, 3);
+    out += n ? std::to_string(*n) + "|" : describe(n.error()) + "|";
+  }
+  co_return out;
+}
+
+TEST_P(FsMetadataCheapTest, CreatingOpensAndBufferedWritesRunInline) {
+  fs::Fd d(::open(dir().c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  ExecutorStats before = ex().stats();
+  EXPECT_EQ(run(worker_bound_sequence(d.get())), "created|tmpfile|beneath|3|");
+  EXPECT_EQ(ex().stats().inline_calls - before.inline_calls, 4u);
+  EXPECT_EQ(ex().stats().submitted, before.submitted) << "nothing reached the backend";
+
+  before = ex().stats();
+  EXPECT_EQ(run(ring_bound_sequence(d.get())), "opened|2|");
+  EXPECT_EQ(ex().stats().inline_calls, before.inline_calls) << "a plain open and write are ring requests";
+  struct stat st {};
+  ASSERT_EQ(::fstatat(d.get(), "new", &st, 0), 0);
+  EXPECT_EQ(st.st_size, 5);
+}
+
+TEST_P(FsMetadataOnRingTest, CreatingOpensGoThroughTheBackend) {
+  fs::Fd d(::open(dir().c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  ExecutorStats before = ex().stats();
+  EXPECT_EQ(run(worker_bound_sequence(d.get())), "created|tmpfile|beneath|3|");
+  EXPECT_EQ(ex().stats().inline_calls, before.inline_calls) << "kRing never runs them inline";
+}
+
 }  // namespace
 }  // namespace ringkit
