@@ -114,6 +114,9 @@ TEST(RingsyncRelativeDestLinks, ImpliedDirectoryLinksAsRsync) {
       std::filesystem::create_directories(base + d + "/x");
       std::filesystem::create_directory_symlink("../../outside", base + d + "/x/src");
     }
+    // One time for everything made above: the two destinations must not differ by the second
+    // their setup straddled (a "src/" made a second later is itemized as a time change).
+    pin_recent_times(base, 0, 1700000000);
     std::vector<std::string> args = {"-aiR"};
     if (*no_implied) args.push_back(no_implied);
     args.push_back("src/a/b");
