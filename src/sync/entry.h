@@ -7,7 +7,6 @@
 #pragma once
 
 #include <dirent.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -15,13 +14,14 @@
 
 #include "ringkit/result.h"
 #include "ringkit/task.h"
+#include "sync/file_stat.h"
 
 namespace ringkit::sync {
 
 struct Entry {
   std::string name;
   unsigned char d_type = 0;  // from getdents: DT_DIR, DT_REG, ... (DT_UNKNOWN on some file systems)
-  struct statx st {};        // filled by stat_entry()
+  FileStat st;               // filled by stat_entry()
   bool stat_ok = false;
   bool followed = false;  // a source symlink whose referent stands in for it (-L, -k, --copy-unsafe-links)
   bool implied = false;   // -R: a directory sent only because a named item lies below it
@@ -35,9 +35,6 @@ struct Entry {
   bool is_reg() const { return S_ISREG(st.stx_mode); }
   bool is_symlink() const { return S_ISLNK(st.stx_mode); }
 };
-
-// The device an item is on, as one number.
-inline uint64_t device_of(const struct statx& st) { return makedev(st.stx_dev_major, st.stx_dev_minor); }
 
 // Every name in `dirfd` except "." and "..", sorted by bytes.
 Task<Result<std::vector<Entry>>> list_directory(int dirfd);

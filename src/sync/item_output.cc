@@ -69,7 +69,7 @@ void ItemOutput::set_source(const std::string& path, bool contents) {
 }
 
 ItemLine ItemOutput::line(const ItemChange& change, const std::string& path, const std::string& target,
-                          const struct statx& st, const Entry* entry) const {
+                          const FileStat& st, const Entry* entry) const {
   ItemLine l;
   LogItem& it = l.item_.emplace();
   it.change = change;

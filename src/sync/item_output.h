@@ -94,7 +94,7 @@ class ItemOutput {
   // The line for an item. `target`: a symlink's target, or the leader for a hard link (update
   // kHardLink). `entry`, when given, holds the item's place in the file list.
   ItemLine line(const ItemChange& change, const std::string& path, const std::string& target,
-                const struct statx& st, const Entry* entry = nullptr) const;
+                const FileStat& st, const Entry* entry = nullptr) const;
   // Prints and logs `line` as rsync would, then clears it.
   void emit(ItemLine& line);
   void deleted(const std::string& path, bool is_dir);
@@ -112,7 +112,7 @@ class ItemOutput {
   // --info=progress2 says so.
   void listing_done(uint32_t last_pos);
   // The pre-pass counts each item of the list.
-  void count_in_list(const struct statx& st) {
+  void count_in_list(const FileStat& st) {
     ++totals_.files;
     if (S_ISREG(st.stx_mode) || S_ISLNK(st.stx_mode)) totals_.size += st.stx_size;
   }

@@ -133,7 +133,7 @@ void Syncer::setup_chown() {
 }
 
 // --chmod and --chown act on the source's attributes as rsync's sender sees them.
-void Syncer::adjust_source(struct statx& st) const {
+void Syncer::adjust_source(FileStat& st) const {
   if (!chmod_.empty() && !S_ISLNK(st.stx_mode)) {
     st.stx_mode = static_cast<uint16_t>((st.stx_mode & S_IFMT) | chmod_.apply(st.stx_mode, S_ISDIR(st.stx_mode), umask_));
   }
@@ -244,14 +244,14 @@ bool Syncer::deletes_in_this_pass() const {
 }
 
 ItemLine Syncer::line_for(const ItemChange& change, const std::string& path_arg, const std::string& target,
-                          const struct statx& st, const Entry* entry) {
+                          const FileStat& st, const Entry* entry) {
   // -R with an absolute source: rsync shows the item with its leading '/'.
   std::string path = path_arg;
   if (!absolute_tops_.empty() && absolute_tops_.contains(path.substr(0, path.find('/')))) path.insert(0, "/");
   return out_.line(change, path, target, st, entry);
 }
 
-void Syncer::print(const ItemChange& change, const std::string& path, const struct statx& st) {
+void Syncer::print(const ItemChange& change, const std::string& path, const FileStat& st) {
   if (!out_.wants_items()) return;
   ItemLine line = line_for(change, path, {}, st);
   out_.emit(line);
@@ -296,7 +296,8 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     co_return;
   }
   root_dev_ = device_of(*st);
-  adjust_source(*st);
+  FileStat src_st = *st;
+  adjust_source(src_st);
   out_.set_source(source.path, source.contents);
   if (filtering_) {
     sender_.emplace(filters_);
@@ -307,7 +308,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   const std::string& dest = opt_.destination;
   auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
   bool dest_is_dir = dest_st && S_ISDIR(dest_st->stx_mode);
-  bool is_dir = S_ISDIR(st->stx_mode);
+  bool is_dir = S_ISDIR(src_st.stx_mode);
   if (deletion_pass_ && (!is_dir || !dest_is_dir)) co_return;  // nothing there to delete from
 
   if (is_dir && !opt_.recursive && !opt_.dirs) {
@@ -326,7 +327,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     src_root_ = co_await open_dir_or_none(source.path);
     dst_root_ = co_await open_dir_or_none(dest);
     if (!co_await open_write_dirs(dest)) co_return;
-    co_await sync_dir(std::move(dir), *st, created, "./");
+    co_await sync_dir(std::move(dir), src_st, created, "./");
     if (!deletion_pass_) co_await finish_delayed();
     co_await retouch_dirs();
     co_return;
@@ -352,7 +353,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   src_root_ = co_await open_dir_or_none(dirname_of(source.path));
   dst_root_ = co_await open_dir_or_none(dst_dir);
   if (!co_await open_write_dirs(dst_dir)) co_return;
-  Entry entry{source.name, 0, *st, true};
+  Entry entry{source.name, 0, src_st, true};
   entry.followed = follow == 0;  // -L/-k: read through the link
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
   if (!parent) {
@@ -468,7 +469,7 @@ Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
   }
 }
 
-Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display) {
+Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::string display) {
   // With a list (-R, --files-from), a directory that is not sent whole holds just what the list
   // names below it.
   bool whole = !dir.sel || dir.sel->full;

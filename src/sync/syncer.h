@@ -155,7 +155,7 @@ class Syncer {
   Task<void> list_source(const SourceArg& source);
   Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse, int links = 0);
   Task<void> list_item(int dirfd, const Entry& e, const std::string& path);
-  std::string list_line(const struct statx& st, const std::string& name, const std::string& target) const;
+  std::string list_line(const FileStat& st, const std::string& name, const std::string& target) const;
   // -H (hardlinks.cc).
   Task<void> scan_source(const SourceArg& source);
   std::optional<FilterList> side_filters(const SourceArg& source) const;
@@ -167,7 +167,7 @@ class Syncer {
   Task<void> settle_member(int dst_dirfd, Work& work, const std::string& rel);
   Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> link_member(int dst_dirfd, const std::string& name, const std::string& rel, const struct statx* dst,
-                         const struct statx& src, HardLinkGroup& group, std::vector<ItemLine>& lines);
+                         const FileStat& src, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> retouch_dirs();
   void print_work(Work& work);
   // --progress (item_output_sync.cc): a directory's items one at a time, each printed when done.
@@ -175,7 +175,7 @@ class Syncer {
   Task<void> note_sent(Work& work, int src_fd);
   Task<void> sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,
                             const std::string& dst_name);
-  Task<void> sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display);
+  Task<void> sync_dir(DirPair dir, FileStat src_st, bool created, std::string display);
   Task<void> sync_subdir(DirPair& parent, Work& work);
   Task<void> sync_nondir(DirPair& dir, Work& work);
   Task<void> sync_regular(DirPair& dir, Work& work, const struct statx* dst_st);
@@ -260,7 +260,7 @@ class Syncer {
   // A lookup in the basis directories: the source item and where it is.
   struct BasisQuery {
     std::string rel;            // below the destination root ("" for the root itself)
-    const struct statx* st;     // the source item (after --chmod/--chown)
+    const FileStat* st;         // the source item (after --chmod/--chown)
     XattrTarget xattrs;         // the source item, for -X/-A
     int src_dirfd = -1;         // regular files: the source's directory and name, for -c
     std::string src_name;
@@ -277,9 +277,9 @@ class Syncer {
                                 const WantedAttrs& want);
   Task<BasisAction> basis_for_other(DirPair& dir, Work& work, const std::string& target, const WantedAttrs& want,
                                     ItemChange& change);
-  Task<bool> basis_for_dir(const std::string& rel_dir, const struct statx& src_st, const XattrTarget& src_x,
+  Task<bool> basis_for_dir(const std::string& rel_dir, const FileStat& src_st, const XattrTarget& src_x,
                            const WantedAttrs& want, ItemChange& change);
-  Task<void> basis_for_member(const std::string& rel, const struct statx& src, const HardLinkGroup& group,
+  Task<void> basis_for_member(const std::string& rel, const FileStat& src, const HardLinkGroup& group,
                               ItemChange& change, bool& quiet);
   static Task<bool> same_file_content(int dirfd_a, const std::string& a, int dirfd_b, const std::string& b,
                                       bool follow_a = false);
@@ -303,11 +303,11 @@ class Syncer {
   Task<Result<void>> make_dest(const std::string& dest);
   Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
   static std::string temp_name(const std::string& name);  // thread-safe
-  void print(const ItemChange& change, const std::string& path, const struct statx& st);
+  void print(const ItemChange& change, const std::string& path, const FileStat& st);
   ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
-                    const struct statx& st, const Entry* entry = nullptr);
+                    const FileStat& st, const Entry* entry = nullptr);
   bool skip_by_size(const Entry& e) const;
-  void adjust_source(struct statx& st) const;
+  void adjust_source(FileStat& st) const;
   void setup_chown();
   bool copies_kind(const Entry& e) const;
   bool interrupted();
