@@ -140,16 +140,18 @@ Task<void> Syncer::delete_pass_dir(DirPair& dir, std::vector<Entry>& entries) {
   if (!co_await list_and_prune_dest(dir, entries, existing)) co_return;
   std::unordered_map<std::string, unsigned char> dst_types;
   for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
-  std::vector<Work> dirs;
+  std::vector<Entry*> order;
   for (Entry& e : entries) {
-    auto it = dst_types.find(e.name);
-    if (!e.is_dir() || it == dst_types.end()) continue;
-    Work w{&e, e.name};
-    w.dst_present = true;
-    w.dst_type = it->second;
-    dirs.push_back(std::move(w));
+    if (e.is_dir() && dst_types.contains(e.name)) order.push_back(&e);
   }
-  std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
+  sort_dirs(order, false);
+  std::vector<Work> dirs;
+  dirs.reserve(order.size());
+  for (Entry* e : order) {
+    Work& w = dirs.emplace_back(e, e->name);
+    w.dst_present = true;
+    w.dst_type = dst_types[e->name];
+  }
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
     co_await sync_subdir(dir, w);
@@ -160,17 +162,19 @@ Task<void> Syncer::delete_pass_dir(DirPair& dir, std::vector<Entry>& entries) {
 // deletes: nothing in it is extraneous, but its subdirectories may be sent whole.
 Task<void> Syncer::delete_pass_selected(DirPair& dir, std::vector<Entry>& entries) {
   if (!dir.dst.valid()) co_return;
-  std::vector<Work> dirs;
+  std::vector<Entry*> order;
   for (Entry& e : entries) {
-    if (!e.is_dir()) continue;
-    auto st = co_await fs::statx(dir.dst.get(), e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    if (e.is_dir()) order.push_back(&e);
+  }
+  sort_dirs(order, false);
+  std::vector<Work> dirs;
+  for (Entry* e : order) {
+    auto st = co_await fs::statx(dir.dst.get(), e->name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
     if (!st || !(S_ISDIR(st->stx_mode) || S_ISLNK(st->stx_mode))) continue;
-    Work w{&e, e.name};
+    Work& w = dirs.emplace_back(e, e->name);
     w.dst_present = true;
     w.dst_type = IFTODT(st->stx_mode);
-    dirs.push_back(std::move(w));
   }
-  std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
     co_await sync_subdir(pair_for(dir, *w.src), w);

@@ -163,7 +163,7 @@ Task<void> Syncer::sync_linked(DirPair& dir, Work& work, HardLinkGroup& group) {
     }
     if (!skipped) {
       co_await link_member(dir.dst.get(), work.dst_name, rel, exists ? &dst_st : nullptr, src_st, group,
-                           work.more_lines);
+                           work.more_lines());
     }
   } else {
     work.group = &group;
@@ -207,7 +207,7 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
           }
         }
         co_await link_member(member_dir.get(), base_name(*m), *m, exists ? &dst_st : nullptr, work.src->st, group,
-                             work.more_lines);
+                             work.more_lines());
         retouch_dirs_.insert(parent_rel(*m));  // its times may have been set already
       }
       break;
@@ -217,7 +217,7 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
       if (group.at_last() && !group.deferred.empty()) {
         std::string stand_in = group.deferred.back();
         group.deferred.pop_back();
-        co_await copy_stand_in(stand_in, group, work.more_lines);
+        co_await copy_stand_in(stand_in, group, work.more_lines());
       }
       break;
   }
@@ -241,8 +241,8 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
   co_await sync_nondir(pair, stand_in);
   co_await settle_member(pair.dst.get(), stand_in, rel);
   retouch_dirs_.insert(parent_rel(rel));
-  if (!stand_in.line.empty()) lines.push_back(stand_in.line);
-  lines.insert(lines.end(), stand_in.more_lines.begin(), stand_in.more_lines.end());
+  if (!stand_in.line.empty()) lines.push_back(std::move(stand_in.line));
+  if (stand_in.more) std::move(stand_in.more->begin(), stand_in.more->end(), std::back_inserter(lines));
 }
 
 // rsync's maybe_hard_link: a member already on the leader's inode is left alone (itemized

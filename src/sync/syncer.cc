@@ -594,8 +594,15 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     if (whole && dir.dst.valid() && dir.dst_new && deletes_in_this_pass()) deletion_blocked();
     std::unordered_map<std::string, unsigned char> dst_types;
     for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
+    std::vector<Entry*> dir_entries;
     for (Entry& e : entries) {
-      Work w{&e, e.name};
+      if (e.is_dir()) dir_entries.push_back(&e);
+    }
+    sort_dirs(dir_entries, dir.rel.empty());
+    files.reserve(entries.size() - dir_entries.size());
+    dirs.reserve(dir_entries.size());
+    auto add = [&](std::vector<Work>& to, Entry& e) {
+      Work& w = to.emplace_back(&e, e.name);
       auto it = dst_types.find(e.name);
       if (it != dst_types.end()) {
         w.dst_present = true;
@@ -604,8 +611,11 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
       if (e.not_copied && out_.says_skipped_nonregular() && !deletion_pass_) {
         w.line = "skipping non-regular file \"" + dir.rel + e.name + "\"";
       }
-      (e.is_dir() ? dirs : files).push_back(std::move(w));
+    };
+    for (Entry& e : entries) {
+      if (!e.is_dir()) add(files, e);
     }
+    for (Entry* e : dir_entries) add(dirs, *e);
   }
   // A directory that is not sent whole is not listed in the destination either (it may be
   // large, and nothing in it is deleted): each named item is looked up by its name.
@@ -613,13 +623,6 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     co_await stat_dest_entries(dir, files);
     co_await stat_dest_entries(dir, dirs);
   }
-  // rsync compares directory names as "name/": "a.d/" comes before "a/". (-R with absolute
-  // sources: rsync's names keep their leading '/' while it sorts, so "/usr/" sorts first.)
-  auto dir_order_key = [&](const Work& w) {
-    bool absolute = dir.rel.empty() && absolute_tops_.contains(w.src->name);
-    return (absolute ? "/" : "") + w.src->name + "/";
-  };
-  std::sort(dirs.begin(), dirs.end(), [&](const Work& a, const Work& b) { return dir_order_key(a) < dir_order_key(b); });
   // -H: members of hard-link groups depend on each other in list order, so they go one at a
   // time after the others (which only changes when, not what, they print).
   std::vector<size_t> plain, linked;
@@ -653,6 +656,16 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
   // Times and modes last: writing the contents changed the mtime, and a read-only mode would
   // have stopped us writing.
   if (dir.listed) co_await set_dir_attrs(dir, want, display);
+}
+
+// rsync compares directory names as "name/": "a.d/" comes before "a/". (-R with absolute
+// sources: rsync's names keep their leading '/' while it sorts, so "/usr/" sorts first.)
+void Syncer::sort_dirs(std::vector<Entry*>& dirs, bool root) const {
+  auto key = [&](const Entry* e) {
+    bool absolute = root && absolute_tops_.contains(e->name);
+    return (absolute ? "/" : "") + e->name + "/";
+  };
+  std::sort(dirs.begin(), dirs.end(), [&](const Entry* a, const Entry* b) { return key(a) < key(b); });
 }
 
 // The attributes of a directory of the walk, once its contents are done.
@@ -840,8 +853,10 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
 
 void Syncer::print_work(Work& work) {
   out_.emit(work.line);
-  for (ItemLine& l : work.more_lines) out_.emit(l);
-  work.more_lines.clear();
+  if (work.more) {
+    for (ItemLine& l : *work.more) out_.emit(l);
+    work.more.reset();
+  }
 }
 
 Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {

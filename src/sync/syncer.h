@@ -105,18 +105,30 @@ class Syncer {
     bool dst_outside = false;
     std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
   };
-  // One source entry and what is in the destination under its name.
+  // One source entry and what is in the destination under its name. Every entry of the
+  // directory being synced has one until the directory's files are printed, so it is kept
+  // small (48 bytes; see the size test in syncer_sizes_test.cc): what most entries do not need
+  // is behind a pointer.
+  // Not assignable (dst_name): made in place in its vector, in the order it is worked on.
   struct Work {
     Entry* src = nullptr;
-    std::string dst_name;
+    // Its name in the destination: the source's own, except for a single item that DEST renames
+    // (sync_top_entry). The string outlives the Work.
+    const std::string& dst_name;
+    ItemLine line;               // the line to print about it, if any (item_output.h)
+    // Printed after it: hard links made to this item (-H); made when the first one is.
+    std::unique_ptr<std::vector<ItemLine>> more;
+    // -H: the item's group, and what handling it as a plain file came to.
+    enum class Outcome : unsigned char { kNone, kDeferred, kDone, kSkipped };
+    HardLinkGroup* group = nullptr;
     bool dst_present = false;    // the destination listing has this name
     unsigned char dst_type = 0;  // its DT_* type (DT_UNKNOWN on some file systems)
-    ItemLine line;               // the line to print about it, if any (item_output.h)
-    std::vector<ItemLine> more_lines;  // printed after it: hard links made to this item (-H)
-    // -H: the item's group, and what handling it as a plain file came to.
-    enum class Outcome { kNone, kDeferred, kDone, kSkipped };
-    HardLinkGroup* group = nullptr;
     Outcome outcome = Outcome::kNone;
+
+    std::vector<ItemLine>& more_lines() {
+      if (!more) more = std::make_unique<std::vector<ItemLine>>();
+      return *more;
+    }
   };
 
   Task<void> sync_source(const SourceArg& source, bool single_source);
@@ -177,6 +189,8 @@ class Syncer {
                             const std::string& dst_name);
   Task<void> sync_dir(DirPair dir, FileStat src_st, bool created, std::string display);
   Task<void> sync_subdir(DirPair& parent, Work& work);
+  // Directories are walked in rsync's order of "name/"; `root`: entries of the transfer root.
+  void sort_dirs(std::vector<Entry*>& dirs, bool root) const;
   Task<void> sync_nondir(DirPair& dir, Work& work);
   Task<void> sync_regular(DirPair& dir, Work& work, const struct statx* dst_st);
   struct BasisMatch;
