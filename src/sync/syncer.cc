@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <unordered_map>
 
 #include "sync/attrs.h"
 #include "sync/parallel.h"
@@ -55,7 +54,7 @@ Task<fs::Fd> open_dir_or_none(const std::string& path) {
 }
 
 // Temp files of a killed run: ".NAME.~rkXXXXXX".
-bool is_stale_temp(const std::string& name) {
+bool is_stale_temp(std::string_view name) {
   if (name.size() < 11 || name[0] != '.') return false;
   size_t mark = name.rfind(".~rk");
   return mark != std::string::npos && mark > 1 && name.size() - mark == 10;
@@ -587,13 +586,12 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
 
   std::vector<Work> files, dirs;
   {
-    std::vector<Entry> existing;
+    // Only while the Works are made: what the destination has is in them afterwards.
+    NameList existing;
     if (whole && dir.dst.valid() && !dir.dst_new && !co_await list_and_prune_dest(dir, entries, existing)) co_return;
     // A directory made just now has nothing to delete, but rsync looks (and says why it will
     // not) all the same.
     if (whole && dir.dst.valid() && dir.dst_new && deletes_in_this_pass()) deletion_blocked();
-    std::unordered_map<std::string, unsigned char> dst_types;
-    for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
     std::vector<Entry*> dir_entries;
     for (Entry& e : entries) {
       if (e.is_dir()) dir_entries.push_back(&e);
@@ -603,10 +601,9 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     dirs.reserve(dir_entries.size());
     auto add = [&](std::vector<Work>& to, Entry& e) {
       Work& w = to.emplace_back(&e, e.name);
-      auto it = dst_types.find(e.name);
-      if (it != dst_types.end()) {
+      if (size_t at = existing.find(e.name); at != NameList::npos) {
         w.dst_present = true;
-        w.dst_type = it->second;
+        w.dst_type = existing.type(at);
       }
       if (e.not_copied && out_.says_skipped_nonregular() && !deletion_pass_) {
         w.line = "skipping non-regular file \"" + dir.rel + e.name + "\"";
@@ -696,9 +693,9 @@ bool Syncer::deletion_blocked() {
 
 // What the destination directory holds, less the temp files of a killed run (which go); when
 // this walk deletes, what the source does not have goes too. False if it cannot be listed.
-Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing) {
+Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, NameList& existing) {
   {
-    auto dst_list = co_await list_directory(dir.dst.get());
+    auto dst_list = co_await read_names(dir.dst.get());
     if (!dst_list) {
       rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, dst_list.error());
       co_return false;
@@ -707,18 +704,18 @@ Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& e
     // Temp files of a killed run: only those named after an item this run copies, so that a
     // user's own file that merely looks like one is left alone.
     // A name the source has is never a temp file, whatever it looks like.
-    auto ours = [&](const Entry& e) {
-      if (!is_stale_temp(e.name)) return false;
-      auto same = [&](const Entry& s) { return s.name == e.name; };
+    auto ours = [&](std::string_view name) {
+      if (!is_stale_temp(name)) return false;
+      auto same = [&](const Entry& s) { return s.name == name; };
       if (std::any_of(entries.begin(), entries.end(), same)) return false;
-      std::string base = e.name.substr(1, e.name.size() - 11);
+      std::string_view base = name.substr(1, name.size() - 11);
       return std::any_of(entries.begin(), entries.end(),
-                         [&](const Entry& s) { return s.name.compare(0, base.size(), base) == 0; });
+                         [&](const Entry& s) { return std::string_view(s.name).substr(0, base.size()) == base; });
     };
-    for (const Entry& e : existing) {
-      if (ours(e) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), e.name, 0);
+    for (size_t i = 0; i < existing.size(); ++i) {
+      if (ours(existing.name(i)) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), existing.c_name(i), 0);
     }
-    std::erase_if(existing, ours);
+    existing.erase_if(ours);
     if (deletes_in_this_pass() && !deletion_blocked()) co_await delete_extraneous(dir, entries, existing);
   }
   co_return true;

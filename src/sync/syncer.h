@@ -46,6 +46,7 @@
 #include "sync/hardlinks.h"
 #include "sync/item_output.h"
 #include "sync/itemize.h"
+#include "sync/name_list.h"
 #include "sync/options.h"
 #include "sync/paths.h"
 #include "sync/report.h"
@@ -302,15 +303,14 @@ class Syncer {
                                  bool make_room, bool contents_gone = false);
   Task<DeleteResult> delete_contents(int dirfd, const std::string& name, const std::string& rel);
   bool at_delete_limit() const;
-  Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing);
+  Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, NameList& existing);
   Task<void> delete_pass_dir(DirPair& dir, std::vector<Entry>& entries);
   Task<void> delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters);
   Task<void> delete_pass_selected(DirPair& dir, std::vector<Entry>& entries);
   bool deletes_in_this_pass() const;
   bool deletion_blocked();
   Task<std::vector<std::pair<Entry, bool>>> deletion_order(int dirfd, std::vector<Entry> items);
-  Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src,
-                               const std::vector<Entry>& dst);
+  Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const NameList& dst);
   Task<bool> remove_in_the_way(DirPair& dir, Work& work, bool is_dir);
   Task<void> stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel);
   Task<void> stat_entry(int dirfd, Entry& entry, const std::string& rel);
