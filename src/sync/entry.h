@@ -3,7 +3,7 @@
 // list_directory() reads every name of an open directory (getdents64 through the engine) and
 // sorts them in rsync's order (plain byte order). A directory's entries live only while that
 // directory is being synced, so memory follows the widest directory, not the whole tree; an
-// Entry is kept small for that (136 bytes and its name; see entry_test.cc).
+// Entry is kept small for that (136 bytes and its name; tests/sync/entry_test.cc checks).
 // Thread affinity: the executor thread.
 #pragma once
 
@@ -26,8 +26,8 @@ struct Entry {
   bool stat_ok = false;
   bool followed = false;  // a source symlink whose referent stands in for it (-L, -k, --copy-unsafe-links)
   bool implied = false;   // -R: a directory sent only because a named item lies below it
-  uint32_t base = 0;      // -R: the source base it is read from (see Selection)
   bool not_copied = false;  // of a kind this run does not copy (a symlink without -l, ...): reported
+  uint32_t base = 0;      // -R: the source base it is read from (see Selection)
   uint32_t ndx = 0;          // rsync's file-list index and place in the list (item_output.h)
   uint32_t list_pos = 0;
 

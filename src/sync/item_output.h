@@ -41,7 +41,7 @@ namespace ringkit::sync {
 
 // One line of output about an item, or a fixed note ("cannot delete non-empty directory: x").
 // Every entry of the directory being synced holds one until the directory's files are printed,
-// and most hold none: an empty line is one null pointer (see the size test in entry_test.cc).
+// and most hold none: an empty line is one null pointer (tests/sync/entry_test.cc checks).
 class ItemLine {
  public:
   ItemLine() = default;

@@ -469,6 +469,8 @@ Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
 }
 
 Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::string display) {
+  // Every entry of the directory has a Work while its files are synced (see syncer.h).
+  static_assert(sizeof(Work) <= 48, "Work is made for every entry of a directory: keep it small");
   // With a list (-R, --files-from), a directory that is not sent whole holds just what the list
   // names below it.
   bool whole = !dir.sel || dir.sel->full;

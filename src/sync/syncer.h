@@ -108,7 +108,7 @@ class Syncer {
   };
   // One source entry and what is in the destination under its name. Every entry of the
   // directory being synced has one until the directory's files are printed, so it is kept
-  // small (48 bytes; see the size test in syncer_sizes_test.cc): what most entries do not need
+  // small (48 bytes; a static_assert in sync_dir holds it there): what most entries do not need
   // is behind a pointer.
   // Not assignable (dst_name): made in place in its vector, in the order it is worked on.
   struct Work {
