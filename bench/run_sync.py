@@ -15,6 +15,9 @@ here; the file-system type is recorded) and times, per workload and file system:
   big      4 x 1 GiB files (scaled down, and said so, if /dev/shm or memory is too small)
   usr      a copy of /usr/share (made once into the workload directory)
   empty    1 000 000 empty files (tmpfs only): time and peak memory of the process tree
+  wide     one directory of 100 000 empty files, and one of 1 000 (tmpfs only): peak memory per
+           directory entry, first copy and no-op re-sync, ringsync and rsync only
+           (`--only wide` runs just this, in about a minute)
 
 Peers: `rsync -a`, `cp -a`, `tar -C src -cf - . | tar -C dst -xf -`, and `ringsync -a` with each
 backend (RINGKIT_BACKEND=uring|threads) and cheap-calls policy (RINGKIT_CHEAP_CALLS=inline|pool|

@@ -22,6 +22,7 @@ from .probes import run_profile, run_strace
 from .report import link_from_engine_report, write_report
 from .results import FAILURES, NOTES, PARTIAL_META, RESULTS, save_raw
 from .rounds import run_big, run_empty, run_small, run_usr
+from .wide import run_wide
 
 
 def main(description):
@@ -31,8 +32,8 @@ def main(description):
     ap.add_argument("--long-runs", type=int, default=None,
                     help="runs per measurement of the big and empty workloads, whose runs take "
                          "minutes under load (default 3; quick 1)")
-    ap.add_argument("--only", default="strace,small,big,usr,empty,profile",
-                    help="comma-separated subset of strace,small,big,usr,empty,profile")
+    ap.add_argument("--only", default="strace,small,big,usr,empty,wide,profile",
+                    help="comma-separated subset of strace,small,big,usr,empty,wide,profile")
     ap.add_argument("--budget-min", type=float, default=30.0,
                     help="time budget of a full run in minutes (default 30): optional ringsync "
                          "variants are dropped, latest cells first, when the core would not fit")
@@ -120,6 +121,8 @@ def main(description):
             run_usr(a.quick, runs, trees)
         if "empty" in only:
             run_empty(a.quick, runs, trees)
+        if "wide" in only:
+            run_wide(a.quick, runs, trees)
     finally:
         sampler.stop()
         if not a.keep_data:

@@ -12,6 +12,7 @@ from .plan import CELLS, CONFIGS, RS_DEFAULT
 from .results import FAILURES, NOTES, RESULTS, runs_of
 from .sections import profile_section, strace_section
 from .tables import case_table, fs_label, plot, planned, target_rows
+from .wide import wide_section
 
 ANALYSIS_MD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
 
@@ -151,6 +152,7 @@ def write_report(meta, strace, profile, out):
                    "Threads share one address space and count once.", ""]
             if png:
                 md += [f"![1M empty files memory]({png})", ""]
+    md += wide_section()
     md += strace_section(strace, fs_types)
     md += profile_section(profile)
     md += prose(ANALYSIS_MD)

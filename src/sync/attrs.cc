@@ -28,7 +28,7 @@ bool in_my_groups(gid_t gid) {
   return std::find(groups.begin(), groups.end(), gid) != groups.end();
 }
 
-WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_new, mode_t umask_bits) {
+WantedAttrs wanted_attrs(const Options& opt, const FileStat& src, bool is_new, mode_t umask_bits) {
   WantedAttrs w;
   mode_t src_mode = src.stx_mode & 07777;
   if (opt.perms) {
@@ -74,7 +74,7 @@ mode_t with_executability(mode_t dst_mode, mode_t src_mode) {
   return perms;
 }
 
-bool same_mtime(const struct statx& a, const struct statx& b, int64_t modify_window) {
+bool same_mtime(const FileStat& a, const FileStat& b, int64_t modify_window) {
   if (modify_window < 0) {
     // rsync: a negative window compares nanoseconds too.
     return a.stx_mtime.tv_sec == b.stx_mtime.tv_sec && a.stx_mtime.tv_nsec == b.stx_mtime.tv_nsec;

@@ -8,6 +8,7 @@
 
 #include "ringkit/result.h"
 #include "ringkit/task.h"
+#include "sync/file_stat.h"
 #include "sync/itemize.h"
 #include "sync/options.h"
 #include "sync/report.h"
@@ -30,7 +31,7 @@ struct WantedAttrs {
 
 // `dst_exists`: the destination item exists (its statx is `dst`); `is_new` items get their
 // permissions from the source masked by the umask when -p is off, as rsync does.
-WantedAttrs wanted_attrs(const Options& opt, const struct statx& src, bool is_new, mode_t umask_bits);
+WantedAttrs wanted_attrs(const Options& opt, const FileStat& src, bool is_new, mode_t umask_bits);
 
 // Fills the attribute letters of `change` (p, o, g, t) for an existing destination.
 void compare_attrs(const Options& opt, const WantedAttrs& want, const struct statx& dst, ItemChange& change);
@@ -42,7 +43,7 @@ struct statx fresh_item();
 // The effective user id, read once.
 uid_t my_euid();
 
-bool same_mtime(const struct statx& a, const struct statx& b, int64_t modify_window);
+bool same_mtime(const FileStat& a, const FileStat& b, int64_t modify_window);
 
 // -E without -p: the destination's permissions with execute bits following the source's
 // (set where readable when the source is executable, cleared when it is not), as rsync does.

@@ -29,11 +29,11 @@
 namespace ringkit::sync {
 namespace {
 
-bool same_kind(const struct statx& a, const struct statx& b) {
-  auto device = [](const struct statx& s) { return S_ISCHR(s.stx_mode) || S_ISBLK(s.stx_mode); };
-  auto special = [](const struct statx& s) { return S_ISFIFO(s.stx_mode) || S_ISSOCK(s.stx_mode); };
-  if (device(a)) return device(b);
-  if (special(a)) return special(b);
+bool same_kind(const FileStat& a, const struct statx& b) {
+  auto device = [](mode_t m) { return S_ISCHR(m) || S_ISBLK(m); };
+  auto special = [](mode_t m) { return S_ISFIFO(m) || S_ISSOCK(m); };
+  if (device(a.stx_mode)) return device(b.stx_mode);
+  if (special(a.stx_mode)) return special(b.stx_mode);
   return (a.stx_mode & S_IFMT) == (b.stx_mode & S_IFMT);
 }
 
@@ -58,7 +58,7 @@ void note_basis_leader(HardLinkGroup& group, const struct statx& basis) {
 
 // rsync's unchanged_attrs(): the attributes that decide a level-3 match.
 Task<bool> Syncer::basis_attrs_match(const BasisQuery& q, const struct statx& basis, size_t index) {
-  const struct statx& src = *q.st;
+  const FileStat& src = *q.st;
   WantedAttrs want = wanted_attrs(opt_, src, true, umask_);
   bool link = S_ISLNK(src.stx_mode);
   bool times = opt_.times && !(link && opt_.omit_link_times);
@@ -258,7 +258,7 @@ Task<Syncer::BasisAction> Syncer::basis_for_other(DirPair& dir, Work& work, cons
 
 // A directory this run creates: itemized against a basis directory of the same path, if there
 // is one. True for a level-3 match (nothing to say but with -ii).
-Task<bool> Syncer::basis_for_dir(const std::string& rel_dir, const struct statx& src_st, const XattrTarget& src_x,
+Task<bool> Syncer::basis_for_dir(const std::string& rel_dir, const FileStat& src_st, const XattrTarget& src_x,
                                  const WantedAttrs& want, ItemChange& change) {
   if (wd_.basis.empty()) co_return false;
   std::string rel = rel_dir.empty() ? rel_dir : rel_dir.substr(0, rel_dir.size() - 1);
@@ -276,7 +276,7 @@ Task<bool> Syncer::basis_for_dir(const std::string& rel_dir, const struct statx&
 // itemizes it against a basis item rather than as new when there is one: under --link-dest an
 // item on the leader's inode (and lists it with -ii only, `quiet`), under the others a regular
 // file that passes the quick check (preferring one whose attributes match too).
-Task<void> Syncer::basis_for_member(const std::string& rel, const struct statx& src, const HardLinkGroup& group,
+Task<void> Syncer::basis_for_member(const std::string& rel, const FileStat& src, const HardLinkGroup& group,
                                     ItemChange& change, bool& quiet) {
   if (wd_.basis.empty()) co_return;
   // (rsync's quick check never passes for other kinds here: they are always new.)

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 
 #include <algorithm>
-#include <unordered_map>
 
 #include "sync/syncer.h"
 
@@ -112,13 +111,14 @@ Task<DeleteResult> Syncer::delete_contents(int dirfd, const std::string& name, c
   co_return result;
 }
 
-Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const std::vector<Entry>& dst) {
+Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const NameList& dst) {
   std::vector<Entry> extra;
   size_t s = 0;
-  for (const Entry& d : dst) {
-    while (s < src.size() && src[s].name < d.name) ++s;
-    if (s < src.size() && src[s].name == d.name) continue;
-    extra.push_back(d);
+  for (size_t i = 0; i < dst.size(); ++i) {
+    std::string_view name = dst.name(i);
+    while (s < src.size() && src[s].name < name) ++s;
+    if (s < src.size() && src[s].name == name) continue;
+    extra.push_back(Entry{std::string(name), dst.type(i)});
   }
   bool deleted_any = false;
   for (auto& [e, is_dir] : co_await deletion_order(dir.dst.get(), std::move(extra))) {
@@ -136,20 +136,20 @@ Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src
 // the destination has too.
 Task<void> Syncer::delete_pass_dir(DirPair& dir, std::vector<Entry>& entries) {
   if (!dir.dst.valid()) co_return;
-  std::vector<Entry> existing;
+  NameList existing;
   if (!co_await list_and_prune_dest(dir, entries, existing)) co_return;
-  std::unordered_map<std::string, unsigned char> dst_types;
-  for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
-  std::vector<Work> dirs;
+  std::vector<Entry*> order;
   for (Entry& e : entries) {
-    auto it = dst_types.find(e.name);
-    if (!e.is_dir() || it == dst_types.end()) continue;
-    Work w{&e, e.name};
-    w.dst_present = true;
-    w.dst_type = it->second;
-    dirs.push_back(std::move(w));
+    if (e.is_dir() && existing.find(e.name) != NameList::npos) order.push_back(&e);
   }
-  std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
+  sort_dirs(order, false);
+  std::vector<Work> dirs;
+  dirs.reserve(order.size());
+  for (Entry* e : order) {
+    Work& w = dirs.emplace_back(e, e->name);
+    w.dst_present = true;
+    w.dst_type = existing.type(existing.find(e->name));
+  }
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
     co_await sync_subdir(dir, w);
@@ -160,17 +160,19 @@ Task<void> Syncer::delete_pass_dir(DirPair& dir, std::vector<Entry>& entries) {
 // deletes: nothing in it is extraneous, but its subdirectories may be sent whole.
 Task<void> Syncer::delete_pass_selected(DirPair& dir, std::vector<Entry>& entries) {
   if (!dir.dst.valid()) co_return;
-  std::vector<Work> dirs;
+  std::vector<Entry*> order;
   for (Entry& e : entries) {
-    if (!e.is_dir()) continue;
-    auto st = co_await fs::statx(dir.dst.get(), e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+    if (e.is_dir()) order.push_back(&e);
+  }
+  sort_dirs(order, false);
+  std::vector<Work> dirs;
+  for (Entry* e : order) {
+    auto st = co_await fs::statx(dir.dst.get(), e->name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
     if (!st || !(S_ISDIR(st->stx_mode) || S_ISLNK(st->stx_mode))) continue;
-    Work w{&e, e.name};
+    Work& w = dirs.emplace_back(e, e->name);
     w.dst_present = true;
     w.dst_type = IFTODT(st->stx_mode);
-    dirs.push_back(std::move(w));
   }
-  std::sort(dirs.begin(), dirs.end(), [](const Work& a, const Work& b) { return a.src->name + "/" < b.src->name + "/"; });
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
     co_await sync_subdir(pair_for(dir, *w.src), w);

@@ -1,13 +1,13 @@
 // Entry: one item of a directory as the syncer sees it, and reading a directory.
 //
 // list_directory() reads every name of an open directory (getdents64 through the engine) and
-// sorts them in rsync's order (plain byte order). Entries are small; a directory's entries live
-// only while that directory is being synced, so memory follows the widest directory, not the
-// whole tree. Thread affinity: the executor thread.
+// sorts them in rsync's order (plain byte order). A directory's entries live only while that
+// directory is being synced, so memory follows the widest directory, not the whole tree; an
+// Entry is kept small for that (136 bytes and its name; tests/sync/entry_test.cc checks).
+// Thread affinity: the executor thread.
 #pragma once
 
 #include <dirent.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include <string>
@@ -15,18 +15,19 @@
 
 #include "ringkit/result.h"
 #include "ringkit/task.h"
+#include "sync/file_stat.h"
 
 namespace ringkit::sync {
 
 struct Entry {
   std::string name;
   unsigned char d_type = 0;  // from getdents: DT_DIR, DT_REG, ... (DT_UNKNOWN on some file systems)
-  struct statx st {};        // filled by stat_entry()
+  FileStat st;               // filled by stat_entry()
   bool stat_ok = false;
   bool followed = false;  // a source symlink whose referent stands in for it (-L, -k, --copy-unsafe-links)
   bool implied = false;   // -R: a directory sent only because a named item lies below it
-  uint32_t base = 0;      // -R: the source base it is read from (see Selection)
   bool not_copied = false;  // of a kind this run does not copy (a symlink without -l, ...): reported
+  uint32_t base = 0;      // -R: the source base it is read from (see Selection)
   uint32_t ndx = 0;          // rsync's file-list index and place in the list (item_output.h)
   uint32_t list_pos = 0;
 
@@ -35,9 +36,6 @@ struct Entry {
   bool is_reg() const { return S_ISREG(st.stx_mode); }
   bool is_symlink() const { return S_ISLNK(st.stx_mode); }
 };
-
-// The device an item is on, as one number.
-inline uint64_t device_of(const struct statx& st) { return makedev(st.stx_dev_major, st.stx_dev_minor); }
 
 // Every name in `dirfd` except "." and "..", sorted by bytes.
 Task<Result<std::vector<Entry>>> list_directory(int dirfd);

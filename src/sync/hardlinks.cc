@@ -28,19 +28,19 @@ ItemChange::Type item_type(mode_t mode) {
 
 }  // namespace
 
-InodeKey inode_key(const struct statx& st) { return {st.stx_dev_major, st.stx_dev_minor, st.stx_ino}; }
+InodeKey inode_key(const FileStat& st) { return {st.stx_dev_major, st.stx_dev_minor, st.stx_ino}; }
 
-bool may_be_hard_linked(const struct statx& st) { return !S_ISDIR(st.stx_mode) && st.stx_nlink > 1; }
+bool may_be_hard_linked(const FileStat& st) { return !S_ISDIR(st.stx_mode) && st.stx_nlink > 1; }
 
-void HardLinkTable::count(const struct statx& st) { ++groups_[inode_key(st)].total; }
+void HardLinkTable::count(const FileStat& st) { ++groups_[inode_key(st)].total; }
 
-HardLinkGroup* HardLinkTable::find(const struct statx& st) {
+HardLinkGroup* HardLinkTable::find(const FileStat& st) {
   if (!may_be_hard_linked(st)) return nullptr;
   auto it = groups_.find(inode_key(st));
   return it == groups_.end() || it->second.total < 2 ? nullptr : &it->second;
 }
 
-void HardLinkTable::forget_if_complete(const struct statx& st) {
+void HardLinkTable::forget_if_complete(const FileStat& st) {
   auto it = groups_.find(inode_key(st));
   if (it != groups_.end() && it->second.at_last()) groups_.erase(it);
 }
@@ -139,7 +139,7 @@ Task<fs::Fd> Syncer::open_below_root(bool source, const std::string& rel_dir) {
 // one, otherwise handled as a plain file that may wait for, or become, the leader.
 Task<void> Syncer::sync_linked(DirPair& dir, Work& work, HardLinkGroup& group) {
   Entry& e = *work.src;
-  const struct statx src_st = e.st;
+  const FileStat src_st = e.st;
   std::string rel = dir.rel + e.name;
   ++group.seen;
   if (group.done) {
@@ -163,7 +163,7 @@ Task<void> Syncer::sync_linked(DirPair& dir, Work& work, HardLinkGroup& group) {
     }
     if (!skipped) {
       co_await link_member(dir.dst.get(), work.dst_name, rel, exists ? &dst_st : nullptr, src_st, group,
-                           work.more_lines);
+                           work.more_lines());
     }
   } else {
     work.group = &group;
@@ -207,7 +207,7 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
           }
         }
         co_await link_member(member_dir.get(), base_name(*m), *m, exists ? &dst_st : nullptr, work.src->st, group,
-                             work.more_lines);
+                             work.more_lines());
         retouch_dirs_.insert(parent_rel(*m));  // its times may have been set already
       }
       break;
@@ -217,7 +217,7 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
       if (group.at_last() && !group.deferred.empty()) {
         std::string stand_in = group.deferred.back();
         group.deferred.pop_back();
-        co_await copy_stand_in(stand_in, group, work.more_lines);
+        co_await copy_stand_in(stand_in, group, work.more_lines());
       }
       break;
   }
@@ -241,8 +241,8 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
   co_await sync_nondir(pair, stand_in);
   co_await settle_member(pair.dst.get(), stand_in, rel);
   retouch_dirs_.insert(parent_rel(rel));
-  if (!stand_in.line.empty()) lines.push_back(stand_in.line);
-  lines.insert(lines.end(), stand_in.more_lines.begin(), stand_in.more_lines.end());
+  if (!stand_in.line.empty()) lines.push_back(std::move(stand_in.line));
+  if (stand_in.more) std::move(stand_in.more->begin(), stand_in.more->end(), std::back_inserter(lines));
 }
 
 // rsync's maybe_hard_link: a member already on the leader's inode is left alone (itemized
@@ -250,7 +250,7 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
 // is replaced by a link to the leader (through a temp name and rename: never a moment without
 // the name). `dst` is what the destination holds now (nullptr: nothing).
 Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std::string& rel,
-                               const struct statx* dst, const struct statx& src, HardLinkGroup& group,
+                               const struct statx* dst, const FileStat& src, HardLinkGroup& group,
                                std::vector<ItemLine>& lines) {
   ItemChange change{ItemChange::Update::kHardLink, item_type(src.stx_mode), dst == nullptr};
   bool quiet = false;  // (a --link-dest has it on the leader's inode: listed with -ii only)

@@ -26,6 +26,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sync/file_stat.h"
+
 namespace ringkit::sync {
 
 struct InodeKey {
@@ -41,11 +43,11 @@ struct InodeKeyHash {
   }
 };
 
-InodeKey inode_key(const struct statx& st);
+InodeKey inode_key(const FileStat& st);
 
 // Whether -H treats the item as a possible member of a group (any non-directory with more
 // than one link).
-bool may_be_hard_linked(const struct statx& st);
+bool may_be_hard_linked(const FileStat& st);
 
 struct HardLinkGroup {
   uint32_t total = 0;  // members in the file list
@@ -62,12 +64,12 @@ struct HardLinkGroup {
 class HardLinkTable {
  public:
   // The pre-pass: one more member of the group of `st`.
-  void count(const struct statx& st);
+  void count(const FileStat& st);
   // The group of `st` when it has more than one member, else nullptr. Pointers stay valid
   // until forget() of that group.
-  HardLinkGroup* find(const struct statx& st);
+  HardLinkGroup* find(const FileStat& st);
   // Drops a group whose members have all been met and that has nothing waiting.
-  void forget_if_complete(const struct statx& st);
+  void forget_if_complete(const FileStat& st);
   bool empty() const { return groups_.empty(); }
 
  private:

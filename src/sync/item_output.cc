@@ -69,9 +69,10 @@ void ItemOutput::set_source(const std::string& path, bool contents) {
 }
 
 ItemLine ItemOutput::line(const ItemChange& change, const std::string& path, const std::string& target,
-                          const struct statx& st, const Entry* entry) const {
+                          const FileStat& st, const Entry* entry) const {
   ItemLine l;
-  LogItem& it = l.item_.emplace();
+  l.body_ = std::make_unique<ItemLine::Body>();
+  LogItem& it = l.body_->item.emplace();
   it.change = change;
   it.name = path;
   while (it.name.size() > 1 && it.name.back() == '/') it.name.pop_back();
@@ -86,8 +87,8 @@ ItemLine ItemOutput::line(const ItemChange& change, const std::string& path, con
   it.gid = st.stx_gid;
   it.gid_known = opt_.group;
   if (entry != nullptr) {
-    l.ndx_ = entry->ndx;
-    l.pos_ = entry->list_pos;
+    l.body_->ndx = entry->ndx;
+    l.body_->pos = entry->list_pos;
   }
   return l;
 }
@@ -101,10 +102,11 @@ void ItemOutput::write_log(const LogItem& item, const char* op) {
 }
 
 void ItemOutput::emit(ItemLine& l) {
-  if (!l.note_.empty()) {
-    rep_.line(l.note_);
-  } else if (l.item_) {
-    LogItem& it = *l.item_;
+  if (l.empty()) return;
+  if (!l.body_->note.empty()) {
+    rep_.line(l.body_->note);
+  } else if (l.body_->item) {
+    LogItem& it = *l.body_->item;
     const ItemChange& c = it.change;
     if (c.update == ItemChange::Update::kTransfer) {
       emit_transfer(l);
@@ -124,42 +126,43 @@ void ItemOutput::emit(ItemLine& l) {
 }
 
 uint64_t ItemOutput::sender_bytes(const ItemLine& l) {
-  uint64_t size = l.item_->length;
-  uint64_t ndx_cost = ndx_bytes(static_cast<int64_t>(l.ndx_) - prev_ndx_);
-  prev_ndx_ = l.ndx_;
+  uint64_t size = l.body_->item->length;
+  uint64_t ndx_cost = ndx_bytes(static_cast<int64_t>(l.body_->ndx) - prev_ndx_);
+  prev_ndx_ = l.body_->ndx;
   // index, item flags (2), checksum header (4 ints), the data in length-prefixed chunks, the
   // end token (4) and the whole-file checksum (16): as rsync's sender writes them.
   return ndx_cost + 2 + 16 + size + 4 * ((size + kTokenChunk - 1) / kTokenChunk) + 4 + 16;
 }
 
 void ItemOutput::emit_transfer(ItemLine& l) {
-  LogItem& it = *l.item_;
-  if (l.sent_) {
+  ItemLine::Body& b = *l.body_;
+  LogItem& it = *b.item;
+  if (b.sent) {
     it.bytes_written = sender_bytes(l);
     it.bytes_read = 16;
     sent_bytes_ += it.bytes_written;
   } else if (opt_.dry_run && it.checksum_state == LogItem::Checksum::kUnknown) {
     it.checksum_state = LogItem::Checksum::kZero;
   }
-  if (l.sent_ || opt_.dry_run) {  // a dry run counts what it would transfer, as rsync's does
+  if (b.sent || opt_.dry_run) {  // a dry run counts what it would transfer, as rsync's does
     ++transfers_;
     transferred_size_ += it.length;
   }
-  uint64_t to_check = totals_.files > l.pos_ ? totals_.files - l.pos_ - 1 : 0;
+  uint64_t to_check = totals_.files > b.pos ? totals_.files - b.pos - 1 : 0;
   if (stdout_) {
     if (!late_) {
-      if (!l.pre_printed_) render_stdout(it, "send");
-    } else if (l.sent_ && info_.progress == 1 && !l.pre_printed_) {
+      if (!b.pre_printed) render_stdout(it, "send");
+    } else if (b.sent && info_.progress == 1 && !b.pre_printed) {
       rep_.item_line(it.name);  // with late lines, the name comes before the progress
     }
   }
-  if (l.sent_ && info_.progress == 1 && !l.pre_printed_) meter_.file_started(it.length);  // (not live)
-  if (l.sent_ && info_.progress == 1) meter_.file_finished(it.length, transfers_, to_check, totals_.files);
-  if (l.sent_ && info_.progress >= 2) {
+  if (b.sent && info_.progress == 1 && !b.pre_printed) meter_.file_started(it.length);  // (not live)
+  if (b.sent && info_.progress == 1) meter_.file_finished(it.length, transfers_, to_check, totals_.files);
+  if (b.sent && info_.progress >= 2) {
     meter_.transfer_line(transferred_size_, totals_.size, transfers_, to_check, totals_.files, true);
   }
-  if (late_ && (l.sent_ || opt_.dry_run)) render_stdout(it, "send");
-  if (l.sent_ && !opt_.dry_run) write_log(it, "send");
+  if (late_ && (b.sent || opt_.dry_run)) render_stdout(it, "send");
+  if (b.sent && !opt_.dry_run) write_log(it, "send");
 }
 
 void ItemOutput::deleted(const std::string& path, bool is_dir) {
@@ -238,9 +241,10 @@ void ItemOutput::listing_done(uint32_t last_pos) {
 }
 
 void ItemOutput::transfer_starting(ItemLine& l, uint64_t size) {
-  if (!live_ || !l.item_) return;
-  if (stdout_) rep_.item_line(late_ ? l.item_->name : stdout_->render(*l.item_, "send"));
-  l.pre_printed_ = stdout_.has_value();
+  if (!live_ || l.empty() || !l.body_->item) return;
+  const LogItem& it = *l.body_->item;
+  if (stdout_) rep_.item_line(late_ ? it.name : stdout_->render(it, "send"));
+  l.body_->pre_printed = stdout_.has_value();
   meter_.file_started(size);
 }
 
@@ -252,9 +256,9 @@ void ItemOutput::data_written(uint64_t bytes) {
 }
 
 void ItemOutput::set_checksum(ItemLine& l, const std::array<unsigned char, 16>& sum) {
-  if (!l.item_) return;
-  l.item_->checksum = sum;
-  l.item_->checksum_state = LogItem::Checksum::kKnown;
+  if (l.empty() || !l.body_->item) return;
+  l.body_->item->checksum = sum;
+  l.body_->item->checksum_state = LogItem::Checksum::kKnown;
 }
 
 void ItemOutput::begin(bool listing) {

@@ -25,6 +25,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,30 +40,36 @@
 namespace ringkit::sync {
 
 // One line of output about an item, or a fixed note ("cannot delete non-empty directory: x").
+// Every entry of the directory being synced holds one until the directory's files are printed,
+// and most hold none: an empty line is one null pointer (tests/sync/entry_test.cc checks).
 class ItemLine {
  public:
   ItemLine() = default;
-  ItemLine(std::string note) : note_(std::move(note)) {}  // NOLINT: a note reads as a string
-  ItemLine(const char* note) : note_(note) {}             // NOLINT
+  ItemLine(std::string note) {  // NOLINT: a note reads as a string
+    if (note.empty()) return;
+    body_ = std::make_unique<Body>();
+    body_->note = std::move(note);
+  }
+  ItemLine(const char* note) : ItemLine(std::string(note)) {}  // NOLINT
 
-  bool empty() const { return note_.empty() && !item_; }
+  bool empty() const { return !body_; }
   // A symlink's target shown after a hard link's line (which names no leader).
   void set_symlink_target(std::string target) {
-    if (item_) item_->symlink_target = std::move(target);
+    if (body_ && body_->item) body_->item->symlink_target = std::move(target);
   }
-  void clear() {
-    note_.clear();
-    item_.reset();
-  }
+  void clear() { body_.reset(); }
 
  private:
   friend class ItemOutput;
-  std::string note_;
-  std::optional<LogItem> item_;
-  uint32_t ndx_ = 0;       // rsync's file-list index (for %b)
-  uint32_t pos_ = 0;       // its place in the list (for to-chk)
-  bool sent_ = false;      // its data was written
-  bool pre_printed_ = false;
+  struct Body {
+    std::string note;
+    std::optional<LogItem> item;
+    uint32_t ndx = 0;          // rsync's file-list index (for %b)
+    uint32_t pos = 0;          // its place in the list (for to-chk)
+    bool sent = false;         // its data was written
+    bool pre_printed = false;
+  };
+  std::unique_ptr<Body> body_;  // null: no line
 };
 
 // rsync's file list as a whole, counted before the transfer when progress needs it.
@@ -94,7 +101,7 @@ class ItemOutput {
   // The line for an item. `target`: a symlink's target, or the leader for a hard link (update
   // kHardLink). `entry`, when given, holds the item's place in the file list.
   ItemLine line(const ItemChange& change, const std::string& path, const std::string& target,
-                const struct statx& st, const Entry* entry = nullptr) const;
+                const FileStat& st, const Entry* entry = nullptr) const;
   // Prints and logs `line` as rsync would, then clears it.
   void emit(ItemLine& line);
   void deleted(const std::string& path, bool is_dir);
@@ -112,7 +119,7 @@ class ItemOutput {
   // --info=progress2 says so.
   void listing_done(uint32_t last_pos);
   // The pre-pass counts each item of the list.
-  void count_in_list(const struct statx& st) {
+  void count_in_list(const FileStat& st) {
     ++totals_.files;
     if (S_ISREG(st.stx_mode) || S_ISLNK(st.stx_mode)) totals_.size += st.stx_size;
   }
@@ -122,7 +129,9 @@ class ItemOutput {
   void transfer_starting(ItemLine& line, uint64_t size);
   void data_written(uint64_t bytes);
   static void set_checksum(ItemLine& line, const std::array<unsigned char, 16>& sum);
-  static void mark_sent(ItemLine& line) { line.sent_ = true; }
+  static void mark_sent(ItemLine& line) {
+    if (line.body_) line.body_->sent = true;
+  }
 
   // Lines at the start ("sending incremental file list", the log's "building file list") and
   // at the end (progress2's newline, the -v summary or the log's "sent ... total size").

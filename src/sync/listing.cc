@@ -18,7 +18,7 @@ std::string listed_size(uint64_t n, int human) { return human_number(n, human ==
 
 }  // namespace
 
-std::string Syncer::list_line(const struct statx& st, const std::string& name, const std::string& target) const {
+std::string Syncer::list_line(const FileStat& st, const std::string& name, const std::string& target) const {
   uint64_t size = S_ISCHR(st.stx_mode) || S_ISBLK(st.stx_mode) ? 0 : st.stx_size;
   char head[64];
   std::snprintf(head, sizeof head, "%s %14s %s ", permission_string(st.stx_mode).c_str(),

@@ -137,8 +137,9 @@ Task<void> Syncer::sync_selection() {
     rep_.file_error("stat", sel.bases()[view.base], st.error());
     co_return;
   }
-  adjust_source(*st);
-  root_dev_ = device_of(*st);
+  FileStat root_st = *st;
+  adjust_source(root_st);
+  root_dev_ = device_of(root_st);
   src_root_ = fs::Fd();
   dst_root_ = fs::Fd();
   if (auto s = co_await fs::openat(root.src.get(), ".", O_RDONLY | O_DIRECTORY)) src_root_ = std::move(*s);
@@ -148,7 +149,7 @@ Task<void> Syncer::sync_selection() {
   }
   if (!co_await open_write_dirs(dest)) co_return;  // --temp-dir, --backup-dir, --*-dest
   out_.set_source(sel.bases()[view.base], true);  // (%f names items below the list's base)
-  co_await sync_dir(std::move(root), *st, created, "./");
+  co_await sync_dir(std::move(root), root_st, created, "./");
   if (!deletion_pass_) co_await finish_delayed();  // --delay-updates
   co_await retouch_dirs();
 }

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <unordered_map>
 
 #include "sync/attrs.h"
 #include "sync/parallel.h"
@@ -55,7 +54,7 @@ Task<fs::Fd> open_dir_or_none(const std::string& path) {
 }
 
 // Temp files of a killed run: ".NAME.~rkXXXXXX".
-bool is_stale_temp(const std::string& name) {
+bool is_stale_temp(std::string_view name) {
   if (name.size() < 11 || name[0] != '.') return false;
   size_t mark = name.rfind(".~rk");
   return mark != std::string::npos && mark > 1 && name.size() - mark == 10;
@@ -133,7 +132,7 @@ void Syncer::setup_chown() {
 }
 
 // --chmod and --chown act on the source's attributes as rsync's sender sees them.
-void Syncer::adjust_source(struct statx& st) const {
+void Syncer::adjust_source(FileStat& st) const {
   if (!chmod_.empty() && !S_ISLNK(st.stx_mode)) {
     st.stx_mode = static_cast<uint16_t>((st.stx_mode & S_IFMT) | chmod_.apply(st.stx_mode, S_ISDIR(st.stx_mode), umask_));
   }
@@ -244,14 +243,14 @@ bool Syncer::deletes_in_this_pass() const {
 }
 
 ItemLine Syncer::line_for(const ItemChange& change, const std::string& path_arg, const std::string& target,
-                          const struct statx& st, const Entry* entry) {
+                          const FileStat& st, const Entry* entry) {
   // -R with an absolute source: rsync shows the item with its leading '/'.
   std::string path = path_arg;
   if (!absolute_tops_.empty() && absolute_tops_.contains(path.substr(0, path.find('/')))) path.insert(0, "/");
   return out_.line(change, path, target, st, entry);
 }
 
-void Syncer::print(const ItemChange& change, const std::string& path, const struct statx& st) {
+void Syncer::print(const ItemChange& change, const std::string& path, const FileStat& st) {
   if (!out_.wants_items()) return;
   ItemLine line = line_for(change, path, {}, st);
   out_.emit(line);
@@ -296,7 +295,8 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     co_return;
   }
   root_dev_ = device_of(*st);
-  adjust_source(*st);
+  FileStat src_st = *st;
+  adjust_source(src_st);
   out_.set_source(source.path, source.contents);
   if (filtering_) {
     sender_.emplace(filters_);
@@ -307,7 +307,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   const std::string& dest = opt_.destination;
   auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
   bool dest_is_dir = dest_st && S_ISDIR(dest_st->stx_mode);
-  bool is_dir = S_ISDIR(st->stx_mode);
+  bool is_dir = S_ISDIR(src_st.stx_mode);
   if (deletion_pass_ && (!is_dir || !dest_is_dir)) co_return;  // nothing there to delete from
 
   if (is_dir && !opt_.recursive && !opt_.dirs) {
@@ -326,7 +326,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     src_root_ = co_await open_dir_or_none(source.path);
     dst_root_ = co_await open_dir_or_none(dest);
     if (!co_await open_write_dirs(dest)) co_return;
-    co_await sync_dir(std::move(dir), *st, created, "./");
+    co_await sync_dir(std::move(dir), src_st, created, "./");
     if (!deletion_pass_) co_await finish_delayed();
     co_await retouch_dirs();
     co_return;
@@ -352,7 +352,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   src_root_ = co_await open_dir_or_none(dirname_of(source.path));
   dst_root_ = co_await open_dir_or_none(dst_dir);
   if (!co_await open_write_dirs(dst_dir)) co_return;
-  Entry entry{source.name, 0, *st, true};
+  Entry entry{source.name, 0, src_st, true};
   entry.followed = follow == 0;  // -L/-k: read through the link
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
   if (!parent) {
@@ -468,7 +468,9 @@ Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {
   }
 }
 
-Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display) {
+Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::string display) {
+  // Every entry of the directory has a Work while its files are synced (see syncer.h).
+  static_assert(sizeof(Work) <= 48, "Work is made for every entry of a directory: keep it small");
   // With a list (-R, --files-from), a directory that is not sent whole holds just what the list
   // names below it.
   bool whole = !dir.sel || dir.sel->full;
@@ -586,25 +588,33 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
 
   std::vector<Work> files, dirs;
   {
-    std::vector<Entry> existing;
+    // Only while the Works are made: what the destination has is in them afterwards.
+    NameList existing;
     if (whole && dir.dst.valid() && !dir.dst_new && !co_await list_and_prune_dest(dir, entries, existing)) co_return;
     // A directory made just now has nothing to delete, but rsync looks (and says why it will
     // not) all the same.
     if (whole && dir.dst.valid() && dir.dst_new && deletes_in_this_pass()) deletion_blocked();
-    std::unordered_map<std::string, unsigned char> dst_types;
-    for (const Entry& e : existing) dst_types.emplace(e.name, e.d_type);
+    std::vector<Entry*> dir_entries;
     for (Entry& e : entries) {
-      Work w{&e, e.name};
-      auto it = dst_types.find(e.name);
-      if (it != dst_types.end()) {
+      if (e.is_dir()) dir_entries.push_back(&e);
+    }
+    sort_dirs(dir_entries, dir.rel.empty());
+    files.reserve(entries.size() - dir_entries.size());
+    dirs.reserve(dir_entries.size());
+    auto add = [&](std::vector<Work>& to, Entry& e) {
+      Work& w = to.emplace_back(&e, e.name);
+      if (size_t at = existing.find(e.name); at != NameList::npos) {
         w.dst_present = true;
-        w.dst_type = it->second;
+        w.dst_type = existing.type(at);
       }
       if (e.not_copied && out_.says_skipped_nonregular() && !deletion_pass_) {
         w.line = "skipping non-regular file \"" + dir.rel + e.name + "\"";
       }
-      (e.is_dir() ? dirs : files).push_back(std::move(w));
+    };
+    for (Entry& e : entries) {
+      if (!e.is_dir()) add(files, e);
     }
+    for (Entry* e : dir_entries) add(dirs, *e);
   }
   // A directory that is not sent whole is not listed in the destination either (it may be
   // large, and nothing in it is deleted): each named item is looked up by its name.
@@ -612,13 +622,6 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
     co_await stat_dest_entries(dir, files);
     co_await stat_dest_entries(dir, dirs);
   }
-  // rsync compares directory names as "name/": "a.d/" comes before "a/". (-R with absolute
-  // sources: rsync's names keep their leading '/' while it sorts, so "/usr/" sorts first.)
-  auto dir_order_key = [&](const Work& w) {
-    bool absolute = dir.rel.empty() && absolute_tops_.contains(w.src->name);
-    return (absolute ? "/" : "") + w.src->name + "/";
-  };
-  std::sort(dirs.begin(), dirs.end(), [&](const Work& a, const Work& b) { return dir_order_key(a) < dir_order_key(b); });
   // -H: members of hard-link groups depend on each other in list order, so they go one at a
   // time after the others (which only changes when, not what, they print).
   std::vector<size_t> plain, linked;
@@ -654,6 +657,16 @@ Task<void> Syncer::sync_dir(DirPair dir, const struct statx& src_st, bool create
   if (dir.listed) co_await set_dir_attrs(dir, want, display);
 }
 
+// rsync compares directory names as "name/": "a.d/" comes before "a/". (-R with absolute
+// sources: rsync's names keep their leading '/' while it sorts, so "/usr/" sorts first.)
+void Syncer::sort_dirs(std::vector<Entry*>& dirs, bool root) const {
+  auto key = [&](const Entry* e) {
+    bool absolute = root && absolute_tops_.contains(e->name);
+    return (absolute ? "/" : "") + e->name + "/";
+  };
+  std::sort(dirs.begin(), dirs.end(), [&](const Entry* a, const Entry* b) { return key(a) < key(b); });
+}
+
 // The attributes of a directory of the walk, once its contents are done.
 Task<void> Syncer::set_dir_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display) {
   if (opt_.dry_run) co_return;
@@ -682,9 +695,9 @@ bool Syncer::deletion_blocked() {
 
 // What the destination directory holds, less the temp files of a killed run (which go); when
 // this walk deletes, what the source does not have goes too. False if it cannot be listed.
-Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing) {
+Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, NameList& existing) {
   {
-    auto dst_list = co_await list_directory(dir.dst.get());
+    auto dst_list = co_await read_names(dir.dst.get());
     if (!dst_list) {
       rep_.file_error("opendir", dir.rel.empty() ? "." : dir.rel, dst_list.error());
       co_return false;
@@ -693,18 +706,18 @@ Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& e
     // Temp files of a killed run: only those named after an item this run copies, so that a
     // user's own file that merely looks like one is left alone.
     // A name the source has is never a temp file, whatever it looks like.
-    auto ours = [&](const Entry& e) {
-      if (!is_stale_temp(e.name)) return false;
-      auto same = [&](const Entry& s) { return s.name == e.name; };
+    auto ours = [&](std::string_view name) {
+      if (!is_stale_temp(name)) return false;
+      auto same = [&](const Entry& s) { return s.name == name; };
       if (std::any_of(entries.begin(), entries.end(), same)) return false;
-      std::string base = e.name.substr(1, e.name.size() - 11);
+      std::string_view base = name.substr(1, name.size() - 11);
       return std::any_of(entries.begin(), entries.end(),
-                         [&](const Entry& s) { return s.name.compare(0, base.size(), base) == 0; });
+                         [&](const Entry& s) { return std::string_view(s.name).substr(0, base.size()) == base; });
     };
-    for (const Entry& e : existing) {
-      if (ours(e) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), e.name, 0);
+    for (size_t i = 0; i < existing.size(); ++i) {
+      if (ours(existing.name(i)) && !opt_.dry_run) co_await fs::unlinkat(dir.dst.get(), existing.c_name(i), 0);
     }
-    std::erase_if(existing, ours);
+    existing.erase_if(ours);
     if (deletes_in_this_pass() && !deletion_blocked()) co_await delete_extraneous(dir, entries, existing);
   }
   co_return true;
@@ -839,8 +852,10 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
 
 void Syncer::print_work(Work& work) {
   out_.emit(work.line);
-  for (ItemLine& l : work.more_lines) out_.emit(l);
-  work.more_lines.clear();
+  if (work.more) {
+    for (ItemLine& l : *work.more) out_.emit(l);
+    work.more.reset();
+  }
 }
 
 Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {

@@ -46,6 +46,7 @@
 #include "sync/hardlinks.h"
 #include "sync/item_output.h"
 #include "sync/itemize.h"
+#include "sync/name_list.h"
 #include "sync/options.h"
 #include "sync/paths.h"
 #include "sync/report.h"
@@ -105,18 +106,30 @@ class Syncer {
     bool dst_outside = false;
     std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
   };
-  // One source entry and what is in the destination under its name.
+  // One source entry and what is in the destination under its name. Every entry of the
+  // directory being synced has one until the directory's files are printed, so it is kept
+  // small (48 bytes; a static_assert in sync_dir holds it there): what most entries do not need
+  // is behind a pointer.
+  // Not assignable (dst_name): made in place in its vector, in the order it is worked on.
   struct Work {
     Entry* src = nullptr;
-    std::string dst_name;
+    // Its name in the destination: the source's own, except for a single item that DEST renames
+    // (sync_top_entry). The string outlives the Work.
+    const std::string& dst_name;
+    ItemLine line;               // the line to print about it, if any (item_output.h)
+    // Printed after it: hard links made to this item (-H); made when the first one is.
+    std::unique_ptr<std::vector<ItemLine>> more;
+    // -H: the item's group, and what handling it as a plain file came to.
+    enum class Outcome : unsigned char { kNone, kDeferred, kDone, kSkipped };
+    HardLinkGroup* group = nullptr;
     bool dst_present = false;    // the destination listing has this name
     unsigned char dst_type = 0;  // its DT_* type (DT_UNKNOWN on some file systems)
-    ItemLine line;               // the line to print about it, if any (item_output.h)
-    std::vector<ItemLine> more_lines;  // printed after it: hard links made to this item (-H)
-    // -H: the item's group, and what handling it as a plain file came to.
-    enum class Outcome { kNone, kDeferred, kDone, kSkipped };
-    HardLinkGroup* group = nullptr;
     Outcome outcome = Outcome::kNone;
+
+    std::vector<ItemLine>& more_lines() {
+      if (!more) more = std::make_unique<std::vector<ItemLine>>();
+      return *more;
+    }
   };
 
   Task<void> sync_source(const SourceArg& source, bool single_source);
@@ -155,7 +168,7 @@ class Syncer {
   Task<void> list_source(const SourceArg& source);
   Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse, int links = 0);
   Task<void> list_item(int dirfd, const Entry& e, const std::string& path);
-  std::string list_line(const struct statx& st, const std::string& name, const std::string& target) const;
+  std::string list_line(const FileStat& st, const std::string& name, const std::string& target) const;
   // -H (hardlinks.cc).
   Task<void> scan_source(const SourceArg& source);
   std::optional<FilterList> side_filters(const SourceArg& source) const;
@@ -167,7 +180,7 @@ class Syncer {
   Task<void> settle_member(int dst_dirfd, Work& work, const std::string& rel);
   Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> link_member(int dst_dirfd, const std::string& name, const std::string& rel, const struct statx* dst,
-                         const struct statx& src, HardLinkGroup& group, std::vector<ItemLine>& lines);
+                         const FileStat& src, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> retouch_dirs();
   void print_work(Work& work);
   // --progress (item_output_sync.cc): a directory's items one at a time, each printed when done.
@@ -175,8 +188,10 @@ class Syncer {
   Task<void> note_sent(Work& work, int src_fd);
   Task<void> sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,
                             const std::string& dst_name);
-  Task<void> sync_dir(DirPair dir, const struct statx& src_st, bool created, std::string display);
+  Task<void> sync_dir(DirPair dir, FileStat src_st, bool created, std::string display);
   Task<void> sync_subdir(DirPair& parent, Work& work);
+  // Directories are walked in rsync's order of "name/"; `root`: entries of the transfer root.
+  void sort_dirs(std::vector<Entry*>& dirs, bool root) const;
   Task<void> sync_nondir(DirPair& dir, Work& work);
   Task<void> sync_regular(DirPair& dir, Work& work, const struct statx* dst_st);
   struct BasisMatch;
@@ -260,7 +275,7 @@ class Syncer {
   // A lookup in the basis directories: the source item and where it is.
   struct BasisQuery {
     std::string rel;            // below the destination root ("" for the root itself)
-    const struct statx* st;     // the source item (after --chmod/--chown)
+    const FileStat* st;         // the source item (after --chmod/--chown)
     XattrTarget xattrs;         // the source item, for -X/-A
     int src_dirfd = -1;         // regular files: the source's directory and name, for -c
     std::string src_name;
@@ -277,9 +292,9 @@ class Syncer {
                                 const WantedAttrs& want);
   Task<BasisAction> basis_for_other(DirPair& dir, Work& work, const std::string& target, const WantedAttrs& want,
                                     ItemChange& change);
-  Task<bool> basis_for_dir(const std::string& rel_dir, const struct statx& src_st, const XattrTarget& src_x,
+  Task<bool> basis_for_dir(const std::string& rel_dir, const FileStat& src_st, const XattrTarget& src_x,
                            const WantedAttrs& want, ItemChange& change);
-  Task<void> basis_for_member(const std::string& rel, const struct statx& src, const HardLinkGroup& group,
+  Task<void> basis_for_member(const std::string& rel, const FileStat& src, const HardLinkGroup& group,
                               ItemChange& change, bool& quiet);
   static Task<bool> same_file_content(int dirfd_a, const std::string& a, int dirfd_b, const std::string& b,
                                       bool follow_a = false);
@@ -288,26 +303,25 @@ class Syncer {
                                  bool make_room, bool contents_gone = false);
   Task<DeleteResult> delete_contents(int dirfd, const std::string& name, const std::string& rel);
   bool at_delete_limit() const;
-  Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, std::vector<Entry>& existing);
+  Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, NameList& existing);
   Task<void> delete_pass_dir(DirPair& dir, std::vector<Entry>& entries);
   Task<void> delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters);
   Task<void> delete_pass_selected(DirPair& dir, std::vector<Entry>& entries);
   bool deletes_in_this_pass() const;
   bool deletion_blocked();
   Task<std::vector<std::pair<Entry, bool>>> deletion_order(int dirfd, std::vector<Entry> items);
-  Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src,
-                               const std::vector<Entry>& dst);
+  Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const NameList& dst);
   Task<bool> remove_in_the_way(DirPair& dir, Work& work, bool is_dir);
   Task<void> stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel);
   Task<void> stat_entry(int dirfd, Entry& entry, const std::string& rel);
   Task<Result<void>> make_dest(const std::string& dest);
   Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
   static std::string temp_name(const std::string& name);  // thread-safe
-  void print(const ItemChange& change, const std::string& path, const struct statx& st);
+  void print(const ItemChange& change, const std::string& path, const FileStat& st);
   ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
-                    const struct statx& st, const Entry* entry = nullptr);
+                    const FileStat& st, const Entry* entry = nullptr);
   bool skip_by_size(const Entry& e) const;
-  void adjust_source(struct statx& st) const;
+  void adjust_source(FileStat& st) const;
   void setup_chown();
   bool copies_kind(const Entry& e) const;
   bool interrupted();
