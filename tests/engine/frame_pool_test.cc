@@ -14,11 +14,7 @@
 namespace ringkit::detail {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kPoolIsOn = false;
-#else
-constexpr bool kPoolIsOn = true;
-#endif
+constexpr bool kPoolIsOn = FramePool::kEnabled;
 
 TEST(FramePool, AFreedFrameIsHandedOutAgainForAnySizeOfItsClass) {
   if (!kPoolIsOn) GTEST_SKIP() << "AddressSanitizer build: the pool is off so that ASan sees frames";
