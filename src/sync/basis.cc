@@ -37,14 +37,6 @@ bool same_kind(const FileStat& a, const struct statx& b) {
   return (a.stx_mode & S_IFMT) == (b.stx_mode & S_IFMT);
 }
 
-ItemChange::Type item_type(mode_t mode) {
-  if (S_ISREG(mode)) return ItemChange::Type::kFile;
-  if (S_ISDIR(mode)) return ItemChange::Type::kDir;
-  if (S_ISLNK(mode)) return ItemChange::Type::kSymlink;
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return ItemChange::Type::kDevice;
-  return ItemChange::Type::kSpecial;
-}
-
 // -H: a group's leader linked from a --link-dest has the basis item's inode; noted for its
 // members (basis_for_member), also in a dry run, where the leader is not made.
 void note_basis_leader(HardLinkGroup& group, const struct statx& basis) {
@@ -221,7 +213,7 @@ Task<Syncer::BasisAction> Syncer::basis_for_other(DirPair& dir, Work& work, cons
   BasisMatch match = co_await find_basis(q);
   if (match.level == 0) co_return BasisAction::kNone;
   if (match.level == 3) {
-    ItemChange said{ItemChange::Update::kNoUpdate, item_type(e.st.stx_mode)};
+    ItemChange said{ItemChange::Update::kNoUpdate, ItemChange::type_of(e.st.stx_mode)};
     bool linked = false;
     if (wd_.basis_kind == BasisKind::kLink) {
       Result<void> made;

@@ -14,19 +14,6 @@
 #include "sync/syncer.h"
 
 namespace ringkit::sync {
-namespace {
-
-constexpr size_t kStatsInFlight = 64;
-
-// How -i names an item's kind.
-ItemChange::Type item_type(mode_t mode) {
-  if (S_ISREG(mode)) return ItemChange::Type::kFile;
-  if (S_ISLNK(mode)) return ItemChange::Type::kSymlink;
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return ItemChange::Type::kDevice;
-  return ItemChange::Type::kSpecial;
-}
-
-}  // namespace
 
 InodeKey inode_key(const FileStat& st) { return {st.stx_dev_major, st.stx_dev_minor, st.stx_ino}; }
 
@@ -252,7 +239,7 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
 Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std::string& rel,
                                const struct statx* dst, const FileStat& src, HardLinkGroup& group,
                                std::vector<ItemLine>& lines) {
-  ItemChange change{ItemChange::Update::kHardLink, item_type(src.stx_mode), dst == nullptr};
+  ItemChange change{ItemChange::Update::kHardLink, ItemChange::type_of(src.stx_mode), dst == nullptr};
   bool quiet = false;  // (a --link-dest has it on the leader's inode: listed with -ii only)
   if (dst == nullptr) co_await basis_for_member(rel, src, group, change, quiet);
   if (dst != nullptr) {

@@ -5,6 +5,8 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 
 namespace ringkit::sync {
@@ -17,6 +19,14 @@ struct ItemChange {
     kNoUpdate = '.',     // content unchanged; attributes may change
   };
   enum class Type : char { kFile = 'f', kDir = 'd', kSymlink = 'L', kDevice = 'D', kSpecial = 'S' };
+  // How -i names the kind of an item of `mode`.
+  static Type type_of(mode_t mode) {
+    if (S_ISREG(mode)) return Type::kFile;
+    if (S_ISDIR(mode)) return Type::kDir;
+    if (S_ISLNK(mode)) return Type::kSymlink;
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return Type::kDevice;
+    return Type::kSpecial;
+  }
 
   Update update = Update::kNoUpdate;
   Type type = Type::kFile;

@@ -12,6 +12,10 @@
 
 namespace ringkit::sync {
 
+// Lookups (statx) of one directory's entries kept in flight at once, where a pass stats them
+// (-m pruning, -H groups, named lists).
+inline constexpr size_t kStatsInFlight = 64;
+
 template <class Fn>
 Task<void> parallel_worker(size_t& next, size_t n, Fn& fn) {
   while (next < n) {

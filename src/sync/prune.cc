@@ -17,11 +17,6 @@
 #include "sync/syncer.h"
 
 namespace ringkit::sync {
-namespace {
-
-constexpr size_t kStatsInFlight = 64;
-
-}  // namespace
 
 // Whether `e` (an entry of the directory at `rel`, already filtered) keeps its parent directory.
 bool Syncer::counts_as_content(const Entry& e, const std::string& rel) const {

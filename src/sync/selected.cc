@@ -16,7 +16,6 @@
 namespace ringkit::sync {
 namespace {
 
-constexpr size_t kStatsInFlight = 64;
 constexpr size_t kListChunk = 64 * 1024;
 
 std::string absolute_dir(const std::string& p) {
