@@ -20,11 +20,6 @@
 namespace ringkit::detail {
 
 struct FramePool {
-#if defined(__SANITIZE_ADDRESS__)
-  static constexpr bool kEnabled = false;
-#else
-  static constexpr bool kEnabled = true;
-#endif
   static constexpr size_t kGranule = 64;
   static constexpr size_t kMaxFrame = 4096;
   static constexpr size_t kPerClass = 512;

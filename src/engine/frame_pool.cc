@@ -5,6 +5,12 @@
 namespace ringkit::detail {
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kPooled = false;
+#else
+constexpr bool kPooled = true;
+#endif
+
 constexpr size_t kClasses = FramePool::kMaxFrame / FramePool::kGranule;
 
 struct FreeFrame {
@@ -36,7 +42,7 @@ Lists::~Lists() {
 
 // The class of a frame of `size` bytes (0 for 1-64, ...), or kClasses when it is not pooled.
 size_t class_of(size_t size) {
-  if (!FramePool::kEnabled || size == 0 || size > FramePool::kMaxFrame) return kClasses;
+  if (!kPooled || size == 0 || size > FramePool::kMaxFrame) return kClasses;
   return (size - 1) / FramePool::kGranule;
 }
 
