@@ -7,7 +7,6 @@
 // Thread affinity: a Task runs on the executor thread that resumed it. Engine operations it
 // awaits complete on that same thread, so a Task never migrates between threads.
 // Errors are values (Result<T>); an exception thrown inside a Task is rethrown to its awaiter.
-// Frames are allocated from the thread's FramePool.
 #pragma once
 
 #include <coroutine>
@@ -15,8 +14,6 @@
 #include <optional>
 #include <utility>
 #include <variant>
-
-#include "ringkit/frame_pool.h"
 
 namespace ringkit {
 
@@ -26,10 +23,6 @@ class Task;
 namespace detail {
 
 struct TaskPromiseBase {
-  // Frames come from the thread's FramePool (ringkit/frame_pool.h), not straight from malloc.
-  static void* operator new(size_t size) { return FramePool::allocate(size); }
-  static void operator delete(void* frame, size_t size) noexcept { FramePool::deallocate(frame, size); }
-
   std::coroutine_handle<> continuation = std::noop_coroutine();
   std::exception_ptr exception;
 
@@ -125,8 +118,6 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
 // A coroutine that starts at once and frees itself when it ends: the root of spawned work.
 struct DetachedTask {
   struct promise_type {
-    static void* operator new(size_t size) { return FramePool::allocate(size); }
-    static void operator delete(void* frame, size_t size) noexcept { FramePool::deallocate(frame, size); }
     DetachedTask get_return_object() noexcept { return {}; }
     std::suspend_never initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }
