@@ -44,12 +44,12 @@ Operation make_rw(OpCode code, int fd, const void* buf, size_t len, uint64_t off
   return op;
 }
 
-// An open that creates (or truncates) a file: io_uring always hands it to an io-wq worker.
-// O_TMPFILE includes the O_DIRECTORY bit, so test for all of its bits: a plain O_DIRECTORY
-// open creates nothing.
-bool creates(int flags) {
-  return (flags & (O_CREAT | O_TRUNC)) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
-}
+// An open that creates a file (and so takes a mode). O_TMPFILE includes the O_DIRECTORY bit,
+// so test for all of its bits: a plain O_DIRECTORY open creates nothing.
+bool creates(int flags) { return (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE; }
+
+// An open that io_uring always hands to an io-wq worker: one that creates or truncates.
+bool worker_bound_open(int flags) { return creates(flags) || (flags & O_TRUNC) != 0; }
 
 Operation make_two_paths(OpCode code, int old_dirfd, const char* old_path, int new_dirfd,
                          const char* new_path, unsigned flags) {
@@ -74,14 +74,14 @@ FdAwaiter openat(int dirfd, CStr path, int flags, mode_t mode) {
   Operation op = make_path(OpCode::kOpenat, dirfd, path.p);
   op.flags = static_cast<uint32_t>(flags | O_CLOEXEC);
   op.mode = mode;
-  op.worker_bound = creates(flags);
+  op.worker_bound = worker_bound_open(flags);
   return FdAwaiter(op);
 }
 
 Openat2Awaiter::Openat2Awaiter(int dirfd, const char* path, const open_how& how)
     : FdAwaiter(make_path(OpCode::kOpenat2, dirfd, path)), how_(how) {
   op_.addr = &how_;
-  op_.worker_bound = creates(static_cast<int>(how.flags));
+  op_.worker_bound = worker_bound_open(static_cast<int>(how.flags));
 }
 
 Openat2Awaiter openat2(int dirfd, CStr path, int flags, mode_t mode, uint64_t resolve) {

@@ -88,6 +88,15 @@ TEST_P(FsOpenTest, OpenatRelativeToADirectoryAndNoFollow) {
   EXPECT_TRUE(path_only.ok()) << "O_PATH|O_NOFOLLOW opens the link itself";
 }
 
+TEST_P(FsOpenTest, Openat2TruncatesWithoutCreatingWhateverTheModeArgument) {
+  // The kernel refuses a mode without O_CREAT/O_TMPFILE: openat2 passes it only with those.
+  auto fd = call([&] { return fs::openat2(root_.get(), "inside", O_WRONLY | O_TRUNC, 0644, RESOLVE_BENEATH); });
+  ASSERT_TRUE(fd.ok()) << describe(fd.error());
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd->get(), &st), 0);
+  EXPECT_EQ(st.st_size, 0);
+}
+
 TEST_P(FsOpenTest, BeneathAllowsPathsInsideTheRoot) {
   EXPECT_EQ(open_beneath("inside", RESOLVE_BENEATH).value_or("?"), "in");
   EXPECT_EQ(open_beneath("sub/../inside", RESOLVE_BENEATH).value_or("?"), "in");
