@@ -8,8 +8,8 @@ namespace ringkit::sync {
 
 size_t NameList::find(std::string_view name) const {
   auto it = std::lower_bound(at_.begin(), at_.end(), name,
-                             [&](size_t at, std::string_view n) { return std::string_view(bytes_.data() + at + 1) < n; });
-  if (it == at_.end() || std::string_view(bytes_.data() + *it + 1) != name) return npos;
+                             [&](size_t at, std::string_view n) { return name_of(at) < n; });
+  if (it == at_.end() || name_of(*it) != name) return npos;
   return static_cast<size_t>(it - at_.begin());
 }
 
@@ -22,12 +22,12 @@ void NameList::add(std::string_view name, unsigned char type) {
 
 void NameList::sort() {
   std::sort(at_.begin(), at_.end(), [&](size_t a, size_t b) {
-    return std::string_view(bytes_.data() + a + 1) < std::string_view(bytes_.data() + b + 1);
+    return name_of(a) < name_of(b);
   });
 }
 
 void NameList::erase_if(const std::function<bool(std::string_view)>& drop) {
-  std::erase_if(at_, [&](size_t at) { return drop(std::string_view(bytes_.data() + at + 1)); });
+  std::erase_if(at_, [&](size_t at) { return drop(name_of(at)); });
 }
 
 Task<Result<NameList>> read_names(int dirfd) {

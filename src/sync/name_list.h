@@ -26,7 +26,7 @@ class NameList {
   size_t size() const { return at_.size(); }
   bool empty() const { return at_.empty(); }
   // The i-th name in byte order (NUL-terminated in place), valid while the list lives unchanged.
-  const char* c_name(size_t i) const { return bytes_.data() + at_[i] + 1; }
+  const char* c_name(size_t i) const { return name_of(at_[i]).data(); }
   std::string_view name(size_t i) const { return c_name(i); }
   unsigned char type(size_t i) const { return static_cast<unsigned char>(bytes_[at_[i]]); }
   // The place of `name`, or npos.
@@ -39,6 +39,8 @@ class NameList {
   void erase_if(const std::function<bool(std::string_view)>& drop);
 
  private:
+  // The name of the record at byte `at` of bytes_ (NUL-terminated in place).
+  std::string_view name_of(size_t at) const { return bytes_.data() + at + 1; }
   std::string bytes_;        // per name: its type, its bytes, a NUL
   std::vector<size_t> at_;   // where each name's record starts, in the names' byte order
 };
