@@ -38,6 +38,8 @@ enum class OpCode : uint8_t {
   kFremovexattr, kCopyFileRange, kFiclone,
   // Sockets.
   kRecvmsg, kSendmsg,
+  kSendto,            // one datagram (addr, len) to addr2 (a sockaddr of aux bytes; null: the
+                      // connected peer). On the ring, a send with no msghdr to copy in.
   kRecvmsgMultishot,  // one request, a completion per datagram; buffers from a provided ring
   kCount
 };
@@ -57,6 +59,7 @@ struct Operation {
   const char* path = nullptr;
   const char* path2 = nullptr;
   void* addr = nullptr;   // buffer, iovec array, msghdr, statx, open_how, timespec, xattr value
+  const void* addr2 = nullptr;  // kSendto: the destination sockaddr
   uint64_t len = 0;
   uint64_t off = 0;
   uint64_t off2 = 0;

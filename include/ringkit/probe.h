@@ -21,6 +21,7 @@ struct ProbeReport {
   bool coop_taskrun = false;     // IORING_SETUP_COOP_TASKRUN
   bool buf_ring = false;         // provided-buffer rings (io_uring_register_buf_ring)
   bool recv_multishot = false;   // multishot recvmsg (kernel >= 6.0)
+  bool send_to_address = false;  // IORING_OP_SEND takes a destination address (kernel >= 6.0)
 
   bool has(int opcode) const { return opcode >= 0 && opcode < 256 && opcodes.test(opcode); }
   // A human-readable summary, several lines.

@@ -10,7 +10,7 @@ const char* opcode_name(OpCode code) {
       "ftruncate", "mknodat", "getdents", "fchmod", "fchmodat", "fchown", "fchownat", "futimens",
       "utimensat", "readlinkat", "lgetxattr", "lsetxattr", "llistxattr", "flistxattr",
       "lremovexattr", "fremovexattr", "copy_file_range", "ficlone",
-      "recvmsg", "sendmsg", "recvmsg_multishot"};
+      "recvmsg", "sendmsg", "sendto", "recvmsg_multishot"};
   static_assert(sizeof kNames / sizeof kNames[0] == static_cast<size_t>(OpCode::kCount));
   auto i = static_cast<size_t>(code);
   return i < static_cast<size_t>(OpCode::kCount) ? kNames[i] : "?";

@@ -79,6 +79,7 @@ ProbeReport probe_io_uring_uncached() {
   report.coop_taskrun = setup_flag_works(IORING_SETUP_COOP_TASKRUN);
   report.single_issuer = setup_flag_works(IORING_SETUP_SINGLE_ISSUER);
   report.recv_multishot = report.buf_ring && kernel_at_least(report.kernel, 6, 0);
+  report.send_to_address = report.has(IORING_OP_SEND) && kernel_at_least(report.kernel, 6, 0);
   report.usable = true;
   return report;
 }
@@ -111,7 +112,8 @@ std::string ProbeReport::summary() const {
   out << "io_uring: usable, " << opcodes.count() << " opcodes\n";
   out << "  setup flags: coop_taskrun=" << coop_taskrun << " single_issuer=" << single_issuer
       << " sqpoll=" << sqpoll_works() << "\n";
-  out << "  provided-buffer rings=" << buf_ring << " multishot recvmsg=" << recv_multishot << "\n";
+  out << "  provided-buffer rings=" << buf_ring << " multishot recvmsg=" << recv_multishot
+      << " send to an address=" << send_to_address << "\n";
   return out.str();
 }
 

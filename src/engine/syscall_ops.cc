@@ -168,6 +168,11 @@ int64_t execute_blocking(Operation& op) {
       return call([&] {
         return ::sendmsg(op.fd, static_cast<const msghdr*>(op.addr), static_cast<int>(op.flags) | MSG_NOSIGNAL);
       });
+    case OpCode::kSendto:
+      return call([&] {
+        return ::sendto(op.fd, op.addr, op.len, static_cast<int>(op.flags) | MSG_NOSIGNAL,
+                        static_cast<const sockaddr*>(op.addr2), static_cast<socklen_t>(op.aux));
+      });
     case OpCode::kRecvmsgMultishot:
     case OpCode::kCount:
       break;

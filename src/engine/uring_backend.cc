@@ -56,6 +56,7 @@ int uring_opcode(OpCode code) {
     case OpCode::kFsetxattr: return IORING_OP_FSETXATTR;
     case OpCode::kRecvmsg: return IORING_OP_RECVMSG;
     case OpCode::kSendmsg: return IORING_OP_SENDMSG;
+    case OpCode::kSendto: return IORING_OP_SEND;
     case OpCode::kRecvmsgMultishot: return IORING_OP_RECVMSG;
     default: return -1;
   }
@@ -137,6 +138,13 @@ void prepare_sqe(io_uring_sqe* sqe, Operation& op) {
       break;
     case OpCode::kSendmsg:
       io_uring_prep_sendmsg(sqe, op.fd, static_cast<const msghdr*>(op.addr), op.flags);
+      break;
+    case OpCode::kSendto:
+      io_uring_prep_send(sqe, op.fd, op.addr, sqe_length(op.len), static_cast<int>(op.flags));
+      if (op.addr2 != nullptr) {
+        io_uring_prep_send_set_addr(sqe, static_cast<const sockaddr*>(op.addr2),
+                                    static_cast<uint16_t>(op.aux));
+      }
       break;
     case OpCode::kRecvmsgMultishot:
       io_uring_prep_recvmsg_multishot(sqe, op.fd, static_cast<msghdr*>(op.addr), op.flags);
