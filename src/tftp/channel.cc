@@ -85,9 +85,15 @@ Task<Result<void>> Channel::send_raw(std::span<const std::byte> datagram) {
   co_return Result<void>{};
 }
 
+// Not a coroutine itself: a lockstep transfer sends a packet per block, and each coroutine
+// frame on the way is a malloc and a free (the send_* functions below do the same).
 Task<Result<void>> Channel::send(std::span<const std::byte> datagram) {
+  if (!options_.impairment.active()) return send_raw(datagram);
+  return send_impaired(datagram);
+}
+
+Task<Result<void>> Channel::send_impaired(std::span<const std::byte> datagram) {
   const Impairment& impairment = options_.impairment;
-  if (!impairment.active()) co_return co_await send_raw(datagram);
   if (roll(impairment.loss)) {
     ++stats_.impaired;
     co_return Result<void>{};
@@ -143,8 +149,13 @@ Task<Result<void>> Channel::send_together(std::vector<Task<Result<void>>> sends)
 }
 
 Task<Result<void>> Channel::send_all(std::span<const std::span<const std::byte>> datagrams) {
+  if (datagrams.size() == 1) return send(datagrams.front());
+  return send_several(datagrams);
+}
+
+Task<Result<void>> Channel::send_several(std::span<const std::span<const std::byte>> datagrams) {
   if (datagrams.empty()) co_return Result<void>{};
-  if (datagrams.size() == 1 || options_.impairment.active()) {
+  if (options_.impairment.active()) {
     for (auto d : datagrams) {
       auto r = co_await send(d);
       if (!r) co_return r;

@@ -130,6 +130,8 @@ class Channel {
  private:
   bool roll(double probability);
   Task<Result<void>> send_raw(std::span<const std::byte> datagram);
+  Task<Result<void>> send_impaired(std::span<const std::byte> datagram);
+  Task<Result<void>> send_several(std::span<const std::span<const std::byte>> datagrams);
   Task<Result<void>> send_run(std::span<const std::span<const std::byte>> run);
   Task<Result<void>> send_together(std::vector<Task<Result<void>>> sends);
   Task<void> answer_wrong_tid(net::Address from);

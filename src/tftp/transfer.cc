@@ -53,9 +53,10 @@ Task<Result<void>> abandon(Channel& channel, std::error_code error) {
   co_return error;
 }
 
+// Not coroutines (no frame of their own per block): they return the Channel's send.
 Task<Result<void>> send_ack(Channel& channel, std::array<std::byte, 4>& buf, uint64_t index) {
   (void)build_ack(buf, wire_block(index));
-  co_return co_await channel.send(buf);
+  return channel.send(buf);
 }
 
 // A wait that ended without a packet. A timeout is counted and backs the timer off, and the
@@ -72,8 +73,8 @@ bool retry_after(const std::error_code& error, RetransmitTimer& rto, TransferSta
 // the block before.
 Task<Result<void>> ask_again(Channel& channel, std::span<const std::byte> opening,
                              std::array<std::byte, 4>& ack_buf, uint64_t expected) {
-  if (expected == 1 && !opening.empty()) co_return co_await channel.send(opening);
-  co_return co_await send_ack(channel, ack_buf, expected - 1);
+  if (expected == 1 && !opening.empty()) return channel.send(opening);
+  return send_ack(channel, ack_buf, expected - 1);
 }
 
 }  // namespace
@@ -137,21 +138,16 @@ class Staging {
     std::byte* data;  // room for the DATA header, then the payload
     size_t payload;   // the block's size (shorter than blksize: the last block)
   };
-  // Block `index`'s packet, staging it and the blocks after it first when it is not staged.
-  Task<Result<Packet>> packet(BlockSource& source, uint64_t index) {
-    if (!holds(index)) {
-      auto staged = co_await fill(source, index);
-      if (!staged) co_return staged.error();
-    }
-    size_t i = static_cast<size_t>(index - first_);
-    co_return Packet{buf_.data() + i * packet_size_, sizes_[i]};
-  }
-
- private:
   bool holds(uint64_t index) const {
     return count_ > 0 && index >= first_ && index - first_ < count_;
   }
-
+  // Block `index`'s packet. REQUIRES: holds(index).
+  Packet packet(uint64_t index) {
+    size_t i = static_cast<size_t>(index - first_);
+    return Packet{buf_.data() + i * packet_size_, sizes_[i]};
+  }
+  // Stages block `index` and the blocks after it (a coroutine only for the read, once per
+  // staged run, not per block).
   Task<Result<void>> fill(BlockSource& source, uint64_t index) {
     count_ = 0;
     spans_.resize(capacity_);
@@ -238,10 +234,13 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       std::byte* packets = nullptr;
       size_t count = 1;
       if (staging.enabled()) {
-        auto staged = co_await staging.packet(source, next);
-        if (!staged) co_return co_await abandon(channel, staged.error());
-        packets = staged->data;
-        sizes.assign(1, staged->payload);
+        if (!staging.holds(next)) {
+          auto staged = co_await staging.fill(source, next);
+          if (!staged) co_return co_await abandon(channel, staged.error());
+        }
+        Staging::Packet staged = staging.packet(next);
+        packets = staged.data;
+        sizes.assign(1, staged.payload);
       } else {
         lease.emplace(co_await pool.acquire());
         packets = lease->data();
