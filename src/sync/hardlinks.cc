@@ -142,7 +142,7 @@ Task<void> Syncer::sync_linked(DirPair& dir, Work& work, HardLinkGroup& group) {
         exists = true;
       }
     }
-    bool skipped = (exists && opt_.ignore_existing) || (!exists && opt_.existing);
+    bool skipped = skipped_for_existence(exists, rel, false, work.line);
     if (!skipped && exists && S_ISDIR(dst_st.stx_mode)) {
       // A directory in the way goes first (with --delete or --force, or when empty), as rsync's
       // delete_item does; the line still compares the source with what was there.
@@ -251,7 +251,7 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
                       dst->stx_dev_minor == group.leader_dev_minor;
     if (same_inode) {
       bool changed = change.size || change.perms || change.owner || change.group || change.time;
-      if (opt_.itemize > 1 || (changed && opt_.itemize > 0)) {
+      if (out_.lists_unchanged() || (changed && opt_.itemize > 0)) {
         ItemLine line = line_for(change, rel, {}, src);
         if (S_ISLNK(src.stx_mode)) {  // rsync names a symlink's target here, not a leader
           auto target = co_await fs::readlinkat(dst_dirfd, name);

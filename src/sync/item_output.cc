@@ -8,6 +8,13 @@ namespace {
 
 constexpr uint64_t kTokenChunk = 32 << 10;  // rsync sends literal data in chunks of this size
 
+// An item that needed no new content: unchanged, or a hard link (-H, --link-dest) already on
+// the right inode (one made now names its leader).
+bool left_alone(const LogItem& it) {
+  return it.change.update == ItemChange::Update::kNoUpdate ||
+         (it.change.update == ItemChange::Update::kHardLink && it.hardlink_target.empty() && !it.change.is_new);
+}
+
 bool significant(const ItemChange& c) {
   return c.is_new || c.update == ItemChange::Update::kTransfer || c.changed || c.size || c.time || c.perms ||
          c.owner || c.group || c.atime || c.acl || c.xattr;
@@ -110,6 +117,8 @@ void ItemOutput::emit(ItemLine& l) {
     const ItemChange& c = it.change;
     if (c.update == ItemChange::Update::kTransfer) {
       emit_transfer(l);
+    } else if (says_uptodate() && !S_ISDIR(it.mode) && left_alone(it)) {
+      emit_unchanged(it);
     } else {
       bool sig = significant(c);
       bool hard_link = !it.hardlink_target.empty();
@@ -123,6 +132,15 @@ void ItemOutput::emit(ItemLine& l) {
     }
   }
   l.clear();
+}
+
+void ItemOutput::emit_unchanged(const LogItem& it) {
+  const ItemChange& c = it.change;
+  // A hard link already in place is "uptodate" whatever its attributes (rsync's
+  // maybe_hard_link); anything else is named alone when its attributes were set.
+  bool attrs_set = c.update == ItemChange::Update::kNoUpdate &&
+                   (c.time || c.perms || c.owner || c.group || c.atime || c.acl || c.xattr);
+  rep_.line(attrs_set ? it.name : it.name + " is uptodate");
 }
 
 uint64_t ItemOutput::sender_bytes(const ItemLine& l) {
@@ -273,6 +291,24 @@ void ItemOutput::begin(bool listing) {
     std::string counting = "building file list ... \n";
     for (uint64_t n = 0; n < totals_.files; n += 100) counting += " " + std::to_string(n) + " files...\r";
     rep_.progress(counting + std::to_string(totals_.files) + " files to consider\n", false);
+  }
+}
+
+void ItemOutput::transfer_started() {
+  if (transfer_started_) return;
+  transfer_started_ = true;
+  if (info_.debug > 0) rep_.line("delta-transmission disabled for local transfer or --whole-file");
+}
+
+void ItemOutput::deleting_in(const std::string& dir) {
+  if (info_.debug > 0) rep_.line("deleting in " + dir);
+}
+
+void ItemOutput::transfer_done() {
+  // rsync's sender reports its delta statistics; a local copy sends whole files, so nothing
+  // matches and every byte is literal data.
+  if (info_.debug > 0) {
+    rep_.line("total: matches=0  hash_hits=0  false_alarms=0 data=" + std::to_string(rep_.stats().literal_bytes));
   }
 }
 

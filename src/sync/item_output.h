@@ -17,7 +17,17 @@
 //    when it was created or changed locally (c... lines), when it is a hard link (h...), or
 //    when it is a directory whose attributes changed; it is logged too when something about it
 //    changed or the log format has %i;
-//  - a deletion prints with the format when it has %i or %o, otherwise as "deleting NAME".
+//  - a deletion prints with the format when it has %i or %o, otherwise as "deleting NAME";
+//  - at --info=name2 (-vv), unless the format has %i, a non-directory left as it was is
+//    "NAME is uptodate", or just "NAME" when only its attributes were set (rsync's
+//    set_file_attrs() report); at --info=skip (-vv) an item skipped by -u, --existing,
+//    --ignore-existing or a size limit says why. rsync's generator prints these on a channel
+//    of their own, so among the other lines they land where its buffering puts them: ringsync
+//    prints them where the item's line would be (tests compare them as a sequence apart);
+//  - what -vv adds from rsync's debug output: "delta-transmission disabled for local transfer
+//    or --whole-file" as the transfer starts, and "total: matches=0  hash_hits=0
+//    false_alarms=0 data=N" before the summary, N being the bytes of file data written (rsync's
+//    literal data: all of it, as a local copy sends whole files).
 // Thread affinity: the executor thread of the run.
 #pragma once
 
@@ -85,6 +95,16 @@ class ItemOutput {
   // Whether lines are wanted at all (on stdout or in the log), and for unchanged items too.
   bool wants_items() const { return stdout_.has_value() || log_.has_value() || info_.progress > 0; }
   bool all_items() const { return opt_.itemize > 1; }
+  // "NAME is uptodate" is said (see the header comment).
+  bool says_uptodate() const { return info_.name >= 2 && opt_.itemize == 0; }
+  // Whether an item that needed nothing still gets a line (-ii, or -vv's "is uptodate").
+  bool lists_unchanged() const { return all_items() || says_uptodate(); }
+  // -vv: a new directory found exactly so in a basis directory (`display` ends in '/').
+  void basis_dir_uptodate(const std::string& display) {
+    if (says_uptodate()) rep_.line(display + " is uptodate");
+  }
+  // The note "why it was skipped" for an item (--info=skip), or no line.
+  ItemLine skipped(std::string note) const { return info_.skip > 0 ? ItemLine(std::move(note)) : ItemLine(); }
   // "created directory DEST" is said with names or itemizing on.
   bool names_created_dest() const { return (info_.name > 0 || opt_.itemize > 0) && stdout_.has_value(); }
   bool says_skipped_nonregular() const { return info_.nonreg > 0; }
@@ -137,10 +157,18 @@ class ItemOutput {
   // at the end (progress2's newline, the -v summary or the log's "sent ... total size").
   // `listing`: --list-only, whose file list is never incremental.
   void begin(bool listing);
+  // The transfer itself starts (after "created directory" and a --delete-before pass): -vv's
+  // "delta-transmission" note, once.
+  void transfer_started();
+  // -vv: a --delete-before/-after pass deletes in the transfer root `dir`.
+  void deleting_in(const std::string& dir);
+  // The transfer is over (before a --delete-after pass and --stats): -vv's "total: ... data=N".
+  void transfer_done();
   void end(uint64_t total_size, double seconds);
 
  private:
   void emit_transfer(ItemLine& line);
+  void emit_unchanged(const LogItem& item);
   void render_stdout(const LogItem& item, const char* op);
   void write_log(const LogItem& item, const char* op);
   uint64_t sender_bytes(const ItemLine& line);  // %b: what rsync's sender writes for the file
@@ -157,6 +185,7 @@ class ItemOutput {
   bool numbering_ = false;             // progress or %b: entries get their file-list numbers
   bool live_ = false;                  // the file being copied is alone: show it as it goes     // %f (not worked out for every item otherwise)
   bool incremental_ = true;            // rsync's incremental recursion (numbering, wording)
+  bool transfer_started_ = false;
   std::string source_root_;            // for %f
   // File-list numbering.
   uint32_t position_ = 0;

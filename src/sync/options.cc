@@ -147,10 +147,9 @@ std::optional<std::string> check_info(const Options::InfoGiven& g) {
   auto no = [](const std::string& what) {
     return "--info=" + what + " is not supported by this version of ringsync yet";
   };
-  if (g.name > 1) return no("name2 (names of unchanged files)");
   if (g.backup > 0) return no("backup");
   if (g.mount > 0) return no("mount");
-  if (g.skip > 0) return no("skip");
+  if (g.skip > 1) return no("skip2");
   if (g.misc > 1) return no("misc2");
   if (g.stats > 2) return no("stats3");
   if (g.flist > 2) return no("flist3");
@@ -408,6 +407,8 @@ InfoLevels effective_info(const Options& o) {
   l.nonreg = pick(g.nonreg, 1);
   l.misc = pick(g.misc, std::min(v, 2));
   l.symsafe = pick(g.symsafe, std::min(v, 1));
+  l.skip = pick(g.skip, v >= 2 ? 1 : 0);
+  l.debug = v >= 2 ? 1 : 0;
   if (o.quiet) l = InfoLevels{.nonreg = 0};  // -q: no informational output at all
   return l;
 }

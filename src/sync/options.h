@@ -146,6 +146,11 @@ struct InfoLevels {
   int nonreg = 1;    // "skipping non-regular file"
   int misc = 0;
   int symsafe = 0;   // "ignoring unsafe symlink"
+  int skip = 0;      // why an item was left alone: "NAME exists", "NAME is newer", ...
+  // rsync's --debug levels that -vv turns on, which say something in a local copy: flist
+  // ("delta-transmission disabled ..."), deltasum (the "total: matches=..." line) and del
+  // ("deleting in DIR" before a --delete-before/-after pass). ringsync has no --debug option.
+  int debug = 0;
 };
 InfoLevels effective_info(const Options& opt);
 

@@ -39,7 +39,8 @@ struct SyncStats {
   uint64_t deleted = 0;
   uint64_t transferred = 0;       // regular files whose data was written
   uint64_t total_size = 0;        // bytes of all regular files in the source
-  uint64_t transferred_bytes = 0; // bytes of data written
+  uint64_t transferred_bytes = 0; // bytes of the files transferred (a dry run counts them too)
+  uint64_t literal_bytes = 0;     // bytes of file data written from the source (rsync's literal data)
 };
 
 class Reporter {

@@ -111,6 +111,7 @@ Task<void> Syncer::sync_selection() {
     // An empty list: rsync still makes DEST.
     auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
     if (!deletion_pass_ && !(dest_st && S_ISDIR(dest_st->stx_mode))) co_await create_dest_dir(dest, dest_st.ok());
+    if (!deletion_pass_) out_.transfer_started();
     co_return;
   }
   SelView view = sel.root_view(opt_.recursive);
@@ -126,6 +127,7 @@ Task<void> Syncer::sync_selection() {
   if (deletion_pass_ && !dest_is_dir) co_return;  // nothing there to delete from
   bool created = !dest_is_dir;
   if (created && !co_await create_dest_dir(dest, dest_st.ok())) co_return;
+  if (!deletion_pass_) out_.transfer_started();
 
   DirPair root;
   root.sel = view;

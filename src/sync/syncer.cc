@@ -217,6 +217,7 @@ Task<void> Syncer::run() {
   DeleteTiming timing = opt_.delete_timing;
   for (int pass = 0; pass < 3; ++pass) {
     deletion_pass_ = pass != 1;
+    if (pass == 2) out_.transfer_done();  // (rsync's sender is done before a late deletion pass)
     if (pass == 0 && timing != DeleteTiming::kBefore) continue;
     if (pass == 2 && timing != DeleteTiming::kAfter && timing != DeleteTiming::kDelay) continue;
     if (selected) {
@@ -254,6 +255,18 @@ void Syncer::print(const ItemChange& change, const std::string& path, const File
   if (!out_.wants_items()) return;
   ItemLine line = line_for(change, path, {}, st);
   out_.emit(line);
+}
+
+bool Syncer::skipped_for_existence(bool exists, const std::string& rel, bool is_dir, ItemLine& line) const {
+  if (exists && opt_.ignore_existing) {
+    line = out_.skipped(rel + " exists");
+    return true;
+  }
+  if (!exists && opt_.existing) {
+    line = out_.skipped(std::string("not creating new ") + (is_dir ? "directory" : "file") + " \"" + rel + "\"");
+    return true;
+  }
+  return false;
 }
 
 bool Syncer::skip_by_size(const Entry& e) const {
@@ -321,6 +334,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
       bool made = co_await create_dest_dir(dest, dest_st.ok());
       if (!made) co_return;
     }
+    root_ready(".", created);
     DirPair dir;
     if (!co_await open_root_pair(dir, AT_FDCWD, source.path, source.path, created)) co_return;
     src_root_ = co_await open_dir_or_none(source.path);
@@ -349,6 +363,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     bool made = co_await create_dest_dir(dest, dest_st.ok());
     if (!made) co_return;
   }
+  root_ready(is_dir ? source.name : std::string(), into_dir && !dest_is_dir);
   src_root_ = co_await open_dir_or_none(dirname_of(source.path));
   dst_root_ = co_await open_dir_or_none(dst_dir);
   if (!co_await open_write_dirs(dst_dir)) co_return;
@@ -362,6 +377,14 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   co_await sync_top_entry(parent->get(), std::move(entry), dst_dir, dst_name);
   if (!deletion_pass_) co_await finish_delayed();
   co_await retouch_dirs();
+}
+
+void Syncer::root_ready(const std::string& root_dir, bool dest_created) {
+  if (!root_dir.empty() && (deletion_pass_ || (dest_created && opt_.delete_timing == DeleteTiming::kBefore &&
+                                               !opt_.dry_run))) {
+    out_.deleting_in(root_dir);
+  }
+  if (!deletion_pass_) out_.transfer_started();
 }
 
 // DEST does not exist as a directory: make it (not in a dry run) and say so, as rsync does.
@@ -584,6 +607,7 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     if (created) matched = co_await basis_for_dir(dir.rel, src_st, XattrTarget::of_fd(dir.src.get()), want, change);
     if (matched) changed = false;
     if (changed || opt_.itemize > 1) print(change, display, src_st);
+    if (matched) out_.basis_dir_uptodate(display);
   }
 
   std::vector<Work> files, dirs;
@@ -764,11 +788,19 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     link = co_await dest_dirlink(parent, work.dst_name, rel, link_fd);
   }
   if (link != DirLink::kNone) exists_as_dir = true;
-  if (work.dst_present && !exists_as_dir && dst_type != DT_UNKNOWN) {
-    if (opt_.ignore_existing) co_return;  // an existing non-directory stays, and so does the subtree
-    if (!co_await remove_in_the_way(parent, work, false)) co_return;
+  // --ignore-existing: an existing non-directory stays, and so does the subtree; --existing
+  // creates nothing, not even directories.
+  ItemLine skip_note;
+  bool in_the_way = work.dst_present && !exists_as_dir && dst_type != DT_UNKNOWN;
+  if (in_the_way && skipped_for_existence(true, without_trailing_slash(rel), true, skip_note)) {
+    out_.emit(skip_note);
+    co_return;
   }
-  if (!exists_as_dir && opt_.existing) co_return;  // --existing creates nothing, not even directories
+  if (in_the_way && !co_await remove_in_the_way(parent, work, false)) co_return;
+  if (!exists_as_dir && skipped_for_existence(false, without_trailing_slash(rel), true, skip_note)) {
+    out_.emit(skip_note);
+    co_return;
+  }
   DirPair child;
   child.rel = rel;
   child.sel = child_sel;
@@ -880,7 +912,7 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
       work.dst_present = false;
     }
   }
-  if (dst != nullptr && opt_.ignore_existing) {  // whatever its type
+  if (dst != nullptr && skipped_for_existence(true, rel, false, work.line)) {  // whatever its type
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }

@@ -316,10 +316,18 @@ class Syncer {
   Task<void> stat_entry(int dirfd, Entry& entry, const std::string& rel);
   Task<Result<void>> make_dest(const std::string& dest);
   Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
+  // A transfer root is open (`root_dir`: the directory whose contents are synced, "" for a
+  // non-directory source), DEST made just now if `dest_created`: -vv says where a deletion
+  // pass looks ("deleting in DIR"; rsync makes DEST before its --delete-before pass, which
+  // looks in it then), and that the transfer starts.
+  void root_ready(const std::string& root_dir, bool dest_created);
   static std::string temp_name(const std::string& name);  // thread-safe
   void print(const ItemChange& change, const std::string& path, const FileStat& st);
   ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
                     const FileStat& st, const Entry* entry = nullptr);
+  // --existing, --ignore-existing: whether the item at `rel` is left alone for being missing
+  // from (or present in) the destination; `line` then says so, at --info=skip (-vv).
+  bool skipped_for_existence(bool exists, const std::string& rel, bool is_dir, ItemLine& line) const;
   bool skip_by_size(const Entry& e) const;
   void adjust_source(FileStat& st) const;
   void setup_chown();

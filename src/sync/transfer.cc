@@ -45,12 +45,17 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   rep_.stats().regular_files++;
   rep_.stats().total_size += e.st.stx_size;
   bool exists = dst != nullptr;
-  if ((exists && opt_.ignore_existing) || (!exists && opt_.existing)) {
+  if (skipped_for_existence(exists, rel, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
-  if (skip_by_size(e)) co_return;
+  if (skip_by_size(e)) {
+    bool over = opt_.max_size && e.st.stx_size > *opt_.max_size;
+    work.line = out_.skipped(rel + (over ? " is over max-size" : " is under min-size"));
+    co_return;
+  }
   if (exists && opt_.update && dst->stx_mtime.tv_sec > e.st.stx_mtime.tv_sec) {
+    work.line = out_.skipped(rel + " is newer");
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
@@ -96,7 +101,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
         if (!r) rep_.file_error("set attributes of", rel, r.error());
       }
       bool changed = change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
-      if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
+      if (out_.lists_unchanged() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
       work.outcome = Work::Outcome::kDone;
       co_await drop_partial(dir, work.dst_name);  // a partial file has served its purpose
       co_return;
@@ -137,6 +142,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   // -H: a failed copy lets the next member try (rsync's send_failed); success makes it leader.
   work.outcome = opt_.dry_run ? Work::Outcome::kDone : Work::Outcome::kSkipped;
   if (opt_.dry_run) co_return;
+  if (action != BasisAction::kCopy) rep_.stats().literal_bytes += e.st.stx_size;  // sent whole
   const BasisMatch* copy_from = nullptr;  // (not a ?: inside the co_await: GCC 12)
   if (action == BasisAction::kCopy) copy_from = &basis;
   co_await write_regular(dir, work, dst, want, copy_from);
@@ -315,7 +321,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
     co_return;
   }
   bool exists = dst != nullptr;
-  if ((exists && opt_.ignore_existing) || (!exists && opt_.existing)) {
+  if (skipped_for_existence(exists, rel, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
@@ -330,7 +336,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
       compare_attrs(opt_, want, *dst, change);
       if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, true, want, dst);
       bool changed = change.owner || change.group || change.time;
-      if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, *target, e.st, &e);
+      if (out_.lists_unchanged() || (changed && out_.wants_items())) work.line = line_for(change, rel, *target, e.st, &e);
       co_return;
     }
   }
@@ -367,7 +373,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   bool device = S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode);
   auto type = device ? ItemChange::Type::kDevice : ItemChange::Type::kSpecial;
   bool exists = dst != nullptr;
-  if ((exists && opt_.ignore_existing) || (!exists && opt_.existing)) {
+  if (skipped_for_existence(exists, rel, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
@@ -381,7 +387,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
     compare_attrs(opt_, want, *dst, change);
     if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, want, dst);
     bool changed = change.perms || change.owner || change.group || change.time;
-    if (out_.all_items() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
+    if (out_.lists_unchanged() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
     co_return;
   }
   ItemChange change{ItemChange::Update::kLocalChange, type, !exists};

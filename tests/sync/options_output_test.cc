@@ -80,7 +80,18 @@ TEST(OutputOptions, InfoFlags) {
   EXPECT_EQ(effective_info(parsed({"-a", "--info=DEL,flist0"})).del, 1);  // names are case-blind
   EXPECT_NE(refused({"-a", "--info=foo"}).find("Unknown --info item: \"foo\""), std::string::npos);
   EXPECT_NE(refused({"-a", "--info=name-1"}).find("Unknown --info item"), std::string::npos);
-  for (const char* level : {"--info=skip2", "--info=name2", "--info=backup", "--info=mount", "--info=misc2",
+  // -vv: unchanged items named, skips said, and the debug notes of a local copy; none with -q.
+  InfoLevels vv = effective_info(parsed({"-avv"}));
+  EXPECT_EQ(vv.name, 2);
+  EXPECT_EQ(vv.skip, 1);
+  EXPECT_EQ(vv.debug, 1);
+  EXPECT_EQ(effective_info(parsed({"-av"})).debug, 0);
+  InfoLevels quiet = effective_info(parsed({"-avvq"}));
+  EXPECT_EQ(quiet.name + quiet.skip + quiet.debug, 0);
+  EXPECT_EQ(effective_info(parsed({"-a", "--info=name2,skip"})).name, 2);
+  EXPECT_EQ(effective_info(parsed({"-a", "--info=name2,skip"})).skip, 1);
+  EXPECT_EQ(effective_info(parsed({"-avv", "--info=skip0"})).skip, 0);
+  for (const char* level : {"--info=skip2", "--info=backup", "--info=mount", "--info=misc2",
                             "--info=stats3", "--info=all"}) {
     EXPECT_NE(refused({"-a", level}).find("is not supported by this version of ringsync yet"), std::string::npos)
         << level;
