@@ -23,43 +23,6 @@ void add_stats(TransferStats& into, const TransferStats& more) {
   into.spurious_timeouts += more.spurious_timeouts;
 }
 
-// A sink that remembers whether a failure was its own, so that a local error (exit 4) is told
-// from a network one (exit 3) without guessing from error codes.
-class RecordingSink : public BlockSink {
- public:
-  explicit RecordingSink(BlockSink& inner) : inner_(inner) {}
-  Task<Result<void>> write(uint64_t index, std::span<const std::byte> payload) override {
-    auto r = co_await inner_.write(index, payload);
-    if (!r) failed = true;
-    co_return r;
-  }
-  Task<Result<uint64_t>> finish() override {
-    auto r = co_await inner_.finish();
-    if (!r) failed = true;
-    co_return r;
-  }
-  bool failed = false;
-
- private:
-  BlockSink& inner_;
-};
-
-class RecordingSource : public BlockSource {
- public:
-  explicit RecordingSource(std::unique_ptr<BlockSource> inner) : inner_(std::move(inner)) {}
-  Task<Result<void>> read(uint64_t first, std::span<const std::span<std::byte>> payloads,
-                          std::span<size_t> sizes) override {
-    auto r = co_await inner_->read(first, payloads, sizes);
-    if (!r) failed = true;
-    co_return r;
-  }
-  void forget_before(uint64_t index) override { inner_->forget_before(index); }
-  bool failed = false;
-
- private:
-  std::unique_ptr<BlockSource> inner_;
-};
-
 // A UDP socket of the server's family on an ephemeral port: this end's TID. Large windows get
 // a receive buffer that holds one (a burst beyond the buffer is dropped by the kernel).
 Result<net::Socket> client_socket(const ClientRequest& request) {
@@ -224,13 +187,12 @@ Task<void> close_session(Session& s) {
 
 // Fills `out` from a transfer that ran, ending at `end`.
 void finish_session(ClientResult& out, const Session& s, const TransferStats& transfer,
-                    Clock::time_point end, const Result<void>& result, const PeerError& peer,
-                    bool local_failed) {
+                    Clock::time_point end, const Result<void>& result, const PeerError& peer) {
   out.duration = end - s.start;
   out.bytes = transfer.bytes;
   add_stats(out.stats, transfer);
   out.channel = s.channel->stats();
-  if (!result) record_failure(out, result.error(), peer, local_failed);
+  if (!result) record_failure(out, result.error(), peer, transfer.local_failure);
 }
 
 TransferParams params_for(const ClientRequest& req, const Negotiated& negotiated) {
@@ -266,7 +228,6 @@ Task<ClientResult> get(const ClientRequest& req, BlockSink& sink, std::stop_toke
     co_await close_session(session);
     co_return out;
   }
-  RecordingSink recording(sink);
   TransferParams params = params_for(req, session.hs.negotiated);
   const uint64_t blksize = params.blksize;
   std::optional<Clock::time_point> finished_at;
@@ -283,11 +244,11 @@ Task<ClientResult> get(const ClientRequest& req, BlockSink& sink, std::stop_toke
 
   TransferStats transfer;
   PeerError peer;
-  auto received = co_await receive_blocks(*session.channel, recording, params, opening,
+  auto received = co_await receive_blocks(*session.channel, sink, params, opening,
                                           session.hs.first_block, req.dally, transfer, &peer, stop);
   auto end = finished_at.value_or(Clock::now());
   co_await close_session(session);
-  finish_session(out, session, transfer, end, received, peer, recording.failed);
+  finish_session(out, session, transfer, end, received, peer);
   co_return out;
 }
 
@@ -300,16 +261,16 @@ Task<ClientResult> put(const ClientRequest& req, const SourceFactory& make_sourc
     co_await close_session(session);
     co_return out;
   }
-  RecordingSource source(make_source(session.hs.negotiated.blksize));
+  std::unique_ptr<BlockSource> source = make_source(session.hs.negotiated.blksize);
   TransferParams params = params_for(req, session.hs.negotiated);
   params.on_progress = req.on_progress;
   TransferStats transfer;
   PeerError peer;
-  auto sent = co_await send_blocks(*session.channel, source, pool, params, {}, transfer, &peer,
+  auto sent = co_await send_blocks(*session.channel, *source, pool, params, {}, transfer, &peer,
                                    stop);
   auto end = Clock::now();
   co_await close_session(session);
-  finish_session(out, session, transfer, end, sent, peer, source.failed);
+  finish_session(out, session, transfer, end, sent, peer);
   co_return out;
 }
 

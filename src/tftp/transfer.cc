@@ -53,6 +53,12 @@ Task<Result<void>> abandon(Channel& channel, std::error_code error) {
   co_return error;
 }
 
+// The source's read or the sink failed: a local error, as the stats then say.
+Task<Result<void>> abandon_locally(Channel& channel, std::error_code error, TransferStats& stats) {
+  stats.local_failure = true;
+  return abandon(channel, error);
+}
+
 // Not coroutines (no frame of their own per block): they return the Channel's send.
 Task<Result<void>> send_ack(Channel& channel, std::array<std::byte, 4>& buf, uint64_t index) {
   (void)build_ack(buf, wire_block(index));
@@ -236,7 +242,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       if (staging.enabled()) {
         if (!staging.holds(next)) {
           auto staged = co_await staging.fill(source, next);
-          if (!staged) co_return co_await abandon(channel, staged.error());
+          if (!staged) co_return co_await abandon_locally(channel, staged.error(), stats);
         }
         Staging::Packet staged = staging.packet(next);
         packets = staged.data;
@@ -252,7 +258,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
           payloads[i] = {packets + i * packet_size + kDataHeaderSize, blksize};
         }
         auto read = co_await source.read(next, payloads, sizes);
-        if (!read) co_return co_await abandon(channel, read.error());
+        if (!read) co_return co_await abandon_locally(channel, read.error(), stats);
       }
       datagrams.clear();
       for (size_t i = 0; i < count; ++i) {
@@ -474,7 +480,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
       acked_at.reset();
     }
     auto written = co_await sink.write(expected, data.payload);
-    if (!written) co_return co_await abandon(channel, written.error());
+    if (!written) co_return co_await abandon_locally(channel, written.error(), stats);
     ++stats.blocks;
     stats.bytes += data.payload.size();
     ++expected;
@@ -485,7 +491,7 @@ Task<Result<void>> receive_blocks(Channel& channel, BlockSink& sink, const Trans
     bool final = data.payload.size() < blksize;
     if (final) {
       auto finished = co_await sink.finish();
-      if (!finished) co_return co_await abandon(channel, finished.error());
+      if (!finished) co_return co_await abandon_locally(channel, finished.error(), stats);
     }
     if (params.on_progress) params.on_progress(stats);
     if (!final && unacked < window) continue;

@@ -48,6 +48,7 @@ struct TransferStats {
   uint64_t timeouts = 0;       // waits that ran out
   uint64_t duplicates = 0;     // DATA or ACK packets received again or out of order
   uint64_t spurious_timeouts = 0;  // sender, lockstep: timeouts whose repeat proved needless
+  bool local_failure = false;  // the transfer ended because the source's read or the sink failed
 };
 
 struct TransferParams {

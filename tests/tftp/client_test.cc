@@ -488,6 +488,44 @@ TEST_P(ClientTest, PutsFilesOfEverySize) {
   }
 }
 
+// A source whose reads fail from block `from` on, as a file that turns unreadable mid-upload.
+class FailingSource : public BlockSource {
+ public:
+  FailingSource(std::span<const std::byte> data, size_t blksize, uint64_t from)
+      : inner_(data, blksize), from_(from) {}
+  Task<Result<void>> read(uint64_t first, std::span<const std::span<std::byte>> payloads,
+                          std::span<size_t> sizes) override {
+    if (first + payloads.size() > from_) co_return errno_error(EIO);
+    co_return co_await inner_.read(first, payloads, sizes);
+  }
+
+ private:
+  MemorySource inner_;
+  uint64_t from_;
+};
+
+TEST_P(ClientTest, PutWhoseSourceFailsIsALocalFailure) {
+  FakeServer server;
+  ServerSeen seen;
+  auto data = random_bytes(20000, 5);
+  Listener l = listener();
+  ClientResult r;
+  auto task = [&]() -> Task<void> {
+    auto req = request_for("up");
+    req.server = l.address;
+    auto s = spawn_joinable(serve_one(l.sock, server, seen));
+    BufferPool pool(ex(), 4, 256 * 1024);
+    SourceFactory make = [&data](size_t blksize) {
+      return std::make_unique<FailingSource>(data, blksize, 3);
+    };
+    r = co_await put(req, make, pool);
+    co_await s.join();
+  };
+  run(task());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.failure, FailureKind::kLocal) << r.describe();
+}
+
 TEST_P(ClientTest, PutRefusedByTheServer) {
   FakeServer server{.refuse = ErrorCode::kAccessViolation, .refuse_message = "uploads disabled"};
   ServerSeen seen;
