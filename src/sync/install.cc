@@ -29,7 +29,8 @@ Task<Result<void>> Syncer::link_unnamed(int fd, int dirfd, const std::string& na
 
 // A file to write `name`'s new data into. `replacing`: `name` exists (its temp gets a name
 // beside it, to be renamed over it).
-Task<Result<Syncer::TempFile>> Syncer::open_temp(DirPair& dir, const std::string& name, bool replacing) {
+Task<Result<Syncer::TempFile>> Syncer::open_temp(DirPair& dir, const std::string& name, bool replacing,
+                                                 mode_t mode) {
   TempFile tmp;
   if (wd_.temp.valid()) {
     // Readable too: on another file system it is copied into place from this descriptor.
@@ -44,21 +45,34 @@ Task<Result<Syncer::TempFile>> Syncer::open_temp(DirPair& dir, const std::string
     tmp.in_temp_dir = true;
     co_return tmp;
   }
-  co_return co_await open_temp_beside(dir.dst.get(), name, replacing);
+  co_return co_await open_temp_beside(dir.dst.get(), name, replacing, mode);
+}
+
+Task<mode_t> Syncer::create_mode(DirPair& dir, const WantedAttrs& want) {
+  constexpr mode_t kPrivate = 0600;
+  if (!want.set_mode || (want.mode & 07000) != 0 || opt_.acls || !dir.dst.valid()) co_return kPrivate;
+  if (!dir.dst_default_acl) {
+    auto size = co_await fs::fgetxattr(dir.dst.get(), "system.posix_acl_default", {});
+    // None (ENODATA), or no ACLs on this file system; any other answer: assume there may be one.
+    dir.dst_default_acl = !(!size && (size.error() == std::errc::no_message_available ||
+                                      size.error() == std::errc::operation_not_supported));
+  }
+  co_return *dir.dst_default_acl ? kPrivate : want.mode;
 }
 
 // A temp file in `dirfd` for `name`'s data: unnamed when `name` is new, else named beside it.
-Task<Result<Syncer::TempFile>> Syncer::open_temp_beside(int dirfd, const std::string& name, bool replacing) {
+Task<Result<Syncer::TempFile>> Syncer::open_temp_beside(int dirfd, const std::string& name, bool replacing,
+                                                        mode_t mode) {
   TempFile tmp;
   if (!replacing) {
-    auto fd = co_await fs::openat(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+    auto fd = co_await fs::openat(dirfd, ".", O_TMPFILE | O_WRONLY, mode);
     if (fd) {
       tmp.fd = std::move(*fd);
       co_return tmp;
     }
   }
   tmp.name = temp_name(name);
-  auto fd = co_await fs::openat(dirfd, tmp.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  auto fd = co_await fs::openat(dirfd, tmp.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   if (!fd) co_return fd.error();
   tmp.fd = std::move(*fd);
   tmp.dirfd = dirfd;

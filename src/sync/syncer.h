@@ -105,6 +105,7 @@ class Syncer {
     std::string link_name;
     bool dst_outside = false;
     std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
+    std::optional<bool> dst_default_acl;  // create_mode(): dst has a default ACL (asked once)
   };
   // One source entry and what is in the destination under its name. Every entry of the
   // directory being synced has one until the directory's files are printed, so it is kept
@@ -249,8 +250,15 @@ class Syncer {
   };
   Task<bool> open_write_dirs(const std::string& dst_root_path);
   Task<Result<fs::Fd>> open_option_dir(const std::string& path, const std::string& dst_root_path);
-  Task<Result<TempFile>> open_temp(DirPair& dir, const std::string& name, bool replacing);
-  static Task<Result<TempFile>> open_temp_beside(int dirfd, const std::string& name, bool replacing);
+  // `mode`: what the temp file is created with (create_mode(); a temp dir's file is 0600).
+  Task<Result<TempFile>> open_temp(DirPair& dir, const std::string& name, bool replacing, mode_t mode);
+  static Task<Result<TempFile>> open_temp_beside(int dirfd, const std::string& name, bool replacing, mode_t mode);
+  // The mode a new file's temp file is created with so that it needs no chmod once written:
+  // `want`'s permission bits (ringsync runs with umask 0), or 0600 (the mode is then set after
+  // the data) for set-ID and sticky bits (a chown clears them), with -A (an ACL written later
+  // sets the group bits), and in a directory with a default ACL (it, not the umask, masks the
+  // mode of what is created there; asked once per directory).
+  Task<mode_t> create_mode(DirPair& dir, const WantedAttrs& want);
   static Task<Result<void>> install_beside(int dirfd, const std::string& name, bool replace, TempFile& tmp);
   Task<Result<void>> bring_near(DirPair& dir, TempFile& tmp, const std::string& name, uint64_t size);
   static Task<Result<void>> link_unnamed(int fd, int dirfd, const std::string& name);

@@ -184,6 +184,7 @@ Task<void> Syncer::write_here(DirPair& dir, Work& work, const struct statx* dst,
     co_return;
   }
   TempFile tmp;
+  mode_t created_mode = 0600;  // a new file's, as fresh_item() says
   if (opt_.inplace) {
     // --inplace: the data goes straight into the file under its name (rsync's documented
     // trade: no second copy, no atomic switch; hard links to it see the change). With -b the
@@ -203,7 +204,8 @@ Task<void> Syncer::write_here(DirPair& dir, Work& work, const struct statx* dst,
     }
     tmp.fd = std::move(*fd);
   } else {
-    auto opened = co_await open_temp(dir, work.dst_name, exists);
+    if (!wd_.temp.valid()) created_mode = co_await create_mode(dir, want);
+    auto opened = co_await open_temp(dir, work.dst_name, exists, created_mode);
     if (!opened) {
       // The line stays: rsync itemizes the transfer before the write that fails.
       rep_.file_error("mkstemp", rel, opened.error());
@@ -227,6 +229,7 @@ Task<void> Syncer::write_here(DirPair& dir, Work& work, const struct statx* dst,
     if (!x) rep_.file_error("copy xattrs of", rel, x.error());
   }
   struct statx fresh = fresh_item();
+  fresh.stx_mode = static_cast<uint16_t>(created_mode);
   auto attrs = co_await apply_attrs_fd(tmp.fd.get(), want, opt_.inplace && exists ? dst : &fresh);
   if (!attrs) {
     if (!opt_.inplace) co_await discard(tmp);

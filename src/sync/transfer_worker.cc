@@ -35,6 +35,7 @@ struct Syncer::WorkerWrite {
   bool replacing = false;  // `dst_name` exists
   uint64_t size = 0;
   WantedAttrs want;
+  mode_t create_mode = 0600;  // the temp file's (Syncer::create_mode)
 };
 
 // How far write_plain got, and why it stopped.
@@ -83,7 +84,8 @@ Executor* Syncer::worker_for(const Entry& e, const BasisMatch* copy_from) {
 Task<void> Syncer::write_on_worker(Executor& worker, DirPair& dir, Work& work, bool exists, WantedAttrs want) {
   Entry& e = *work.src;
   std::string rel = dir.rel + e.name;
-  WorkerWrite job{dir.src.get(), e.name, e.followed, dir.dst.get(), work.dst_name, exists, e.st.stx_size, want};
+  mode_t mode = co_await create_mode(dir, want);
+  WorkerWrite job{dir.src.get(), e.name, e.followed, dir.dst.get(), work.dst_name, exists, e.st.stx_size, want, mode};
   ++writes_on_worker_;
   WorkerWritten done = co_await run_on(worker, write_plain(std::move(job)));
   --writes_on_worker_;
@@ -128,7 +130,7 @@ Task<Syncer::WorkerWritten> Syncer::write_plain(WorkerWrite job) {
     out.error = src.error();
     co_return out;
   }
-  auto opened = co_await open_temp_beside(job.dst_dirfd, job.dst_name, job.replacing);
+  auto opened = co_await open_temp_beside(job.dst_dirfd, job.dst_name, job.replacing, job.create_mode);
   if (!opened) {
     out.stage = WorkerWritten::Stage::kOpenTemp;
     out.error = opened.error();
@@ -143,6 +145,7 @@ Task<Syncer::WorkerWritten> Syncer::write_plain(WorkerWrite job) {
     co_return out;
   }
   struct statx fresh = fresh_item();
+  fresh.stx_mode = static_cast<uint16_t>(job.create_mode);
   auto attrs = co_await apply_attrs_fd(tmp.fd.get(), job.want, &fresh);
   if (!attrs) {
     co_await discard(tmp);

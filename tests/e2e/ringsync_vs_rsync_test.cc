@@ -215,5 +215,48 @@ INSTANTIATE_TEST_SUITE_P(OptionFamilies, RingsyncVsRsync,
                            return name;
                          });
 
+// New files are created with their final mode where nothing else decides it (no fchmod after
+// the data). A destination directory with a default ACL decides it: what is created there takes
+// its ACL, masked by the mode asked for. With or without -A, both copies must end with rsync's
+// modes and ACLs, and a plain destination with exactly the source's modes.
+TEST(RingsyncVsRsyncModes, NewFilesGetRsyncsModesWithAndWithoutADefaultAclInTheWay) {
+  for (const char* acl_opt : {"-a", "-aA"}) {
+    for (bool default_acl : {false, true}) {
+      SCOPED_TRACE(std::string(acl_opt) + (default_acl ? " into directories with a default ACL" : ""));
+      DiffRuns runs("ringsync-modes");
+      std::string src = runs.base() + "/src";
+      std::filesystem::create_directories(src + "/sub");
+      const std::pair<const char*, mode_t> files[] = {{"rw", 0644}, {"exec", 0755}, {"private", 0600},
+                                                      {"read-only", 0444}, {"none", 0000}, {"odd", 0401},
+                                                      {"setuid", 04755}, {"sub/group", 0670}};
+      for (const auto& [name, mode] : files) {
+        write_file(src + "/" + name, name);
+        ASSERT_EQ(::chmod((src + "/" + name).c_str(), mode), 0);
+      }
+      pin_recent_times(src, 1700000000, 1000000000);
+      for (const char* dest : {"/r", "/g"}) {
+        std::string d = runs.base() + dest;
+        std::filesystem::create_directories(d + "/sub");
+        if (!default_acl) continue;
+        for (const std::string& dir : {d, d + "/sub"}) {
+          RunResult set = run_program({"setfacl", "-d", "-m", "u::rwx,g::r-x,g:1234:rwx,o::r--", dir});
+          ASSERT_EQ(set.exit_code, 0) << set.err;
+        }
+      }
+      runs.run_both({acl_opt, "src/"}, "first copy");
+      SnapshotOptions cmp;
+      cmp.dir_times = false;  // the destination directories were made before the runs
+      runs.expect_same_trees(cmp);
+      if (default_acl) continue;
+      TreeState source = snapshot(src), copy = snapshot(runs.base() + "/g");
+      source.erase(".");
+      copy.erase(".");
+      cmp.xattrs = cmp.acls = false;
+      cmp.nanoseconds = true;
+      for (const auto& d : compare_trees(source, copy, cmp)) ADD_FAILURE() << "source vs ringsync: " << d;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ringkit::testing
