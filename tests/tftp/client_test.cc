@@ -157,24 +157,29 @@ class ClientTest : public testing::BackendTest {
     return result;
   }
 
-  Task<void> put_task(Listener& l, const FakeServer& b, ClientRequest req,
-                      std::span<const std::byte> data, ServerSeen& seen, ClientResult& result) {
+  Task<void> put_task(Listener& l, const FakeServer& b, ClientRequest req, const SourceFactory& make,
+                      ServerSeen& seen, ClientResult& result) {
     req.server = l.address;
     auto server = spawn_joinable(serve_one(l.sock, b, seen));
     BufferPool pool(ex(), 4, 256 * 1024);
-    SourceFactory make = [data](size_t blksize) {
-      return std::make_unique<MemorySource>(data, blksize);
-    };
     result = co_await put(req, make, pool);
     co_await server.join();
   }
 
-  ClientResult run_put(const FakeServer& b, const ClientRequest& req,
-                       std::span<const std::byte> data, ServerSeen& seen, bool v6 = false) {
+  // Uploads what `make`'s sources read, or `data`.
+  ClientResult run_put(const FakeServer& b, const ClientRequest& req, const SourceFactory& make,
+                       ServerSeen& seen, bool v6 = false) {
     Listener l = listener(v6);
     ClientResult result;
-    run(put_task(l, b, req, data, seen, result));
+    run(put_task(l, b, req, make, seen, result));
     return result;
+  }
+  ClientResult run_put(const FakeServer& b, const ClientRequest& req,
+                       std::span<const std::byte> data, ServerSeen& seen, bool v6 = false) {
+    SourceFactory make = [data](size_t blksize) {
+      return std::make_unique<MemorySource>(data, blksize);
+    };
+    return run_put(b, req, make, seen, v6);
   }
 };
 
@@ -505,23 +510,12 @@ class FailingSource : public BlockSource {
 };
 
 TEST_P(ClientTest, PutWhoseSourceFailsIsALocalFailure) {
-  FakeServer server;
   ServerSeen seen;
   auto data = random_bytes(20000, 5);
-  Listener l = listener();
-  ClientResult r;
-  auto task = [&]() -> Task<void> {
-    auto req = request_for("up");
-    req.server = l.address;
-    auto s = spawn_joinable(serve_one(l.sock, server, seen));
-    BufferPool pool(ex(), 4, 256 * 1024);
-    SourceFactory make = [&data](size_t blksize) {
-      return std::make_unique<FailingSource>(data, blksize, 3);
-    };
-    r = co_await put(req, make, pool);
-    co_await s.join();
+  SourceFactory make = [&data](size_t blksize) {
+    return std::make_unique<FailingSource>(data, blksize, 3);
   };
-  run(task());
+  auto r = run_put(FakeServer{}, request_for("up"), make, seen);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure, FailureKind::kLocal) << r.describe();
 }
