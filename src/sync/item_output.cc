@@ -304,6 +304,13 @@ void ItemOutput::deleting_in(const std::string& dir) {
   if (info_.debug > 0) rep_.line("deleting in " + dir);
 }
 
+void ItemOutput::filter_note(bool generator, bool include, bool is_dir, const std::string& name,
+                             const std::string& pattern) {
+  const char* action = generator ? (include ? "risking" : "protecting") : (include ? "showing" : "hiding");
+  rep_.line(std::string(generator ? "[generator] " : "[sender] ") + action + (is_dir ? " directory " : " file ") +
+            name + " because of pattern " + pattern);
+}
+
 void ItemOutput::transfer_done() {
   // rsync's sender reports its delta statistics; a local copy sends whole files, so nothing
   // matches and every byte is literal data.

@@ -162,6 +162,12 @@ class ItemOutput {
   void transfer_started();
   // -vv: a --delete-before/-after pass deletes in the transfer root `dir`.
   void deleting_in(const std::string& dir);
+  // -vv: which filter rule decided for `name`, as rsync's --debug=filter says it.
+  bool notes_filters() const { return info_.debug > 0; }
+  // "[sender] hiding file NAME because of pattern P" (showing with an include rule), or from
+  // the generator, deciding what --delete spares, "[generator] protecting ..." (risking).
+  // REQUIRES: notes_filters().
+  void filter_note(bool generator, bool include, bool is_dir, const std::string& name, const std::string& pattern);
   // The transfer is over (before a --delete-after pass and --stats): -vv's "total: ... data=N".
   void transfer_done();
   void end(uint64_t total_size, double seconds);

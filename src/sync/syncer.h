@@ -309,7 +309,7 @@ class Syncer {
   // deletion.cc
   Task<DeleteResult> delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
                                  bool make_room, bool contents_gone = false);
-  Task<DeleteResult> delete_contents(int dirfd, const std::string& name, const std::string& rel);
+  Task<DeleteResult> delete_contents(int dirfd, const std::string& name, const std::string& rel, bool merge_files);
   bool at_delete_limit() const;
   Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, NameList& existing);
   Task<void> delete_pass_dir(DirPair& dir, std::vector<Entry>& entries);
@@ -342,7 +342,21 @@ class Syncer {
   bool copies_kind(const Entry& e) const;
   bool interrupted();
   bool excluded(const std::string& rel, bool is_dir) const;
-  bool protected_from_delete(const std::string& rel, bool is_dir) const;
+  // excluded() for an entry of the transfer's walk, which at -vv says which rule decided (once:
+  // not in a deletion pass, nor in the look-aheads, which call excluded()).
+  bool hidden_by_sender(const std::string& rel, bool is_dir);
+  // What --delete leaves of `rel`: what the receiver's rules protect, or else, with -b, a
+  // backup (rsync adds "P *SUFFIX" after the other rules). Inside a directory being deleted
+  // perishable rules do not count (rsync's ignore_perishable). `noted`: at -vv the generator's
+  // note says which rule decided.
+  bool spared_from_delete(const std::string& rel, bool is_dir, bool in_deleted_dir, bool noted);
+  void say_not_empty(const std::string& rel);
+  // -b: a file --delete removes is kept as a backup, unless it is one itself (`name`: its base
+  // name; rsync's is_backup_file).
+  bool keeps_backup_of_deleted(const std::string& name, bool is_dir) const;
+  // -vv: the generator checks each name in a destination directory it deletes in against the
+  // rules, and says which rule decided ("[generator] protecting file NAME ...").
+  void note_dest_filters(const std::string& rel_dir, const NameList& dst);
   static std::string dir_key(const std::string& rel);
 
   const Options& opt_;
