@@ -82,6 +82,8 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
       co_return DeleteResult::kFailed;
     }
   }
+  if (opt_.dry_run && keeps_backup_of_deleted(name, is_dir)) backed_up(rel);  // rsync -n says so too
+  if (ItemLine kept = take_backup_note(rel); !kept.empty()) out_.emit(kept);  // (before "deleting", as rsync)
   if (!make_room) {
     out_.deleted(rel, is_dir);
     ++rep_.stats().deleted;

@@ -297,6 +297,7 @@ void ItemOutput::begin(bool listing) {
 void ItemOutput::transfer_started() {
   if (transfer_started_) return;
   transfer_started_ = true;
+  if (!backup_dir_note_.empty()) rep_.line(backup_dir_note_);
   if (info_.debug > 0) rep_.line("delta-transmission disabled for local transfer or --whole-file");
 }
 

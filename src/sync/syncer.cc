@@ -234,6 +234,7 @@ Task<void> Syncer::run() {
     }
   }
   out_.begin(false);
+  co_await note_backup_dir();
   // --delete-before deletes in a walk of its own before the transfer; --delete-after and
   // --delete-delay in one after it (rsync prints the same for both); --delete during it.
   DeleteTiming timing = opt_.delete_timing;
@@ -952,6 +953,8 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
   } else {
     co_await sync_special(dir, work, dst);
   }
+  // -vv: the backup of what was there is said after the item's line, as rsync's receiver does.
+  if (ItemLine kept = take_backup_note(rel); !kept.empty()) work.more_lines().push_back(std::move(kept));
 }
 
 // Whether this run copies items of e's kind (others are skipped with a note, as rsync does).

@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <span>
 #include <string>
@@ -274,6 +275,9 @@ class Syncer {
   Task<void> finish_delayed();
   Task<Result<struct statx>> stat_installed(int dst_dirfd, const std::string& name, const std::string& rel);
   Task<Result<void>> make_backup(int dirfd, const std::string& name, const std::string& rel, bool prefer_rename);
+  // make_backup's work; `present` says whether there was something to keep.
+  Task<Result<void>> place_backup_of(int dirfd, const std::string& name, const std::string& rel, bool prefer_rename,
+                                     bool& present);
   Task<Result<void>> backup_by_copy(int dirfd, const std::string& name, const std::string& rel,
                                     const struct statx& st);
   Task<Result<std::shared_ptr<fs::Fd>>> backup_dir_for(const std::string& rel_dir);
@@ -357,10 +361,18 @@ class Syncer {
   // -vv: the generator checks each name in a destination directory it deletes in against the
   // rules, and says which rule decided ("[generator] protecting file NAME ...").
   void note_dest_filters(const std::string& rel_dir, const NameList& dst);
+  // -vv: "backed up REL to PATH", kept until the item's own line is printed (its directory's
+  // items are written at once, printed in order) and then taken by take_backup_note(rel).
+  // REQUIRES: the home thread (backups are made at home: transfer_worker.cc).
+  void backed_up(const std::string& rel);
+  ItemLine take_backup_note(const std::string& rel);
+  // -vv with --backup-dir: says before the transfer whether DIR is there already.
+  Task<void> note_backup_dir();
   static std::string dir_key(const std::string& rel);
 
   const Options& opt_;
   Reporter& rep_;
+  std::map<std::string, std::string> backup_notes_;  // backed_up(), by item, until printed
   FilterList filters_;             // as built from the command line
   std::optional<FilterList> sender_;    // walks the source (reads its merge files)
   std::optional<FilterList> receiver_;  // walks the destination (protects from --delete)

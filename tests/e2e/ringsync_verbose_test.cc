@@ -3,12 +3,14 @@
 // alone were set, the notes of -u, --existing, --ignore-existing and the size limits, "deleting
 // in DIR", "total: matches=0 ... data=N"), with --delete (-before, -after), -n, -i, -q,
 // --out-format and -H; the filter notes ("[sender] hiding file X because of pattern P",
-// "[generator] protecting ...") with the filter options. Each case is a first copy, a no-op
+// "[generator] protecting ...") with the filter options, and the backup notes ("backed up X to
+// Y", "(new) backup_dir is DIR") with -b and --backup-dir. Each case is a first copy, a no-op
 // and a re-sync after changes.
 //
 // rsync's generator prints its notes (uptodate, skips) on a channel of its own, and they land
 // among the other lines where its buffering puts them: they are compared as a sequence apart,
-// and so are deletions and hard links, as elsewhere (support/rsync_diff.h). Filter notes come from the sender's
+// and so are deletions and hard links, as elsewhere (support/rsync_diff.h), and the backup
+// notes (from rsync's receiver and generator both: sorted). Filter notes come from the sender's
 // and the generator's reading of directories, in the order readdir gives: each side's are
 // compared sorted. The summary's byte counts are left out (rsync's own runs do not agree on
 // them); everything else is compared line by line, the "total:" line included.
@@ -37,6 +39,7 @@ struct VerboseLines {
   std::vector<std::string> notes;      // the generator's: in order
   std::vector<std::string> hiding;     // "[sender] hiding/showing ...": sorted
   std::vector<std::string> protecting; // "[generator] protecting/risking ...": sorted
+  std::vector<std::string> backups;    // "backed up X to Y": sorted
   std::vector<std::string> deletions;  // "deleting NAME", "*deleting ...", "deleting in DIR", "cannot delete ...": in order
   std::vector<std::string> links;      // "NAME => LEADER" (with -i "hf... NAME => LEADER"): sorted
   std::vector<std::string> rest;       // in order
@@ -53,13 +56,14 @@ VerboseLines split_verbose(const std::string& text) {
     if (line == "building file list ... ") line += "done";
     if (line.starts_with("[sender] ")) v.hiding.push_back(line);
     else if (line.starts_with("[generator] ")) v.protecting.push_back(line);
+    else if (line.starts_with("backed up ")) v.backups.push_back(line);
     else if (is_generator_note(line)) v.notes.push_back(line);
     else if (line.starts_with("deleting ") || line.starts_with("*deleting ") || line.starts_with("cannot delete "))
       v.deletions.push_back(line);
     else if (line.find(" => ") != std::string::npos) v.links.push_back(line);
     else v.rest.push_back(line);
   }
-  for (auto* sorted : {&v.links, &v.hiding, &v.protecting}) std::sort(sorted->begin(), sorted->end());
+  for (auto* sorted : {&v.links, &v.hiding, &v.protecting, &v.backups}) std::sort(sorted->begin(), sorted->end());
   return v;
 }
 
@@ -76,6 +80,7 @@ void expect_same_verbose(const DiffRuns& runs, const std::vector<std::string>& a
   EXPECT_EQ(gl.links, rl.links) << both;
   EXPECT_EQ(gl.hiding, rl.hiding) << both;
   EXPECT_EQ(gl.protecting, rl.protecting) << both;
+  EXPECT_EQ(gl.backups, rl.backups) << both;
 }
 
 // A case: the options (GetParam()) and a source at base()/src, copied to base()/r and g.
@@ -129,7 +134,12 @@ INSTANTIATE_TEST_SUITE_P(
                       "-avv --out-format=%n%L", "-avv --out-format=%i_%n%L", "-avvH --delete", "-avvHi",
                       "-avv --delete-after", "-avv --delete-before", "-avvu", "-avvu -n", "-avv --existing",
                       "-avv --ignore-existing", "-avv --max-size=10", "-avv --min-size=1k", "-a --info=name2,skip",
-                      "-avv --info=name1,skip0", "-avv --link-dest=../src", "-avv --compare-dest=../src"),
+                      "-avv --info=name1,skip0", "-avv --link-dest=../src", "-avv --compare-dest=../src",
+                      // Backups of what the re-sync replaces and deletes ("backed up X to Y").
+                      "-avvb", "-avvb --delete", "-avvb --inplace", "-avvb --delay-updates",
+                      "-avv --backup-dir=bk --suffix=.old --delete", "-avvn --backup-dir=bk/ --delete",
+                      "-a --info=backup -b --delete",
+                      "-avv --info=backup0 -b --delete"),
     ParamTestName());
 
 // The filter notes of -vv: what the sender hides and shows, and, with --delete, what the
@@ -186,8 +196,9 @@ INSTANTIATE_TEST_SUITE_P(
                       "-avv --exclude-from=rules --delete", "-avv --filter=._merged --delete",
                       "-avv --exclude=/core --exclude=/d/e/ --exclude=d/**/x --include=*/ --delete",
                       "-avvm --exclude=*.o", "-avvq --exclude=*.o --delete", "-av --exclude=*.o --delete",
-                      // -b's backups are protected after the rules ("pattern *~"), and not kept again.
-                      "-avvb --info=backup0 --exclude=*.o --delete", "-avvb --info=backup0 --delete --filter=R_*~"),
+                      // Backups of deleted extras, in a dry run too ("backed up X to X~").
+                      "-avvb --exclude=*.o --delete", "-avvbn --exclude=*.o --delete",
+                      "-avvb --delete --filter=R_*~"),
     ParamTestName());
 
 // An item whose content is up to date but whose attributes are set is named alone, without
