@@ -13,6 +13,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "ringkit/yield.h"
 #include "sync/syncer.h"
 
@@ -57,8 +59,18 @@ Task<Result<void>> place_backup(bool rename, int dirfd, const std::string& name,
 
 Task<Result<void>> Syncer::make_backup(int dirfd, const std::string& name, const std::string& rel,
                                        bool prefer_rename) {
+  bool present = false;
+  Result<void> r = co_await place_backup_of(dirfd, name, rel, prefer_rename, present);
+  if (r && present) backed_up(rel);
+  co_return r;
+}
+
+Task<Result<void>> Syncer::place_backup_of(int dirfd, const std::string& name, const std::string& rel,
+                                           bool prefer_rename, bool& present) {
+  present = true;
   auto st = co_await fs::statx(dirfd, name, AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (!st) {
+    present = false;
     if (st.error() == std::errc::no_such_file_or_directory) co_return Result<void>{};  // nothing to keep
     co_return st.error();
   }
@@ -94,6 +106,39 @@ Task<Result<void>> Syncer::make_backup(int dirfd, const std::string& name, const
   co_return r;
 }
 
+void Syncer::backed_up(const std::string& rel) {
+  if (!out_.says_backups()) return;
+  // rsync names the backup as it made it: its --backup-dir as given, with a '/' if it had none.
+  std::string to = rel + opt_.suffix;
+  if (opt_.backup_dir) to = *opt_.backup_dir + (opt_.backup_dir->ends_with('/') ? "" : "/") + to;
+  backup_notes_[rel] = "backed up " + rel + " to " + to;
+}
+
+ItemLine Syncer::take_backup_note(const std::string& rel) {
+  auto it = backup_notes_.find(rel);
+  if (it == backup_notes_.end()) return {};
+  ItemLine note(std::move(it->second));
+  backup_notes_.erase(it);
+  return note;
+}
+
+Task<void> Syncer::note_backup_dir() {
+  if (!opt_.backup_dir || opt_.backup_dir->empty() || !out_.says_backups()) co_return;
+  const std::string& dir = *opt_.backup_dir;
+  // rsync looks from inside DEST, which it has made by then: a DEST not there yet is looked
+  // through by name.
+  std::string path = dir;
+  if (dir[0] != '/') {
+    path = opt_.destination + "/" + dir;
+    auto dest = co_await fs::statx(AT_FDCWD, opt_.destination, 0, STATX_TYPE);
+    if (!dest) path = std::filesystem::path(path).lexically_normal().string();
+  }
+  auto st = co_await fs::statx(AT_FDCWD, path, 0, STATX_TYPE);
+  bool there = st && S_ISDIR(st->stx_mode);
+  std::string shown = dir.size() > 1 && dir.ends_with('/') ? dir.substr(0, dir.size() - 1) : dir;
+  out_.set_backup_dir_note(std::string(there ? "" : "(new) ") + "backup_dir is " + shown);
+}
+
 // --inplace with -b: the file is about to be overwritten where it is, so its backup is a copy
 // (rsync's too), made complete before the first byte is written.
 Task<Result<void>> Syncer::backup_by_copy(int dirfd, const std::string& name, const std::string& rel,
@@ -113,7 +158,9 @@ Task<Result<void>> Syncer::backup_by_copy(int dirfd, const std::string& name, co
     auto cleared = co_await remove_quietly(to, target);
     if (!cleared) co_return cleared;
   }
-  co_return co_await copy_item(dirfd, name, st, to, target);
+  Result<void> r = co_await copy_item(dirfd, name, st, to, target);
+  if (r) backed_up(rel);
+  co_return r;
 }
 
 // The backup directory for items of `rel_dir` (a directory below the destination root, "" for

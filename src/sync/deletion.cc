@@ -36,6 +36,16 @@ bool Syncer::is_backup_name(const std::string& name) const {
          name.size() > opt_.suffix.size() && name.ends_with(opt_.suffix);
 }
 
+bool Syncer::keeps_backup_of_deleted(const std::string& name, bool is_dir) const {
+  if (!opt_.backup || is_dir) return false;
+  return opt_.backup_dir || !(name.size() > opt_.suffix.size() && name.ends_with(opt_.suffix));
+}
+
+// rsync's note for a directory --delete leaves because something in it stays (-q silences it).
+void Syncer::say_not_empty(const std::string& rel) {
+  if (!opt_.quiet) rep_.line("cannot delete non-empty directory: " + rel);
+}
+
 // --max-delete=N: N deletions, then none (rsync reads a negative N as 0).
 bool Syncer::at_delete_limit() const {
   return opt_.max_delete && deleted_ >= static_cast<uint64_t>(std::max<int64_t>(0, *opt_.max_delete));
@@ -47,7 +57,7 @@ bool Syncer::at_delete_limit() const {
 Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
                                        bool make_room, bool contents_gone) {
   if (is_dir && !contents_gone) {
-    DeleteResult inside = co_await delete_contents(dirfd, name, rel);
+    DeleteResult inside = co_await delete_contents(dirfd, name, rel, !make_room);
     if (inside != DeleteResult::kDeleted) co_return inside;
   }
   if (!make_room && at_delete_limit()) {
@@ -56,15 +66,15 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
   }
   if (!opt_.dry_run) {
     // -b: a deleted file is kept as NAME~ (or in the --backup-dir) instead; directories go,
-    // once empty.
+    // once empty, and so does a backup a rule lets go (rsync keeps no NAME~~).
     Result<void> r;
-    if (opt_.backup && !is_dir) {
+    if (keeps_backup_of_deleted(name, is_dir)) {
       r = co_await make_backup(dirfd, name, rel, true);
     } else {
       r = co_await fs::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
     }
     if (!r && is_dir && r.error() == std::errc::directory_not_empty) {
-      rep_.line("cannot delete non-empty directory: " + rel);
+      say_not_empty(rel);
       co_return DeleteResult::kNotEmpty;
     }
     if (!r && r.error() != std::errc::no_such_file_or_directory) {
@@ -72,6 +82,8 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
       co_return DeleteResult::kFailed;
     }
   }
+  if (opt_.dry_run && keeps_backup_of_deleted(name, is_dir)) backed_up(rel);  // rsync -n says so too
+  if (ItemLine kept = take_backup_note(rel); !kept.empty()) out_.emit(kept);  // (before "deleting", as rsync)
   if (!make_room) {
     out_.deleted(rel, is_dir);
     ++rep_.stats().deleted;
@@ -81,8 +93,11 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
 }
 
 // rsync's delete_dir_contents: everything below a directory, deepest first; a directory that
-// keeps something says so ("cannot delete non-empty directory").
-Task<DeleteResult> Syncer::delete_contents(int dirfd, const std::string& name, const std::string& rel) {
+// keeps something says so ("cannot delete non-empty directory"). `merge_files`: the rules of
+// its per-directory merge files apply inside, as rsync's generator reads them (not while other
+// items of the directory are synced: the receiver's list is the walk's, one directory deep).
+Task<DeleteResult> Syncer::delete_contents(int dirfd, const std::string& name, const std::string& rel,
+                                           bool merge_files) {
   auto sub = co_await fs::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   if (!sub) {
     rep_.file_error("opendir", rel, sub.error());
@@ -94,24 +109,33 @@ Task<DeleteResult> Syncer::delete_contents(int dirfd, const std::string& name, c
     co_return DeleteResult::kFailed;
   }
   DeleteResult result = DeleteResult::kDeleted;
+  merge_files = merge_files && filtering_ && receiver_;
+  if (merge_files) {
+    if (FilterStatus st = receiver_->push_dir(rel); !st) {
+      rep_.fatal(st.error().message, st.error().kind == FilterError::Kind::kFileIo ? kExitFileIo : kExitUsage);
+    }
+  }
   for (auto& [child, child_dir] : co_await deletion_order(sub->get(), std::move(*listed))) {
-    if (is_backup_name(child.name)) {
-      result = DeleteResult::kNotEmpty;  // a backup is never deleted (rsync's "P *~")
+    std::string child_rel = rel + "/" + child.name;
+    // What a rule protects stays, and so does the directory (rsync's delete_dir_contents).
+    if (spared_from_delete(child_rel, child_dir, true, true)) {
+      result = DeleteResult::kNotEmpty;
       continue;
     }
-    std::string child_rel = rel + "/" + child.name;
     if (child_dir) {
-      DeleteResult inside = co_await delete_contents(sub->get(), child.name, child_rel);
+      DeleteResult inside = co_await delete_contents(sub->get(), child.name, child_rel, merge_files);
       if (inside != DeleteResult::kDeleted) result = DeleteResult::kNotEmpty;
     }
     DeleteResult item = co_await delete_item(sub->get(), child.name, child_rel, child_dir, false, true);
     if (item != DeleteResult::kDeleted) result = DeleteResult::kNotEmpty;
   }
-  if (result == DeleteResult::kNotEmpty) rep_.line("cannot delete non-empty directory: " + rel);
+  if (merge_files) receiver_->pop_dir();
+  if (result == DeleteResult::kNotEmpty) say_not_empty(rel);
   co_return result;
 }
 
 Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const NameList& dst) {
+  note_dest_filters(dir.rel, dst);
   std::vector<Entry> extra;
   size_t s = 0;
   for (size_t i = 0; i < dst.size(); ++i) {
@@ -122,7 +146,7 @@ Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src
   }
   bool deleted_any = false;
   for (auto& [e, is_dir] : co_await deletion_order(dir.dst.get(), std::move(extra))) {
-    if (protected_from_delete(dir.rel + e.name, is_dir) || is_backup_name(e.name)) continue;
+    if (spared_from_delete(dir.rel + e.name, is_dir, false, false)) continue;
     co_await delete_item(dir.dst.get(), e.name, dir.rel + e.name, is_dir, false);
     deleted_any = true;
   }

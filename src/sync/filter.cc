@@ -82,9 +82,10 @@ std::string FilterList::dir_abs(std::string_view rel_dir) const {
 bool FilterList::empty() const { return rules_.empty(); }
 
 void FilterList::add_parsed(Sink& sink, std::string_view pat, uint32_t flags,
-                            bool anchored_to_dir) {
+                            bool anchored_to_dir, bool from_file) {
   Rule rule;
   rule.flags = flags;
+  rule.from_file = from_file;
   std::string pattern(pat);
   if (pattern.size() > 1 && pattern.back() == '/') {
     pattern.pop_back();
@@ -226,6 +227,23 @@ Decision FilterList::matches_xattr(std::string_view name, Side side) const {
   return Decision::kIncluded;
 }
 
+std::optional<FilterList::Reason> FilterList::reason(std::string_view rel_path, bool is_dir,
+                                                    Side side, bool ignore_perishable) const {
+  Hit hit;
+  if (check(rules_, rel_path, is_dir, false, side, ignore_perishable, kGlobalList, &hit) == 0) {
+    return std::nullopt;
+  }
+  const Rule& rule = *hit.rule;
+  Reason why{(rule.flags & kInclude) != 0, "<rule from a file read earlier>"};
+  if (!rule.from_file) why.pattern = rule.pattern + ((rule.flags & kDirectory) ? "/" : "");
+  if (hit.list == kCvsList) {
+    why.pattern += " [global CVS]";
+  } else if (hit.list >= 0) {
+    why.pattern += " [per-dir " + merge_lists_[static_cast<size_t>(hit.list)].name + "]";
+  }
+  return why;
+}
+
 namespace {
 
 bool applies_to(uint32_t flags, Side side) {
@@ -238,31 +256,36 @@ bool applies_to(uint32_t flags, Side side) {
 
 // -1 excluded, 1 included, 0 no rule matched (rsync's check_filter).
 int FilterList::check(const std::vector<Rule>& rules, std::string_view path, bool is_dir,
-                      bool xattr, Side side, bool ignore_perishable) const {
+                      bool xattr, Side side, bool ignore_perishable, int list, Hit* hit) const {
   for (const Rule& rule : rules) {
     if (ignore_perishable && (rule.flags & kPerishable)) continue;
     if (!applies_to(rule.flags, side)) continue;
     if (rule.flags & kPerDirMerge) {
-      if (int rc = check_merge(rule.merge_list, path, is_dir, xattr, side, ignore_perishable)) {
+      if (int rc = check_merge(rule.merge_list, path, is_dir, xattr, side, ignore_perishable, hit)) {
         return rc;
       }
       continue;
     }
     if (rule.flags & kCvsIgnore) {
-      if (int rc = check(cvs_rules_, path, is_dir, xattr, side, ignore_perishable)) return rc;
+      if (int rc = check(cvs_rules_, path, is_dir, xattr, side, ignore_perishable, kCvsList, hit)) {
+        return rc;
+      }
       continue;
     }
-    if (rule_matches(rule, path, is_dir, xattr)) return (rule.flags & kInclude) ? 1 : -1;
+    if (rule_matches(rule, path, is_dir, xattr)) {
+      if (hit != nullptr) *hit = Hit{&rule, list};
+      return (rule.flags & kInclude) ? 1 : -1;
+    }
   }
   return 0;
 }
 
 int FilterList::check_merge(int list, std::string_view path, bool is_dir, bool xattr, Side side,
-                            bool ignore_perishable) const {
+                            bool ignore_perishable, Hit* hit) const {
   if (list < 0 || static_cast<size_t>(list) >= merge_lists_.size()) return 0;
   const MergeList& m = merge_lists_[static_cast<size_t>(list)];
   for (auto it = m.frames.rbegin(); it != m.frames.rend(); ++it) {
-    if (int rc = check(it->rules, path, is_dir, xattr, side, ignore_perishable)) return rc;
+    if (int rc = check(it->rules, path, is_dir, xattr, side, ignore_perishable, list, hit)) return rc;
     if (it->cuts_inheritance) break;
   }
   return 0;

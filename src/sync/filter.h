@@ -137,6 +137,18 @@ class FilterList {
   // The decision for an extended-attribute name: only rules with the 'x' modifier apply.
   Decision matches_xattr(std::string_view name, Side side) const;
 
+  // The rule that decides matches() for the same arguments, as rsync's -vv filter notes name
+  // it ("[sender] hiding file NAME because of pattern PATTERN"); nullopt when no rule matches.
+  struct Reason {
+    bool include = false;  // an include/show/risk rule
+    // The rule's pattern, with the '/' of a directory-only rule, then the list holding it
+    // (" [global CVS]", " [per-dir .rsync-filter]"). A rule read from a file is shown as
+    // "<rule from a file read earlier>": rsync 3.5 does not echo a rule file's text.
+    std::string pattern;
+  };
+  std::optional<Reason> reason(std::string_view rel_path, bool is_dir, Side side,
+                               bool ignore_perishable = false) const;
+
   // True when no rule at all is set (the walker may skip matching).
   bool empty() const;
   // Non-fatal notes rsync prints and carries on from (e.g. an over-long pattern discarded).
@@ -148,6 +160,7 @@ class FilterList {
     std::string pattern;  // trailing '/' removed (kDirectory), anchoring prefix added
     int slash_count = 0;
     int merge_list = -1;  // index into merge_lists_ for a dir-merge rule
+    bool from_file = false;  // read from a rule file (--exclude-from, merge files)
   };
 
  private:
@@ -181,7 +194,8 @@ class FilterList {
                             bool anchored_to_dir, int nesting, const std::string& source);
   FilterStatus parse_file(Sink& sink, const std::string& path, uint32_t tmpl, bool old_prefixes,
                           bool anchored_to_dir, bool fatal, int nesting);
-  void add_parsed(Sink& sink, std::string_view pat, uint32_t flags, bool anchored_to_dir);
+  void add_parsed(Sink& sink, std::string_view pat, uint32_t flags, bool anchored_to_dir,
+                  bool from_file);
   void clear_sink(Sink& sink);
   FilterStatus load_cvs_defaults(uint32_t flags, int nesting);
   FilterStatus read_merge_frame(int list, const std::string& dir, const std::string& anchor,
@@ -190,10 +204,15 @@ class FilterList {
   std::string dir_abs(std::string_view rel_dir) const;
   const std::string& root() const;
 
+  // The rule check() found, and the list it is in (kGlobalList, kCvsList, a merge list).
+  struct Hit {
+    const Rule* rule = nullptr;
+    int list = kGlobalList;
+  };
   int check(const std::vector<Rule>& rules, std::string_view path, bool is_dir, bool xattr,
-            Side side, bool ignore_perishable) const;
+            Side side, bool ignore_perishable, int list = kGlobalList, Hit* hit = nullptr) const;
   int check_merge(int list, std::string_view path, bool is_dir, bool xattr, Side side,
-                  bool ignore_perishable) const;
+                  bool ignore_perishable, Hit* hit) const;
   bool rule_matches(const Rule& rule, std::string_view path, bool is_dir, bool xattr) const;
 
   FilterOptions options_;

@@ -243,11 +243,11 @@ FilterStatus FilterList::parse_string(Sink& sink, std::string_view text, uint32_
     if (tok.flags & kMergeFile) {
       std::string_view pat = tok.pattern.empty() ? std::string_view(".cvsignore") : tok.pattern;
       if (tok.flags & kExcludeSelf) {
-        add_parsed(sink, base_name(pat), 0, false);
+        add_parsed(sink, base_name(pat), 0, false, !source.empty());
         tok.flags &= ~kExcludeSelf;
       }
       if (tok.flags & kPerDirMerge) {
-        add_parsed(sink, pat, tok.flags, false);
+        add_parsed(sink, pat, tok.flags, false, !source.empty());
         continue;
       }
       // A single-instance merge: its rules take the place of the merge rule, now.
@@ -265,7 +265,7 @@ FilterStatus FilterList::parse_string(Sink& sink, std::string_view text, uint32_
       if (!st) return st;
       continue;
     }
-    add_parsed(sink, tok.pattern, tok.flags, anchored_to_dir);
+    add_parsed(sink, tok.pattern, tok.flags, anchored_to_dir, !source.empty());
     if ((tok.flags & kCvsIgnore) && !cvs_loaded_) {
       FilterStatus st = load_cvs_defaults(tok.flags, nesting);
       if (!st) return st;

@@ -297,11 +297,19 @@ void ItemOutput::begin(bool listing) {
 void ItemOutput::transfer_started() {
   if (transfer_started_) return;
   transfer_started_ = true;
+  if (!backup_dir_note_.empty()) rep_.line(backup_dir_note_);
   if (info_.debug > 0) rep_.line("delta-transmission disabled for local transfer or --whole-file");
 }
 
 void ItemOutput::deleting_in(const std::string& dir) {
   if (info_.debug > 0) rep_.line("deleting in " + dir);
+}
+
+void ItemOutput::filter_note(bool generator, bool include, bool is_dir, const std::string& name,
+                             const std::string& pattern) {
+  const char* action = generator ? (include ? "risking" : "protecting") : (include ? "showing" : "hiding");
+  rep_.line(std::string(generator ? "[generator] " : "[sender] ") + action + (is_dir ? " directory " : " file ") +
+            name + " because of pattern " + pattern);
 }
 
 void ItemOutput::transfer_done() {

@@ -162,6 +162,16 @@ class ItemOutput {
   void transfer_started();
   // -vv: a --delete-before/-after pass deletes in the transfer root `dir`.
   void deleting_in(const std::string& dir);
+  // -vv (--info=backup): "backed up NAME to PATH" for each backup made, and, as the transfer
+  // starts, "backup_dir is DIR" ("(new) backup_dir is DIR" when it did not exist yet).
+  bool says_backups() const { return info_.backup > 0; }
+  void set_backup_dir_note(std::string note) { backup_dir_note_ = std::move(note); }
+  // -vv: which filter rule decided for `name`, as rsync's --debug=filter says it.
+  bool notes_filters() const { return info_.debug > 0; }
+  // "[sender] hiding file NAME because of pattern P" (showing with an include rule), or from
+  // the generator, deciding what --delete spares, "[generator] protecting ..." (risking).
+  // REQUIRES: notes_filters().
+  void filter_note(bool generator, bool include, bool is_dir, const std::string& name, const std::string& pattern);
   // The transfer is over (before a --delete-after pass and --stats): -vv's "total: ... data=N".
   void transfer_done();
   void end(uint64_t total_size, double seconds);
@@ -186,6 +196,7 @@ class ItemOutput {
   bool live_ = false;                  // the file being copied is alone: show it as it goes     // %f (not worked out for every item otherwise)
   bool incremental_ = true;            // rsync's incremental recursion (numbering, wording)
   bool transfer_started_ = false;
+  std::string backup_dir_note_;        // printed as the transfer starts, if not empty
   std::string source_root_;            // for %f
   // File-list numbering.
   uint32_t position_ = 0;

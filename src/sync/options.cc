@@ -147,7 +147,7 @@ std::optional<std::string> check_info(const Options::InfoGiven& g) {
   auto no = [](const std::string& what) {
     return "--info=" + what + " is not supported by this version of ringsync yet";
   };
-  if (g.backup > 0) return no("backup");
+  if (g.backup > 1) return no("backup2");
   if (g.mount > 0) return no("mount");
   if (g.skip > 1) return no("skip2");
   if (g.misc > 1) return no("misc2");
@@ -408,6 +408,7 @@ InfoLevels effective_info(const Options& o) {
   l.misc = pick(g.misc, std::min(v, 2));
   l.symsafe = pick(g.symsafe, std::min(v, 1));
   l.skip = pick(g.skip, v >= 2 ? 1 : 0);
+  l.backup = pick(g.backup, v >= 2 ? 1 : 0);
   l.debug = v >= 2 ? 1 : 0;
   if (o.quiet) l = InfoLevels{.nonreg = 0};  // -q: no informational output at all
   return l;

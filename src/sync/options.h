@@ -147,6 +147,7 @@ struct InfoLevels {
   int misc = 0;
   int symsafe = 0;   // "ignoring unsafe symlink"
   int skip = 0;      // why an item was left alone: "NAME exists", "NAME is newer", ...
+  int backup = 0;    // "backed up NAME to PATH", "(new) backup_dir is DIR"
   // rsync's --debug levels that -vv turns on, which say something in a local copy: flist
   // ("delta-transmission disabled ..."), deltasum (the "total: matches=..." line) and del
   // ("deleting in DIR" before a --delete-before/-after pass). ringsync has no --debug option.

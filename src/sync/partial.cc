@@ -204,6 +204,7 @@ Task<void> Syncer::finish_delayed() {
         rep_.file_error("backup", rel, kept.error());
         continue;
       }
+      if (ItemLine note = take_backup_note(rel); !note.empty()) out_.emit(note);
     }
     auto moved = co_await fs::renameat2(pdir->get(), name, dst.get(), name, 0);
     if (!moved) {

@@ -169,8 +169,30 @@ bool Syncer::enter_filtered(FilterList* filters, const std::string& rel, std::ve
   return true;
 }
 
-bool Syncer::protected_from_delete(const std::string& rel, bool is_dir) const {
-  return filtering_ && receiver_ && receiver_->matches(rel, is_dir, Side::kReceiver) != Decision::kIncluded;
+bool Syncer::hidden_by_sender(const std::string& rel, bool is_dir) {
+  if (!filtering_ || !sender_) return false;
+  if (out_.notes_filters() && !deletion_pass_) {
+    if (auto why = sender_->reason(rel, is_dir, Side::kSender)) {
+      out_.filter_note(false, why->include, is_dir, rel, why->pattern);
+    }
+  }
+  return excluded(rel, is_dir);
+}
+
+bool Syncer::spared_from_delete(const std::string& rel, bool is_dir, bool in_deleted_dir, bool noted) {
+  std::optional<FilterList::Reason> why;
+  if (filtering_ && receiver_) why = receiver_->reason(rel, is_dir, Side::kReceiver, in_deleted_dir);
+  if (!why && is_backup_name(std::string(base_name(rel)))) why = FilterList::Reason{false, "*" + opt_.suffix};
+  if (why && noted && out_.notes_filters()) out_.filter_note(true, why->include, is_dir, rel, why->pattern);
+  return why && !why->include;
+}
+
+void Syncer::note_dest_filters(const std::string& rel_dir, const NameList& dst) {
+  if (!out_.notes_filters()) return;
+  for (size_t i = 0; i < dst.size(); ++i) {
+    // (A name whose type getdents does not give is taken for a non-directory.)
+    spared_from_delete(rel_dir + std::string(dst.name(i)), dst.type(i) == DT_DIR, false, true);
+  }
 }
 
 // rsync matches paths relative to the transfer root: the directory itself for "src/", its
@@ -212,6 +234,7 @@ Task<void> Syncer::run() {
     }
   }
   out_.begin(false);
+  co_await note_backup_dir();
   // --delete-before deletes in a walk of its own before the transfer; --delete-after and
   // --delete-delay in one after it (rsync prints the same for both); --delete during it.
   DeleteTiming timing = opt_.delete_timing;
@@ -443,7 +466,7 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
       rep_.fatal(st.error().message, kExitUsage);
       co_return;
     }
-    bool skip = excluded(entry.name, entry.is_dir());
+    bool skip = hidden_by_sender(entry.name, entry.is_dir());
     if (skip) {
       sender_->pop_dir();
       co_return;
@@ -538,7 +561,7 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     }
     if (rep_.stopped()) co_return;
     // (Implied directories are not filtered: rsync sends them for the named items below.)
-    std::erase_if(entries, [&](const Entry& e) { return !e.implied && excluded(dir.rel + e.name, e.is_dir()); });
+    std::erase_if(entries, [&](const Entry& e) { return !e.implied && hidden_by_sender(dir.rel + e.name, e.is_dir()); });
   }
   uint32_t listed_up_to = deletion_pass_ ? 0 : out_.number_listing(entries, dir.rel.empty());
   // Directories this run does not copy are reported while listing, before the directory's line
@@ -930,6 +953,8 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
   } else {
     co_await sync_special(dir, work, dst);
   }
+  // -vv: the backup of what was there is said after the item's line, as rsync's receiver does.
+  if (ItemLine kept = take_backup_note(rel); !kept.empty()) work.more_lines().push_back(std::move(kept));
 }
 
 // Whether this run copies items of e's kind (others are skipped with a note, as rsync does).

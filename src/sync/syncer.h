@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <span>
 #include <string>
@@ -274,6 +275,9 @@ class Syncer {
   Task<void> finish_delayed();
   Task<Result<struct statx>> stat_installed(int dst_dirfd, const std::string& name, const std::string& rel);
   Task<Result<void>> make_backup(int dirfd, const std::string& name, const std::string& rel, bool prefer_rename);
+  // make_backup's work; `present` says whether there was something to keep.
+  Task<Result<void>> place_backup_of(int dirfd, const std::string& name, const std::string& rel, bool prefer_rename,
+                                     bool& present);
   Task<Result<void>> backup_by_copy(int dirfd, const std::string& name, const std::string& rel,
                                     const struct statx& st);
   Task<Result<std::shared_ptr<fs::Fd>>> backup_dir_for(const std::string& rel_dir);
@@ -309,7 +313,7 @@ class Syncer {
   // deletion.cc
   Task<DeleteResult> delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
                                  bool make_room, bool contents_gone = false);
-  Task<DeleteResult> delete_contents(int dirfd, const std::string& name, const std::string& rel);
+  Task<DeleteResult> delete_contents(int dirfd, const std::string& name, const std::string& rel, bool merge_files);
   bool at_delete_limit() const;
   Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, NameList& existing);
   Task<void> delete_pass_dir(DirPair& dir, std::vector<Entry>& entries);
@@ -342,11 +346,33 @@ class Syncer {
   bool copies_kind(const Entry& e) const;
   bool interrupted();
   bool excluded(const std::string& rel, bool is_dir) const;
-  bool protected_from_delete(const std::string& rel, bool is_dir) const;
+  // excluded() for an entry of the transfer's walk, which at -vv says which rule decided (once:
+  // not in a deletion pass, nor in the look-aheads, which call excluded()).
+  bool hidden_by_sender(const std::string& rel, bool is_dir);
+  // What --delete leaves of `rel`: what the receiver's rules protect, or else, with -b, a
+  // backup (rsync adds "P *SUFFIX" after the other rules). Inside a directory being deleted
+  // perishable rules do not count (rsync's ignore_perishable). `noted`: at -vv the generator's
+  // note says which rule decided.
+  bool spared_from_delete(const std::string& rel, bool is_dir, bool in_deleted_dir, bool noted);
+  void say_not_empty(const std::string& rel);
+  // -b: a file --delete removes is kept as a backup, unless it is one itself (`name`: its base
+  // name; rsync's is_backup_file).
+  bool keeps_backup_of_deleted(const std::string& name, bool is_dir) const;
+  // -vv: the generator checks each name in a destination directory it deletes in against the
+  // rules, and says which rule decided ("[generator] protecting file NAME ...").
+  void note_dest_filters(const std::string& rel_dir, const NameList& dst);
+  // -vv: "backed up REL to PATH", kept until the item's own line is printed (its directory's
+  // items are written at once, printed in order) and then taken by take_backup_note(rel).
+  // REQUIRES: the home thread (backups are made at home: transfer_worker.cc).
+  void backed_up(const std::string& rel);
+  ItemLine take_backup_note(const std::string& rel);
+  // -vv with --backup-dir: says before the transfer whether DIR is there already.
+  Task<void> note_backup_dir();
   static std::string dir_key(const std::string& rel);
 
   const Options& opt_;
   Reporter& rep_;
+  std::map<std::string, std::string> backup_notes_;  // backed_up(), by item, until printed
   FilterList filters_;             // as built from the command line
   std::optional<FilterList> sender_;    // walks the source (reads its merge files)
   std::optional<FilterList> receiver_;  // walks the destination (protects from --delete)

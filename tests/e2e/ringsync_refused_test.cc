@@ -42,7 +42,7 @@ INSTANTIATE_TEST_SUITE_P(
                       std::vector<std::string>{"--files-from=/dev/null", "--no-R"},
                       // --info levels whose output ringsync does not produce yet.
                       std::vector<std::string>{"--info=skip2"},
-                      std::vector<std::string>{"--info=backup"}, std::vector<std::string>{"--info=all"}));
+                      std::vector<std::string>{"--info=backup2"}, std::vector<std::string>{"--info=all"}));
 
 }  // namespace
 }  // namespace ringkit::testing

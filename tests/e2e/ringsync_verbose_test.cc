@@ -2,13 +2,18 @@
 // transmission disabled ...", "NAME is uptodate" or the bare name of an item whose attributes
 // alone were set, the notes of -u, --existing, --ignore-existing and the size limits, "deleting
 // in DIR", "total: matches=0 ... data=N"), with --delete (-before, -after), -n, -i, -q,
-// --out-format and -H. Each case is a first copy, a no-op and a re-sync after changes.
+// --out-format and -H; the filter notes ("[sender] hiding file X because of pattern P",
+// "[generator] protecting ...") with the filter options, and the backup notes ("backed up X to
+// Y", "(new) backup_dir is DIR") with -b and --backup-dir. Each case is a first copy, a no-op
+// and a re-sync after changes.
 //
 // rsync's generator prints its notes (uptodate, skips) on a channel of its own, and they land
 // among the other lines where its buffering puts them: they are compared as a sequence apart,
-// and so are deletions and hard links, as elsewhere (support/rsync_diff.h). The summary's byte
-// counts are left out (rsync's own runs do not agree on them); everything else is compared
-// line by line, the "total:" line included.
+// and so are deletions and hard links, as elsewhere (support/rsync_diff.h), and the backup
+// notes (from rsync's receiver and generator both: sorted). Filter notes come from the sender's
+// and the generator's reading of directories, in the order readdir gives: each side's are
+// compared sorted. The summary's byte counts are left out (rsync's own runs do not agree on
+// them); everything else is compared line by line, the "total:" line included.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -32,7 +37,10 @@ bool is_generator_note(const std::string& line) {
 
 struct VerboseLines {
   std::vector<std::string> notes;      // the generator's: in order
-  std::vector<std::string> deletions;  // "deleting NAME", "*deleting ...", "deleting in DIR": in order
+  std::vector<std::string> hiding;     // "[sender] hiding/showing ...": sorted
+  std::vector<std::string> protecting; // "[generator] protecting/risking ...": sorted
+  std::vector<std::string> backups;    // "backed up X to Y": sorted
+  std::vector<std::string> deletions;  // "deleting NAME", "*deleting ...", "deleting in DIR", "cannot delete ...": in order
   std::vector<std::string> links;      // "NAME => LEADER" (with -i "hf... NAME => LEADER"): sorted
   std::vector<std::string> rest;       // in order
 };
@@ -42,12 +50,20 @@ VerboseLines split_verbose(const std::string& text) {
   for (std::string line : split_lines(text)) {
     if (line.starts_with("sent ") || line.starts_with("total size is ")) continue;  // counts
     if (line.starts_with("created directory ")) line = "created directory DEST";
-    if (is_generator_note(line)) v.notes.push_back(line);
-    else if (line.starts_with("deleting ") || line.starts_with("*deleting ")) v.deletions.push_back(line);
+    // Without incremental recursion rsync's sender notes come while it builds its list, inside
+    // "building file list ... done"; ringsync prints that line whole, the notes after it.
+    if (line == "done") continue;
+    if (line == "building file list ... ") line += "done";
+    if (line.starts_with("[sender] ")) v.hiding.push_back(line);
+    else if (line.starts_with("[generator] ")) v.protecting.push_back(line);
+    else if (line.starts_with("backed up ")) v.backups.push_back(line);
+    else if (is_generator_note(line)) v.notes.push_back(line);
+    else if (line.starts_with("deleting ") || line.starts_with("*deleting ") || line.starts_with("cannot delete "))
+      v.deletions.push_back(line);
     else if (line.find(" => ") != std::string::npos) v.links.push_back(line);
     else v.rest.push_back(line);
   }
-  std::sort(v.links.begin(), v.links.end());
+  for (auto* sorted : {&v.links, &v.hiding, &v.protecting, &v.backups}) std::sort(sorted->begin(), sorted->end());
   return v;
 }
 
@@ -62,11 +78,28 @@ void expect_same_verbose(const DiffRuns& runs, const std::vector<std::string>& a
   EXPECT_EQ(gl.notes, rl.notes) << both;
   EXPECT_EQ(gl.deletions, rl.deletions) << both;
   EXPECT_EQ(gl.links, rl.links) << both;
+  EXPECT_EQ(gl.hiding, rl.hiding) << both;
+  EXPECT_EQ(gl.protecting, rl.protecting) << both;
+  EXPECT_EQ(gl.backups, rl.backups) << both;
 }
 
-class VerboseVsRsync : public ::testing::TestWithParam<std::string> {
+// A case: the options (GetParam()) and a source at base()/src, copied to base()/r and g.
+class VerboseCase : public ::testing::TestWithParam<std::string> {
  protected:
-  VerboseVsRsync() : runs_("ringsync-verbose"), src_(runs_.base() + "/src") {}
+  explicit VerboseCase(const char* prefix) : runs_(prefix), src_(runs_.base() + "/src") {}
+  std::vector<std::string> args() const {
+    std::vector<std::string> a = words(GetParam());
+    a.push_back("src/");
+    return a;
+  }
+
+  DiffRuns runs_;
+  std::string src_;
+};
+
+class VerboseVsRsync : public VerboseCase {
+ protected:
+  VerboseVsRsync() : VerboseCase("ringsync-verbose") {}
   void SetUp() override { build_diff_source(src_); }
 
   // New, changed and removed files, a file each destination has newer than the source (for
@@ -85,14 +118,10 @@ class VerboseVsRsync : public ::testing::TestWithParam<std::string> {
       ::utimensat(AT_FDCWD, file.c_str(), times, AT_SYMLINK_NOFOLLOW);
     }
   }
-
-  DiffRuns runs_;
-  std::string src_;
 };
 
 TEST_P(VerboseVsRsync, SameLinesAsRsync) {
-  std::vector<std::string> args = words(GetParam());
-  args.push_back("src/");
+  std::vector<std::string> args = this->args();
   expect_same_verbose(runs_, args, "first copy");
   expect_same_verbose(runs_, args, "no-op re-run");
   change_source();
@@ -105,7 +134,71 @@ INSTANTIATE_TEST_SUITE_P(
                       "-avv --out-format=%n%L", "-avv --out-format=%i_%n%L", "-avvH --delete", "-avvHi",
                       "-avv --delete-after", "-avv --delete-before", "-avvu", "-avvu -n", "-avv --existing",
                       "-avv --ignore-existing", "-avv --max-size=10", "-avv --min-size=1k", "-a --info=name2,skip",
-                      "-avv --info=name1,skip0", "-avv --link-dest=../src", "-avv --compare-dest=../src"),
+                      "-avv --info=name1,skip0", "-avv --link-dest=../src", "-avv --compare-dest=../src",
+                      // Backups of what the re-sync replaces and deletes ("backed up X to Y").
+                      "-avvb", "-avvb --delete", "-avvb --inplace", "-avvb --delay-updates",
+                      "-avv --backup-dir=bk --suffix=.old --delete", "-avvn --backup-dir=bk/ --delete",
+                      "-a --info=backup -b --delete",
+                      "-avv --info=backup0 -b --delete"),
+    ParamTestName());
+
+// The filter notes of -vv: what the sender hides and shows, and, with --delete, what the
+// generator protects and risks in the destination, down into directories that go.
+class VerboseFilters : public VerboseCase {
+ protected:
+  VerboseFilters() : VerboseCase("ringsync-verbose-filters") {}
+  void SetUp() override {
+    std::filesystem::create_directories(src_ + "/d/e");
+    for (const char* name : {"a.o", "b.c", "core", "d/c.o", "d/x", "d/e/x", "d/e/y.c"}) {
+      write_file(src_ + "/" + name, std::string(name) + "\n");
+    }
+    write_file(src_ + "/d/.cvsignore", "x\n");
+    write_file(src_ + "/.rsync-filter", "- b.c\n");
+    write_file(src_ + "/d/e/.rsync-filter", "+ d/\n- x\n");
+    write_file(runs_.base() + "/rules", "*.o\n\ncore\n");
+    write_file(runs_.base() + "/merged", "- *.o\n+ d/\n- core\n");  // a merge file
+    pin_recent_times(src_, 1700000000, 1000000000);
+  }
+  // What each destination has that the source has not: excluded names, protected ones, and a
+  // directory that goes but holds excluded files (and, for -F, a rule of its own).
+  void add_dest_extras() {
+    for (const char* dest : {"/r/", "/g/"}) {
+      std::string d = runs_.base() + dest;
+      std::filesystem::create_directories(d + "zz/y");
+      std::filesystem::create_directories(d + "d/e");
+      for (const char* name : {"junk.o", "keep.p", "zz/y/q.o", "zz/y/q.c", "zz/q.p", "d/e/z.o"}) {
+        write_file(d + name, "extra\n");
+      }
+      write_file(d + "zz/.rsync-filter", "P q.c\n");  // read by -F in a directory that goes
+      pin_recent_times(d, 1700000000, 1000000000);  // the same in both (the trees are compared)
+    }
+  }
+};
+
+TEST_P(VerboseFilters, SameNotesAsRsync) {
+  std::vector<std::string> args = this->args();
+  expect_same_verbose(runs_, args, "first copy");
+  add_dest_extras();
+  expect_same_verbose(runs_, args, "re-run with extras in the destination");
+  expect_same_verbose(runs_, args, "no-op re-run");
+  // What --delete spared inside a directory it removed (a protected file keeps it) is there.
+  runs_.expect_same_trees(compare_options_for(args, false));  // (deletions touch directory times)
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Options, VerboseFilters,
+    ::testing::Values("-avv --exclude=*.o", "-avv --include=b.c --exclude=*", "-avv --exclude=d/ --delete",
+                      "-avv --exclude=*.o --delete", "-avv --exclude=*.o --delete --delete-excluded",
+                      "-avv --exclude=*.o --delete-before", "-avv --exclude=*.o --delete-after",
+                      "-avvn --exclude=*.o --delete", "-avvi --exclude=*.o --delete",
+                      "-avv --delete --filter=P_*.p --filter=R_*.o --filter=-_*.o --filter=H_core --filter=S_d/",
+                      "-avv --delete --filter=-p_*.o", "-avvC --delete", "-avvF --delete", "-avvFF --delete",
+                      "-avv --exclude-from=rules --delete", "-avv --filter=._merged --delete",
+                      "-avv --exclude=/core --exclude=/d/e/ --exclude=d/**/x --include=*/ --delete",
+                      "-avvm --exclude=*.o", "-avvq --exclude=*.o --delete", "-av --exclude=*.o --delete",
+                      // Backups of deleted extras, in a dry run too ("backed up X to X~").
+                      "-avvb --exclude=*.o --delete", "-avvbn --exclude=*.o --delete",
+                      "-avvb --delete --filter=R_*~"),
     ParamTestName());
 
 // An item whose content is up to date but whose attributes are set is named alone, without

@@ -85,13 +85,17 @@ TEST(OutputOptions, InfoFlags) {
   EXPECT_EQ(vv.name, 2);
   EXPECT_EQ(vv.skip, 1);
   EXPECT_EQ(vv.debug, 1);
+  EXPECT_EQ(vv.backup, 1);  // "backed up X to Y"
   EXPECT_EQ(effective_info(parsed({"-av"})).debug, 0);
+  EXPECT_EQ(effective_info(parsed({"-av"})).backup, 0);
+  EXPECT_EQ(effective_info(parsed({"-a", "--info=backup"})).backup, 1);
+  EXPECT_EQ(effective_info(parsed({"-avv", "--info=backup0"})).backup, 0);
   InfoLevels quiet = effective_info(parsed({"-avvq"}));
-  EXPECT_EQ(quiet.name + quiet.skip + quiet.debug, 0);
+  EXPECT_EQ(quiet.name + quiet.skip + quiet.debug + quiet.backup, 0);
   EXPECT_EQ(effective_info(parsed({"-a", "--info=name2,skip"})).name, 2);
   EXPECT_EQ(effective_info(parsed({"-a", "--info=name2,skip"})).skip, 1);
   EXPECT_EQ(effective_info(parsed({"-avv", "--info=skip0"})).skip, 0);
-  for (const char* level : {"--info=skip2", "--info=backup", "--info=mount", "--info=misc2",
+  for (const char* level : {"--info=skip2", "--info=backup2", "--info=mount", "--info=misc2",
                             "--info=stats3", "--info=all"}) {
     EXPECT_NE(refused({"-a", level}).find("is not supported by this version of ringsync yet"), std::string::npos)
         << level;
