@@ -59,21 +59,18 @@ Task<Result<void>> place_backup(bool rename, int dirfd, const std::string& name,
 
 Task<Result<void>> Syncer::make_backup(int dirfd, const std::string& name, const std::string& rel,
                                        bool prefer_rename) {
-  bool present = false;
-  Result<void> r = co_await place_backup_of(dirfd, name, rel, prefer_rename, present);
-  if (r && present) backed_up(rel);
+  auto st = co_await fs::statx(dirfd, name, AT_SYMLINK_NOFOLLOW, kStatxMask);
+  if (!st) {
+    if (st.error() == std::errc::no_such_file_or_directory) co_return Result<void>{};  // nothing to keep
+    co_return st.error();
+  }
+  Result<void> r = co_await place_backup_of(dirfd, name, rel, prefer_rename, *st);
+  if (r) backed_up(rel);
   co_return r;
 }
 
 Task<Result<void>> Syncer::place_backup_of(int dirfd, const std::string& name, const std::string& rel,
-                                           bool prefer_rename, bool& present) {
-  present = true;
-  auto st = co_await fs::statx(dirfd, name, AT_SYMLINK_NOFOLLOW, kStatxMask);
-  if (!st) {
-    present = false;
-    if (st.error() == std::errc::no_such_file_or_directory) co_return Result<void>{};  // nothing to keep
-    co_return st.error();
-  }
+                                           bool prefer_rename, const struct statx& st) {
   if (!opt_.backup_dir) {
     std::string kept = name + opt_.suffix;
     if (prefer_rename) co_return co_await fs::renameat2(dirfd, name, dirfd, kept, 0);
@@ -96,11 +93,11 @@ Task<Result<void>> Syncer::place_backup_of(int dirfd, const std::string& name, c
     r = co_await place_backup(prefer_rename, dirfd, name, to, target);
   }
   // rsync renames a regular file it could not link (the caller's rename follows at once).
-  if (!r && !prefer_rename && S_ISREG(st->stx_mode) && r.error() != std::errc::cross_device_link) {
+  if (!r && !prefer_rename && S_ISREG(st.stx_mode) && r.error() != std::errc::cross_device_link) {
     r = co_await fs::renameat2(dirfd, name, to, target, 0);
   }
   if (!r && r.error() == std::errc::cross_device_link) {
-    r = co_await copy_item(dirfd, name, *st, to, target);
+    r = co_await copy_item(dirfd, name, st, to, target);
     if (r && prefer_rename) r = co_await fs::unlinkat(dirfd, name, 0);
   }
   co_return r;

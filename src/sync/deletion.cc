@@ -31,14 +31,18 @@ Task<std::vector<std::pair<Entry, bool>>> Syncer::deletion_order(int dirfd, std:
 
 // -b without --backup-dir protects the backups (NAME~) from --delete, as rsync's implied
 // "P *~" rule does (which it leaves out with --delete-excluded).
-bool Syncer::is_backup_name(const std::string& name) const {
+bool Syncer::is_backup_name(std::string_view name) const {
   return opt_.backup && !opt_.backup_dir && !opt_.delete_excluded && !opt_.suffix.empty() &&
-         name.size() > opt_.suffix.size() && name.ends_with(opt_.suffix);
+         has_backup_suffix(name);
+}
+
+bool Syncer::has_backup_suffix(std::string_view name) const {
+  return name.size() > opt_.suffix.size() && name.ends_with(opt_.suffix);
 }
 
 bool Syncer::keeps_backup_of_deleted(const std::string& name, bool is_dir) const {
   if (!opt_.backup || is_dir) return false;
-  return opt_.backup_dir || !(name.size() > opt_.suffix.size() && name.ends_with(opt_.suffix));
+  return opt_.backup_dir || !has_backup_suffix(name);
 }
 
 // rsync's note for a directory --delete leaves because something in it stays (-q silences it).

@@ -171,18 +171,18 @@ bool Syncer::enter_filtered(FilterList* filters, const std::string& rel, std::ve
 
 bool Syncer::hidden_by_sender(const std::string& rel, bool is_dir) {
   if (!filtering_ || !sender_) return false;
-  if (out_.notes_filters() && !deletion_pass_) {
-    if (auto why = sender_->reason(rel, is_dir, Side::kSender)) {
-      out_.filter_note(false, why->include, is_dir, rel, why->pattern);
-    }
-  }
-  return excluded(rel, is_dir);
+  if (!out_.notes_filters() || deletion_pass_) return excluded(rel, is_dir);
+  // The rule that decides is the one excluded() would find: one look at the rules, not two.
+  auto why = sender_->reason(rel, is_dir, Side::kSender);
+  if (!why) return false;
+  out_.filter_note(false, why->include, is_dir, rel, why->pattern);
+  return !why->include;
 }
 
 bool Syncer::spared_from_delete(const std::string& rel, bool is_dir, bool in_deleted_dir, bool noted) {
   std::optional<FilterList::Reason> why;
   if (filtering_ && receiver_) why = receiver_->reason(rel, is_dir, Side::kReceiver, in_deleted_dir);
-  if (!why && is_backup_name(std::string(base_name(rel)))) why = FilterList::Reason{false, "*" + opt_.suffix};
+  if (!why && is_backup_name(base_name(rel))) why = FilterList::Reason{false, "*" + opt_.suffix};
   if (why && noted && out_.notes_filters()) out_.filter_note(true, why->include, is_dir, rel, why->pattern);
   return why && !why->include;
 }

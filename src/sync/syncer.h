@@ -229,7 +229,8 @@ class Syncer {
   // `name` held with -b; `rel` is the item's path below the destination root.
   Task<Result<void>> replace_with(int dirfd, const std::string& tmp, const std::string& name,
                                   const std::string& rel);
-  bool is_backup_name(const std::string& name) const;
+  bool is_backup_name(std::string_view name) const;
+  bool has_backup_suffix(std::string_view name) const;  // NAME + --suffix, NAME not empty
 
   // ---- The write side: temp files, installing, backups, partial files, delayed updates and
   // basis directories (install.cc, backup.cc, partial.cc, basis.cc, write_dirs.cc).
@@ -275,9 +276,9 @@ class Syncer {
   Task<void> finish_delayed();
   Task<Result<struct statx>> stat_installed(int dst_dirfd, const std::string& name, const std::string& rel);
   Task<Result<void>> make_backup(int dirfd, const std::string& name, const std::string& rel, bool prefer_rename);
-  // make_backup's work; `present` says whether there was something to keep.
+  // make_backup's work, for the item `st` describes.
   Task<Result<void>> place_backup_of(int dirfd, const std::string& name, const std::string& rel, bool prefer_rename,
-                                     bool& present);
+                                     const struct statx& st);
   Task<Result<void>> backup_by_copy(int dirfd, const std::string& name, const std::string& rel,
                                     const struct statx& st);
   Task<Result<std::shared_ptr<fs::Fd>>> backup_dir_for(const std::string& rel_dir);
