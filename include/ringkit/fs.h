@@ -110,6 +110,11 @@ CountAwaiter<size_t> write(int fd, std::span<const std::byte> buf, uint64_t offs
 // hand-off cost more than writing a few KiB into the page cache. Large writes belong on the
 // ring (or in copy_file_range): a direct call would hold the executor thread for their length.
 CountAwaiter<size_t> write_buffered(int fd, std::span<const std::byte> buf, uint64_t offset);
+// A small read, placed as write_buffered is. For a file system that keeps its files in memory
+// (memory_backed below): io_uring hands every read of tmpfs to an io-wq worker (it takes no
+// nonblocking reads), and reading a few KiB from memory costs less than that hand-off. Elsewhere
+// use read(): a direct call would wait for the device on the executor thread.
+CountAwaiter<size_t> read_buffered(int fd, std::span<std::byte> buf, uint64_t offset);
 // With a registered buffer: `buf` must lie inside the buffer registered at `buf_index`
 // (BufferPool leases give both). Falls back to plain read/write when nothing is registered.
 CountAwaiter<size_t> read_fixed(int fd, std::span<std::byte> buf, uint64_t offset, int buf_index);
@@ -122,6 +127,10 @@ VoidAwaiter fsync(int fd);
 VoidAwaiter fdatasync(int fd);
 VoidAwaiter fallocate(int fd, int mode, uint64_t offset, uint64_t length);
 VoidAwaiter ftruncate(int fd, uint64_t length);
+
+// Whether `fd`'s file system keeps its files in memory (tmpfs, ramfs): reading one never waits
+// for a device. One fstatfs(2), made here on the calling thread; false if it fails.
+bool memory_backed(int fd);
 
 // Where a call without an io_uring opcode runs. kPolicy: as EngineSettings::cheap_calls says
 // (inline on the executor thread by default). kBlockingPool: always on the blocking pool, for a

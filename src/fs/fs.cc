@@ -3,7 +3,9 @@
 #include "ringkit/fs.h"
 
 #include <linux/limits.h>
+#include <linux/magic.h>
 #include <linux/xattr.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -110,6 +112,19 @@ CountAwaiter<size_t> write_buffered(int fd, std::span<const std::byte> buf, uint
   Operation op = make_rw(OpCode::kWrite, fd, buf.data(), buf.size(), offset);
   op.worker_bound = true;
   return CountAwaiter<size_t>(op);
+}
+
+CountAwaiter<size_t> read_buffered(int fd, std::span<std::byte> buf, uint64_t offset) {
+  Operation op = make_rw(OpCode::kRead, fd, buf.data(), buf.size(), offset);
+  op.worker_bound = true;
+  return CountAwaiter<size_t>(op);
+}
+
+bool memory_backed(int fd) {
+  struct statfs info {};
+  if (::fstatfs(fd, &info) != 0) return false;
+  auto type = static_cast<unsigned long>(info.f_type);
+  return type == TMPFS_MAGIC || type == RAMFS_MAGIC;
 }
 
 CountAwaiter<size_t> read_fixed(int fd, std::span<std::byte> buf, uint64_t offset, int buf_index) {

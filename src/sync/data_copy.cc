@@ -25,9 +25,10 @@ namespace {
 // under target 4).
 constexpr uint64_t kChunk = 256 << 10;
 constexpr size_t kChunksInFlight = 4;
-// Leased buffers for all files together: one per entry the walk keeps in flight
-// (kEntriesInFlight, syncer.cc), so that small files never wait for one. Pages are touched only
-// when a buffer is first used.
+// Leased buffers for all files of a lane together (chunks above kHeapBuffer): half the entries
+// the walk keeps in flight (kEntriesInFlight, syncer.cc), as each of two lanes takes about half
+// of them; where one lane writes everything, a file may wait for a buffer, bounding memory at
+// 16 MiB a lane. Pages are touched only when a buffer is first used.
 constexpr size_t kBuffers = 64;
 constexpr uint64_t kHeapBuffer = 64 << 10;  // smaller chunks: a heap buffer, cheaper than a lease
 // Kernel copy (and clone) from this size on. Smaller files stay on the ring: a copy_file_range
@@ -103,12 +104,23 @@ CopyMethod copy_method_from_env() {
   return CopyMethod::kAuto;
 }
 
-Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes, uint64_t* prefix_done) {
-  co_return co_await copy_data_on(copy_.home, src_fd, dst_fd, size, punch_holes, prefix_done);
+Task<Result<void>> Syncer::copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes, uint64_t* prefix_done,
+                                     uint64_t src_dev) {
+  co_return co_await copy_data_on(copy_.home, src_fd, dst_fd, size, punch_holes, prefix_done, src_dev);
+}
+
+bool CopyLane::reads_from_memory(int fd, uint64_t dev) {
+  if (dev == kUnknownDevice) return false;
+  for (auto [known, memory] : in_memory) {
+    if (known == dev) return memory;
+  }
+  bool memory = fs::memory_backed(fd);
+  in_memory.emplace_back(dev, memory);
+  return memory;
 }
 
 Task<Result<void>> Syncer::copy_data_on(CopyLane& lane, int src_fd, int dst_fd, uint64_t size, bool punch_holes,
-                                        uint64_t* prefix_done) {
+                                        uint64_t* prefix_done, uint64_t src_dev) {
   ItemOutput* progress = lane.counts_progress ? &out_ : nullptr;
   uint64_t unused = 0;
   uint64_t& prefix = prefix_done != nullptr ? *prefix_done : unused;
@@ -129,11 +141,17 @@ Task<Result<void>> Syncer::copy_data_on(CopyLane& lane, int src_fd, int dst_fd, 
       co_return cloned;
     }
   }
+  // A small file from memory: one copy_file_range on this thread (its read cannot wait for a
+  // device). 100 000 x 1 KiB, tmpfs to tmpfs, one thread: 1.9 CPU s like direct read + write,
+  // one system call fewer, against 2.15 s through the ring, whose reads io-wq runs.
+  bool from_memory = !large && lane.reads_from_memory(src_fd, src_dev);
+  bool small_kernel = from_memory && method == CopyMethod::kAuto && !lane.small_kernel_copy_refused;
   uint64_t from = 0;
-  if (whole_file && (large || method == CopyMethod::kKernel)) {
+  if (whole_file && (large || method == CopyMethod::kKernel || small_kernel)) {
     auto copied = co_await kernel_copy(src_fd, dst_fd, size, where, progress, from);
     prefix = from;
     if (!copied || from == size) co_return copied;
+    if (small_kernel && from == 0) lane.small_kernel_copy_refused = true;
   }
   // The ring: up to kChunksInFlight chunks of the file in flight, each read into a buffer and
   // written from that same buffer.
@@ -147,7 +165,7 @@ Task<Result<void>> Syncer::copy_data_on(CopyLane& lane, int src_fd, int dst_fd, 
   std::vector<char> finished(chunks, 0);
   co_await parallel_for(chunks, kChunksInFlight, [&](size_t i) {
     return copy_chunk(lane, src_fd, dst_fd, from + i * chunk, std::min(chunk, left - i * chunk), punch_holes,
-                      outcome, finished[i]);
+                      from_memory, outcome, finished[i]);
   });
   size_t whole = static_cast<size_t>(std::find(finished.begin(), finished.end(), 0) - finished.begin());
   prefix = std::min(size, from + whole * chunk);
@@ -158,7 +176,7 @@ Task<Result<void>> Syncer::copy_data_on(CopyLane& lane, int src_fd, int dst_fd, 
 }
 
 Task<void> Syncer::copy_chunk(CopyLane& lane, int src_fd, int dst_fd, uint64_t offset, uint64_t length,
-                              bool punch_holes, Result<void>& outcome, char& finished) {
+                              bool punch_holes, bool from_memory, Result<void>& outcome, char& finished) {
   if (!outcome) co_return;  // another chunk failed: stop early
   if (stop_requested()) {
     outcome = std::make_error_code(std::errc::operation_canceled);  // the file is abandoned
@@ -177,7 +195,10 @@ Task<void> Syncer::copy_chunk(CopyLane& lane, int src_fd, int dst_fd, uint64_t o
   }
   uint64_t filled = 0;
   while (filled < length) {
-    auto n = co_await fs::read(src_fd, buf.subspan(filled), offset + filled);
+    // (Not a ?: inside the co_await: GCC 12.)
+    auto read = from_memory ? fs::read_buffered(src_fd, buf.subspan(filled), offset + filled)
+                            : fs::read(src_fd, buf.subspan(filled), offset + filled);
+    auto n = co_await read;
     if (!n) {
       outcome = n.error();
       co_return;

@@ -7,9 +7,13 @@
 //  - kernel copy (large files): copy_file_range(2) in pieces on the blocking pool. The kernel
 //    copies page cache to page cache: no pass through user memory, and the pool threads copy
 //    one file per core. Not with -S either (the zero blocks must be seen).
+//  - kernel copy inline (small files whose source is in memory: tmpfs, ramfs): one
+//    copy_file_range on the executor thread. Nothing can wait for a device, and the ring would
+//    hand the read to an io-wq worker (fs::read_buffered says why).
 //  - ring: reads into buffers leased from a BufferPool and writes from the same buffers, several
 //    chunks of a file in flight. The way for -S, for small files, and the fallback where the
-//    kernel refuses the others (EXDEV between file systems, EOPNOTSUPP, EINVAL).
+//    kernel refuses the others (EXDEV between file systems, EOPNOTSUPP, EINVAL). A small file's
+//    read from memory is a direct call (fs::read_buffered), its write too (fs::write_buffered).
 // "Large" is 1 MiB or more; the constants in data_copy.cc carry the measurements behind each
 // choice.
 //
@@ -21,6 +25,8 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "ringkit/buffer_pool.h"
 
@@ -51,7 +57,18 @@ struct CopyLane {
   // Bytes written update the progress counters here (the home lane); a worker's are counted at
   // home when its file is done.
   bool counts_progress = true;
+  // Devices whose file system keeps files in memory (fs::memory_backed), asked once each.
+  std::vector<std::pair<uint64_t, bool>> in_memory;
+  // copy_file_range refused a small file from memory (between two file systems): the ring's
+  // direct reads copy such files from then on.
+  bool small_kernel_copy_refused = false;
+
+  // Whether the file open as `fd`, on device `dev`, is in memory. kUnknownDevice: no.
+  bool reads_from_memory(int fd, uint64_t dev);
 };
+
+// For copy_data: the source's device is not known (the copy takes the ring for small files).
+constexpr uint64_t kUnknownDevice = ~uint64_t{0};
 
 // What Syncer::copy_data keeps from file to file.
 struct CopyState {

@@ -18,7 +18,11 @@
 namespace ringkit::sync {
 namespace {
 
-constexpr size_t kEntriesInFlight = 64;
+// Entries of a directory worked on at once (lookups, or the writes of its files). With two
+// executors, up to kWorkerBacklog of them wait on the worker (transfer_worker.cc) and the rest
+// keep the home thread busy: 64 in all left one thread or the other idle, 128 measured 1.21 s
+// against 1.40 s for 100 000 x 1 KiB on tmpfs (medians of 12, interleaved).
+constexpr size_t kEntriesInFlight = 128;
 
 std::string basename_of(const std::string& path) {
   size_t slash = path.find_last_of('/');

@@ -211,12 +211,13 @@ class Syncer {
   Task<void> sync_special(DirPair& dir, Work& work, const struct statx* dst_st);
   // `prefix_done` (if given) receives how many bytes from the start were written completely.
   Task<Result<void>> copy_data(int src_fd, int dst_fd, uint64_t size, bool punch_holes = false,
-                               uint64_t* prefix_done = nullptr);
-  // The same with `lane`'s buffers, on `lane`'s executor thread.
+                               uint64_t* prefix_done = nullptr, uint64_t src_dev = kUnknownDevice);
+  // The same with `lane`'s buffers, on `lane`'s executor thread. `src_dev`, the source's device
+  // if known, lets a small file from memory skip the ring (data_copy.h).
   Task<Result<void>> copy_data_on(CopyLane& lane, int src_fd, int dst_fd, uint64_t size, bool punch_holes = false,
-                                  uint64_t* prefix_done = nullptr);
+                                  uint64_t* prefix_done = nullptr, uint64_t src_dev = kUnknownDevice);
   Task<void> copy_chunk(CopyLane& lane, int src_fd, int dst_fd, uint64_t offset, uint64_t length, bool punch_holes,
-                        Result<void>& outcome, char& finished);
+                        bool from_memory, Result<void>& outcome, char& finished);
   static Task<Result<void>> write_all(int fd, std::span<const std::byte> data, uint64_t offset);
   struct TempFile;
   Task<void> copy_failed(DirPair& dir, Work& work, TempFile& tmp, uint64_t prefix, WantedAttrs want,
@@ -411,8 +412,10 @@ class Syncer {
   std::optional<unsigned> threads_setting_ = sync_threads_from_env();
   std::unique_ptr<ExecutorThread> worker_;
   bool workers_off_ = false;
-  size_t writes_on_worker_ = 0;  // writes in flight there, and here (for the balance)
-  size_t writes_at_home_ = 0;
+  // Writes handed to the worker and not finished there yet (worker_for's balance): raised at
+  // home, lowered on the worker thread.
+  std::atomic<size_t> worker_backlog_{0};
+  static constexpr size_t kWorkerBacklog = 64;
   CopyState copy_;          // how file data is copied (data_copy.cc)
 };
 

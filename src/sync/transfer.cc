@@ -157,9 +157,7 @@ Task<void> Syncer::write_regular(DirPair& dir, Work& work, const struct statx* d
     co_await write_on_worker(*worker, dir, work, exists, want);  // transfer_worker.cc
     co_return;
   }
-  ++writes_at_home_;
   co_await write_here(dir, work, dst, want, copy_from);
-  --writes_at_home_;
 }
 
 // write_regular on the home executor.
@@ -215,7 +213,8 @@ Task<void> Syncer::write_here(DirPair& dir, Work& work, const struct statx* dst,
   }
   uint64_t prefix = 0;
   out_.transfer_starting(work.line, e.st.stx_size);
-  auto copied = co_await copy_data(src->get(), tmp.fd.get(), e.st.stx_size, opt_.inplace && exists, &prefix);
+  uint64_t src_dev = copy_from != nullptr ? kUnknownDevice : device_of(e.st);
+  auto copied = co_await copy_data(src->get(), tmp.fd.get(), e.st.stx_size, opt_.inplace && exists, &prefix, src_dev);
   if (copied && opt_.inplace) copied = co_await fs::ftruncate(tmp.fd.get(), e.st.stx_size);  // it may have been longer
   if (copied) copied = co_await bring_near(dir, tmp, work.dst_name, e.st.stx_size);
   if (!copied) {

@@ -34,6 +34,7 @@ struct Syncer::WorkerWrite {
   std::string dst_name;
   bool replacing = false;  // `dst_name` exists
   uint64_t size = 0;
+  uint64_t src_dev = kUnknownDevice;
   WantedAttrs want;
   mode_t create_mode = 0600;  // the temp file's (Syncer::create_mode)
 };
@@ -73,10 +74,12 @@ Executor* Syncer::worker_for(const Entry& e, const BasisMatch* copy_from) {
     }
     log(LogLevel::kInfo, "executor threads: 2 (" + threads.why + ")");
   }
-  // Balance: the worker takes a file while it has no more writes in flight than home has. The
-  // side that finishes its writes sooner is offered more (measured: handing the worker every
-  // file left it the bottleneck, 3x the home thread's CPU, and no faster than one thread).
-  if (writes_on_worker_ > writes_at_home_) return nullptr;
+  // Balance: the worker takes a file while fewer than kWorkerBacklog of its writes are
+  // unfinished there; beyond that, home writes the file itself. The worker never runs dry while
+  // home can feed it, and home takes the overflow when the worker cannot keep up. (Comparing
+  // writes in flight on each side, as before, starved the worker: home's direct-call writes are
+  // rarely in flight, and a worker's write counts until home resumes it, not until it is done.)
+  if (worker_backlog_.load(std::memory_order_relaxed) >= kWorkerBacklog) return nullptr;
   return &worker_->executor();
 }
 
@@ -85,10 +88,10 @@ Task<void> Syncer::write_on_worker(Executor& worker, DirPair& dir, Work& work, b
   Entry& e = *work.src;
   std::string rel = dir.rel + e.name;
   mode_t mode = co_await create_mode(dir, want);
-  WorkerWrite job{dir.src.get(), e.name, e.followed, dir.dst.get(), work.dst_name, exists, e.st.stx_size, want, mode};
-  ++writes_on_worker_;
+  WorkerWrite job{dir.src.get(), e.name, e.followed,    dir.dst.get(), work.dst_name,
+                  exists,         e.st.stx_size, device_of(e.st), want,          mode};
+  worker_backlog_.fetch_add(1, std::memory_order_relaxed);  // less one when write_plain ends
   WorkerWritten done = co_await run_on(worker, write_plain(std::move(job)));
-  --writes_on_worker_;
   using Stage = WorkerWritten::Stage;
   switch (done.stage) {
     case Stage::kOpenSource:
@@ -124,6 +127,10 @@ Task<void> Syncer::write_on_worker(Executor& worker, DirPair& dir, Work& work, b
 // options, CopyState::worker and the file system. Its descriptors are closed here, except a
 // temp file handed home after a failed copy.
 Task<Syncer::WorkerWritten> Syncer::write_plain(WorkerWrite job) {
+  struct Finished {  // on every way out
+    std::atomic<size_t>& backlog;
+    ~Finished() { backlog.fetch_sub(1, std::memory_order_relaxed); }
+  } finished{worker_backlog_};
   WorkerWritten out;
   auto src = co_await fs::openat(job.src_dirfd, job.src_name, O_RDONLY | (job.follow ? 0 : O_NOFOLLOW));
   if (!src) {
@@ -137,7 +144,7 @@ Task<Syncer::WorkerWritten> Syncer::write_plain(WorkerWrite job) {
     co_return out;
   }
   TempFile tmp = std::move(*opened);
-  auto copied = co_await copy_data_on(copy_.worker, src->get(), tmp.fd.get(), job.size, false, &out.prefix);
+  auto copied = co_await copy_data_on(copy_.worker, src->get(), tmp.fd.get(), job.size, false, &out.prefix, job.src_dev);
   if (!copied) {
     out.stage = WorkerWritten::Stage::kWrite;
     out.error = copied.error();

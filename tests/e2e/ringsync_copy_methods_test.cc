@@ -6,7 +6,9 @@
 // each method really took its path: the kernel copy moved exactly the large files' bytes, the
 // ring none, -S never asks the kernel.
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -183,6 +185,66 @@ TEST_P(CopyMethods, ProgressCountsTheBytesAsTheyAreCopied) {
     EXPECT_LT(bytes, size);
   }
 }
+
+// A source in memory (tmpfs): each small file too is one copy_file_range on the executor thread
+// (the ring would hand its read to io-wq); into another file system the kernel refuses that once
+// per executor thread, and the ring then copies with direct reads. Same files as rsync's either
+// way. Parameter: the backend.
+class CopyFromMemory : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    struct statfs info {};
+    if (::statfs("/dev/shm", &info) != 0 || info.f_type != TMPFS_MAGIC) GTEST_SKIP() << "/dev/shm is not tmpfs";
+    base_ = make_temp_dir_in("/dev/shm", "ringsync-mem");
+    build_copy_tree(base_ + "/src", 1);
+  }
+  void TearDown() override {
+    if (!base_.empty()) remove_tree(base_);
+  }
+
+  CopyRun copy_both(const std::string& dest_base) {
+    std::filesystem::create_directories(dest_base);
+    RunResult rr = run_program({"rsync", "-a", base_ + "/src/", dest_base + "/r/"});
+    EXPECT_EQ(rr.exit_code, 0) << rr.err;
+    CopyRun run = run_ringsync_copy(GetParam(), "auto", {"-a", base_ + "/src/", dest_base + "/g/"});
+    EXPECT_EQ(run.result.exit_code, 0) << run.describe();
+    std::vector<std::string> diffs = copy_differences(dest_base + "/r", dest_base + "/g");
+    EXPECT_TRUE(diffs.empty()) << indent_lines(diffs);
+    return run;
+  }
+
+  std::string base_;
+};
+
+TEST_P(CopyFromMemory, SmallFilesTooAreKernelCopies) {
+  CopyRun run = copy_both(base_ + "/same");
+  SCOPED_TRACE(run.describe());
+  EXPECT_EQ(run.clone_calls(), large_files()) << "only large files try a clone";
+  EXPECT_EQ(run.kernel_bytes(), all_bytes()) << "every byte by copy_file_range";
+  EXPECT_GE(run.kernel_calls(), nonempty_files());
+}
+
+TEST_P(CopyFromMemory, IntoAnotherFileSystemTheRingReadsDirectly) {
+  std::string dest = make_temp_dir("ringsync-mem-x");  // /tmp: ext4 here
+  ScopedTempTree cleanup{dest};
+  struct stat shm {}, there {};
+  ASSERT_EQ(::stat(base_.c_str(), &shm), 0);
+  ASSERT_EQ(::stat(dest.c_str(), &there), 0);
+  if (shm.st_dev == there.st_dev) GTEST_SKIP() << dest << " is on tmpfs too";
+  CopyRun run = copy_both(dest);
+  SCOPED_TRACE(run.describe());
+  EXPECT_EQ(run.kernel_bytes(), 0);
+  int small_refused = 0;
+  for (const CopyRun::Call& c : run.calls) {
+    if (c.clone) continue;
+    EXPECT_EQ(c.result, -EXDEV);
+    small_refused += c.length < (1 << 20);
+  }
+  EXPECT_GE(small_refused, 1) << "a small file never tried copy_file_range";
+  EXPECT_LE(small_refused, 2) << "asked again after a refusal (once per executor thread)";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CopyFromMemory, ::testing::Values("uring", "threads"));
 
 INSTANTIATE_TEST_SUITE_P(Methods, CopyMethods,
                          ::testing::Combine(::testing::Values("auto", "ring", "copy_file_range", "clone"),

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,22 @@ TEST_P(FsPlacementAutoTest, CheapCallsAreInlineOnTmpfsDevShm) {
   EXPECT_EQ(pool_delta(), 0u);
 }
 
+// fs::memory_backed: tmpfs keeps its files in memory, ext4 does not.
+TEST(FsMemoryBacked, TmpfsIsAndExt4IsNot) {
+  fs::Fd shm(::open("/dev/shm", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  fs::Fd tmp(::open("/tmp", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  struct statfs shm_info {};
+  struct statfs tmp_info {};
+  ASSERT_EQ(::fstatfs(shm.get(), &shm_info), 0);
+  ASSERT_EQ(::fstatfs(tmp.get(), &tmp_info), 0);
+  if (shm_info.f_type != 0x01021994 || tmp_info.f_type != 0xEF53) {
+    GTEST_SKIP() << "needs tmpfs on /dev/shm and ext4 on /tmp";
+  }
+  EXPECT_TRUE(fs::memory_backed(shm.get()));
+  EXPECT_FALSE(fs::memory_backed(tmp.get()));
+  EXPECT_FALSE(fs::memory_backed(-1)) << "a failed fstatfs says no";
+}
+
 // ---- metadata_ops: statx and mkdirat on the ring or as cheap calls. ----
 
 Task<std::string> metadata_sequence(int dirfd) {
@@ -200,12 +217,13 @@ TEST_P(FsMetadataCheapTest, StatxAndMkdiratRunInline) {
   EXPECT_EQ(ex().stats().pool_calls, before.pool_calls);
 }
 
-// Opens that create (O_CREAT, O_TMPFILE, O_TRUNC) and fs::write_buffered, which io_uring would
-// hand to io-wq whatever the file, are placed as the metadata calls are; a plain open and a
-// plain write stay ring requests. Returns what each did, for the result must not change.
+// Opens that create (O_CREAT, O_TMPFILE, O_TRUNC), fs::write_buffered and fs::read_buffered,
+// which io_uring would hand to io-wq (always, or on tmpfs), are placed as the metadata calls are;
+// a plain open, write and read stay ring requests. Returns what each did, for the result must
+// not change.
 Task<std::string> worker_bound_sequence(int dirfd) {
   std::string out;
-  auto created = co_await fs::openat(dirfd, "new", O_CREAT | O_EXCL | O_WRONLY, 0600);
+  auto created = co_await fs::openat(dirfd, "new", O_CREAT | O_EXCL | O_RDWR, 0600);
   out += created ? "created|" : describe(created.error()) + "|";
   auto tmp = co_await fs::openat(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
   out += tmp ? "tmpfile|" : describe(tmp.error()) + "|";
@@ -215,6 +233,9 @@ Task<std::string> worker_bound_sequence(int dirfd) {
   if (created) {
     auto n = co_await fs::write_buffered(created->get(), data, 0);
     out += n ? std::to_string(*n) + "|" : describe(n.error()) + "|";
+    char back[4] = {};
+    auto r = co_await fs::read_buffered(created->get(), std::as_writable_bytes(std::span(back)), 0);
+    out += r ? std::string(back, *r) + "|" : describe(r.error()) + "|";
   }
   co_return out;
 }
@@ -227,6 +248,9 @@ Task<std::string> ring_bound_sequence(int dirfd) {
   if (opened) {
     auto n = co_await fs::write(opened->get(), data, 3);
     out += n ? std::to_string(*n) + "|" : describe(n.error()) + "|";
+    char back[8] = {};
+    auto r = co_await fs::read(opened->get(), std::as_writable_bytes(std::span(back)), 0);
+    out += r ? std::string(back, *r) + "|" : describe(r.error()) + "|";
   }
   co_return out;
 }
@@ -234,13 +258,13 @@ Task<std::string> ring_bound_sequence(int dirfd) {
 TEST_P(FsMetadataCheapTest, CreatingOpensAndBufferedWritesRunInline) {
   fs::Fd d(::open(dir().c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   ExecutorStats before = ex().stats();
-  EXPECT_EQ(run(worker_bound_sequence(d.get())), "created|tmpfile|beneath|3|");
-  EXPECT_EQ(ex().stats().inline_calls - before.inline_calls, 4u);
+  EXPECT_EQ(run(worker_bound_sequence(d.get())), "created|tmpfile|beneath|3|abc|");
+  EXPECT_EQ(ex().stats().inline_calls - before.inline_calls, 5u);
   EXPECT_EQ(ex().stats().submitted, before.submitted) << "nothing reached the backend";
 
   before = ex().stats();
-  EXPECT_EQ(run(ring_bound_sequence(d.get())), "opened|2|");
-  EXPECT_EQ(ex().stats().inline_calls, before.inline_calls) << "a plain open and write are ring requests";
+  EXPECT_EQ(run(ring_bound_sequence(d.get())), "opened|2|abcxy|");
+  EXPECT_EQ(ex().stats().inline_calls, before.inline_calls) << "a plain open, write and read are ring requests";
   struct stat st {};
   ASSERT_EQ(::fstatat(d.get(), "new", &st, 0), 0);
   EXPECT_EQ(st.st_size, 5);
@@ -249,7 +273,7 @@ TEST_P(FsMetadataCheapTest, CreatingOpensAndBufferedWritesRunInline) {
 TEST_P(FsMetadataOnRingTest, CreatingOpensGoThroughTheBackend) {
   fs::Fd d(::open(dir().c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   ExecutorStats before = ex().stats();
-  EXPECT_EQ(run(worker_bound_sequence(d.get())), "created|tmpfile|beneath|3|");
+  EXPECT_EQ(run(worker_bound_sequence(d.get())), "created|tmpfile|beneath|3|abc|");
   EXPECT_EQ(ex().stats().inline_calls, before.inline_calls) << "kRing never runs them inline";
 }
 
