@@ -723,7 +723,8 @@ Task<void> Syncer::set_dir_attrs(DirPair& dir, const WantedAttrs& want, const st
   }
   if (!dir.dst.valid()) co_return;
   auto after = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
-  auto r = co_await apply_attrs_fd(dir.dst.get(), want, after ? &*after : nullptr);
+  const struct statx* now = after ? &*after : nullptr;
+  auto r = co_await apply_attrs_fd(dir.dst.get(), final_dir_attrs(want, now), now);
   if (!r) rep_.file_error("set attributes of", display, r.error());
 }
 
@@ -831,7 +832,10 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   child.links = parent.links + (e.followed ? 1 : 0);
   std::error_code not_entered;  // made and itemized, like rsync, but not entered
   if (e.followed) not_entered = enter_followed(e, child.links);
-  if (!not_entered) {
+  // A directory that is not walked (-d, a list without -r, a mount point under -x) is not
+  // opened either: rsync does not read it, so one it could not read is no error there.
+  bool walked = enters && !mount_point;
+  if (!not_entered && walked) {
     int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;  // implied directories: followed, as rsync does
     auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
     if (!src && src.error() == std::errc::no_such_file_or_directory) {
@@ -872,7 +876,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     if (dst) child.dst = std::move(*dst);
   }
   child.dst_new = created;
-  if (!enters || mount_point || not_entered) {
+  if (!walked || not_entered) {
     // -d, a mount point under -x, or a named directory alone: the directory itself.
     if (listed) {
       ItemChange change{created ? ItemChange::Update::kLocalChange : ItemChange::Update::kNoUpdate,
@@ -895,7 +899,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
       if (!opt_.dry_run && child.link_dir >= 0) {
         co_await set_dirlink_attrs(child, want, rel);
       } else if (!opt_.dry_run && child.dst.valid()) {
-        auto r = co_await apply_attrs_fd(child.dst.get(), want, now);
+        auto r = co_await apply_attrs_fd(child.dst.get(), final_dir_attrs(want, now), now);
         if (!r) rep_.file_error("set attributes of", rel, r.error());
       }
     }
