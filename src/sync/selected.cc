@@ -216,6 +216,7 @@ Task<void> Syncer::open_other_bases(DirPair& dir, const std::vector<Entry>& entr
     other->links = dir.links;
     other->dst_new = dir.dst_new;
     other->dst_outside = dir.dst_outside;
+    other->unsent = dir.unsent;
     if (e.base < base_fds_.size() && base_fds_[e.base].valid()) {
       auto src = co_await fs::openat(base_fds_[e.base].get(), dir_path(dir.rel), O_RDONLY | O_DIRECTORY);
       if (src) other->src = std::move(*src);

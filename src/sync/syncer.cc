@@ -587,6 +587,10 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
   // that would end up empty are not sent at all.
   if (opt_.prune_empty_dirs || dir.sel) co_await prune_dirs(dir, entries);
   co_await open_other_bases(dir, entries);
+  if (dir.unsent) {
+    co_await count_unsent_entries(dir, entries);
+    co_return;
+  }
 
   // The directory's own line is decided before its deletions (which change its times; they are
   // made good when its attributes are set after the contents), as rsync does.
@@ -788,6 +792,10 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     co_return;
   }
   bool listed = !(e.implied && !opt_.implied_dirs);
+  if (parent.unsent) {
+    if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point);
+    co_return;
+  }
   if (parent.dst_outside && !opt_.dry_run && listed) {
     // -K: the parent is a link that leads out of DEST. rsync's mkdir there fails (ELOOP) and
     // nothing below is sent; nothing is written outside DEST here either.
@@ -816,13 +824,12 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   // creates nothing, not even directories.
   ItemLine skip_note;
   bool in_the_way = work.dst_present && !exists_as_dir && dst_type != DT_UNKNOWN;
-  if (in_the_way && skipped_for_existence(true, without_trailing_slash(rel), true, skip_note)) {
+  bool skipped = in_the_way && skipped_for_existence(true, without_trailing_slash(rel), true, skip_note);
+  if (!skipped && in_the_way && !co_await remove_in_the_way(parent, work, false)) co_return;
+  skipped = skipped || (!exists_as_dir && skipped_for_existence(false, without_trailing_slash(rel), true, skip_note));
+  if (skipped) {
     out_.emit(skip_note);
-    co_return;
-  }
-  if (in_the_way && !co_await remove_in_the_way(parent, work, false)) co_return;
-  if (!exists_as_dir && skipped_for_existence(false, without_trailing_slash(rel), true, skip_note)) {
-    out_.emit(skip_note);
+    if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point);
     co_return;
   }
   DirPair child;
@@ -928,6 +935,7 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
     co_return;
   }
   ++rep_.stats().files;
+  count_in_totals(e);
   struct statx dst_st {};
   const struct statx* dst = nullptr;
   if (work.dst_present && dir.dst.valid()) {
@@ -951,14 +959,73 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
   if (e.is_reg()) {
     co_await sync_regular(dir, work, dst);
   } else if (e.is_symlink()) {
-    ++rep_.stats().links;
-    rep_.stats().total_size += e.st.stx_size;  // rsync counts a symlink's target in the total
     co_await sync_symlink(dir, work, dst);
   } else {
     co_await sync_special(dir, work, dst);
   }
   // -vv: the backup of what was there is said after the item's line, as rsync's receiver does.
   if (ItemLine kept = take_backup_note(rel); !kept.empty()) work.more_lines().push_back(std::move(kept));
+}
+
+void Syncer::count_in_totals(const Entry& e) {
+  if (e.is_reg()) {
+    ++rep_.stats().regular_files;
+    rep_.stats().total_size += e.st.stx_size;
+  } else if (e.is_symlink()) {
+    ++rep_.stats().links;
+    rep_.stats().total_size += e.st.stx_size;  // rsync counts a symlink's target in the total
+  }
+}
+
+Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
+                                    bool walked) {
+  ++rep_.stats().files;
+  ++rep_.stats().dirs;
+  if (!walked || interrupted()) co_return;
+  DirPair child;
+  child.rel = rel;
+  child.sel = sel;
+  child.links = parent.links + (e.followed ? 1 : 0);
+  child.unsent = true;
+  // What rsync's sender says of a directory it cannot list, it says here too.
+  std::error_code not_entered;
+  if (e.followed) not_entered = enter_followed(e, child.links);
+  if (!not_entered) {
+    auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | (e.followed ? 0 : O_NOFOLLOW));
+    if (!src && src.error() == std::errc::no_such_file_or_directory) {
+      rep_.vanished(rel);
+      co_return;
+    }
+    if (src) {
+      child.src = std::move(*src);
+    } else {
+      not_entered = src.error();
+    }
+  }
+  if (not_entered) {
+    io_error_ = true;
+    rep_.file_error("opendir", rel, not_entered);
+    co_return;
+  }
+  co_await sync_dir(std::move(child), e.st, false, rel);
+}
+
+Task<void> Syncer::count_unsent_entries(DirPair& dir, std::vector<Entry>& entries) {
+  std::vector<Entry*> subdirs;
+  for (Entry& e : entries) {
+    if (e.is_dir()) {
+      subdirs.push_back(&e);
+    } else if (!e.not_copied) {
+      ++rep_.stats().files;
+      count_in_totals(e);
+    }
+  }
+  sort_dirs(subdirs, false);
+  for (Entry* e : subdirs) {
+    if (rep_.stopped() || interrupted()) co_return;
+    Work w{e, e->name};
+    co_await sync_subdir(pair_for(dir, *e), w);
+  }
 }
 
 // Whether this run copies items of e's kind (others are skipped with a note, as rsync does).

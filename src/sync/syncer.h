@@ -105,6 +105,9 @@ class Syncer {
     int link_dir = -1;
     std::string link_name;
     bool dst_outside = false;
+    // --existing/--ignore-existing skipped the directory: it is walked for rsync's totals alone
+    // (rsync's sender lists what its receiver then skips), nothing below it is touched.
+    bool unsent = false;
     std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
     std::optional<bool> dst_default_acl;  // create_mode(): dst has a default ACL (asked once)
   };
@@ -192,6 +195,14 @@ class Syncer {
                             const std::string& dst_name);
   Task<void> sync_dir(DirPair dir, FileStat src_st, bool created, std::string display);
   Task<void> sync_subdir(DirPair& parent, Work& work);
+  // A directory skipped by --existing/--ignore-existing, or one below it: counted, and what is
+  // below it (when `walked`) counted as DirPair::unsent says.
+  Task<void> count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
+                              bool walked);
+  Task<void> count_unsent_entries(DirPair& dir, std::vector<Entry>& entries);
+  // A listed non-directory in rsync's totals (the -v summary, --stats), whatever then happens
+  // to it.
+  void count_in_totals(const Entry& e);
   // Directories are walked in rsync's order of "name/"; `root`: entries of the transfer root.
   void sort_dirs(std::vector<Entry*>& dirs, bool root) const;
   Task<void> sync_nondir(DirPair& dir, Work& work);
