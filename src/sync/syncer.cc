@@ -821,12 +821,12 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   }
   if (link != DirLink::kNone) exists_as_dir = true;
   // --ignore-existing: an existing non-directory stays, and so does the subtree; --existing
-  // creates nothing, not even directories.
+  // creates nothing where nothing is, not even directories (a non-directory in the way is
+  // replaced, as rsync does: something exists under the name).
   ItemLine skip_note;
   bool in_the_way = work.dst_present && !exists_as_dir && dst_type != DT_UNKNOWN;
-  bool skipped = in_the_way && skipped_for_existence(true, without_trailing_slash(rel), true, skip_note);
+  bool skipped = !exists_as_dir && skipped_for_existence(in_the_way, without_trailing_slash(rel), true, skip_note);
   if (!skipped && in_the_way && !co_await remove_in_the_way(parent, work, false)) co_return;
-  skipped = skipped || (!exists_as_dir && skipped_for_existence(false, without_trailing_slash(rel), true, skip_note));
   if (skipped) {
     out_.emit(skip_note);
     if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point);
