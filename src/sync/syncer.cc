@@ -484,6 +484,7 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
   if (entry.is_dir()) {
     co_await sync_subdir(dir, work);
   } else if (!deletion_pass_) {
+    co_await probe_partial_dir(dir);  // --partial-dir: its stale partial file goes too
     co_await sync_nondir(dir, work);
     print_work(work);
   }
