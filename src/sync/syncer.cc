@@ -530,10 +530,8 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
       co_return;
     }
     entries = std::move(*listed);
-    if (dir.sel) {
-      if (!deletion_pass_) report_missing_names(dir, entries);
-      for (Entry& e : entries) e.base = dir.sel->base;
-    }
+    if (dir.sel && !deletion_pass_) report_missing_names(dir, entries);
+    for (Entry& e : entries) e.base = dir.base;
     co_await stat_entries(dir.src.get(), entries, dir.rel);
   } else {
     entries = co_await selected_entries(dir);
@@ -550,7 +548,7 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
   };
   std::optional<PopOnExit> pop_sender, pop_receiver;
   if (filtering_) {
-    if (FilterStatus st = sender_->push_dir(dir_key(dir.rel)); !st) {
+    if (FilterStatus st = sender_->push_dir(dir_key(dir.rel), filter_base(dir.base)); !st) {
       rep_.fatal(st.error().message, st.error().kind == FilterError::Kind::kFileIo ? kExitFileIo : kExitUsage);
     }
     pop_sender.emplace(&sender_);
@@ -836,6 +834,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   DirPair child;
   child.rel = rel;
   child.sel = child_sel;
+  child.base = e.base;
   child.listed = listed;
   child.links = parent.links + (e.followed ? 1 : 0);
   std::error_code not_entered;  // made and itemized, like rsync, but not entered
@@ -986,6 +985,7 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
   DirPair child;
   child.rel = rel;
   child.sel = sel;
+  child.base = e.base;
   child.links = parent.links + (e.followed ? 1 : 0);
   child.unsent = true;
   // What rsync's sender says of a directory it cannot list, it says here too.

@@ -96,6 +96,7 @@ class Syncer {
     // -R/--files-from (selected.cc): what the list names below this directory; none: the
     // directory is walked whole (with -r) as without a list.
     std::optional<SelView> sel;
+    uint32_t base = 0;    // -R: the base its source directory is read from (as Entry::base)
     bool listed = true;   // the directory itself is an item (not the unnamed root of a list, nor
                           // an implied directory under --no-implied-dirs): its line, its attributes
     int links = 0;        // -L/-k/--copy-unsafe-links: source symlinks followed on the way here
@@ -153,6 +154,9 @@ class Syncer {
   Task<void> stat_selected(DirPair& dir, Entry& e);
   Task<void> open_other_bases(DirPair& dir, const std::vector<Entry>& entries);
   DirPair& pair_for(DirPair& dir, const Entry& e);
+  // -R from several bases: the absolute path of the base a directory of the list comes from,
+  // where its per-directory filter files are read (FilterList::push_dir); empty otherwise.
+  std::string_view filter_base(uint32_t base) const;
   void report_missing_names(const DirPair& dir, const std::vector<Entry>& listed);
   Task<void> stat_dest_entries(DirPair& dir, std::vector<Work>& works);
   // -m and implied directories (prune.cc): whether a directory ends up holding anything.
@@ -407,6 +411,7 @@ class Syncer {
   // -R/--files-from: the named items (the list of names only) and their base directories.
   std::optional<Selection> selection_;
   std::vector<fs::Fd> base_fds_;
+  std::vector<std::string> base_roots_;  // their absolute paths, with more than one (filter_base)
   std::set<std::string> absolute_tops_;  // top names of absolute -R sources: lines show "/name/..."
   // -L/-k/--copy-unsafe-links: the source directories on the current path (loops), and how
   // often a followed link led back to one of them (see enter_followed()).
