@@ -285,8 +285,8 @@ Task<void> Syncer::scan_selection() {
   auto st = co_await fs::statx(root->get(), "", AT_EMPTY_PATH, kStatxMask);
   if (st) root_dev_ = device_of(*st);
   if (st && sel.root_listed()) out_.count_in_list(*st);
-  if (view.full && opt_.recursive) {
-    co_await scan_dir(root->get(), "", f);
+  if (view.full) {
+    co_await scan_dir(root->get(), "", f, 0, opt_.recursive ? std::nullopt : std::optional<SelView>(view));
   } else {
     co_await scan_selected_dir(root->get(), "", view, f);
   }
@@ -329,9 +329,8 @@ Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, F
     auto dir = co_await fs::openat(parent->get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
     if (!dir) continue;
     if (!sub || sub->full) {
-      // Sent whole ("dir/" without -r: one level, as scan_dir goes without -r). (Names the list
-      // holds deeper below such a directory are not counted: a known gap of -H there.)
-      co_await scan_dir(dir->get(), rel + e.name + "/", filters);
+      // Sent whole ("dir/" without -r: one level, and what the list names deeper down).
+      co_await scan_dir(dir->get(), rel + e.name + "/", filters, 0, sub);
     } else {
       co_await scan_selected_dir(dir->get(), rel + e.name + "/", *sub, filters);
     }

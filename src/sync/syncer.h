@@ -182,7 +182,10 @@ class Syncer {
   Task<void> scan_source(const SourceArg& source);
   std::optional<FilterList> side_filters(const SourceArg& source) const;
   static bool enter_filtered(FilterList* filters, const std::string& rel, std::vector<Entry>& entries);
-  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0);
+  // `list`: -R/--files-from without -r, what the list says of this directory, which is sent
+  // whole ("dir/") but one level only: the names it holds deeper down are scanned as it says.
+  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0,
+                      std::optional<SelView> list = std::nullopt);
   Task<void> quiet_stat(int dirfd, Entry& e, const std::string& rel);
   Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);
   Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);
