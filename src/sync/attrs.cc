@@ -63,6 +63,19 @@ WantedAttrs wanted_attrs(const Options& opt, const FileStat& src, bool is_new, m
   return w;
 }
 
+WantedAttrs final_dir_attrs(WantedAttrs want, const struct statx* current) {
+  if (my_euid() == 0) return want;
+  if (!want.set_mode) {
+    if (current == nullptr) return want;
+    want.mode = current->stx_mode & 07777;
+  }
+  if ((want.mode & S_IWUSR) != 0 && (want.mode & S_IRWXU) != S_IRWXU) {
+    want.mode |= S_IRWXU;
+    want.set_mode = true;
+  }
+  return want;
+}
+
 mode_t with_executability(mode_t dst_mode, mode_t src_mode) {
   mode_t perms = dst_mode & 07777;
   if (src_mode & 0111) {

@@ -49,6 +49,15 @@ bool same_mtime(const FileStat& a, const FileStat& b, int64_t modify_window);
 // (set where readable when the source is executable, cleared when it is not), as rsync does.
 mode_t with_executability(mode_t dst_mode, mode_t src_mode);
 
+// What a directory's attributes are set to once its contents are written (not in a dry run):
+// `want`, except that a user who is not root leaves the directory with the mode rsync leaves.
+// rsync, not root, gives each directory its owner's rwx while it writes inside, and gives the
+// mode back afterwards only where the owner lacks write permission (its touch_up_dirs): so a
+// directory of mode 0644 or 0311 (one such a user could not read) ends up 0744 or 0711, one of
+// 0555 as 0555. Without -p the mode in question is the directory's own, `current` (when
+// known: nullptr leaves it alone).
+WantedAttrs final_dir_attrs(WantedAttrs want, const struct statx* current);
+
 // Applies `want` to the open `fd` (owner, then mode, then times: chown may clear set-id bits,
 // and times must come last). `current` is what the item has now (nullptr: set everything);
 // only what differs is set (times exactly, to the nanosecond).

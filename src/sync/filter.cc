@@ -70,8 +70,10 @@ const std::string& FilterList::root() const {
   return root_;
 }
 
+const std::string& FilterList::current_root() const { return dirs_.empty() ? root() : dirs_.back().root; }
+
 std::string FilterList::dir_abs(std::string_view rel_dir) const {
-  std::string dir = root() == "/" ? std::string() : root();
+  std::string dir = current_root() == "/" ? std::string() : current_root();
   if (!rel_dir.empty()) {
     dir += '/';
     dir += rel_dir;
@@ -146,9 +148,11 @@ void FilterList::clear_sink(Sink& sink) {
   }
 }
 
-FilterStatus FilterList::push_dir(std::string_view rel_dir) {
+FilterStatus FilterList::push_dir(std::string_view rel_dir, std::string_view base_root) {
+  std::string root_here = base_root.empty() ? current_root() : clean_abs_path(base_root);
+  if (root_here.empty()) root_here = "/";
+  dirs_.push_back(PushedDir{std::string(rel_dir), std::move(root_here)});
   const std::string dir = dir_abs(rel_dir);
-  dirs_.emplace_back(rel_dir);
   const int depth = static_cast<int>(dirs_.size());
   FilterStatus first;
   // Lists added by a file read in this loop are read for this directory too.
@@ -306,8 +310,8 @@ bool FilterList::rule_matches(const Rule& rule, std::string_view path, bool is_d
   int pieces = 1;
   if (!rule.slash_count && !(rule.flags & kWild2)) {
     name = base_name(name);
-  } else if ((rule.flags & kAbsPath) && root() != "/") {
-    text = root().substr(1) + "/";
+  } else if ((rule.flags & kAbsPath) && current_root() != "/") {
+    text = current_root().substr(1) + "/";
     ++pieces;
   } else if (rule.flags & kWild2Prefix) {
     text = "/";

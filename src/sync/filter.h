@@ -124,7 +124,11 @@ class FilterList {
   // Enters `rel_dir` (relative to the root, "" for the root itself): reads the per-directory
   // merge files there, on top of the inherited ones.  Returns an error for a bad rule in one
   // of them (rsync aborts the transfer); the directory counts as pushed either way.
-  FilterStatus push_dir(std::string_view rel_dir);
+  // `base_root`: with -R from several bases (/a/./x /b/./y), the absolute path of the base the
+  // directory comes from, where rsync (which changes into each base) reads its merge files and
+  // matches '/' rules; it holds below it too.  Empty: the enclosing directory's (the root at
+  // the top).
+  FilterStatus push_dir(std::string_view rel_dir, std::string_view base_root = {});
   // REQUIRES: a matching push_dir.
   void pop_dir();
   int depth() const { return static_cast<int>(dirs_.size()); }
@@ -203,6 +207,8 @@ class FilterList {
   FilterStatus setup_merge_list(int list, const std::string& dir_abs, int depth);
   std::string dir_abs(std::string_view rel_dir) const;
   const std::string& root() const;
+  // The root of the innermost pushed directory (push_dir's base_root), else root().
+  const std::string& current_root() const;
 
   // The rule check() found, and the list it is in (kGlobalList, kCvsList, a merge list).
   struct Hit {
@@ -220,7 +226,11 @@ class FilterList {
   std::vector<Rule> cvs_rules_;
   bool cvs_loaded_ = false;
   std::deque<MergeList> merge_lists_;  // a deque: parsing into one list's frame may add lists
-  std::vector<std::string> dirs_;  // rel_dir of each pushed directory
+  struct PushedDir {
+    std::string rel;   // its rel_dir
+    std::string root;  // the root it is below (push_dir's base_root, or inherited)
+  };
+  std::vector<PushedDir> dirs_;
   mutable std::string root_;
   int f_option_count_ = 0;
   std::vector<std::string> warnings_;

@@ -63,7 +63,7 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
   }
 }
 
-Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int links) {
+Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int links, std::optional<SelView> list) {
   auto listed = co_await list_directory(dirfd);
   if (!listed) co_return;
   std::vector<Entry> entries = std::move(*listed);
@@ -82,7 +82,15 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
   }
   std::sort(dirs.begin(), dirs.end(), [](const Entry* a, const Entry* b) { return a->name + "/" < b->name + "/"; });
   for (Entry* e : dirs) {
-    if (!opt_.recursive) break;
+    if (!opt_.recursive) {
+      // One level, but the transfer goes on into what the list names below (as it does).
+      std::optional<SelView> deeper;
+      if (list) deeper = Selection::child_view(*list, e->name, false, list->base);
+      if (!deeper || deeper->empty()) continue;
+      auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
+      if (sub) co_await scan_selected_dir(sub->get(), rel + e->name + "/", *deeper, filters);
+      continue;
+    }
     if (opt_.one_file_system > 0 && device_of(e->st) != root_dev_) continue;
     // -L and friends: a followed link to a directory is scanned as the transfer enters it.
     int sub_links = links + (e->followed ? 1 : 0);

@@ -73,6 +73,7 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
     auto listed = co_await list_directory(dir->get());
     if (!listed) co_return false;
     entries = std::move(*listed);
+    for (Entry& e : entries) e.base = dir_entry.base;
     co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dir->get(), entries[i], rel); });
   } else {
     for (const SelChild& c : Selection::children(*sel)) {
@@ -120,7 +121,7 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
     std::optional<FilterList>* list;
   } pop(nullptr);
   if (filtering_ && sender_) {
-    bool ok = static_cast<bool>(sender_->push_dir(dir_key(rel)));
+    bool ok = static_cast<bool>(sender_->push_dir(dir_key(rel), filter_base(dir_entry.base)));
     pop.list = &sender_;
     if (!ok) co_return false;  // the walk reports a bad merge file
     std::erase_if(entries, [&](const Entry& e) { return !e.implied && excluded(rel + e.name, e.is_dir()); });

@@ -62,6 +62,9 @@ Task<bool> Syncer::load_selection() {
     }
     base_fds_.push_back(std::move(*fd));
   }
+  if (sel.bases().size() > 1) {
+    for (const std::string& dir : sel.bases()) base_roots_.push_back(absolute_dir(dir));
+  }
   selection_ = std::move(sel);
   co_return true;
 }
@@ -131,6 +134,7 @@ Task<void> Syncer::sync_selection() {
 
   DirPair root;
   root.sel = view;
+  root.base = view.base;
   root.listed = sel.root_named() || (sel.root_listed() && opt_.implied_dirs);
   if (!co_await open_root_pair(root, base_fds_[view.base].get(), ".", sel.bases()[view.base], created)) co_return;
   auto st = co_await fs::statx(root.src.get(), "", AT_EMPTY_PATH, kStatxMask);
@@ -212,10 +216,12 @@ Task<void> Syncer::open_other_bases(DirPair& dir, const std::vector<Entry>& entr
     other->rel = dir.rel;
     other->sel = dir.sel;
     other->sel->base = e.base;
+    other->base = e.base;
     other->listed = dir.listed;
     other->links = dir.links;
     other->dst_new = dir.dst_new;
     other->dst_outside = dir.dst_outside;
+    other->unsent = dir.unsent;
     if (e.base < base_fds_.size() && base_fds_[e.base].valid()) {
       auto src = co_await fs::openat(base_fds_[e.base].get(), dir_path(dir.rel), O_RDONLY | O_DIRECTORY);
       if (src) other->src = std::move(*src);
@@ -226,6 +232,11 @@ Task<void> Syncer::open_other_bases(DirPair& dir, const std::vector<Entry>& entr
     }
     dir.others.push_back(std::move(other));
   }
+}
+
+std::string_view Syncer::filter_base(uint32_t base) const {
+  if (base >= base_roots_.size()) return {};
+  return base_roots_[base];
 }
 
 Syncer::DirPair& Syncer::pair_for(DirPair& dir, const Entry& e) {
@@ -274,8 +285,8 @@ Task<void> Syncer::scan_selection() {
   auto st = co_await fs::statx(root->get(), "", AT_EMPTY_PATH, kStatxMask);
   if (st) root_dev_ = device_of(*st);
   if (st && sel.root_listed()) out_.count_in_list(*st);
-  if (view.full && opt_.recursive) {
-    co_await scan_dir(root->get(), "", f);
+  if (view.full) {
+    co_await scan_dir(root->get(), "", f, 0, opt_.recursive ? std::nullopt : std::optional<SelView>(view));
   } else {
     co_await scan_selected_dir(root->get(), "", view, f);
   }
@@ -283,7 +294,7 @@ Task<void> Syncer::scan_selection() {
 
 Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, FilterList* filters) {
   (void)dirfd;
-  if (filters != nullptr && !filters->push_dir(dir_key(rel))) co_return;
+  if (filters != nullptr && !filters->push_dir(dir_key(rel), filter_base(view.base))) co_return;
   for (const SelChild& c : Selection::children(view)) {
     if (c.base >= base_fds_.size() || !base_fds_[c.base].valid()) continue;
     auto parent = co_await fs::openat(base_fds_[c.base].get(), dir_path(rel), O_RDONLY | O_DIRECTORY);
@@ -318,9 +329,8 @@ Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, F
     auto dir = co_await fs::openat(parent->get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
     if (!dir) continue;
     if (!sub || sub->full) {
-      // Sent whole ("dir/" without -r: one level, as scan_dir goes without -r). (Names the list
-      // holds deeper below such a directory are not counted: a known gap of -H there.)
-      co_await scan_dir(dir->get(), rel + e.name + "/", filters);
+      // Sent whole ("dir/" without -r: one level, and what the list names deeper down).
+      co_await scan_dir(dir->get(), rel + e.name + "/", filters, 0, sub);
     } else {
       co_await scan_selected_dir(dir->get(), rel + e.name + "/", *sub, filters);
     }

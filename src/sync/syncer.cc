@@ -488,6 +488,7 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
   if (entry.is_dir()) {
     co_await sync_subdir(dir, work);
   } else if (!deletion_pass_) {
+    co_await probe_partial_dir(dir);  // --partial-dir: its stale partial file goes too
     co_await sync_nondir(dir, work);
     print_work(work);
   }
@@ -533,10 +534,8 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
       co_return;
     }
     entries = std::move(*listed);
-    if (dir.sel) {
-      if (!deletion_pass_) report_missing_names(dir, entries);
-      for (Entry& e : entries) e.base = dir.sel->base;
-    }
+    if (dir.sel && !deletion_pass_) report_missing_names(dir, entries);
+    for (Entry& e : entries) e.base = dir.base;
     co_await stat_entries(dir.src.get(), entries, dir.rel);
   } else {
     entries = co_await selected_entries(dir);
@@ -553,7 +552,7 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
   };
   std::optional<PopOnExit> pop_sender, pop_receiver;
   if (filtering_) {
-    if (FilterStatus st = sender_->push_dir(dir_key(dir.rel)); !st) {
+    if (FilterStatus st = sender_->push_dir(dir_key(dir.rel), filter_base(dir.base)); !st) {
       rep_.fatal(st.error().message, st.error().kind == FilterError::Kind::kFileIo ? kExitFileIo : kExitUsage);
     }
     pop_sender.emplace(&sender_);
@@ -591,6 +590,10 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
   // that would end up empty are not sent at all.
   if (opt_.prune_empty_dirs || dir.sel) co_await prune_dirs(dir, entries);
   co_await open_other_bases(dir, entries);
+  if (dir.unsent) {
+    co_await count_unsent_entries(dir, entries);
+    co_return;
+  }
 
   // The directory's own line is decided before its deletions (which change its times; they are
   // made good when its attributes are set after the contents), as rsync does.
@@ -727,7 +730,8 @@ Task<void> Syncer::set_dir_attrs(DirPair& dir, const WantedAttrs& want, const st
   }
   if (!dir.dst.valid()) co_return;
   auto after = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
-  auto r = co_await apply_attrs_fd(dir.dst.get(), want, after ? &*after : nullptr);
+  const struct statx* now = after ? &*after : nullptr;
+  auto r = co_await apply_attrs_fd(dir.dst.get(), final_dir_attrs(want, now), now);
   if (!r) rep_.file_error("set attributes of", display, r.error());
 }
 
@@ -791,6 +795,10 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     co_return;
   }
   bool listed = !(e.implied && !opt_.implied_dirs);
+  if (parent.unsent) {
+    if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point);
+    co_return;
+  }
   if (parent.dst_outside && !opt_.dry_run && listed) {
     // -K: the parent is a link that leads out of DEST. rsync's mkdir there fails (ELOOP) and
     // nothing below is sent; nothing is written outside DEST here either.
@@ -816,26 +824,29 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   }
   if (link != DirLink::kNone) exists_as_dir = true;
   // --ignore-existing: an existing non-directory stays, and so does the subtree; --existing
-  // creates nothing, not even directories.
+  // creates nothing where nothing is, not even directories (a non-directory in the way is
+  // replaced, as rsync does: something exists under the name).
   ItemLine skip_note;
   bool in_the_way = work.dst_present && !exists_as_dir && dst_type != DT_UNKNOWN;
-  if (in_the_way && skipped_for_existence(true, without_trailing_slash(rel), true, skip_note)) {
+  bool skipped = !exists_as_dir && skipped_for_existence(in_the_way, without_trailing_slash(rel), true, skip_note);
+  if (!skipped && in_the_way && !co_await remove_in_the_way(parent, work, false)) co_return;
+  if (skipped) {
     out_.emit(skip_note);
-    co_return;
-  }
-  if (in_the_way && !co_await remove_in_the_way(parent, work, false)) co_return;
-  if (!exists_as_dir && skipped_for_existence(false, without_trailing_slash(rel), true, skip_note)) {
-    out_.emit(skip_note);
+    if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point);
     co_return;
   }
   DirPair child;
   child.rel = rel;
   child.sel = child_sel;
+  child.base = e.base;
   child.listed = listed;
   child.links = parent.links + (e.followed ? 1 : 0);
   std::error_code not_entered;  // made and itemized, like rsync, but not entered
   if (e.followed) not_entered = enter_followed(e, child.links);
-  if (!not_entered) {
+  // A directory that is not walked (-d, a list without -r, a mount point under -x) is not
+  // opened either: rsync does not read it, so one it could not read is no error there.
+  bool walked = enters && !mount_point;
+  if (!not_entered && walked) {
     int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;  // implied directories: followed, as rsync does
     auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
     if (!src && src.error() == std::errc::no_such_file_or_directory) {
@@ -876,7 +887,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     if (dst) child.dst = std::move(*dst);
   }
   child.dst_new = created;
-  if (!enters || mount_point || not_entered) {
+  if (!walked || not_entered) {
     // -d, a mount point under -x, or a named directory alone: the directory itself.
     if (listed) {
       ItemChange change{created ? ItemChange::Update::kLocalChange : ItemChange::Update::kNoUpdate,
@@ -899,7 +910,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
       if (!opt_.dry_run && child.link_dir >= 0) {
         co_await set_dirlink_attrs(child, want, rel);
       } else if (!opt_.dry_run && child.dst.valid()) {
-        auto r = co_await apply_attrs_fd(child.dst.get(), want, now);
+        auto r = co_await apply_attrs_fd(child.dst.get(), final_dir_attrs(want, now), now);
         if (!r) rep_.file_error("set attributes of", rel, r.error());
       }
     }
@@ -928,6 +939,7 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
     co_return;
   }
   ++rep_.stats().files;
+  count_in_totals(e);
   struct statx dst_st {};
   const struct statx* dst = nullptr;
   if (work.dst_present && dir.dst.valid()) {
@@ -951,14 +963,74 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
   if (e.is_reg()) {
     co_await sync_regular(dir, work, dst);
   } else if (e.is_symlink()) {
-    ++rep_.stats().links;
-    rep_.stats().total_size += e.st.stx_size;  // rsync counts a symlink's target in the total
     co_await sync_symlink(dir, work, dst);
   } else {
     co_await sync_special(dir, work, dst);
   }
   // -vv: the backup of what was there is said after the item's line, as rsync's receiver does.
   if (ItemLine kept = take_backup_note(rel); !kept.empty()) work.more_lines().push_back(std::move(kept));
+}
+
+void Syncer::count_in_totals(const Entry& e) {
+  if (e.is_reg()) {
+    ++rep_.stats().regular_files;
+    rep_.stats().total_size += e.st.stx_size;
+  } else if (e.is_symlink()) {
+    ++rep_.stats().links;
+    rep_.stats().total_size += e.st.stx_size;  // rsync counts a symlink's target in the total
+  }
+}
+
+Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
+                                    bool walked) {
+  ++rep_.stats().files;
+  ++rep_.stats().dirs;
+  if (!walked || interrupted()) co_return;
+  DirPair child;
+  child.rel = rel;
+  child.sel = sel;
+  child.base = e.base;
+  child.links = parent.links + (e.followed ? 1 : 0);
+  child.unsent = true;
+  // What rsync's sender says of a directory it cannot list, it says here too.
+  std::error_code not_entered;
+  if (e.followed) not_entered = enter_followed(e, child.links);
+  if (!not_entered) {
+    auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | (e.followed ? 0 : O_NOFOLLOW));
+    if (!src && src.error() == std::errc::no_such_file_or_directory) {
+      rep_.vanished(rel);
+      co_return;
+    }
+    if (src) {
+      child.src = std::move(*src);
+    } else {
+      not_entered = src.error();
+    }
+  }
+  if (not_entered) {
+    io_error_ = true;
+    rep_.file_error("opendir", rel, not_entered);
+    co_return;
+  }
+  co_await sync_dir(std::move(child), e.st, false, rel);
+}
+
+Task<void> Syncer::count_unsent_entries(DirPair& dir, std::vector<Entry>& entries) {
+  std::vector<Entry*> subdirs;
+  for (Entry& e : entries) {
+    if (e.is_dir()) {
+      subdirs.push_back(&e);
+    } else if (!e.not_copied) {
+      ++rep_.stats().files;
+      count_in_totals(e);
+    }
+  }
+  sort_dirs(subdirs, false);
+  for (Entry* e : subdirs) {
+    if (rep_.stopped() || interrupted()) co_return;
+    Work w{e, e->name};
+    co_await sync_subdir(pair_for(dir, *e), w);
+  }
 }
 
 // Whether this run copies items of e's kind (others are skipped with a note, as rsync does).

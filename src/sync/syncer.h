@@ -96,6 +96,7 @@ class Syncer {
     // -R/--files-from (selected.cc): what the list names below this directory; none: the
     // directory is walked whole (with -r) as without a list.
     std::optional<SelView> sel;
+    uint32_t base = 0;    // -R: the base its source directory is read from (as Entry::base)
     bool listed = true;   // the directory itself is an item (not the unnamed root of a list, nor
                           // an implied directory under --no-implied-dirs): its line, its attributes
     int links = 0;        // -L/-k/--copy-unsafe-links: source symlinks followed on the way here
@@ -105,6 +106,9 @@ class Syncer {
     int link_dir = -1;
     std::string link_name;
     bool dst_outside = false;
+    // --existing/--ignore-existing skipped the directory: it is walked for rsync's totals alone
+    // (rsync's sender lists what its receiver then skips), nothing below it is touched.
+    bool unsent = false;
     std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
     std::optional<bool> dst_default_acl;  // create_mode(): dst has a default ACL (asked once)
   };
@@ -150,6 +154,9 @@ class Syncer {
   Task<void> stat_selected(DirPair& dir, Entry& e);
   Task<void> open_other_bases(DirPair& dir, const std::vector<Entry>& entries);
   DirPair& pair_for(DirPair& dir, const Entry& e);
+  // -R from several bases: the absolute path of the base a directory of the list comes from,
+  // where its per-directory filter files are read (FilterList::push_dir); empty otherwise.
+  std::string_view filter_base(uint32_t base) const;
   void report_missing_names(const DirPair& dir, const std::vector<Entry>& listed);
   Task<void> stat_dest_entries(DirPair& dir, std::vector<Work>& works);
   // -m and implied directories (prune.cc): whether a directory ends up holding anything.
@@ -175,7 +182,10 @@ class Syncer {
   Task<void> scan_source(const SourceArg& source);
   std::optional<FilterList> side_filters(const SourceArg& source) const;
   static bool enter_filtered(FilterList* filters, const std::string& rel, std::vector<Entry>& entries);
-  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0);
+  // `list`: -R/--files-from without -r, what the list says of this directory, which is sent
+  // whole ("dir/") but one level only: the names it holds deeper down are scanned as it says.
+  Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0,
+                      std::optional<SelView> list = std::nullopt);
   Task<void> quiet_stat(int dirfd, Entry& e, const std::string& rel);
   Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);
   Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);
@@ -192,6 +202,14 @@ class Syncer {
                             const std::string& dst_name);
   Task<void> sync_dir(DirPair dir, FileStat src_st, bool created, std::string display);
   Task<void> sync_subdir(DirPair& parent, Work& work);
+  // A directory skipped by --existing/--ignore-existing, or one below it: counted, and what is
+  // below it (when `walked`) counted as DirPair::unsent says.
+  Task<void> count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
+                              bool walked);
+  Task<void> count_unsent_entries(DirPair& dir, std::vector<Entry>& entries);
+  // A listed non-directory in rsync's totals (the -v summary, --stats), whatever then happens
+  // to it.
+  void count_in_totals(const Entry& e);
   // Directories are walked in rsync's order of "name/"; `root`: entries of the transfer root.
   void sort_dirs(std::vector<Entry*>& dirs, bool root) const;
   Task<void> sync_nondir(DirPair& dir, Work& work);
@@ -397,6 +415,7 @@ class Syncer {
   // -R/--files-from: the named items (the list of names only) and their base directories.
   std::optional<Selection> selection_;
   std::vector<fs::Fd> base_fds_;
+  std::vector<std::string> base_roots_;  // their absolute paths, with more than one (filter_base)
   std::set<std::string> absolute_tops_;  // top names of absolute -R sources: lines show "/name/..."
   // -L/-k/--copy-unsafe-links: the source directories on the current path (loops), and how
   // often a followed link led back to one of them (see enter_followed()).

@@ -42,8 +42,6 @@ std::string Syncer::temp_name(const std::string& name) {
 Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* dst) {
   Entry& e = *work.src;
   std::string rel = dir.rel + work.src->name;  // rsync names the source item
-  rep_.stats().regular_files++;
-  rep_.stats().total_size += e.st.stx_size;
   bool exists = dst != nullptr;
   if (skipped_for_existence(exists, rel, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "support/rsync_diff.h"
 #include "support/tree.h"
 
 namespace ringkit::testing {
@@ -91,6 +92,72 @@ TEST_F(RingsyncFaultsPermissions, UnreadableDirectoryIsCreatedAndItemizedAsRsync
   auto diffs = compare_trees(snapshot(base_ + "/out/r"), snapshot(base_ + "/out/g"), cmp);
   EXPECT_TRUE(diffs.empty()) << "rsync's copy vs ringsync's:\n" << indent_lines(diffs);
 }
+
+// Source directories that nobody may write to but not read whole: "noread" (0311: no listing)
+// and "noexec" (0644: no entering), beside "locked" (000) and a readable "ok". Each case runs
+// both tools as nobody into a destination of its own.
+// - rsync, not root, gives every directory its owner's rwx while it writes inside and gives the
+//   mode back at the end only where the owner lacks write permission, so noread and noexec end
+//   up 0711 and 0744 (locked stays 000).
+// - Where it does not walk a directory (-d, a --files-from list without -r), it does not open
+//   it either: no error, exit 0.
+// (Regression test: ringsync kept 0311 and 0644, and opened them under -d, failing with 23.)
+struct UnreadableDirsCase {
+  const char* args;
+  int rsync_exit;  // what rsync 3 gives, asserted so that a change there is seen
+};
+void PrintTo(const UnreadableDirsCase& c, std::ostream* os) { *os << c.args; }
+
+class RingsyncUnreadableDirs : public ::testing::TestWithParam<UnreadableDirsCase> {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to give the tree to uid 65534 and drop to it";
+    base_ = make_temp_dir("ringsync-unreadable-dirs");
+    ::chmod(base_.c_str(), 0755);
+    src_ = base_ + "/src";
+    for (const char* d : {"/noread", "/noexec", "/locked", "/ok"}) {
+      std::filesystem::create_directories(src_ + d);
+      write_file(src_ + d + "/f", "behind the door\n");
+    }
+    write_file(base_ + "/list", "noread\nnoexec\nlocked\nok/f\n");
+    for (const char* side : {"/r", "/g"}) std::filesystem::create_directories(base_ + side);
+    for (const auto& e : std::filesystem::recursive_directory_iterator(base_)) {
+      ::lchown(e.path().c_str(), kNobody, kNobody);
+    }
+    ::chmod((src_ + "/noread").c_str(), 0311);
+    ::chmod((src_ + "/noexec").c_str(), 0644);
+    ::chmod((src_ + "/locked").c_str(), 0);
+  }
+  void TearDown() override {
+    if (!base_.empty()) remove_deep_tree(base_);
+  }
+
+  std::string base_, src_;
+};
+
+TEST_P(RingsyncUnreadableDirs, TreeLinesAndExitCodeAsRsync) {
+  std::vector<std::string> args = words_with(GetParam().args, {{"LIST", base_ + "/list"}});
+  auto run = [&](const std::string& program, const char* side) {
+    std::vector<std::string> argv{program};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(src_ + "/");
+    argv.push_back(base_ + side + "/");
+    return run_program_as(argv, kNobody, kNobody);
+  };
+  RunResult rsync = run("rsync", "/r"), ringsync = run(ringsync_program(), "/g");
+  EXPECT_EQ(rsync.exit_code, GetParam().rsync_exit) << "rsync, the reference, said:\n" << rsync.err;
+  expect_same_run(rsync, ringsync, GetParam().args);
+  auto diffs = compare_trees(snapshot(base_ + "/r"), snapshot(base_ + "/g"), SnapshotOptions{});
+  EXPECT_TRUE(diffs.empty()) << "rsync's copy vs ringsync's:\n" << indent_lines(diffs);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, RingsyncUnreadableDirs,
+                         ::testing::Values(UnreadableDirsCase{"-ai", 23}, UnreadableDirsCase{"-ri", 23},
+                                           UnreadableDirsCase{"-dpti", 0},
+                                           UnreadableDirsCase{"-ai --files-from=LIST", 0}),
+                         [](const ::testing::TestParamInfo<UnreadableDirsCase>& param) {
+                           return param_test_name(param.param.args, param.index);
+                         });
 
 // A destination directory the user cannot write to (owned by root, mode 555, holding an old
 // version of a file): the temp file cannot be created. rsync reports it ("mkstemp ... failed:

@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "support/rsync_diff.h"
 #include "support/tree.h"
 
 namespace ringkit::testing {
@@ -188,6 +189,47 @@ INSTANTIATE_TEST_SUITE_P(
                  }},
         Scenario{"VerboseNotItemized", {"-aHv"}, nullptr, true}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
+
+// --files-from without -r: a "dir/" entry sends that directory one level deep, and the list
+// may name items deeper below it ("d/" and "d/sub/f2"), or below the root sent the same way
+// ("./"). rsync's file list holds them all, so their hard links are made as for any group.
+// (Regression test: ringsync's pre-pass did not count the deeper names, so a group split that
+// way was copied as separate files.)
+TEST(HardLinksFilesFrom, NamesBelowADirectorySentOneLevelAreLinked) {
+  std::string base = make_temp_dir("ringsync-hl-list");
+  ScopedTempTree cleanup{base};
+  std::string src = base + "/s";
+  std::filesystem::create_directories(src + "/d/sub");
+  std::filesystem::create_directories(src + "/e");
+  write_file(src + "/d/f1", "shared\n");
+  for (const char* m : {"/d/sub/f2", "/e/f3", "/top"}) ASSERT_EQ(::link((src + "/d/f1").c_str(), (src + m).c_str()), 0);
+  write_file(src + "/d/sub/other", "other\n");
+  pin_recent_times(src, 0, 1600000000);
+  for (const char* list : {"d/\nd/sub/f2\n", "d/\nd/sub/f2\ne/f3\n", "./\nd/sub/f2\n", "./\nd/sub/f2\ne/f3\n"}) {
+    for (const char* dry : {"", "-n"}) {
+      SCOPED_TRACE(std::string("list \"") + list + "\" " + dry);
+      write_file(base + "/list", list);
+      std::string r = base + "/r", g = base + "/g";
+      remove_tree(r);
+      remove_tree(g);
+      std::vector<std::string> args = {"-aHi", "--files-from=" + base + "/list"};
+      if (*dry) args.push_back(dry);
+      RunResult rr = run_sync("rsync", args, src + "/", r + "/");
+      RunResult gr = run_sync(kRingsync, args, src + "/", g + "/");
+      EXPECT_EQ(gr.exit_code, rr.exit_code) << gr.err;
+      Lines rl = split(rr.out), gl = split(gr.out);
+      EXPECT_EQ(gl.ordered, rl.ordered) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
+      EXPECT_EQ(gl.links, rl.links) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
+      if (*dry) continue;
+      EXPECT_EQ(link_groups(g), link_groups(r));
+      // (DEST itself is not an item of a "d/" list: its time is whatever the run left.)
+      TreeState rs = snapshot(r), gs = snapshot(g);
+      rs.erase(".");
+      gs.erase(".");
+      for (const auto& d : compare_trees(rs, gs, SnapshotOptions{})) ADD_FAILURE() << d;
+    }
+  }
+}
 
 }  // namespace
 }  // namespace ringkit::testing

@@ -251,5 +251,63 @@ TEST(RingsyncPartialFilter, PartialDirsAreNeitherSentNorDeletedAsWithRsync) {
   EXPECT_FALSE(std::filesystem::exists(base + "/g/.pp/not-sent"));
 }
 
+// A file named as the source (a single file, several files, one renamed by DEST) has its stale
+// partial file removed too, as in a directory: rsync drops the partial file of the name it
+// writes, whether the file was up to date or copied, and the relative partial dir once empty;
+// another name's partial file stays. (Regression test: ringsync looked for partial files only
+// in the directories it walked, so a named file's stayed.)
+TEST(RingsyncPartialNamedFiles, StalePartialFilesGoAsWithRsync) {
+  DiffRuns runs("ringsync-partial-named");
+  std::string src = runs.base() + "/src";
+  std::filesystem::create_directories(src);
+  write_file(src + "/file", "the whole file\n");
+  write_file(src + "/other", "another file\n");
+  pin_recent_times(src, 0, 1600000000);
+  struct Case {
+    std::vector<std::string> sources;
+    const char* dest;
+    bool up_to_date;
+  };
+  const Case cases[] = {{{"src/file"}, "", true},
+                        {{"src/file"}, "", false},
+                        {{"src/file"}, "renamed", false},
+                        {{"src/file", "src/other"}, "", false}};
+  for (const char* partial : {".pp", "ABS"}) {
+    for (const Case& c : cases) {
+      std::vector<std::string> args = {"-ai"};
+      args.insert(args.end(), c.sources.begin(), c.sources.end());
+      std::string label = std::string("--partial-dir=") + partial;
+      for (const std::string& source : c.sources) label += " " + source;
+      SCOPED_TRACE(label + " DEST/" + c.dest + (c.up_to_date ? ", up to date" : ""));
+      std::string pdir[2], option[2];
+      int side = 0;
+      for (const char* dest : {"/r", "/g"}) {
+        std::string d = runs.base() + dest;
+        remove_tree(d);
+        std::filesystem::create_directories(d);
+        bool absolute = partial == std::string("ABS");
+        std::string p = absolute ? runs.base() + "/partial" + dest : d + "/.pp";
+        remove_tree(p);
+        std::filesystem::create_directories(p);
+        for (const char* name : {"file", "other", "renamed", "unrelated"}) write_file(p + "/" + name, "stale\n");
+        if (c.up_to_date) std::filesystem::copy(src + "/file", d + "/file");
+        pin_recent_times(d, 0, 1600000000);
+        pdir[side] = p;
+        option[side++] = "--partial-dir=" + (absolute ? p : std::string(partial));
+      }
+      std::vector<std::string> r_args = args, g_args = args;
+      r_args.insert(r_args.begin(), option[0]);
+      g_args.insert(g_args.begin(), option[1]);
+      RunResult rr = runs.run_rsync(r_args, runs.base() + "/r/" + c.dest);
+      RunResult gr = runs.run_ringsync(g_args, runs.base() + "/g/" + c.dest);
+      expect_same_run(rr, gr, "");
+      EXPECT_EQ(items_below(pdir[1]), items_below(pdir[0])) << "what is left in the partial dir";
+      SnapshotOptions cmp;
+      cmp.dir_times = false;
+      runs.expect_same_trees(cmp);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ringkit::testing

@@ -131,5 +131,41 @@ TEST(RingsyncRelativeDestLinks, ImpliedDirectoryLinksAsRsync) {
   }
 }
 
+// -R from several bases with per-directory merge files (-F, a dir-merge rule): rsync changes
+// into each base and reads the files of a directory there, implied directories included, and
+// anchors their "/" rules there. The transfer root holds no merge file here: rsync reads that
+// one for the first top-level directory alone (see BUGS). (Regression test: ringsync read every
+// directory's files below the first base.)
+TEST(RingsyncRelativeMergeFiles, EachBaseHasItsOwnPerDirectoryFiles) {
+  DiffRuns runs("ringsync-relative-merge");
+  std::string base = runs.base();
+  for (const char* d : {"/a/x/sub", "/b/y/sub/anch-dir", "/b/z"}) std::filesystem::create_directories(base + d);
+  write_file(base + "/a/x/.rsync-filter", "- skip*\n- /anch*\n");
+  write_file(base + "/b/y/.rsync-filter", "- drop*\n- /anch*\n");
+  write_file(base + "/b/y/sub/.rsync-filter", "- deep*\n");
+  write_file(base + "/b/z/.rsync-filter", "- zed*\n");
+  for (const char* d : {"/a/x", "/a/x/sub", "/b/y", "/b/y/sub", "/b/z"}) {
+    for (const char* name : {"skip1", "drop1", "deep1", "zed1", "anch1", "keep"}) write_file(base + d + "/" + name, name);
+  }
+  write_file(base + "/b/y/sub/anch-dir/f", "f\n");
+  pin_recent_times(base, 0, 1700000000);
+  for (const char* spec : {"-aiRF a/./x b/./y", "-aiRF b/./y a/./x b/./z", "-aiRF a/./x/sub b/./y/sub",
+                           "-aiR -FF a/./x b/./y/sub", "-aiR --filter=dir-merge_.rsync-filter a/./x b/./y",
+                           "-aiRmF a/./x b/./y", "-aiRHF a/./x b/./y"}) {
+    for (const char* d : {"/r", "/g"}) {
+      remove_tree(base + d);
+      std::filesystem::create_directories(base + d + "/y/sub");
+      write_file(base + d + "/y/sub/deep-extra", "protected from --delete by b/y/sub's file\n");
+      pin_recent_times(base + d, 0, 1700000000);
+    }
+    std::vector<std::string> args = words(spec);
+    runs.run_both(args, spec);
+    runs.run_both(args, std::string(spec) + ", a no-op run");
+    args.insert(args.begin() + 1, "--delete");
+    runs.run_both(args, std::string(spec) + " --delete");
+    runs.expect_same_trees(compare_options_for(args, false));
+  }
+}
+
 }  // namespace
 }  // namespace ringkit::testing

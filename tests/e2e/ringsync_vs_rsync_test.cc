@@ -258,5 +258,29 @@ TEST(RingsyncVsRsyncModes, NewFilesGetRsyncsModesWithAndWithoutADefaultAclInTheW
   }
 }
 
+// --existing creates nothing where nothing is, but a file in the way of a directory is
+// something: rsync replaces it with the directory (and creates nothing inside). (Regression
+// test: ringsync removed the file and made nothing in its place.)
+TEST(RingsyncVsRsyncExisting, AFileInTheWayOfADirectoryIsReplaced) {
+  DiffRuns runs("ringsync-existing");
+  std::string src = runs.base() + "/src";
+  std::filesystem::create_directories(src + "/d/sub");
+  std::filesystem::create_directories(src + "/missing");
+  for (const char* name : {"d/f", "d/sub/g", "missing/h", "top"}) write_file(src + "/" + name, name);
+  pin_recent_times(src, 1700000000, 1000000000);
+  for (const char* dest : {"/r", "/g"}) {
+    std::string d = runs.base() + dest;
+    std::filesystem::create_directories(d);
+    write_file(d + "/d", "a file where the source has a directory\n");
+    write_file(d + "/top", "older\n");
+  }
+  runs.run_both({"-ai", "--existing", "-n", "src/"}, "--existing, a dry run");
+  runs.run_both({"-ai", "--existing", "src/"}, "--existing");
+  SnapshotOptions cmp;
+  cmp.dir_times = false;  // the destinations were made before the runs
+  runs.expect_same_trees(cmp);
+  EXPECT_TRUE(std::filesystem::is_directory(runs.base() + "/r/d")) << "rsync, the reference, kept the file";
+}
+
 }  // namespace
 }  // namespace ringkit::testing

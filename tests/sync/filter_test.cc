@@ -268,6 +268,35 @@ TEST(FilterTest, PerDirectoryMergeInheritsAndPops) {
   EXPECT_EQ(l.depth(), 0);
 }
 
+// -R from several bases: a directory pushed with a base of its own has its files read there,
+// and so do the directories below it; its anchored rules match there. Popping it goes back.
+TEST(FilterTest, PerDirectoryFilesOfAnotherBase) {
+  Files fs;
+  fs.files["/a/.rules"] = "- *.tmp\n";
+  fs.files["/a/y/.rules"] = "- from-a\n";
+  fs.files["/b/y/.rules"] = "- from-b\n- /local\n";
+  fs.files["/b/y/sub/.rules"] = "- deeper\n";
+  FilterList l(fs.options());
+  l.set_root("/a");
+  ASSERT_TRUE(l.add_rule(": .rules").ok());
+  ASSERT_TRUE(l.push_dir("").ok());
+  ASSERT_TRUE(l.push_dir("y", "/b").ok());
+  EXPECT_TRUE(excluded(l, "y/from-b"));
+  EXPECT_FALSE(excluded(l, "y/from-a"));
+  EXPECT_TRUE(excluded(l, "y/local"));    // anchored at /b/y
+  EXPECT_TRUE(excluded(l, "y/x.tmp"));    // the root's, inherited
+  ASSERT_TRUE(l.push_dir("y/sub").ok());  // below /b too
+  EXPECT_TRUE(excluded(l, "y/sub/deeper"));
+  EXPECT_FALSE(excluded(l, "y/sub/local"));
+  l.pop_dir();
+  l.pop_dir();
+  ASSERT_TRUE(l.push_dir("y").ok());  // the root's base again
+  EXPECT_TRUE(excluded(l, "y/from-a"));
+  EXPECT_FALSE(excluded(l, "y/from-b"));
+  l.pop_dir();
+  l.pop_dir();
+}
+
 TEST(FilterTest, NoInheritAndExcludeSelf) {
   Files fs;
   fs.files["/t/.excl"] = "*.o\n";
