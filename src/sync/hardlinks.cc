@@ -48,7 +48,10 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
   }
   if (!opt_.recursive && !opt_.dirs) co_return;
   auto dir = co_await fs::openat(AT_FDCWD, source.path, O_RDONLY | O_DIRECTORY);
-  if (!dir) co_return;
+  if (!dir) {
+    scan_error(dir.error());
+    co_return;
+  }
   if (source.contents) {
     co_await scan_dir(dir->get(), "", f);
     co_return;
@@ -65,7 +68,10 @@ Task<void> Syncer::scan_source(const SourceArg& source) {
 
 Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int links, std::optional<SelView> list) {
   auto listed = co_await list_directory(dirfd);
-  if (!listed) co_return;
+  if (!listed) {
+    scan_error(listed.error());
+    co_return;
+  }
   std::vector<Entry> entries = std::move(*listed);
   co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i], rel); });
   std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
@@ -88,6 +94,7 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
       if (list) deeper = Selection::child_view(*list, e->name, false, list->base);
       if (!deeper || deeper->empty()) continue;
       auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
+      if (!sub) scan_error(sub.error());
       if (sub) co_await scan_selected_dir(sub->get(), rel + e->name + "/", *deeper, filters);
       continue;
     }
@@ -96,13 +103,23 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
     int sub_links = links + (e->followed ? 1 : 0);
     if (e->followed && sub_links > 40) continue;
     auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
+    if (!sub) scan_error(sub.error());
     if (sub) co_await scan_dir(sub->get(), rel + e->name + "/", filters, sub_links);
   }
   if (filters != nullptr) filters->pop_dir();
 }
 
+// rsync's file list is complete before --delete-before deletes anything: a part of the source it
+// could not read (an I/O error) stops every deletion. The pre-pass finds such parts for
+// ringsync's deletion walk, which comes before the transfer's (run()). A name that vanished is
+// no such error, as in the transfer.
+void Syncer::scan_error(std::error_code ec) {
+  if (ec != std::errc::no_such_file_or_directory) source_unreadable_ = true;
+}
+
 Task<void> Syncer::quiet_stat(int dirfd, Entry& e, const std::string& rel) {
   auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
+  if (!st) scan_error(st.error());
   if (st) {
     e.st = *st;
     if (e.is_symlink() && follows_source_links() && !co_await follow_source_link(dirfd, e, rel, true)) co_return;

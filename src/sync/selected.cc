@@ -327,7 +327,10 @@ Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, F
     if (!e.implied) root_dev_ = device_of(e.st);
     int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;
     auto dir = co_await fs::openat(parent->get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
-    if (!dir) continue;
+    if (!dir) {
+      scan_error(dir.error());
+      continue;
+    }
     if (!sub || sub->full) {
       // Sent whole ("dir/" without -r: one level, and what the list names deeper down).
       co_await scan_dir(dir->get(), rel + e.name + "/", filters, 0, sub);

@@ -228,7 +228,9 @@ Task<void> Syncer::run() {
   // -R and --files-from name their items as one list, walked as one tree (selected.cc).
   bool selected = opt_.relative;
   if (selected && !co_await load_selection()) co_return;
-  if (opt_.hard_links || out_.needs_file_list()) {
+  // --delete-before: whether the whole source can be read, before anything is deleted.
+  bool check_source = opt_.delete_timing == DeleteTiming::kBefore && !opt_.ignore_errors;
+  if (opt_.hard_links || out_.needs_file_list() || check_source) {
     // rsync knows every group, and how many items there are, from its file list before it
     // decides which member to copy.
     if (selected) {
@@ -246,6 +248,7 @@ Task<void> Syncer::run() {
     deletion_pass_ = pass != 1;
     if (pass == 2) out_.transfer_done();  // (rsync's sender is done before a late deletion pass)
     if (pass == 0 && timing != DeleteTiming::kBefore) continue;
+    if (pass == 0 && source_unreadable_) io_error_ = true;  // (scan_error: no deletion at all)
     if (pass == 2 && timing != DeleteTiming::kAfter && timing != DeleteTiming::kDelay) continue;
     if (selected) {
       if (!rep_.stopped() && !interrupted()) co_await sync_selection();
@@ -860,6 +863,8 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     }
   }
   if (not_entered) io_error_ = true;
+  // rsync still looks for deletions in a directory it could not read, and says why it makes none.
+  if (not_entered && walked && !deletion_pass_ && deletes_in_this_pass()) deletion_blocked();
   bool created = !exists_as_dir;
   if (link != DirLink::kNone) {
     child.link_dir = parent.dst.get();

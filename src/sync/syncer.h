@@ -187,6 +187,7 @@ class Syncer {
   Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0,
                       std::optional<SelView> list = std::nullopt);
   Task<void> quiet_stat(int dirfd, Entry& e, const std::string& rel);
+  void scan_error(std::error_code ec);
   Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);
   Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);
   Task<void> settle_member(int dst_dirfd, Work& work, const std::string& rel);
@@ -398,6 +399,7 @@ class Syncer {
   std::optional<FilterList> receiver_;  // walks the destination (protects from --delete)
   bool filtering_ = false;
   bool io_error_ = false;                // the source could not be read completely
+  bool source_unreadable_ = false;       // the pre-pass found so (scan_error)
   bool said_skipping_deletion_ = false;
   mode_t umask_ = 022;
   uint64_t root_dev_ = 0;   // -x: the source root's device
