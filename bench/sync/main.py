@@ -50,8 +50,14 @@ def main(description):
     a = ap.parse_args()
     cfg.REPORT = os.path.abspath(a.out)
     cfg.IMG = os.path.join(os.path.dirname(cfg.REPORT), "img")
+    tag = ("-quick" if a.quick else "") + a.tag  # never reuse (or delete) another run's trees
+    if tag:
+        cfg.TMPFS_DIR += tag
+        cfg.DISK_DIR += tag
+        cfg.RAW = cfg.RAW.replace(".json", tag + ".json")
+        cfg.RUNS_LOG = cfg.RUNS_LOG.replace(".jsonl", tag + ".jsonl")
 
-    if a.report_only:
+    if a.report_only:  # (the results of the run with the same --tag/--quick)
         with open(cfg.RAW) as f:
             raw = json.load(f)
         RESULTS.extend(raw["results"])
@@ -70,12 +76,6 @@ def main(description):
             sys.exit(f"{tool} is missing: run scripts/setup.sh")
     runs = a.runs or (1 if a.quick else 5)
     only = set(a.only.split(","))
-    tag = ("-quick" if a.quick else "") + a.tag  # never reuse (or delete) another run's trees
-    if tag:
-        cfg.TMPFS_DIR += tag
-        cfg.DISK_DIR += tag
-        cfg.RAW = cfg.RAW.replace(".json", tag + ".json")
-        cfg.RUNS_LOG = cfg.RUNS_LOG.replace(".jsonl", tag + ".jsonl")
     long_runs = a.long_runs or (1 if a.quick else 3)
     cfg.BUDGET = Budget(a.budget_min, runs, long_runs, unlimited=a.quick, active=only)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # run the clean-up below

@@ -799,7 +799,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   }
   bool listed = !(e.implied && !opt_.implied_dirs);
   if (parent.unsent) {
-    if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point);
+    if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point, parent.dst_blocked);
     co_return;
   }
   if (parent.dst_outside && !opt_.dry_run && listed) {
@@ -835,7 +835,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   if (!skipped && in_the_way && !co_await remove_in_the_way(parent, work, false)) co_return;
   if (skipped) {
     out_.emit(skip_note);
-    if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point);
+    if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point, in_the_way);
     co_return;
   }
   DirPair child;
@@ -987,16 +987,32 @@ void Syncer::count_in_totals(const Entry& e) {
 }
 
 Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
-                                    bool walked) {
-  ++rep_.stats().files;
-  ++rep_.stats().dirs;
+                                    bool walked, bool blocked) {
+  // A directory below a non-directory kept by --ignore-existing: rsync itemizes it as made,
+  // fails to make it and says nothing of what is below; in a dry run, where it makes nothing,
+  // it goes on as into any new directory (sync_dir prints and counts it and what it holds).
+  bool new_in_dry_run = parent.dst_blocked && opt_.dry_run && walked;
+  if (!new_in_dry_run) {
+    ++rep_.stats().files;
+    ++rep_.stats().dirs;
+  }
+  if (parent.dst_blocked) {
+    blocked = false;
+    if (!new_in_dry_run) print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st);
+    if (!opt_.dry_run) {
+      rep_.file_error("mkdir", without_trailing_slash(rel), std::make_error_code(std::errc::not_a_directory));
+      rep_.error_line("*** Skipping any contents from this failed directory ***", kExitPartial);
+    }
+  }
   if (!walked || interrupted()) co_return;
   DirPair child;
+  child.dst_blocked = blocked;
+  child.dst_new = new_in_dry_run;
   child.rel = rel;
   child.sel = sel;
   child.base = e.base;
   child.links = parent.links + (e.followed ? 1 : 0);
-  child.unsent = true;
+  child.unsent = !new_in_dry_run;
   // What rsync's sender says of a directory it cannot list, it says here too.
   std::error_code not_entered;
   if (e.followed) not_entered = enter_followed(e, child.links);
@@ -1017,7 +1033,14 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
     rep_.file_error("opendir", rel, not_entered);
     co_return;
   }
-  co_await sync_dir(std::move(child), e.st, false, rel);
+  co_await sync_dir(std::move(child), e.st, new_in_dry_run, rel);
+}
+
+// A file below a non-directory that --ignore-existing kept: rsync's generator fails to look it
+// up (ENOTDIR), says so and exits 23 in the end, so that a script sees that it is not there.
+// (A directory there is itemized and fails to be made: count_unsent_dir.)
+void Syncer::blocked_item(const std::string& rel) {
+  rep_.file_error("stat", rel, std::make_error_code(std::errc::not_a_directory));
 }
 
 Task<void> Syncer::count_unsent_entries(DirPair& dir, std::vector<Entry>& entries) {
@@ -1028,6 +1051,7 @@ Task<void> Syncer::count_unsent_entries(DirPair& dir, std::vector<Entry>& entrie
     } else if (!e.not_copied) {
       ++rep_.stats().files;
       count_in_totals(e);
+      if (dir.dst_blocked) blocked_item(dir.rel + e.name);
     }
   }
   sort_dirs(subdirs, false);

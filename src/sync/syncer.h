@@ -109,6 +109,9 @@ class Syncer {
     // --existing/--ignore-existing skipped the directory: it is walked for rsync's totals alone
     // (rsync's sender lists what its receiver then skips), nothing below it is touched.
     bool unsent = false;
+    // --ignore-existing kept a non-directory where this unsent directory would be: each item in
+    // it fails, as in rsync (blocked_item, count_unsent_dir).
+    bool dst_blocked = false;
     std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
     std::optional<bool> dst_default_acl;  // create_mode(): dst has a default ACL (asked once)
   };
@@ -205,8 +208,10 @@ class Syncer {
   Task<void> sync_subdir(DirPair& parent, Work& work);
   // A directory skipped by --existing/--ignore-existing, or one below it: counted, and what is
   // below it (when `walked`) counted as DirPair::unsent says.
+  // `blocked`: it is skipped because a non-directory is in its place (DirPair::dst_blocked).
   Task<void> count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
-                              bool walked);
+                              bool walked, bool blocked);
+  void blocked_item(const std::string& rel);
   Task<void> count_unsent_entries(DirPair& dir, std::vector<Entry>& entries);
   // A listed non-directory in rsync's totals (the -v summary, --stats), whatever then happens
   // to it.

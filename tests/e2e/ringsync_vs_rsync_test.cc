@@ -282,5 +282,30 @@ TEST(RingsyncVsRsyncExisting, AFileInTheWayOfADirectoryIsReplaced) {
   EXPECT_TRUE(std::filesystem::is_directory(runs.base() + "/r/d")) << "rsync, the reference, kept the file";
 }
 
+// --ignore-existing keeps a file where the source has a directory. rsync then fails to look up
+// the files below it (ENOTDIR), itemizes a subdirectory that it cannot make, and exits 23, so
+// that a script learns they are missing; its dry run itemizes that subdirectory's contents too.
+TEST(RingsyncVsRsyncExisting, WhatIsBelowAFileKeptByIgnoreExistingFails) {
+  DiffRuns runs("ringsync-ignore-existing");
+  std::string src = runs.base() + "/src";
+  std::filesystem::create_directories(src + "/d/sub");
+  for (const char* name : {"d/f", "d/sub/g", "top"}) write_file(src + "/" + name, name);
+  pin_recent_times(src, 1700000000, 1000000000);
+  for (const char* dest : {"/r", "/g"}) {
+    std::string d = runs.base() + dest;
+    std::filesystem::create_directories(d);
+    write_file(d + "/d", "a file where the source has a directory\n");
+  }
+  runs.run_both({"-ai", "--ignore-existing", "-n", "src/"}, "--ignore-existing, a dry run");
+  runs.run_both({"-ai", "--ignore-existing", "src/"}, "--ignore-existing");
+  SnapshotOptions cmp;
+  cmp.dir_times = false;  // the destinations were made before the runs
+  // rsync then gives the kept file the source directory's time, as if it were that directory;
+  // ringsync leaves a file it keeps alone.
+  cmp.times = false;
+  runs.expect_same_trees(cmp);
+  EXPECT_TRUE(std::filesystem::is_regular_file(runs.base() + "/r/d")) << "rsync, the reference, replaced the file";
+}
+
 }  // namespace
 }  // namespace ringkit::testing
