@@ -62,6 +62,7 @@ ItemOutput::ItemOutput(const Options& opt, Reporter& rep)
   wants_sender_path_ = (stdout_ && stdout_->has('f')) || (log_ && log_->has('f'));
   // Only progress and %b look at the file-list numbers.
   numbering_ = info_.progress > 0 || (stdout_ && stdout_->has('b')) || (log_ && log_->has('b'));
+  sends_dirs_ = opt.recursive || opt.dirs;
   incremental_ = opt.recursive && opt.delete_timing != DeleteTiming::kBefore &&
                  opt.delete_timing != DeleteTiming::kAfter && !opt.delay_updates && !opt.prune_empty_dirs;
 }
@@ -282,6 +283,9 @@ void ItemOutput::set_checksum(ItemLine& l, const std::array<unsigned char, 16>& 
 void ItemOutput::begin(bool listing) {
   if (log_file_ != nullptr) log_file_->write("building file list");
   if (info_.flist <= 0) return;
+  // rsync says it builds a list only when the list may hold directories' contents (-r, -d;
+  // --list-only and --files-from imply -d).
+  if (!sends_dirs_ && !listing) return;
   if (incremental_ && !listing) {
     rep_.item_line("sending incremental file list");
   } else if (info_.flist == 1) {

@@ -195,6 +195,7 @@ class ItemOutput {
   bool numbering_ = false;             // progress or %b: entries get their file-list numbers
   bool live_ = false;                  // the file being copied is alone: show it as it goes     // %f (not worked out for every item otherwise)
   bool incremental_ = true;            // rsync's incremental recursion (numbering, wording)
+  bool sends_dirs_ = true;             // -r or -d: rsync's xfer_dirs
   bool transfer_started_ = false;
   std::string backup_dir_note_;        // printed as the transfer starts, if not empty
   std::string source_root_;            // for %f

@@ -119,6 +119,13 @@ Task<void> Syncer::sync_selection() {
   }
   SelView view = sel.root_view(opt_.recursive);
   if (!base_fds_[view.base].valid()) co_return;  // reported when it was opened
+  // "-R base/./" names the base directory itself: without -r or -d (--files-from implies -d)
+  // rsync skips it, as any directory named without them, and sends only the other names.
+  bool skip_root = sel.root_named() && !opt_.recursive && !opt_.dirs;
+  if (skip_root) {
+    view.full = false;
+    if (!deletion_pass_ && (opt_.verbose > 0 || opt_.itemize > 0)) rep_.line("skipping directory .");
+  }
   if (filtering_) {
     sender_.emplace(filters_);
     receiver_.emplace(filters_);
@@ -135,7 +142,7 @@ Task<void> Syncer::sync_selection() {
   DirPair root;
   root.sel = view;
   root.base = view.base;
-  root.listed = sel.root_named() || (sel.root_listed() && opt_.implied_dirs);
+  root.listed = !skip_root && (sel.root_named() || (sel.root_listed() && opt_.implied_dirs));
   if (!co_await open_root_pair(root, base_fds_[view.base].get(), ".", sel.bases()[view.base], created)) co_return;
   auto st = co_await fs::statx(root.src.get(), "", AT_EMPTY_PATH, kStatxMask);
   if (!st) {

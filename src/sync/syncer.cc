@@ -354,7 +354,14 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   if (deletion_pass_ && (!is_dir || !dest_is_dir)) co_return;  // nothing there to delete from
 
   if (is_dir && !opt_.recursive && !opt_.dirs) {
-    if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("skipping directory " + source.name);
+    // (rsync names "src/" by what it sends, its contents: ".")
+    if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("skipping directory " + (source.contents ? "." : source.name));
+    // rsync goes on with what is left, nothing: a DEST that names a directory (DEST/, several
+    // sources) is made all the same, and -vv says how it would have sent data.
+    bool names_dir = !single_source || (!dest.empty() && dest.back() == '/');
+    if (deletion_pass_) co_return;
+    if (!dest_is_dir && names_dir && !co_await create_dest_dir(dest, dest_st.ok())) co_return;
+    out_.transfer_started();
     co_return;
   }
   if (is_dir && source.contents) {

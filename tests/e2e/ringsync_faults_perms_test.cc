@@ -121,8 +121,10 @@ class RingsyncUnreadableDirs : public ::testing::TestWithParam<UnreadableDirsCas
     }
     write_file(base_ + "/list", "noread\nnoexec\nlocked\nok/f\n");
     // Extraneous items for the --delete cases: at the top, in a readable directory, and in
-    // ones the source cannot show (rsync deletes none with --delete-before, having found the I/O
-    // error first; during the transfer it deletes up to the error).
+    // ones the source cannot show (rsync deletes none with --delete-before or -after, having
+    // found the I/O error first). Plain --delete is not a case: rsync deletes during the
+    // transfer up to the point where its generator hears of the error from its sender, which
+    // varies from run to run.
     for (const char* side : {"/r", "/g"}) {
       for (const char* d : {"/ok", "/locked", "/noexec"}) std::filesystem::create_directories(base_ + side + d);
       for (const char* f : {"/zz", "/ok/old", "/locked/old", "/noexec/old"}) write_file(base_ + side + f, "old\n");
@@ -167,7 +169,6 @@ INSTANTIATE_TEST_SUITE_P(Cases, RingsyncUnreadableDirs,
                          ::testing::Values(UnreadableDirsCase{"-ai", 23}, UnreadableDirsCase{"-ri", 23},
                                            UnreadableDirsCase{"-dpti", 0},
                                            UnreadableDirsCase{"-ai --files-from=LIST", 0},
-                                           UnreadableDirsCase{"-ai --delete", 23},
                                            UnreadableDirsCase{"-ai --delete-before", 23},
                                            UnreadableDirsCase{"-ai --delete-before -H", 23},
                                            UnreadableDirsCase{"-ai --delete-after", 23}),

@@ -2,7 +2,7 @@
 // outside: a RINGKIT_SYNC_THREADS it cannot use is said on stderr (and the copy is still made);
 // without a setting, the CPUs counted are those the process may run on (taskset), not the
 // machine's; and the worker thread is started by the first file written, so a no-op run
-// starts none. What was decided is the -v line "ringsync: executor threads: N (why)", printed
+// starts none. What was decided is the -vv line "ringsync: executor threads: N (why)", printed
 // where the worker is started or refused. The environment of each run is set explicitly, so
 // that the suite means the same under RINGKIT_SYNC_THREADS=1 and =2.
 #include <gtest/gtest.h>
@@ -97,7 +97,7 @@ TEST_F(RingsyncThreads, AUsableSettingIsQuiet) {
 }
 
 TEST_F(RingsyncThreads, AProcessAllowedOneCpuWritesOnOneThread) {
-  RunResult r = sync(nullptr, {"-av"}, first_usable_cpu());
+  RunResult r = sync(nullptr, {"-avv"}, first_usable_cpu());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find(std::string(kThreadsLine) + "1 (1 CPU usable by this process)\n"), std::string::npos)
       << r.err;
@@ -106,13 +106,13 @@ TEST_F(RingsyncThreads, AProcessAllowedOneCpuWritesOnOneThread) {
 }
 
 TEST_F(RingsyncThreads, TheSettingWinsOverTheCpus) {
-  RunResult two = sync("2", {"-av"}, first_usable_cpu());
+  RunResult two = sync("2", {"-avv"}, first_usable_cpu());
   ASSERT_EQ(two.exit_code, 0) << two.err;
   EXPECT_NE(two.err.find(std::string(kThreadsLine) + "2 (set by RINGKIT_SYNC_THREADS)\n"), std::string::npos)
       << two.err;
   expect_copied();
   remove_tree(base_ + "/dst");
-  RunResult one = sync("1", {"-av"});
+  RunResult one = sync("1", {"-avv"});
   ASSERT_EQ(one.exit_code, 0) << one.err;
   EXPECT_NE(one.err.find(std::string(kThreadsLine) + "1 (set by RINGKIT_SYNC_THREADS)\n"), std::string::npos)
       << one.err;
@@ -123,19 +123,27 @@ TEST_F(RingsyncThreads, TheWorkerStartsWithTheFirstFileWritten) {
   unsigned cpus = usable_cpu_count();
   if (cpus < 2) GTEST_SKIP() << "this process may run on one CPU only: ringsync would not start a worker";
   std::string started = std::string(kThreadsLine) + "2 (" + std::to_string(cpus) + " CPUs usable by this process)\n";
-  RunResult first = sync(nullptr, {"-av"});
+  RunResult first = sync(nullptr, {"-avv"});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_NE(first.err.find(started), std::string::npos) << first.err;
   expect_copied();
   // Nothing to write: no worker, and so no line (not even the one-thread one).
-  RunResult noop = sync(nullptr, {"-av"});
+  RunResult noop = sync(nullptr, {"-avv"});
   ASSERT_EQ(noop.exit_code, 0) << noop.err;
   EXPECT_EQ(noop.err.find(kThreadsLine), std::string::npos) << noop.err;
   // One file to write: the worker is started for it.
   change_a_file();
-  RunResult again = sync(nullptr, {"-av"});
+  RunResult again = sync(nullptr, {"-avv"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.err.find(started), std::string::npos) << again.err;
+  expect_copied();
+}
+
+// -v is rsync's -v: the line is for -vv, and stderr stays as rsync's would be.
+TEST_F(RingsyncThreads, MinusVAloneDoesNotSayIt) {
+  RunResult r = sync(nullptr, {"-av"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
   expect_copied();
 }
 

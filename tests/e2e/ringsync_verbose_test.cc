@@ -139,7 +139,10 @@ INSTANTIATE_TEST_SUITE_P(
                       "-avvb", "-avvb --delete", "-avvb --inplace", "-avvb --delay-updates",
                       "-avv --backup-dir=bk --suffix=.old --delete", "-avvn --backup-dir=bk/ --delete",
                       "-a --info=backup -b --delete",
-                      "-avv --info=backup0 -b --delete"),
+                      "-avv --info=backup0 -b --delete",
+                      // No -r or -d: the directory is skipped, DEST/ made all the same, and no
+                      // "building file list" said.
+                      "-lvv", "-lvv -d"),
     ParamTestName());
 
 // The filter notes of -vv: what the sender hides and shows, and, with --delete, what the

@@ -307,5 +307,23 @@ TEST(RingsyncVsRsyncExisting, WhatIsBelowAFileKeptByIgnoreExistingFails) {
   EXPECT_TRUE(std::filesystem::is_regular_file(runs.base() + "/r/d")) << "rsync, the reference, replaced the file";
 }
 
+// "-R base/./" names the base directory itself: without -r or -d rsync skips it ("skipping
+// directory .") and sends only the other names; with -d it sends the base's own entries.
+TEST(RingsyncVsRsyncRelative, TheBaseNamedWithoutRecursionIsSkipped) {
+  DiffRuns runs("ringsync-relative-base");
+  std::string src = runs.base() + "/src";
+  std::filesystem::create_directories(src + "/sub");
+  for (const char* name : {"top", "sub/inner"}) write_file(src + "/" + name, name);
+  pin_recent_times(src, 1700000000, 1000000000);
+  runs.run_both({"-li", "-R", "src/./"}, "the base alone");
+  runs.run_both({"-li", "-R", "src/./", "src/./top"}, "the base and a file in it");
+  SnapshotOptions cmp;
+  cmp.dir_times = false;
+  runs.expect_same_trees(cmp);
+  EXPECT_FALSE(std::filesystem::exists(runs.base() + "/g/sub")) << "the skipped base's directory was sent";
+  runs.run_both({"-lid", "-R", "src/./"}, "-d: the base's entries");
+  runs.expect_same_trees(cmp);
+}
+
 }  // namespace
 }  // namespace ringkit::testing

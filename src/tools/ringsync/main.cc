@@ -35,11 +35,13 @@ int run(const Options& opt) {
     std::fprintf(stderr, "ringsync: %s\nringsync error: error in file IO (code 11)\n", err->message.c_str());
     return err->exit_code;
   }
-  // Engine notices (such as falling back to the threads backend when io_uring is disabled)
-  // change nothing in the result: they show with -v, so that scripts that treat any stderr
-  // output as a failure, as they may with rsync, stay quiet. Engine errors always show.
+  // Engine notices change nothing in the result, so that scripts that treat any stderr output
+  // as a failure, as they may with rsync, stay quiet: warnings (such as falling back to the
+  // threads backend when io_uring is disabled) show with -v, information (how many executor
+  // threads) with -vv, which rsync users read as debugging output. Engine errors always show.
   set_log_handler([verbose = opt.verbose](LogLevel level, std::string_view message) {
-    if (level == LogLevel::kError || verbose > 0) {
+    bool shown = level == LogLevel::kError || (level == LogLevel::kWarning && verbose > 0) || verbose > 1;
+    if (shown) {
       std::fprintf(stderr, "ringsync: %.*s\n", static_cast<int>(message.size()), message.data());
     }
   });
