@@ -858,16 +858,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   bool walked = enters && !mount_point;
   if (!not_entered && walked) {
     int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;  // implied directories: followed, as rsync does
-    auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
-    if (!src && src.error() == std::errc::no_such_file_or_directory) {
-      rep_.vanished(rel);
-      co_return;
-    }
-    if (src) {
-      child.src = std::move(*src);
-    } else {
-      not_entered = src.error();
-    }
+    if (!co_await open_child_source(parent, e, nofollow, rel, child, not_entered)) co_return;
   }
   if (not_entered) io_error_ = true;
   // rsync still looks for deletions in a directory it could not read, and says why it makes none.
@@ -1023,17 +1014,8 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
   // What rsync's sender says of a directory it cannot list, it says here too.
   std::error_code not_entered;
   if (e.followed) not_entered = enter_followed(e, child.links);
-  if (!not_entered) {
-    auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | (e.followed ? 0 : O_NOFOLLOW));
-    if (!src && src.error() == std::errc::no_such_file_or_directory) {
-      rep_.vanished(rel);
-      co_return;
-    }
-    if (src) {
-      child.src = std::move(*src);
-    } else {
-      not_entered = src.error();
-    }
+  if (!not_entered && !co_await open_child_source(parent, e, e.followed ? 0 : O_NOFOLLOW, rel, child, not_entered)) {
+    co_return;
   }
   if (not_entered) {
     io_error_ = true;
@@ -1041,6 +1023,23 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
     co_return;
   }
   co_await sync_dir(std::move(child), e.st, new_in_dry_run, rel);
+}
+
+// Opens the source directory of `e` (in `parent`) as `child.src`. False when it vanished (said
+// here); otherwise true, with `not_entered` set if it could not be opened.
+Task<bool> Syncer::open_child_source(const DirPair& parent, const Entry& e, int nofollow, const std::string& rel,
+                                     DirPair& child, std::error_code& not_entered) {
+  auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
+  if (!src && src.error() == std::errc::no_such_file_or_directory) {
+    rep_.vanished(rel);
+    co_return false;
+  }
+  if (src) {
+    child.src = std::move(*src);
+  } else {
+    not_entered = src.error();
+  }
+  co_return true;
 }
 
 // A file below a non-directory that --ignore-existing kept: rsync's generator fails to look it

@@ -212,6 +212,8 @@ class Syncer {
   Task<void> count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
                               bool walked, bool blocked);
   void blocked_item(const std::string& rel);
+  Task<bool> open_child_source(const DirPair& parent, const Entry& e, int nofollow, const std::string& rel,
+                               DirPair& child, std::error_code& not_entered);
   Task<void> count_unsent_entries(DirPair& dir, std::vector<Entry>& entries);
   // A listed non-directory in rsync's totals (the -v summary, --stats), whatever then happens
   // to it.
