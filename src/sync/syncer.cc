@@ -358,8 +358,8 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("skipping directory " + (source.contents ? "." : source.name));
     // rsync goes on with what is left, nothing: a DEST that names a directory (DEST/, several
     // sources) is made all the same, and -vv says how it would have sent data.
-    bool names_dir = !single_source || (!dest.empty() && dest.back() == '/');
     if (deletion_pass_) co_return;
+    bool names_dir = !single_source || (!dest.empty() && dest.back() == '/');
     if (!dest_is_dir && names_dir && !co_await create_dest_dir(dest, dest_st.ok())) co_return;
     out_.transfer_started();
     co_return;
@@ -995,7 +995,6 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
     ++rep_.stats().dirs;
   }
   if (parent.dst_blocked) {
-    blocked = false;
     if (!new_in_dry_run) print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st);
     if (!opt_.dry_run) {
       rep_.file_error("mkdir", without_trailing_slash(rel), std::make_error_code(std::errc::not_a_directory));
@@ -1004,7 +1003,7 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
   }
   if (!walked || interrupted()) co_return;
   DirPair child;
-  child.dst_blocked = blocked;
+  child.dst_blocked = blocked && !parent.dst_blocked;  // (below a failed one: nothing is said)
   child.dst_new = new_in_dry_run;
   child.rel = rel;
   child.sel = sel;
@@ -1042,13 +1041,6 @@ Task<bool> Syncer::open_child_source(const DirPair& parent, const Entry& e, int 
   co_return true;
 }
 
-// A file below a non-directory that --ignore-existing kept: rsync's generator fails to look it
-// up (ENOTDIR), says so and exits 23 in the end, so that a script sees that it is not there.
-// (A directory there is itemized and fails to be made: count_unsent_dir.)
-void Syncer::blocked_item(const std::string& rel) {
-  rep_.file_error("stat", rel, std::make_error_code(std::errc::not_a_directory));
-}
-
 Task<void> Syncer::count_unsent_entries(DirPair& dir, std::vector<Entry>& entries) {
   std::vector<Entry*> subdirs;
   for (Entry& e : entries) {
@@ -1057,7 +1049,10 @@ Task<void> Syncer::count_unsent_entries(DirPair& dir, std::vector<Entry>& entrie
     } else if (!e.not_copied) {
       ++rep_.stats().files;
       count_in_totals(e);
-      if (dir.dst_blocked) blocked_item(dir.rel + e.name);
+      // Below a non-directory that --ignore-existing kept: rsync's generator fails to look the
+      // file up, says so and exits 23 in the end, so that a script sees it is not there. (A
+      // directory there is itemized and fails to be made: count_unsent_dir.)
+      if (dir.dst_blocked) rep_.file_error("stat", dir.rel + e.name, std::make_error_code(std::errc::not_a_directory));
     }
   }
   sort_dirs(subdirs, false);

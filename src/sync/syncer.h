@@ -110,7 +110,7 @@ class Syncer {
     // (rsync's sender lists what its receiver then skips), nothing below it is touched.
     bool unsent = false;
     // --ignore-existing kept a non-directory where this unsent directory would be: each item in
-    // it fails, as in rsync (blocked_item, count_unsent_dir).
+    // it fails, as in rsync (count_unsent_entries, count_unsent_dir).
     bool dst_blocked = false;
     std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
     std::optional<bool> dst_default_acl;  // create_mode(): dst has a default ACL (asked once)
@@ -211,7 +211,6 @@ class Syncer {
   // `blocked`: it is skipped because a non-directory is in its place (DirPair::dst_blocked).
   Task<void> count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
                               bool walked, bool blocked);
-  void blocked_item(const std::string& rel);
   Task<bool> open_child_source(const DirPair& parent, const Entry& e, int nofollow, const std::string& rel,
                                DirPair& child, std::error_code& not_entered);
   Task<void> count_unsent_entries(DirPair& dir, std::vector<Entry>& entries);
