@@ -40,6 +40,9 @@ struct Entry {
 // Every name in `dirfd` except "." and "..", sorted by bytes.
 Task<Result<std::vector<Entry>>> list_directory(int dirfd);
 
+// The entry named `name` in `entries` (sorted by name), or end().
+std::vector<Entry>::const_iterator find_entry(const std::vector<Entry>& entries, std::string_view name);
+
 // statx with everything ringsync compares (type, mode, ids, size, times, inode, nlink, rdev).
 constexpr unsigned kStatxMask = STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_SIZE |
                                 STATX_MTIME | STATX_ATIME | STATX_INO | STATX_NLINK | STATX_BLOCKS;

@@ -27,6 +27,13 @@ bool Syncer::counts_as_content(const Entry& e, const std::string& rel) const {
   return !e.implied && copies_kind(e);  // a directory that is itself an item
 }
 
+// rsync's sender's note for a directory named without -r or -d. Said once: the look-ahead may
+// meet it before the walk does, or instead of it.
+void Syncer::say_skipped_dir(const std::string& path) {
+  if (!out_.says_skipped_nonregular() || deletion_pass_) return;
+  if (said_skipped_.insert(path).second) rep_.line("skipping directory " + path);
+}
+
 Task<void> Syncer::prune_dirs(DirPair& dir, std::vector<Entry>& entries) {
   std::vector<bool> keep(entries.size(), true);
   bool in_list = dir.sel && !dir.sel->full;
@@ -35,7 +42,7 @@ Task<void> Syncer::prune_dirs(DirPair& dir, std::vector<Entry>& entries) {
     if (!e.is_dir() || (!opt_.prune_empty_dirs && !e.implied)) continue;
     if (counts_as_content(e, dir.rel)) continue;
     std::optional<SelView> sel;
-    if (dir.sel) sel = Selection::child_view(*dir.sel, e.name, opt_.recursive, e.base);
+    if (dir.sel) sel = view_below(*dir.sel, e);
     bool enters = sel ? sel->full || !sel->empty() : opt_.recursive;
     if (!in_list && opt_.one_file_system > 0 && device_of(e.st) != root_dev_) enters = false;
     bool content = false;
@@ -90,21 +97,24 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
         other = std::move(*o);
         fd = other.get();
       }
-      auto st = co_await fs::statx(fd, e.name, e.implied ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE);
-      if (!st) {
-        // A named item that is missing is an error wherever it is found first (see stat_selected).
-        std::string path = rel + e.name;
-        if (st.error() != std::errc::no_such_file_or_directory) io_error_ = true;
-        if (!deletion_pass_ && reported_unreadable_.insert(path).second) rep_.file_error("link_stat", path, st.error());
-        continue;
-      }
+      // A named item that is missing is an error wherever it is found first (see stat_selected).
       if (e.implied) {
-        auto full_st = co_await fs::statx(fd, e.name, 0, kStatxMask);
-        if (!full_st || !S_ISDIR(full_st->stx_mode)) continue;
-        e.st = *full_st;
+        auto st = co_await fs::statx(fd, e.name, 0, kStatxMask);
+        if (st && !S_ISDIR(st->stx_mode)) st = std::make_error_code(std::errc::not_a_directory);
+        if (!st) {
+          names_below_failed(*sel, e.name, st.error());
+          continue;
+        }
+        e.st = *st;
         e.stat_ok = true;
       } else {
+        auto st = co_await fs::statx(fd, e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+        if (!st) {
+          named_item_failed(e.base, rel + e.name, st.error());
+          continue;
+        }
         co_await quiet_stat(fd, e, rel);
+        co_await imply_if_names_below(fd, *sel, e, rel, false);
       }
       entries.push_back(std::move(e));
     }
@@ -126,7 +136,11 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
     if (!ok) co_return false;  // the walk reports a bad merge file
     std::erase_if(entries, [&](const Entry& e) { return !e.implied && excluded(rel + e.name, e.is_dir()); });
   }
-  std::erase_if(entries, [&](const Entry& e) { return e.is_dir() && !e.implied && !copies_kind(e); });
+  std::erase_if(entries, [&](const Entry& e) {
+    if (!e.is_dir() || e.implied || copies_kind(e)) return false;
+    say_skipped_dir(rel + e.name);  // (the walk does not get here if this directory is pruned)
+    return true;
+  });
   // Non-directories first: they settle it without looking deeper.
   for (const Entry& e : entries) {
     if (counts_as_content(e, rel)) co_return true;
@@ -136,7 +150,7 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
   for (const Entry& e : entries) {
     if (!e.is_dir()) continue;
     std::optional<SelView> sub;
-    if (sel) sub = Selection::child_view(*sel, e.name, opt_.recursive, e.base);
+    if (sel) sub = view_below(*sel, e);
     bool enters = sub ? sub->full || !sub->empty() : opt_.recursive;
     bool in_list = sel && !sel->full;
     if (!in_list && opt_.one_file_system > 0 && device_of(e.st) != root_dev_) enters = false;

@@ -193,10 +193,11 @@ Task<void> Syncer::stat_selected(DirPair& dir, Entry& e) {
   auto st = co_await fs::statx(pair.src.get(), e.name, e.implied ? 0 : AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (st && e.implied && !S_ISDIR(st->stx_mode)) st = std::make_error_code(std::errc::not_a_directory);
   if (!st) {
-    // (A missing name does not stop --delete, as in rsync; an unreadable one does.)
-    if (st.error() != std::errc::no_such_file_or_directory) io_error_ = true;
-    // (Said once: the look-ahead of prune.cc may have met it first.)
-    if (!deletion_pass_ && reported_unreadable_.insert(path).second) rep_.file_error("link_stat", path, st.error());
+    if (e.implied) {
+      names_below_failed(*dir.sel, e.name, st.error());
+    } else {
+      named_item_failed(e.base, path, st.error());
+    }
     co_return;
   }
   e.st = *st;
@@ -208,6 +209,66 @@ Task<void> Syncer::stat_selected(DirPair& dir, Entry& e) {
   }
   adjust_source(e.st);
   e.stat_ok = true;
+  co_await imply_if_names_below(pair.src.get(), *dir.sel, e, dir.rel, false);
+}
+
+// rsync's link_stat error for a named item: exit 23; a missing one does not stop --delete, an
+// unreadable one does. Said once: the look-ahead of prune.cc may meet it first.
+void Syncer::named_item_failed(uint32_t base, const std::string& path, std::error_code ec) {
+  if (ec != std::errc::no_such_file_or_directory) io_error_ = true;
+  if (deletion_pass_ || !reported_unreadable_.insert(path).second) return;
+  // (Named as rsync names it: by the path given, base included.)
+  const std::string& dir = selection_->bases()[base];
+  rep_.file_error("link_stat", dir == "." ? path : dir + (dir.ends_with('/') ? "" : "/") + path, ec);
+}
+
+// What the list names below `name` (of `view`'s directory), which is missing or no directory:
+// each of those items fails on its own, as rsync's link_stat of its whole path does.
+void Syncer::names_below_failed(const SelView& view, std::string_view name, std::error_code ec) {
+  for (const SelectedName& n : Selection::names_below(view, name)) named_item_failed(n.base, n.path, ec);
+}
+
+// A named item that the list also names things below is their implied directory as well, and
+// rsync keeps the directory: a named symlink to one is followed (the link itself is not sent),
+// and a directory named without -r or -d is skipped as an item ("skipping directory", when
+// `say`) yet still sent for what lies below it.
+// Anything else named with items below it makes them fail ("Not a directory"); `quiet`: the
+// pre-pass, which only notes the error.
+Task<void> Syncer::imply_if_names_below(int dirfd, const SelView& view, Entry& e, const std::string& rel, bool quiet) {
+  if (!e.stat_ok || e.implied || (e.is_dir() && copies_kind(e)) || Selection::names_below(view, e.name).empty()) {
+    co_return;
+  }
+  if (e.is_dir()) {
+    if (!quiet) say_skipped_dir(rel + e.name);
+    e.implied = true;
+    co_return;
+  }
+  Result<struct statx> st = std::make_error_code(std::errc::not_a_directory);
+  if (e.is_symlink()) st = co_await fs::statx(dirfd, e.name, 0, kStatxMask);
+  if (st && !S_ISDIR(st->stx_mode)) st = std::make_error_code(std::errc::not_a_directory);
+  if (!st) {
+    if (quiet) {
+      scan_error(st.error());
+    } else {
+      names_below_failed(view, e.name, st.error());
+    }
+    co_return;
+  }
+  e.st = *st;
+  adjust_source(e.st);
+  e.followed = true;
+  e.implied = true;
+}
+
+// The view of the list below `e`, a directory of `view`'s, read from the base `e` came from
+// (a directory sent whole lists its own base's entries). An implied directory is never sent
+// whole, even when it is also a named item (see imply_if_names_below).
+std::optional<SelView> Syncer::view_below(const SelView& view, const Entry& e) const {
+  auto below = Selection::child_view(view, e.name, opt_.recursive && !e.implied, e.base);
+  if (!below) return below;
+  below->base = e.base;
+  if (e.implied) below->full = false;
+  return below;
 }
 
 // The same directory in the other bases its entries come from (-R /a/./x /b/./y: x and y are
@@ -254,15 +315,44 @@ Syncer::DirPair& Syncer::pair_for(DirPair& dir, const Entry& e) {
   return dir;
 }
 
-// A directory sent whole that the list also names things in: a named child it does not hold is
-// an error, as a missing named item is anywhere.
+// A directory sent whole that the list also names things in: a named item it does not hold is
+// an error, as a missing named item is anywhere, and so is one below a child that is a file.
+// (Entries listed, in name order.)
 void Syncer::report_missing_names(const DirPair& dir, const std::vector<Entry>& listed) {
   for (const SelChild& c : Selection::children(*dir.sel)) {
-    bool found = std::any_of(listed.begin(), listed.end(), [&](const Entry& e) { return e.name == c.name; });
-    if (found) continue;
-    rep_.file_error("link_stat", dir.rel + std::string(c.name),
-                    std::make_error_code(std::errc::no_such_file_or_directory));
+    if (c.base != dir.base) continue;  // (looked up in its own base: add_names_from_other_bases)
+    auto it = find_entry(listed, c.name);
+    bool found = it != listed.end();
+    std::error_code missing = std::make_error_code(std::errc::no_such_file_or_directory);
+    if (!found && c.named) named_item_failed(c.base, dir.rel + std::string(c.name), missing);
+    if (!found) {
+      names_below_failed(*dir.sel, c.name, missing);
+    } else if (c.has_below && !it->is_dir() && !it->is_symlink()) {
+      names_below_failed(*dir.sel, c.name, std::make_error_code(std::errc::not_a_directory));
+    }
   }
+}
+
+// A directory sent whole from one base that the list names items in from other bases (-R
+// a/./x b/./x/f): those are its entries too, each read from its own base. A name the directory
+// itself holds is taken from there.
+Task<void> Syncer::add_names_from_other_bases(DirPair& dir, std::vector<Entry>& entries) {
+  std::vector<Entry> added;
+  for (const SelChild& c : Selection::children(*dir.sel)) {
+    if (c.base == dir.base || find_entry(entries, c.name) != entries.end()) continue;
+    Entry e;
+    e.name = std::string(c.name);
+    e.base = c.base;
+    e.implied = !c.named;
+    added.push_back(std::move(e));
+  }
+  if (added.empty()) co_return;
+  co_await open_other_bases(dir, added);
+  co_await parallel_for(added.size(), kStatsInFlight, [&](size_t i) { return stat_selected(dir, added[i]); });
+  for (Entry& e : added) {
+    if (e.stat_ok) entries.push_back(std::move(e));
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
 }
 
 Task<void> Syncer::stat_dest_entries(DirPair& dir, std::vector<Work>& works) {
@@ -311,11 +401,16 @@ Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, F
     e.implied = !c.named;
     if (e.implied) {
       auto st = co_await fs::statx(parent->get(), e.name, 0, kStatxMask);
-      if (!st || !S_ISDIR(st->stx_mode)) continue;
+      if (st && !S_ISDIR(st->stx_mode)) st = std::make_error_code(std::errc::not_a_directory);
+      if (!st) {
+        scan_error(st.error());
+        continue;
+      }
       e.st = *st;
       e.stat_ok = true;
     } else {
       co_await quiet_stat(parent->get(), e, rel);
+      co_await imply_if_names_below(parent->get(), view, e, rel, true);
     }
     if (!e.stat_ok) continue;
     if (!e.implied && filters != nullptr &&
@@ -328,7 +423,7 @@ Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, F
       continue;
     }
     if (!e.implied && !copies_kind(e)) continue;
-    std::optional<SelView> sub = Selection::child_view(view, c.name, opt_.recursive, c.base);
+    std::optional<SelView> sub = view_below(view, e);
     bool enters = sub ? sub->full || !sub->empty() : opt_.recursive;
     if (!enters) continue;
     if (!e.implied) root_dev_ = device_of(e.st);

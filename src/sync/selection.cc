@@ -115,15 +115,23 @@ std::vector<SelChild> Selection::children(const SelView& view) {
   return out;
 }
 
+std::span<const SelectedName> Selection::names_below(const SelView& view, std::string_view name) {
+  auto [lo, hi] = run_of(view, name);
+  if (lo != hi && lo->path.size() == view.prefix + name.size()) ++lo;  // the child itself
+  return {lo, hi};
+}
+
 std::optional<SelView> Selection::child_view(const SelView& view, std::string_view name, bool recursive,
                                              uint32_t fallback_base) {
-  if (view.full && recursive) return std::nullopt;  // the whole tree below is walked anyway
   auto [lo, hi] = run_of(view, name);
   SelView child;
   child.prefix = view.prefix + name.size() + 1;
   child.base = fallback_base;
   bool named = lo != hi && lo->path.size() == view.prefix + name.size();
-  if (named) {
+  if (view.full && recursive) {
+    child.full = true;  // an entry of a directory walked whole: walked whole too
+    if (named) ++lo;
+  } else if (named) {
     child.base = lo->base;
     child.full = recursive || lo->contents;
     ++lo;
@@ -132,8 +140,8 @@ std::optional<SelView> Selection::child_view(const SelView& view, std::string_vi
   }
   child.first = lo;
   child.last = hi;
-  if (child.full && recursive) return std::nullopt;
-  if (!child.full && child.empty()) return std::nullopt;  // just the directory itself
+  // Walked whole (-r) or just the directory itself, and the list says nothing more below it.
+  if (child.empty() && (recursive || !child.full)) return std::nullopt;
   return child;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -79,9 +80,12 @@ class Selection {
   static std::vector<SelChild> children(const SelView& view);
   // The view of child `name` of `view`'s directory; nullopt when the child is to be walked as a
   // plain directory (entirely with -r, not at all without) because the list says nothing more
-  // about it. `named`/`contents`: what the list says about the child itself.
+  // about it. A directory walked whole (-r) that the list names things below keeps a full view:
+  // they are checked, and those from other bases added, as the walk meets them.
   static std::optional<SelView> child_view(const SelView& view, std::string_view name, bool recursive,
                                            uint32_t fallback_base);
+  // The names the list holds below child `name` of `view`'s directory.
+  static std::span<const SelectedName> names_below(const SelView& view, std::string_view name);
 
  private:
   std::vector<std::string> bases_;

@@ -544,9 +544,12 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
       co_return;
     }
     entries = std::move(*listed);
-    if (dir.sel && !deletion_pass_) report_missing_names(dir, entries);
     for (Entry& e : entries) e.base = dir.base;
     co_await stat_entries(dir.src.get(), entries, dir.rel);
+    if (dir.sel) {
+      report_missing_names(dir, entries);
+      co_await add_names_from_other_bases(dir, entries);
+    }
   } else {
     entries = co_await selected_entries(dir);
   }
@@ -584,7 +587,7 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
   for (Entry& e : entries) e.not_copied = !e.implied && !copies_kind(e);
   std::erase_if(entries, [&](const Entry& e) {
     if (!e.not_copied || !e.is_dir()) return false;
-    if (out_.says_skipped_nonregular() && !deletion_pass_) rep_.line("skipping directory " + dir.rel + e.name);
+    say_skipped_dir(dir.rel + e.name);
     return true;
   });
   // -L and friends: the directories on the way here, to see a link that leads back to one.
@@ -794,7 +797,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   // With a list: what it says about this directory (none: walk it whole with -r, as usual).
   bool in_list = parent.sel && !parent.sel->full;
   std::optional<SelView> child_sel;
-  if (parent.sel) child_sel = Selection::child_view(*parent.sel, e.name, opt_.recursive, e.base);
+  if (parent.sel) child_sel = view_below(*parent.sel, e);
   bool enters = child_sel ? child_sel->full || !child_sel->empty() : opt_.recursive;
   // -x: each named directory of a list starts on its own device, as each source does.
   if (in_list && !e.implied) root_dev_ = device_of(e.st);

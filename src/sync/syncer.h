@@ -167,6 +167,12 @@ class Syncer {
   Task<bool> has_content(int parent_fd, const Entry& dir_entry, std::string rel, std::optional<SelView> sel,
                          int links);
   bool counts_as_content(const Entry& e, const std::string& rel) const;
+  void say_skipped_dir(const std::string& path);
+  std::optional<SelView> view_below(const SelView& view, const Entry& e) const;
+  Task<void> imply_if_names_below(int dirfd, const SelView& view, Entry& e, const std::string& rel, bool quiet);
+  Task<void> add_names_from_other_bases(DirPair& dir, std::vector<Entry>& entries);
+  void named_item_failed(uint32_t base, const std::string& path, std::error_code ec);
+  void names_below_failed(const SelView& view, std::string_view name, std::error_code ec);
   // Symlinks (symlinks.cc): -L, -k, --copy-unsafe-links on the source; -K on the destination.
   bool follows_source_links() const;
   Task<bool> follow_source_link(int dirfd, Entry& e, const std::string& rel, bool quiet);
@@ -430,6 +436,7 @@ class Syncer {
   std::vector<InodeKey> ancestors_;
   uint64_t loop_reentries_ = 0;
   std::set<std::string> reported_unreadable_;  // errors the look-ahead (prune.cc) may meet first: said once
+  std::set<std::string> said_skipped_;         // named directories not copied, which it may meet first too
   ItemOutput out_;          // what is printed and logged about each item
   WriteDirs wd_;            // --temp-dir, --backup-dir, --partial-dir, --delay-updates, --*-dest
   // Two executors (transfer_worker.cc): RINGKIT_SYNC_THREADS as read at the start (threads.h);

@@ -97,9 +97,20 @@ TEST(SyncSelectionViews, ChildrenImpliedDirectoriesAndDuplicates) {
   ASSERT_TRUE(ab.has_value());  // named, and "s/f" below it
   EXPECT_FALSE(ab->full);
   EXPECT_EQ(child_names(*ab), (std::vector<std::string>{"s*"}));
-  // With -r a named directory is walked whole: no view.
-  auto ab_r = Selection::child_view(*Selection::child_view(sel.root_view(true), "a", true, b), "b", true, b);
-  EXPECT_FALSE(ab_r.has_value());
+  // With -r a named directory is walked whole; what the list names below it stays in its view.
+  auto a_r = Selection::child_view(sel.root_view(true), "a", true, b);
+  ASSERT_TRUE(a_r.has_value());
+  auto ab_r = Selection::child_view(*a_r, "b", true, b);
+  ASSERT_TRUE(ab_r.has_value());
+  EXPECT_TRUE(ab_r->full);
+  EXPECT_EQ(child_names(*ab_r), (std::vector<std::string>{"s*"}));
+  auto abs_r = Selection::child_view(*ab_r, "s", true, b);  // not named, but inside a whole walk
+  ASSERT_TRUE(abs_r.has_value());
+  EXPECT_TRUE(abs_r->full);
+  EXPECT_EQ(child_names(*abs_r), (std::vector<std::string>{"f"}));
+  // ... and a directory walked whole with nothing named below it has no view.
+  EXPECT_FALSE(Selection::child_view(*a_r, "z", true, b).has_value());
+  EXPECT_FALSE(Selection::child_view(*ab_r, "t", true, b).has_value());
   // A named directory with nothing below it and no -r: just the directory.
   EXPECT_FALSE(Selection::child_view(root, "a.x", false, b).has_value());
 }
