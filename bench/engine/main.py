@@ -11,6 +11,7 @@ import time
 
 from common import proc
 from common.load import LoadSampler
+from common.vm import PageReportingOff
 from common.proc import T0, fs_type, gxx_version, log
 from common.report import cpu_model, prose, write_lines
 from common.stats import NAN, fmt, load_range
@@ -58,6 +59,7 @@ def main(description):
         os.remove(raw)
     sampler = LoadSampler()
     sampler.start()
+    reporting = PageReportingOff().start()
     started = datetime.datetime.now(datetime.timezone.utc)
     sections = []
     summary_lines = []
@@ -94,6 +96,7 @@ def main(description):
                     f"{med.get('copy_file_range', NAN):.2f} GB/s.")
     finally:
         sampler.stop()
+        reporting.stop()
         if not a.keep_data:
             for d in (TMPFS_DIR, DISK_DIR):
                 shutil.rmtree(d, ignore_errors=True)
@@ -128,6 +131,7 @@ def main(description):
              f"| kernel | {platform.release()} |",
              f"| file systems | {TMPFS_DIR}: {fs_types['tmpfs']}, {DISK_DIR}: {fs_types['disk']} |",
              f"| load average (1 min) during the run | {load_range(loads)} |",
+             f"| free page reporting (virtio-balloon) | {reporting.state} |",
              f"| run time | {elapsed / 60:.1f} min ({'quick' if a.quick else 'full'} mode) |",
              f"| source | {proc.git_state(ROOT)} |",
              f"| build | Release (-O3), g++ {gxx_version()} |",

@@ -11,6 +11,7 @@ import sys
 import time
 
 from common.load import LoadSampler
+from common.vm import PageReportingOff
 from common.proc import T0, fs_type, log
 from common.report import cpu_model, mem_gib
 from . import config as cfg
@@ -99,9 +100,10 @@ def main(description):
         fs_types["disk"] += "-disk"
     sampler = LoadSampler()
     sampler.start()
+    reporting = PageReportingOff().start()
     started = datetime.datetime.now(datetime.timezone.utc)
     model, mem = cpu_model(), mem_gib()
-    PARTIAL_META.update({
+    PARTIAL_META.update({"page_reporting": reporting.state, 
         "date": f"{started:%Y-%m-%d %H:%M}", "cpu": model, "nproc": os.cpu_count(),
         "mem_gib": mem, "kernel": platform.release(), "fs_types": fs_types,
         "disk": disk.describe, "sampler": sampler, "binary": os.path.relpath(cfg.RINGSYNC, ROOT), "quick": a.quick, "runs": runs,
@@ -125,6 +127,7 @@ def main(description):
             run_wide(a.quick, runs, trees)
     finally:
         sampler.stop()
+        reporting.stop()
         if not a.keep_data:
             rm_rf(cfg.TMPFS_DIR)
             if disk.loop:
@@ -137,7 +140,7 @@ def main(description):
             "mem_gib": mem, "kernel": platform.release(), "fs_types": fs_types,
             "disk": disk.describe, "loads": sampler.samples, "elapsed": elapsed,
             "quick": a.quick, "runs": runs, "long_runs": long_runs, "budget_min": a.budget_min, "source": cfg.SOURCE or git_state(), "versions": versions(),
-            "binary": os.path.relpath(cfg.RINGSYNC, ROOT),
+            "binary": os.path.relpath(cfg.RINGSYNC, ROOT), "page_reporting": reporting.state,
             "strace": strace, "profile": profile}
     save_raw(meta)
     verdicts = write_report(meta, strace, profile, cfg.REPORT)

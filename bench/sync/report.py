@@ -46,6 +46,7 @@ def write_report(meta, strace, profile, out):
              f"| kernel | {meta['kernel']} |",
              f"| file systems | {cfg.TMPFS_DIR}: {fs_types['tmpfs']}; {cfg.DISK_DIR}: {meta['disk']} |",
              f"| load average (1 min) during the run | {load_range(loads)} |",
+             f"| free page reporting (virtio-balloon) | {meta.get('page_reporting', 'not recorded')} |",
              f"| run time | {meta['elapsed'] / 60:.1f} min ({'quick' if quick else 'full'} mode) |",
              f"| ringsync | {meta['source']}, Release, `{meta.get('binary', '?')}` |",
              f"| peers | {meta['versions']} |", ""]

@@ -14,6 +14,7 @@ import time
 
 from common import proc
 from common.load import LoadSampler
+from common.vm import PageReportingOff
 from common.proc import T0, log
 from . import config as cfg
 from .concurrent import run_concurrent
@@ -112,8 +113,9 @@ def main(description):
                     [("single", 0.40), ("conc0", 0.10), ("conc1", 0.25), ("conc2", 0.05), ("loss", 0.20)])
     sampler = LoadSampler()
     sampler.start()
+    reporting = PageReportingOff().start()
     R = {"quick": a.quick, "source": source, "started": datetime.datetime.now(datetime.timezone.utc),
-         "files": files}
+         "files": files, "page_reporting": reporting.state}
     try:
         xxh3 = xxh3_of(os.path.join(SRV, "file-1M"))
         if "single" in only:
@@ -134,6 +136,7 @@ def main(description):
                                  ("file-small", files["file-small"]), 1 if a.quick else 5)
     finally:
         sampler.stop()
+        reporting.stop()
         if not a.keep_data:
             shutil.rmtree(WORK, ignore_errors=True)
     R["elapsed"] = time.monotonic() - T0

@@ -137,6 +137,7 @@ def render(R, out):
              f"| network | loopback; loss (section 3) injected by the client |",
              f"| files | {WORK} (tmpfs), written by the client to tmpfs |",
              f"| load average (1 min) during the run | {load_range(loads)} |",
+             f"| free page reporting (virtio-balloon) | {R.get('page_reporting', 'not recorded')} |",
              f"| run time | {elapsed / 60:.1f} min ({'quick' if quick else 'full'} mode) |",
              f"| source | {R['source']} |",
              f"| build | Release (-O3), g++ "
