@@ -29,6 +29,13 @@ std::string dirname_of(const std::string& path);
 // `path`, valid as long as it is.
 std::vector<std::string_view> path_components(std::string_view path);
 
+// `path` below the directory `dir` as a user names it: "." + "a" = "a", "/x" + "a" = "/x/a",
+// "/" + "a" = "/a".
+inline std::string under_dir(const std::string& dir, const std::string& path) {
+  if (dir == ".") return path;
+  return dir + (dir.ends_with('/') ? "" : "/") + path;
+}
+
 // Joins a directory-relative path for messages: "" + "a" = "a", "d/" + "a" = "d/a".
 inline std::string join_rel(const std::string& dir_rel, const std::string& name) {
   return dir_rel + name;

@@ -99,8 +99,7 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
       }
       // A named item that is missing is an error wherever it is found first (see stat_selected).
       if (e.implied) {
-        auto st = co_await fs::statx(fd, e.name, 0, kStatxMask);
-        if (st && !S_ISDIR(st->stx_mode)) st = std::make_error_code(std::errc::not_a_directory);
+        auto st = co_await stat_implied_dir(fd, e.name);
         if (!st) {
           names_below_failed(*sel, e.name, st.error());
           continue;

@@ -212,14 +212,21 @@ Task<void> Syncer::stat_selected(DirPair& dir, Entry& e) {
   co_await imply_if_names_below(pair.src.get(), *dir.sel, e, dir.rel, false);
 }
 
+// An implied directory as rsync sends it: followed if a link; anything but a directory is
+// ENOTDIR for the names below it.
+Task<Result<struct statx>> Syncer::stat_implied_dir(int dirfd, const std::string& name) {
+  auto st = co_await fs::statx(dirfd, name, 0, kStatxMask);
+  if (st && !S_ISDIR(st->stx_mode)) co_return std::make_error_code(std::errc::not_a_directory);
+  co_return st;
+}
+
 // rsync's link_stat error for a named item: exit 23; a missing one does not stop --delete, an
 // unreadable one does. Said once: the look-ahead of prune.cc may meet it first.
 void Syncer::named_item_failed(uint32_t base, const std::string& path, std::error_code ec) {
   if (ec != std::errc::no_such_file_or_directory) io_error_ = true;
   if (deletion_pass_ || !reported_unreadable_.insert(path).second) return;
   // (Named as rsync names it: by the path given, base included.)
-  const std::string& dir = selection_->bases()[base];
-  rep_.file_error("link_stat", dir == "." ? path : dir + (dir.ends_with('/') ? "" : "/") + path, ec);
+  rep_.file_error("link_stat", under_dir(selection_->bases()[base], path), ec);
 }
 
 // What the list names below `name` (of `view`'s directory), which is missing or no directory:
@@ -244,8 +251,7 @@ Task<void> Syncer::imply_if_names_below(int dirfd, const SelView& view, Entry& e
     co_return;
   }
   Result<struct statx> st = std::make_error_code(std::errc::not_a_directory);
-  if (e.is_symlink()) st = co_await fs::statx(dirfd, e.name, 0, kStatxMask);
-  if (st && !S_ISDIR(st->stx_mode)) st = std::make_error_code(std::errc::not_a_directory);
+  if (e.is_symlink()) st = co_await stat_implied_dir(dirfd, e.name);
   if (!st) {
     if (quiet) {
       scan_error(st.error());
@@ -322,10 +328,9 @@ void Syncer::report_missing_names(const DirPair& dir, const std::vector<Entry>& 
   for (const SelChild& c : Selection::children(*dir.sel)) {
     if (c.base != dir.base) continue;  // (looked up in its own base: add_names_from_other_bases)
     auto it = find_entry(listed, c.name);
-    bool found = it != listed.end();
-    std::error_code missing = std::make_error_code(std::errc::no_such_file_or_directory);
-    if (!found && c.named) named_item_failed(c.base, dir.rel + std::string(c.name), missing);
-    if (!found) {
+    if (it == listed.end()) {
+      std::error_code missing = std::make_error_code(std::errc::no_such_file_or_directory);
+      if (c.named) named_item_failed(c.base, dir.rel + std::string(c.name), missing);
       names_below_failed(*dir.sel, c.name, missing);
     } else if (c.has_below && !it->is_dir() && !it->is_symlink()) {
       names_below_failed(*dir.sel, c.name, std::make_error_code(std::errc::not_a_directory));
@@ -400,8 +405,7 @@ Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, F
     e.name = std::string(c.name);
     e.implied = !c.named;
     if (e.implied) {
-      auto st = co_await fs::statx(parent->get(), e.name, 0, kStatxMask);
-      if (st && !S_ISDIR(st->stx_mode)) st = std::make_error_code(std::errc::not_a_directory);
+      auto st = co_await stat_implied_dir(parent->get(), e.name);
       if (!st) {
         scan_error(st.error());
         continue;

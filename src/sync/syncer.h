@@ -171,6 +171,7 @@ class Syncer {
   std::optional<SelView> view_below(const SelView& view, const Entry& e) const;
   Task<void> imply_if_names_below(int dirfd, const SelView& view, Entry& e, const std::string& rel, bool quiet);
   Task<void> add_names_from_other_bases(DirPair& dir, std::vector<Entry>& entries);
+  Task<Result<struct statx>> stat_implied_dir(int dirfd, const std::string& name);
   void named_item_failed(uint32_t base, const std::string& path, std::error_code ec);
   void names_below_failed(const SelView& view, std::string_view name, std::error_code ec);
   // Symlinks (symlinks.cc): -L, -k, --copy-unsafe-links on the source; -K on the destination.
