@@ -10,10 +10,13 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <utility>
 #include <variant>
+
+#include "ringkit/frame_cache.h"
 
 namespace ringkit {
 
@@ -23,6 +26,10 @@ class Task;
 namespace detail {
 
 struct TaskPromiseBase {
+  // Frames come from this thread's frame cache (ringkit/frame_cache.h).
+  static void* operator new(std::size_t bytes) { return allocate_frame(bytes); }
+  static void operator delete(void* frame, std::size_t bytes) noexcept { free_frame(frame, bytes); }
+
   std::coroutine_handle<> continuation = std::noop_coroutine();
   std::exception_ptr exception;
 
@@ -118,6 +125,10 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
 // A coroutine that starts at once and frees itself when it ends: the root of spawned work.
 struct DetachedTask {
   struct promise_type {
+    static void* operator new(std::size_t bytes) { return allocate_frame(bytes); }
+    static void operator delete(void* frame, std::size_t bytes) noexcept {
+      free_frame(frame, bytes);
+    }
     DetachedTask get_return_object() noexcept { return {}; }
     std::suspend_never initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }

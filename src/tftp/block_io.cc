@@ -39,31 +39,34 @@ Task<Result<void>> OctetFileSource::read(uint64_t first,
                                          std::span<const std::span<std::byte>> payloads,
                                          std::span<size_t> sizes) {
   assert(first >= 1 && sizes.size() == payloads.size());
-  std::vector<iovec> iov(payloads.size());
+  // The source's own iovec array, kept from call to call: a vector per read was four
+  // allocations per read (the push_backs), at every few blocks of every transfer.
+  iov_.resize(payloads.size());
   for (size_t i = 0; i < payloads.size(); ++i) {
-    iov[i] = {payloads[i].data(), blksize_};
+    iov_[i] = {payloads[i].data(), blksize_};
   }
   uint64_t offset = (first - 1) * blksize_;
   size_t want = payloads.size() * blksize_;
   size_t got = 0;
+  size_t unfilled = 0;  // iov_[unfilled] is the first payload not yet read in full
   // A regular file returns short reads only at its end; loop anyway (a signal, a file system
   // that splits large reads) until the window is full or a read returns 0.
   while (got < want) {
-    // Skip what was already read.
-    std::vector<iovec> rest;
-    size_t skip = got;
-    for (const iovec& v : iov) {
-      if (skip >= v.iov_len) {
-        skip -= v.iov_len;
-        continue;
-      }
-      rest.push_back({static_cast<std::byte*>(v.iov_base) + skip, v.iov_len - skip});
-      skip = 0;
-    }
-    auto n = co_await fs::readv(fd_, rest, offset + got);
+    auto n = co_await fs::readv(fd_, std::span(iov_).subspan(unfilled), offset + got);
     if (!n) co_return n.error();
     if (*n == 0) break;
     got += *n;
+    // Skip what was read.
+    for (size_t skip = *n; skip > 0 && unfilled < iov_.size();) {
+      iovec& v = iov_[unfilled];
+      if (skip < v.iov_len) {
+        v.iov_base = static_cast<std::byte*>(v.iov_base) + skip;
+        v.iov_len -= skip;
+        break;
+      }
+      skip -= v.iov_len;
+      ++unfilled;
+    }
   }
   distribute(got, blksize_, sizes);
   cut_after_last(sizes, blksize_);

@@ -17,6 +17,8 @@
 // are given stay open (and owned by the caller) for their lifetime.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -65,6 +67,7 @@ class OctetFileSource : public BlockSource {
  private:
   int fd_;
   size_t blksize_;
+  std::vector<iovec> iov_;  // the read's, kept for the next
 };
 
 // Netascii: LF -> CR LF and CR -> CR NUL, encoded as it is read.
