@@ -322,9 +322,10 @@ Syncer::DirPair& Syncer::pair_for(DirPair& dir, const Entry& e) {
 }
 
 // A directory sent whole that the list also names things in: a named item it does not hold is
-// an error, as a missing named item is anywhere, and so is one below a child that is a file.
-// (Entries listed, in name order.)
-void Syncer::report_missing_names(const DirPair& dir, const std::vector<Entry>& listed) {
+// an error, as a missing named item is anywhere; a child the list names things below is their
+// implied directory (-r -R a/./ a/./link/f: rsync sends `link` as the directory it leads to,
+// holding f), or makes them fail if it is a file. (Entries listed, in name order.)
+Task<void> Syncer::check_listed_names(DirPair& dir, std::vector<Entry>& listed) {
   for (const SelChild& c : Selection::children(*dir.sel)) {
     if (c.base != dir.base) continue;  // (looked up in its own base: add_names_from_other_bases)
     auto it = find_entry(listed, c.name);
@@ -332,8 +333,9 @@ void Syncer::report_missing_names(const DirPair& dir, const std::vector<Entry>& 
       std::error_code missing = std::make_error_code(std::errc::no_such_file_or_directory);
       if (c.named) named_item_failed(c.base, dir.rel + std::string(c.name), missing);
       names_below_failed(*dir.sel, c.name, missing);
-    } else if (c.has_below && !it->is_dir() && !it->is_symlink()) {
-      names_below_failed(*dir.sel, c.name, std::make_error_code(std::errc::not_a_directory));
+    } else if (c.has_below) {
+      Entry& e = listed[static_cast<size_t>(it - listed.begin())];
+      co_await imply_if_names_below(dir.src.get(), *dir.sel, e, dir.rel, false);
     }
   }
 }

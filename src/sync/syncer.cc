@@ -547,7 +547,7 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     for (Entry& e : entries) e.base = dir.base;
     co_await stat_entries(dir.src.get(), entries, dir.rel);
     if (dir.sel) {
-      report_missing_names(dir, entries);
+      co_await check_listed_names(dir, entries);
       co_await add_names_from_other_bases(dir, entries);
     }
   } else {

@@ -160,7 +160,7 @@ class Syncer {
   // -R from several bases: the absolute path of the base a directory of the list comes from,
   // where its per-directory filter files are read (FilterList::push_dir); empty otherwise.
   std::string_view filter_base(uint32_t base) const;
-  void report_missing_names(const DirPair& dir, const std::vector<Entry>& listed);
+  Task<void> check_listed_names(DirPair& dir, std::vector<Entry>& listed);
   Task<void> stat_dest_entries(DirPair& dir, std::vector<Work>& works);
   // -m and implied directories (prune.cc): whether a directory ends up holding anything.
   Task<void> prune_dirs(DirPair& dir, std::vector<Entry>& entries);

@@ -192,7 +192,8 @@ std::vector<std::string> link_stat_failures(const std::string& err, const std::s
 // and items from a second base below a directory sent whole from the first are sent too.
 // (Regression tests: ringsync sent nothing below a skipped or linked named directory, said
 // nothing and exited 0 for names below a file or missing inside a -r directory, and reported
-// names from another base as missing.)
+// names from another base as missing; and under -r kept a symlink met in a directory walked
+// whole as a symlink, with nothing below it, where rsync sends the directory it leads to.)
 TEST(RingsyncRelativeNamesBelow, NamedItemsWithNamesBelowThemAsRsync) {
   DiffRuns runs("ringsync-relative-below");
   std::string base = runs.base();
@@ -201,13 +202,16 @@ TEST(RingsyncRelativeNamesBelow, NamedItemsWithNamesBelowThemAsRsync) {
   for (const char* f : {"a/x/f", "a/x/other", "a/x/sub/h", "b/x/bf"}) write_file(base + "/" + f, f);
   std::filesystem::create_directory_symlink("x", base + "/a/lx");
   std::filesystem::create_symlink("nowhere", base + "/a/dang");
+  std::filesystem::create_symlink("x/f", base + "/a/lf");
   pin_recent_times(base, 0, 1700000000);
   for (const char* spec : {"-iR a/x a/x/f", "-iR a/x/ a/x/sub/h", "-niR a/x a/x/f", "-iR a/lx a/lx/f",
                            "-ilR a/lx a/lx/f", "-irR a/lx a/lx/f", "-iR a/x/f/zz a/x/other",
                            "-iR a/x/f/zz/yy a/x/f/q", "-iR a/nonexist/f a/dang/f", "-irR a/x/f/zz a/x",
                            "-irR a/x/nothere/zz a/x/nothere2 a/x", "-aiR a/./x b/./x/bf",
                            "-aiR b/./x/bf a/./x", "-idR a/./x/ b/./x/bf", "-idR a/./ b/./x/bf",
-                           "-irR a/./x/f/zz b/./x"}) {
+                           "-irR a/./x/f/zz b/./x", "-irR a/./ a/./lx/f", "-aiR a/./ a/./lx/f",
+                           "-aiR a/./ a/./lx/sub/h a/./lx/f", "-aiR a/./ a/./dang/f",
+                           "-aiR a/./ a/./lf/zz", "-aiR a/./x/ a/./lx/other"}) {
     SCOPED_TRACE(spec);
     for (const char* d : {"/r", "/g"}) remove_tree(base + d);
     std::vector<std::string> args = words(spec);
