@@ -21,6 +21,9 @@ namespace {
 // packets are always ready must not keep the worker from its other transfers.
 constexpr uint32_t kPacketsPerTurn = 64;
 
+// Leases one read of large blocks (one per lease) may take from the pool, if free.
+constexpr size_t kLeasesPerRead = 8;
+
 // The ERROR code and text a local failure is reported to the peer with.
 ErrorCode error_for_peer(const std::error_code& error) {
   if (error.category() == tftp_category()) return wire_error(error);
@@ -221,6 +224,8 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
   std::optional<Suspect> suspect;
   Clock::time_point deadline = Clock::now();
 
+  std::vector<BufferPool::Lease> leases;
+  std::vector<std::byte*> packets;
   std::vector<std::span<std::byte>> payloads;
   std::vector<size_t> sizes;
   std::vector<std::span<const std::byte>> datagrams;
@@ -235,35 +240,44 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
       if (last) limit = std::min(limit, *last);
       if (send_up_to) limit = std::min(limit, *send_up_to);
       if (next > limit) break;
-      // The packets, back to back from `packets`: staged (lockstep) or read into a lease.
-      std::optional<BufferPool::Lease> lease;
-      std::byte* packets = nullptr;
-      size_t count = 1;
+      // The packets: staged (lockstep), or read into leases of the pool.
+      leases.clear();
+      packets.clear();
       if (staging.enabled()) {
         if (!staging.holds(next)) {
           auto staged = co_await staging.fill(source, next);
           if (!staged) co_return co_await abandon_locally(channel, staged.error(), stats);
         }
         Staging::Packet staged = staging.packet(next);
-        packets = staged.data;
+        packets.push_back(staged.data);
         sizes.assign(1, staged.payload);
       } else {
-        lease.emplace(co_await pool.acquire());
-        packets = lease->data();
-        size_t per_lease = std::max<size_t>(1, lease->size() / packet_size);
-        count = static_cast<size_t>(std::min<uint64_t>(limit - next + 1, per_lease));
+        leases.push_back(co_await pool.acquire());
+        const size_t per_lease = std::max<size_t>(1, leases.front().size() / packet_size);
+        const uint64_t wanted = limit - next + 1;
+        // Blocks of more than half a lease (8192 < blksize) take a lease each: read several
+        // at once, from the leases the pool has free now, rather than one per read.
+        if (per_lease == 1) {
+          while (leases.size() < std::min<uint64_t>(wanted, kLeasesPerRead)) {
+            auto more = pool.try_acquire();
+            if (!more) break;
+            leases.push_back(std::move(*more));
+          }
+        }
+        size_t count = static_cast<size_t>(std::min<uint64_t>(wanted, per_lease * leases.size()));
         payloads.resize(count);
         sizes.resize(count);
         for (size_t i = 0; i < count; ++i) {
-          payloads[i] = {packets + i * packet_size + kDataHeaderSize, blksize};
+          packets.push_back(leases[i / per_lease].data() + (i % per_lease) * packet_size);
+          payloads[i] = {packets[i] + kDataHeaderSize, blksize};
         }
         auto read = co_await source.read(next, payloads, sizes);
         if (!read) co_return co_await abandon_locally(channel, read.error(), stats);
       }
       datagrams.clear();
-      for (size_t i = 0; i < count; ++i) {
+      for (size_t i = 0; i < packets.size(); ++i) {
         uint64_t index = next + i;
-        std::byte* packet = packets + i * packet_size;
+        std::byte* packet = packets[i];
         write_data_header({packet, kDataHeaderSize}, wire_block(index));
         datagrams.emplace_back(packet, kDataHeaderSize + sizes[i]);
         if (index <= sent_high) {
@@ -280,7 +294,19 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
         timed_block = std::max(next, sent_high + 1);
         timed_at = Clock::now();
       }
-      auto sent = co_await channel.send_all(datagrams);
+      // Packets of one lease go in one call (segmented where the route can); packets of
+      // several leases one by one, in order (Channel::send_all sends separate datagrams
+      // concurrently, which the threads backend may reorder).
+      Result<void> sent;
+      if (leases.size() > 1) {
+        for (auto d : datagrams) {
+          sent = co_await channel.send(d);
+          if (!sent) break;
+        }
+      } else {
+        sent = co_await channel.send_all(datagrams);
+      }
+      leases.clear();  // back to the pool before any wait: other transfers share it
       if (!sent) co_return co_await abandon(channel, sent.error());
       sent_high = std::max(sent_high, next + datagrams.size() - 1);
       next += datagrams.size();
