@@ -506,9 +506,31 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
 }
 
 Task<void> Syncer::stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel) {
-  co_await parallel_for(entries.size(), kEntriesInFlight,
-                        [&](size_t i) { return stat_entry(dirfd, entries[i], rel); });
+  // A walk that only deletes needs the names of the source's non-directories and their kind,
+  // which getdents gave: no statx for them (a --delete-before or --delete-after walk of a tree
+  // of files would otherwise stat every file once more than the transfer). Their read errors are
+  // the transfer's and the pre-pass's to find.
+  std::vector<Entry*> to_stat;
+  to_stat.reserve(entries.size());
+  const bool kinds_will_do = deletion_pass_ && !opt_.prune_empty_dirs;
+  for (Entry& e : entries) {
+    if (kinds_will_do && kind_from_listing_will_do(e)) {
+      e.st.stx_mode = DTTOIF(e.d_type);
+      e.stat_ok = true;
+    } else {
+      to_stat.push_back(&e);
+    }
+  }
+  co_await parallel_for(to_stat.size(), kEntriesInFlight,
+                        [&](size_t i) { return stat_entry(dirfd, *to_stat[i], rel); });
   std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
+}
+
+// Whether a deletion walk can take an entry's kind from getdents: not for directories (their
+// device, inode and links matter to the walk), unknown kinds, or links that are followed.
+bool Syncer::kind_from_listing_will_do(const Entry& e) const {
+  if (e.d_type == DT_UNKNOWN || e.d_type == DT_DIR) return false;
+  return e.d_type != DT_LNK || !follows_source_links();
 }
 
 Task<void> Syncer::stat_entry(int dirfd, Entry& e, const std::string& rel) {

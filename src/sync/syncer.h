@@ -360,6 +360,7 @@ class Syncer {
   Task<bool> remove_in_the_way(DirPair& dir, Work& work, bool is_dir);
   Task<void> stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel);
   Task<void> stat_entry(int dirfd, Entry& entry, const std::string& rel);
+  bool kind_from_listing_will_do(const Entry& e) const;
   Task<Result<void>> make_dest(const std::string& dest);
   Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
   // A transfer root is open (`root_dir`: the directory whose contents are synced, "" for a
