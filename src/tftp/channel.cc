@@ -4,8 +4,6 @@
 #include <array>
 #include <string>
 
-#include "ringkit/when_all.h"
-
 namespace ringkit::tftp {
 
 using std::chrono::nanoseconds;
@@ -139,40 +137,27 @@ Task<Result<void>> Channel::send_run(std::span<const std::span<const std::byte>>
   co_return Result<void>{};
 }
 
-Task<Result<void>> Channel::send_together(std::vector<Task<Result<void>>> sends) {
-  if (sends.size() == 1) co_return co_await std::move(sends.front());
-  auto results = co_await when_all(std::move(sends));
-  for (auto& r : results) {
-    if (!r) co_return r;
-  }
-  co_return Result<void>{};
-}
-
 Task<Result<void>> Channel::send_all(std::span<const std::span<const std::byte>> datagrams) {
   if (datagrams.size() == 1) return send(datagrams.front());
   return send_several(datagrams);
 }
 
+// One run after the other: sends in flight together may leave in any order (the threads
+// backend's pool threads race), and a windowed receiver takes a block that came early for a
+// lost one before it.
 Task<Result<void>> Channel::send_several(std::span<const std::span<const std::byte>> datagrams) {
-  if (datagrams.empty()) co_return Result<void>{};
-  if (options_.impairment.active()) {
-    for (auto d : datagrams) {
-      auto r = co_await send(d);
-      if (!r) co_return r;
-    }
-    co_return Result<void>{};
-  }
-  std::vector<Task<Result<void>>> sends;
   for (size_t i = 0; i < datagrams.size();) {
-    size_t end = segments_ok_ ? run_end(datagrams, i) : i + 1;
+    size_t end = segments_ok_ && !options_.impairment.active() ? run_end(datagrams, i) : i + 1;
+    Result<void> sent;
     if (end - i >= 2) {
-      sends.push_back(send_run(datagrams.subspan(i, end - i)));
+      sent = co_await send_run(datagrams.subspan(i, end - i));
     } else {
-      sends.push_back(send_raw(datagrams[i]));
+      sent = co_await send(datagrams[i]);
     }
+    if (!sent) co_return sent;
     i = end;
   }
-  co_return co_await send_together(std::move(sends));
+  co_return Result<void>{};
 }
 
 Task<void> Channel::send_error(ErrorCode code, std::string_view message) {

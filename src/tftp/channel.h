@@ -106,10 +106,11 @@ class Channel {
 
   // Sends one datagram to the peer.
   Task<Result<void>> send(std::span<const std::byte> datagram);
-  // Sends several datagrams, all submitted at once. Datagrams that lie back to back in memory
-  // with one size (the last of a run may be shorter) go out as one segmented send per run
-  // (at most net::kMaxSegments datagrams, net::kMaxSegmentedBytes bytes), unless the route
-  // refused one before: then, and with an impairment, one by one.
+  // Sends several datagrams, in order: one call after the other, never several in flight.
+  // Datagrams that lie back to back in memory with one size (the last of a run may be
+  // shorter) go out as one segmented send per run (at most net::kMaxSegments datagrams,
+  // net::kMaxSegmentedBytes bytes), unless the route refused one before: then, and with an
+  // impairment, one by one.
   Task<Result<void>> send_all(std::span<const std::span<const std::byte>> datagrams);
   // Sends ERROR `code` with `message` (standard_message(code) when empty). Best effort.
   Task<void> send_error(ErrorCode code, std::string_view message = {});
@@ -133,7 +134,6 @@ class Channel {
   Task<Result<void>> send_impaired(std::span<const std::byte> datagram);
   Task<Result<void>> send_several(std::span<const std::span<const std::byte>> datagrams);
   Task<Result<void>> send_run(std::span<const std::span<const std::byte>> run);
-  Task<Result<void>> send_together(std::vector<Task<Result<void>>> sends);
   Task<void> answer_wrong_tid(net::Address from);
 
   int fd_;

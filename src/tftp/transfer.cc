@@ -294,18 +294,7 @@ Task<Result<void>> send_blocks(Channel& channel, BlockSource& source, BufferPool
         timed_block = std::max(next, sent_high + 1);
         timed_at = Clock::now();
       }
-      // Packets of one lease go in one call (segmented where the route can); packets of
-      // several leases one by one, in order (Channel::send_all sends separate datagrams
-      // concurrently, which the threads backend may reorder).
-      Result<void> sent;
-      if (leases.size() > 1) {
-        for (auto d : datagrams) {
-          sent = co_await channel.send(d);
-          if (!sent) break;
-        }
-      } else {
-        sent = co_await channel.send_all(datagrams);
-      }
+      auto sent = co_await channel.send_all(datagrams);
       leases.clear();  // back to the pool before any wait: other transfers share it
       if (!sent) co_return co_await abandon(channel, sent.error());
       sent_high = std::max(sent_high, next + datagrams.size() - 1);
