@@ -73,13 +73,27 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
     co_return;
   }
   std::vector<Entry> entries = std::move(*listed);
+  if (list) {
+    for (Entry& e : entries) e.base = list->base;
+  }
   co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i], rel); });
   std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
+  // As the transfer's check_listed_names: a child the list names things below may be their
+  // implied directory (a symlink to one is followed).
+  if (list) {
+    for (const SelChild& c : Selection::children(*list)) {
+      if (!c.has_below || c.base != list->base) continue;
+      auto it = find_entry(entries, c.name);
+      if (it == entries.end()) continue;
+      Entry& e = entries[static_cast<size_t>(it - entries.begin())];
+      co_await imply_if_names_below(dirfd, *list, e, rel, true);
+    }
+  }
   if (!enter_filtered(filters, rel, entries)) co_return;
   std::vector<Entry*> dirs;
   for (Entry& e : entries) {
     out_.count_in_list(e.st);  // rsync lists even the kinds it then skips
-    if (!copies_kind(e)) continue;
+    if (!e.implied && !copies_kind(e)) continue;
     if (e.is_dir()) {
       dirs.push_back(&e);
     } else if (opt_.hard_links && may_be_hard_linked(e.st)) {
@@ -88,23 +102,33 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
   }
   std::sort(dirs.begin(), dirs.end(), [](const Entry* a, const Entry* b) { return a->name + "/" < b->name + "/"; });
   for (Entry* e : dirs) {
-    if (!opt_.recursive) {
-      // One level, but the transfer goes on into what the list names below (as it does).
-      std::optional<SelView> deeper;
-      if (list) deeper = Selection::child_view(*list, e->name, false, list->base);
-      if (!deeper || deeper->empty()) continue;
-      auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
-      if (!sub) scan_error(sub.error());
-      if (sub) co_await scan_selected_dir(sub->get(), rel + e->name + "/", *deeper, filters);
-      continue;
-    }
-    if (opt_.one_file_system > 0 && device_of(e->st) != root_dev_) continue;
+    // What the list says below the directory: nothing (walked whole with -r, not entered
+    // without), all of it ("dir/" and -r), or just the names it holds there.
+    std::optional<SelView> sub;
+    if (list) sub = opt_.recursive ? view_below(*list, *e) : Selection::child_view(*list, e->name, false, list->base);
+    bool selected = sub && (!opt_.recursive || !sub->full);
+    if (!opt_.recursive && (!sub || sub->empty())) continue;
+    if (!selected && opt_.one_file_system > 0 && device_of(e->st) != root_dev_) continue;
     // -L and friends: a followed link to a directory is scanned as the transfer enters it.
-    int sub_links = links + (e->followed ? 1 : 0);
+    int sub_links = links + (e->followed && !selected ? 1 : 0);
     if (e->followed && sub_links > 40) continue;
-    auto sub = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
-    if (!sub) scan_error(sub.error());
-    if (sub) co_await scan_dir(sub->get(), rel + e->name + "/", filters, sub_links);
+    auto sub_fd = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
+    if (!sub_fd) {
+      scan_error(sub_fd.error());
+    } else if (selected) {
+      co_await scan_selected_dir(sub_fd->get(), rel + e->name + "/", *sub, filters);
+    } else {
+      co_await scan_dir(sub_fd->get(), rel + e->name + "/", filters, sub_links, sub);
+    }
+  }
+  // As the transfer's add_names_from_other_bases: what the list names in this directory from
+  // other bases.
+  if (list) {
+    for (const SelChild& c : Selection::children(*list)) {
+      if (c.base != list->base && find_entry(entries, c.name) == entries.end()) {
+        co_await scan_listed_child(rel, *list, c, filters);
+      }
+    }
   }
   if (filters != nullptr) filters->pop_dir();
 }
@@ -117,9 +141,10 @@ void Syncer::scan_error(std::error_code ec) {
   if (ec != std::errc::no_such_file_or_directory) source_unreadable_ = true;
 }
 
-Task<void> Syncer::quiet_stat(int dirfd, Entry& e, const std::string& rel) {
+Task<void> Syncer::quiet_stat(int dirfd, Entry& e, const std::string& rel, std::error_code* failed) {
   auto st = co_await fs::statx(dirfd, e.name, AT_SYMLINK_NOFOLLOW, kStatxMask);
   if (!st) scan_error(st.error());
+  if (!st && failed != nullptr) *failed = st.error();
   if (st) {
     e.st = *st;
     if (e.is_symlink() && follows_source_links() && !co_await follow_source_link(dirfd, e, rel, true)) co_return;
@@ -136,8 +161,10 @@ Task<fs::Fd> Syncer::open_below_root(bool source, const std::string& rel_dir) {
   const fs::Fd& root = source ? src_root_ : dst_root_;
   if (!root.valid()) co_return fs::Fd();
   std::string path = rel_dir.empty() ? std::string(".") : rel_dir;
-  // In the source, -L/-k/--copy-unsafe-links walk through links (reading only).
-  uint64_t resolve = source && follows_source_links() ? 0 : RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+  // In the source, -L/-k/--copy-unsafe-links walk through links (reading only), and so does a
+  // list (-R, --files-from), whose implied directories may be links to directories anywhere.
+  bool follow = source && (follows_source_links() || selection_);
+  uint64_t resolve = follow ? 0 : RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
   auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
   // -R with several bases (/a/./x /b/./y): the source directory may be in another one.
   for (size_t b = 0; !fd && source && b < base_fds_.size(); ++b) {

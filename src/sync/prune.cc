@@ -107,12 +107,12 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
         e.st = *st;
         e.stat_ok = true;
       } else {
-        auto st = co_await fs::statx(fd, e.name, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
-        if (!st) {
-          named_item_failed(e.base, rel + e.name, st.error());
+        std::error_code failed;
+        co_await quiet_stat(fd, e, rel, &failed);
+        if (failed) {
+          named_item_failed(e.base, rel + e.name, failed);
           continue;
         }
-        co_await quiet_stat(fd, e, rel);
         co_await imply_if_names_below(fd, *sel, e, rel, false);
       }
       entries.push_back(std::move(e));

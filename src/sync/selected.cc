@@ -390,7 +390,7 @@ Task<void> Syncer::scan_selection() {
   if (st) root_dev_ = device_of(*st);
   if (st && sel.root_listed()) out_.count_in_list(*st);
   if (view.full) {
-    co_await scan_dir(root->get(), "", f, 0, opt_.recursive ? std::nullopt : std::optional<SelView>(view));
+    co_await scan_dir(root->get(), "", f, 0, view);
   } else {
     co_await scan_selected_dir(root->get(), "", view, f);
   }
@@ -399,54 +399,59 @@ Task<void> Syncer::scan_selection() {
 Task<void> Syncer::scan_selected_dir(int dirfd, std::string rel, SelView view, FilterList* filters) {
   (void)dirfd;
   if (filters != nullptr && !filters->push_dir(dir_key(rel), filter_base(view.base))) co_return;
-  for (const SelChild& c : Selection::children(view)) {
-    if (c.base >= base_fds_.size() || !base_fds_[c.base].valid()) continue;
-    auto parent = co_await fs::openat(base_fds_[c.base].get(), dir_path(rel), O_RDONLY | O_DIRECTORY);
-    if (!parent) continue;
-    Entry e;
-    e.name = std::string(c.name);
-    e.implied = !c.named;
-    if (e.implied) {
-      auto st = co_await stat_implied_dir(parent->get(), e.name);
-      if (!st) {
-        scan_error(st.error());
-        continue;
-      }
-      e.st = *st;
-      e.stat_ok = true;
-    } else {
-      co_await quiet_stat(parent->get(), e, rel);
-      co_await imply_if_names_below(parent->get(), view, e, rel, true);
-    }
-    if (!e.stat_ok) continue;
-    if (!e.implied && filters != nullptr &&
-        filters->matches(rel + e.name, e.is_dir(), Side::kSender) == Decision::kExcluded) {
-      continue;
-    }
-    out_.count_in_list(e.st);  // (progress: the size of the file list)
-    if (!e.is_dir()) {
-      if (opt_.hard_links && copies_kind(e) && may_be_hard_linked(e.st)) links_.count(e.st);
-      continue;
-    }
-    if (!e.implied && !copies_kind(e)) continue;
-    std::optional<SelView> sub = view_below(view, e);
-    bool enters = sub ? sub->full || !sub->empty() : opt_.recursive;
-    if (!enters) continue;
-    if (!e.implied) root_dev_ = device_of(e.st);
-    int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;
-    auto dir = co_await fs::openat(parent->get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
-    if (!dir) {
-      scan_error(dir.error());
-      continue;
-    }
-    if (!sub || sub->full) {
-      // Sent whole ("dir/" without -r: one level, and what the list names deeper down).
-      co_await scan_dir(dir->get(), rel + e.name + "/", filters, 0, sub);
-    } else {
-      co_await scan_selected_dir(dir->get(), rel + e.name + "/", *sub, filters);
-    }
-  }
+  for (const SelChild& c : Selection::children(view)) co_await scan_listed_child(rel, view, c, filters);
   if (filters != nullptr) filters->pop_dir();
+}
+
+// One child of a directory as the list names it (or implies it), read from its own base.
+Task<void> Syncer::scan_listed_child(const std::string& rel, const SelView& view, const SelChild& c,
+                                     FilterList* filters) {
+  if (c.base >= base_fds_.size() || !base_fds_[c.base].valid()) co_return;
+  auto parent = co_await fs::openat(base_fds_[c.base].get(), dir_path(rel), O_RDONLY | O_DIRECTORY);
+  if (!parent) co_return;
+  Entry e;
+  e.name = std::string(c.name);
+  e.base = c.base;
+  e.implied = !c.named;
+  if (e.implied) {
+    auto st = co_await stat_implied_dir(parent->get(), e.name);
+    if (!st) {
+      scan_error(st.error());
+      co_return;
+    }
+    e.st = *st;
+    e.stat_ok = true;
+  } else {
+    co_await quiet_stat(parent->get(), e, rel);
+    co_await imply_if_names_below(parent->get(), view, e, rel, true);
+  }
+  if (!e.stat_ok) co_return;
+  if (!e.implied && filters != nullptr &&
+      filters->matches(rel + e.name, e.is_dir(), Side::kSender) == Decision::kExcluded) {
+    co_return;
+  }
+  out_.count_in_list(e.st);  // (progress: the size of the file list)
+  if (!e.is_dir()) {
+    if (opt_.hard_links && copies_kind(e) && may_be_hard_linked(e.st)) links_.count(e.st);
+    co_return;
+  }
+  if (!e.implied && !copies_kind(e)) co_return;
+  std::optional<SelView> sub = view_below(view, e);
+  bool enters = sub ? sub->full || !sub->empty() : opt_.recursive;
+  if (!enters) co_return;
+  if (!e.implied) root_dev_ = device_of(e.st);
+  int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;
+  auto dir = co_await fs::openat(parent->get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
+  if (!dir) {
+    scan_error(dir.error());
+    co_return;
+  }
+  if (!sub || sub->full) {
+    // Sent whole ("dir/" without -r: one level, and what the list names deeper down).
+    co_await scan_dir(dir->get(), rel + e.name + "/", filters, 0, sub);
+  } else {
+    co_await scan_selected_dir(dir->get(), rel + e.name + "/", *sub, filters);
+  }
 }
 
 }  // namespace ringkit::sync

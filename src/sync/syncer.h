@@ -153,6 +153,7 @@ class Syncer {
   Task<void> sync_selection();
   Task<void> scan_selection();
   Task<void> scan_selected_dir(int dirfd, std::string rel, SelView view, FilterList* filters);
+  Task<void> scan_listed_child(const std::string& rel, const SelView& view, const SelChild& c, FilterList* filters);
   Task<std::vector<Entry>> selected_entries(DirPair& dir);
   Task<void> stat_selected(DirPair& dir, Entry& e);
   Task<void> open_other_bases(DirPair& dir, const std::vector<Entry>& entries);
@@ -192,11 +193,13 @@ class Syncer {
   Task<void> scan_source(const SourceArg& source);
   std::optional<FilterList> side_filters(const SourceArg& source) const;
   static bool enter_filtered(FilterList* filters, const std::string& rel, std::vector<Entry>& entries);
-  // `list`: -R/--files-from without -r, what the list says of this directory, which is sent
-  // whole ("dir/") but one level only: the names it holds deeper down are scanned as it says.
+  // `list`: -R/--files-from, what the list says of this directory, which is sent whole (with -r,
+  // or one level as "dir/"): the names it holds below are checked and scanned as the transfer
+  // meets them.
   Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0,
                       std::optional<SelView> list = std::nullopt);
-  Task<void> quiet_stat(int dirfd, Entry& e, const std::string& rel);
+  // `failed`: set to the error when the item itself cannot be stat'ed.
+  Task<void> quiet_stat(int dirfd, Entry& e, const std::string& rel, std::error_code* failed = nullptr);
   void scan_error(std::error_code ec);
   Task<fs::Fd> open_below_root(bool source, const std::string& rel_dir);
   Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);

@@ -231,5 +231,50 @@ TEST(HardLinksFilesFrom, NamesBelowADirectorySentOneLevelAreLinked) {
   }
 }
 
+// -r -R: the list may name items below a directory walked whole, through a symlink met there
+// (rsync sends the directory the link leads to), or from a second base. Their hard links are
+// made as for any group.
+// (Regression test: ringsync's pre-pass walked such a directory without the list, so a group
+// split that way was copied as separate files.)
+TEST(HardLinksRelative, NamesBelowADirectoryWalkedWholeAreLinked) {
+  std::string base = make_temp_dir("ringsync-hl-relative");
+  ScopedTempTree cleanup{base};
+  std::filesystem::create_directories(base + "/a/real");
+  std::filesystem::create_directories(base + "/other");
+  std::filesystem::create_directories(base + "/b/real");
+  write_file(base + "/other/f", "shared\n");
+  for (const char* m : {"/a/g", "/b/real/h"}) {
+    ASSERT_EQ(::link((base + "/other/f").c_str(), (base + m).c_str()), 0);
+  }
+  std::filesystem::create_directory_symlink("../other", base + "/a/lx");
+  pin_recent_times(base, 0, 1600000000);
+  for (const char* spec : {"a/./ a/./lx/f", "a/./ b/./real/h", "a/./ a/./lx/f b/./real/h", "b/./real/h a/./"}) {
+    for (const char* dry : {"", "-n"}) {
+      SCOPED_TRACE(std::string(spec) + " " + dry);
+      std::string r = base + "/r", g = base + "/g";
+      remove_tree(r);
+      remove_tree(g);
+      std::vector<std::string> args = {"-aHiR"};
+      if (*dry) args.push_back(dry);
+      for (const std::string& w : words(spec)) args.push_back(base + "/" + w);
+      auto run = [&](const std::string& program, const std::string& dst) {
+        std::vector<std::string> argv = {program};
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.push_back(dst + "/");
+        return run_program(argv);
+      };
+      RunResult rr = run("rsync", r), gr = run(kRingsync, g);
+      EXPECT_EQ(gr.exit_code, rr.exit_code) << gr.err;
+      Lines rl = split(rr.out), gl = split(gr.out);
+      EXPECT_EQ(gl.ordered, rl.ordered) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
+      EXPECT_EQ(gl.links, rl.links) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
+      if (*dry) continue;
+      EXPECT_EQ(link_groups(g), link_groups(r));
+      TreeState rs = snapshot(r), gs = snapshot(g);
+      for (const auto& d : compare_trees(rs, gs, SnapshotOptions{})) ADD_FAILURE() << d;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ringkit::testing
