@@ -234,12 +234,7 @@ Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work, std::optional
   if (e.followed && enter_followed(e, child.links)) co_return;  // the transfer reports it
   int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;
   auto src = co_await fs::openat(parent.src.get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);
-  if (!src) {
-    // Unreadable: what is below it could look extraneous. (The transfer reports it.)
-    if (src.error() != std::errc::no_such_file_or_directory) io_error_ = true;
-    co_return;
-  }
-  child.src = std::move(*src);
+  if (!src && src.error() == std::errc::no_such_file_or_directory) co_return;  // (the transfer says so)
   if (linked.valid()) {
     child.dst = std::move(linked);
   } else {
@@ -247,7 +242,23 @@ Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work, std::optional
     if (!dst) co_return;
     child.dst = std::move(*dst);
   }
+  if (!src) {
+    // Unreadable: what is below it could look extraneous. (The transfer reports it.)
+    io_error_ = true;
+    co_await delete_in_unreadable(child);
+    co_return;
+  }
+  child.src = std::move(*src);
   co_await sync_dir(std::move(child), e.st, false, rel);
+}
+
+// A source directory that could not be read is an empty one in rsync's file list: nothing is
+// deleted in its destination (the I/O error stops deletions), unless --ignore-errors says to
+// delete all the same, and then everything there goes.
+Task<void> Syncer::delete_in_unreadable(DirPair& dir) {
+  if (!opt_.ignore_errors || !deletes_in_this_pass() || !dir.dst.valid() || dir.dst_new) co_return;
+  NameList existing;
+  co_await list_and_prune_dest(dir, {}, existing);
 }
 
 }  // namespace ringkit::sync

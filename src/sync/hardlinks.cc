@@ -340,6 +340,19 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
 
 namespace ringkit::sync {
 
+// A source directory by its path below the transfer root (in whichever base has it); one that
+// cannot be opened (--ignore-errors deleted in its destination) is looked at from its parent.
+Task<Result<struct statx>> Syncer::source_dir_stat(const std::string& rel) {
+  fs::Fd dir = co_await open_below_root(true, rel);
+  if (dir.valid()) co_return co_await fs::statx(dir.get(), "", AT_EMPTY_PATH, kStatxMask);
+  if (rel.empty()) co_return std::make_error_code(std::errc::no_such_file_or_directory);
+  std::string parent_path = parent_rel(rel), name = base_name(rel);  // (named, not temporaries: GCC 12)
+  fs::Fd parent = co_await open_below_root(true, parent_path);
+  if (!parent.valid()) co_return std::make_error_code(std::errc::no_such_file_or_directory);
+  int flags = follows_source_links() || selection_ ? 0 : AT_SYMLINK_NOFOLLOW;
+  co_return co_await fs::statx(parent.get(), name, flags, kStatxMask);
+}
+
 // Directories that got a link after their times were set get them again, as rsync's final
 // touch-up of directory times does.
 Task<void> Syncer::retouch_dirs() {
@@ -347,12 +360,11 @@ Task<void> Syncer::retouch_dirs() {
   retouch_dirs_.clear();
   if (opt_.dry_run) co_return;
   for (const std::string& rel : dirs) {
-    fs::Fd src = co_await open_below_root(true, rel);
+    auto src_st = co_await source_dir_stat(rel);
     fs::Fd dst = co_await open_below_root(false, rel);
-    if (!src.valid() || !dst.valid()) continue;
-    auto src_st = co_await fs::statx(src.get(), "", AT_EMPTY_PATH, kStatxMask);
+    if (!src_st || !dst.valid()) continue;
     auto dst_st = co_await fs::statx(dst.get(), "", AT_EMPTY_PATH, kStatxMask);
-    if (!src_st || !dst_st) continue;
+    if (!dst_st) continue;
     WantedAttrs want = wanted_attrs(opt_, *src_st, false, umask_);
     want.set_mode = want.set_uid = want.set_gid = want.set_atime = false;
     auto r = co_await apply_attrs_fd(dst.get(), want, &*dst_st);

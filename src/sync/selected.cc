@@ -164,6 +164,7 @@ Task<void> Syncer::sync_selection() {
   co_await sync_dir(std::move(root), root_st, created, "./");
   if (!deletion_pass_) co_await finish_delayed();  // --delay-updates
   co_await retouch_dirs();
+  co_await restore_late_modes();
 }
 
 // The children the list names in `dir` (named items and implied directories), each looked up

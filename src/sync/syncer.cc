@@ -254,9 +254,11 @@ Task<void> Syncer::run() {
       if (!rep_.stopped() && !interrupted()) co_await sync_selection();
       continue;
     }
+    source_index_ = 0;
     for (const std::string& arg : opt_.sources) {
       if (rep_.stopped() || interrupted()) break;
       co_await sync_source(parse_source(arg), single);
+      ++source_index_;
     }
   }
   deletion_pass_ = false;
@@ -380,6 +382,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
     co_await sync_dir(std::move(dir), src_st, created, "./");
     if (!deletion_pass_) co_await finish_delayed();
     co_await retouch_dirs();
+    co_await restore_late_modes();
     co_return;
   }
 
@@ -414,6 +417,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   co_await sync_top_entry(parent->get(), std::move(entry), dst_dir, dst_name);
   if (!deletion_pass_) co_await finish_delayed();
   co_await retouch_dirs();
+  co_await restore_late_modes();
 }
 
 void Syncer::root_ready(const std::string& root_dir, bool dest_created) {
@@ -766,8 +770,36 @@ Task<void> Syncer::set_dir_attrs(DirPair& dir, const WantedAttrs& want, const st
   if (!dir.dst.valid()) co_return;
   auto after = co_await fs::statx(dir.dst.get(), "", AT_EMPTY_PATH, kStatxMask);
   const struct statx* now = after ? &*after : nullptr;
-  auto r = co_await apply_attrs_fd(dir.dst.get(), final_dir_attrs(want, now), now);
+  auto r = co_await apply_attrs_fd(dir.dst.get(), mode_until_late_deletions(dir.rel, final_dir_attrs(want, now)), now);
   if (!r) rep_.file_error("set attributes of", display, r.error());
+}
+
+// Not root, a directory whose mode keeps its owner out, and --delete-after/-delay still to
+// delete in it: it stays open to its owner (u+rwx) until they are done, as rsync's directories
+// do until its final touch-up (restore_late_modes).
+WantedAttrs Syncer::mode_until_late_deletions(const std::string& rel, WantedAttrs want) {
+  bool late = opt_.delete_timing == DeleteTiming::kAfter || opt_.delete_timing == DeleteTiming::kDelay;
+  if (!late || deletion_pass_ || opt_.dry_run || my_euid() == 0 || !want.set_mode) return want;
+  if ((want.mode & S_IRWXU) == S_IRWXU) return want;
+  late_modes_[{source_index_, rel}] = want.mode;
+  want.mode |= S_IRWXU;
+  return want;
+}
+
+Task<void> Syncer::restore_late_modes() {
+  if (!deletion_pass_) co_return;
+  auto it = late_modes_.lower_bound({source_index_, std::string()});
+  while (it != late_modes_.end() && it->first.first == source_index_) {
+    const std::string& rel = it->first.second;
+    fs::Fd dir = co_await open_below_root(false, rel);
+    WantedAttrs want;
+    want.mode = it->second;
+    want.set_mode = true;
+    auto r = dir.valid() ? co_await apply_attrs_fd(dir.get(), want, nullptr)
+                         : Result<void>(std::make_error_code(std::errc::no_such_file_or_directory));
+    if (!r) rep_.file_error("set attributes of", rel.empty() ? std::string(".") : rel, r.error());
+    it = late_modes_.erase(it);
+  }
 }
 
 // As rsync: once the source could not be read completely, deleting could remove what only
@@ -881,9 +913,11 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   // A directory that is not walked (-d, a list without -r, a mount point under -x) is not
   // opened either: rsync does not read it, so one it could not read is no error there.
   bool walked = enters && !mount_point;
+  bool unreadable = false;
   if (!not_entered && walked) {
     int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;  // implied directories: followed, as rsync does
     if (!co_await open_child_source(parent, e, nofollow, rel, child, not_entered)) co_return;
+    unreadable = static_cast<bool>(not_entered);
   }
   if (not_entered) io_error_ = true;
   // rsync still looks for deletions in a directory it could not read, and says why it makes none.
@@ -935,10 +969,11 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
       ++rep_.stats().dirs;
       bool changed = created || change.perms || change.owner || change.group || change.time;
       if (changed || opt_.itemize > 1) print(change, rel, e.st);
+      if (unreadable) co_await delete_in_unreadable(child);
       if (!opt_.dry_run && child.link_dir >= 0) {
         co_await set_dirlink_attrs(child, want, rel);
       } else if (!opt_.dry_run && child.dst.valid()) {
-        auto r = co_await apply_attrs_fd(child.dst.get(), final_dir_attrs(want, now), now);
+        auto r = co_await apply_attrs_fd(child.dst.get(), mode_until_late_deletions(rel, final_dir_attrs(want, now)), now);
         if (!r) rep_.file_error("set attributes of", rel, r.error());
       }
     }

@@ -208,6 +208,9 @@ class Syncer {
   Task<void> link_member(int dst_dirfd, const std::string& name, const std::string& rel, const struct statx* dst,
                          const FileStat& src, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> retouch_dirs();
+  Task<Result<struct statx>> source_dir_stat(const std::string& rel);
+  WantedAttrs mode_until_late_deletions(const std::string& rel, WantedAttrs want);
+  Task<void> restore_late_modes();
   void print_work(Work& work);
   // --progress (item_output_sync.cc): a directory's items one at a time, each printed when done.
   Task<void> sync_in_order(DirPair& dir, std::vector<Work>& files, const std::vector<size_t>& linked);
@@ -357,6 +360,7 @@ class Syncer {
   Task<void> delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters);
   Task<void> delete_pass_selected(DirPair& dir, std::vector<Entry>& entries);
   bool deletes_in_this_pass() const;
+  Task<void> delete_in_unreadable(DirPair& dir);
   bool deletion_blocked();
   Task<std::vector<std::pair<Entry, bool>>> deletion_order(int dirfd, std::vector<Entry> items);
   Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const NameList& dst);
@@ -430,6 +434,10 @@ class Syncer {
   HardLinkTable links_;     // -H: groups of hard-linked source files
   fs::Fd src_root_;         // the transfer roots, which item paths (rel) are relative to
   fs::Fd dst_root_;         // (invalid in a dry run whose destination does not exist yet)
+  // --delete-after/-delay, not root: the modes of directories kept open to their owner until
+  // the late deletions are done, by source (its index in opt_.sources) and path.
+  std::map<std::pair<size_t, std::string>, mode_t> late_modes_;
+  size_t source_index_ = 0;
   std::set<std::string> retouch_dirs_;  // -H: directories linked into after their times were set
   // -R/--files-from: the named items (the list of names only) and their base directories.
   std::optional<Selection> selection_;

@@ -101,7 +101,11 @@ TEST_F(RingsyncFaultsPermissions, UnreadableDirectoryIsCreatedAndItemizedAsRsync
 //   up 0711 and 0744 (locked stays 000).
 // - Where it does not walk a directory (-d, a --files-from list without -r), it does not open
 //   it either: no error, exit 0.
-// (Regression test: ringsync kept 0311 and 0644, and opened them under -d, failing with 23.)
+// - A readable "ro" (0555) keeps its owner's rwx until --delete-after/-delay have deleted in it.
+// - With --ignore-errors, what it could not list is an empty directory to --delete, and
+//   everything in its destination goes.
+// (Regression test: ringsync kept 0311 and 0644, and opened them under -d, failing with 23;
+// it failed to delete in ro after the transfer, and deleted nothing in an unreadable directory.)
 struct UnreadableDirsCase {
   const char* args;
   int rsync_exit;  // what rsync 3 gives, asserted so that a change there is seen
@@ -115,7 +119,7 @@ class RingsyncUnreadableDirs : public ::testing::TestWithParam<UnreadableDirsCas
     base_ = make_temp_dir("ringsync-unreadable-dirs");
     ::chmod(base_.c_str(), 0755);
     src_ = base_ + "/src";
-    for (const char* d : {"/noread", "/noexec", "/locked", "/ok"}) {
+    for (const char* d : {"/noread", "/noexec", "/locked", "/ok", "/ro"}) {
       std::filesystem::create_directories(src_ + d);
       write_file(src_ + d + "/f", "behind the door\n");
     }
@@ -126,8 +130,12 @@ class RingsyncUnreadableDirs : public ::testing::TestWithParam<UnreadableDirsCas
     // transfer up to the point where its generator hears of the error from its sender, which
     // varies from run to run.
     for (const char* side : {"/r", "/g"}) {
-      for (const char* d : {"/ok", "/locked", "/noexec"}) std::filesystem::create_directories(base_ + side + d);
-      for (const char* f : {"/zz", "/ok/old", "/locked/old", "/noexec/old"}) write_file(base_ + side + f, "old\n");
+      for (const char* d : {"/ok", "/locked", "/noexec", "/ro"}) std::filesystem::create_directories(base_ + side + d);
+      for (const char* f : {"/zz", "/ok/old", "/locked/old", "/noexec/old", "/ro/old"}) {
+        write_file(base_ + side + f, "old\n");
+      }
+      // (What a case keeps must not differ by the second it was written in.)
+      pin_recent_times(base_ + side, 0, 1600000000);
     }
     for (const auto& e : std::filesystem::recursive_directory_iterator(base_)) {
       ::lchown(e.path().c_str(), kNobody, kNobody);
@@ -135,6 +143,7 @@ class RingsyncUnreadableDirs : public ::testing::TestWithParam<UnreadableDirsCas
     ::chmod((src_ + "/noread").c_str(), 0311);
     ::chmod((src_ + "/noexec").c_str(), 0644);
     ::chmod((src_ + "/locked").c_str(), 0);
+    ::chmod((src_ + "/ro").c_str(), 0555);
   }
   void TearDown() override {
     if (!base_.empty()) remove_deep_tree(base_);
@@ -171,10 +180,56 @@ INSTANTIATE_TEST_SUITE_P(Cases, RingsyncUnreadableDirs,
                                            UnreadableDirsCase{"-ai --files-from=LIST", 0},
                                            UnreadableDirsCase{"-ai --delete-before", 23},
                                            UnreadableDirsCase{"-ai --delete-before -H", 23},
-                                           UnreadableDirsCase{"-ai --delete-after", 23}),
+                                           UnreadableDirsCase{"-ai --delete-after", 23},
+                                           UnreadableDirsCase{"-ai --delete-before --ignore-errors", 23},
+                                           UnreadableDirsCase{"-ai --delete-after --ignore-errors", 23},
+                                           UnreadableDirsCase{"-ai --delete-delay --ignore-errors", 23}),
                          [](const ::testing::TestParamInfo<UnreadableDirsCase>& param) {
                            return param_test_name(param.param.args, param.index);
                          });
+
+// Not root, --delete-after/-delay: a source directory its owner may not write to (0555, and
+// 0500 below it) is given its mode only once the late deletions in it are done, as rsync gives
+// its directories their modes in its final touch-up.
+// (Regression test: ringsync set the mode first and then failed to delete in it, exit 23.)
+TEST(RingsyncLateDeletionsNonRoot, ReadOnlyDirectoriesAreDeletedInThenGetTheirModes) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give the tree to uid 65534 and drop to it";
+  std::string base = make_temp_dir("ringsync-late-ro");
+  ScopedTempTree cleanup{base};
+  ::chmod(base.c_str(), 0755);
+  std::filesystem::create_directories(base + "/src/ro/inner");
+  write_file(base + "/src/ro/f", "kept\n");
+  write_file(base + "/src/ro/inner/g", "kept\n");
+  for (const auto& e : std::filesystem::recursive_directory_iterator(base)) ::lchown(e.path().c_str(), kNobody, kNobody);
+  ::chmod((base + "/src/ro").c_str(), 0555);
+  ::chmod((base + "/src/ro/inner").c_str(), 0500);
+  for (const char* spec : {"-ai --delete-after", "-ai --delete-delay", "-ai --delete-after -n"}) {
+    SCOPED_TRACE(spec);
+    for (const char* side : {"/r", "/g"}) {
+      std::string d = base + side;
+      remove_tree(d);  // (as root, whatever the modes)
+      std::filesystem::create_directories(d + "/ro/inner");
+      write_file(d + "/ro/old", "old\n");
+      write_file(d + "/ro/inner/old", "old\n");
+      for (const char* p : {"", "/ro", "/ro/inner", "/ro/old", "/ro/inner/old"}) ::lchown((d + p).c_str(), kNobody, kNobody);
+    }
+    std::vector<std::string> args = words(spec);
+    auto run = [&](const std::string& program, const char* side) {
+      std::vector<std::string> argv{program};
+      argv.insert(argv.end(), args.begin(), args.end());
+      argv.push_back(base + "/src/");
+      argv.push_back(base + side + "/");
+      return run_program_as(argv, kNobody, kNobody);
+    };
+    RunResult rsync = run("rsync", "/r"), ringsync = run(kRingsync, "/g");
+    EXPECT_EQ(rsync.exit_code, 0) << "rsync, the reference, said:\n" << rsync.err;
+    expect_same_run(rsync, ringsync, spec);
+    SnapshotOptions options;
+    auto diffs = compare_trees(snapshot(base + "/r"), snapshot(base + "/g"), options);
+    std::erase_if(diffs, [](const std::string& d) { return d.starts_with(".: mtime"); });
+    EXPECT_TRUE(diffs.empty()) << "rsync's copy vs ringsync's:\n" << indent_lines(diffs);
+  }
+}
 
 // A destination directory the user cannot write to (owned by root, mode 555, holding an old
 // version of a file): the temp file cannot be created. rsync reports it ("mkstemp ... failed:
