@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds ringkit and runs the whole test suite, as CI does:
 #   1. a -Werror build, all tests (every engine test runs on both backends);
-#   2. the backend-dependent tests again with RINGKIT_BACKEND=threads and with io_uring
-#      disabled by the kernel.io_uring_disabled sysctl (root only; skipped with a message
-#      otherwise);
+#   2. the backend-dependent tests again with RINGKIT_BACKEND=threads, with io_uring's deferred
+#      task running off (RINGKIT_DEFER_TASKRUN=0), and with io_uring disabled by the
+#      kernel.io_uring_disabled sysctl (root only; skipped with a message otherwise);
 #   3. an ASan+UBSan build of the whole suite.
 # Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
 # Installs missing dependencies first (scripts/setup.sh). Exits non-zero on any failure.
@@ -38,6 +38,11 @@ backend_tests+=':-Backends/Ringtftpd*'
 
 echo "== backend-dependent tests with RINGKIT_BACKEND=threads"
 RINGKIT_BACKEND=threads build/bin/ringkit_tests --gtest_brief=1 --gtest_filter="$backend_tests"
+
+# Kernels before 6.1 have no IORING_SETUP_DEFER_TASKRUN: the ring then runs completions as they
+# come (COOP_TASKRUN), which this kernel is told to do here.
+echo "== backend-dependent tests with RINGKIT_DEFER_TASKRUN=0"
+RINGKIT_DEFER_TASKRUN=0 build/bin/ringkit_tests --gtest_brief=1 --gtest_filter="$backend_tests"
 
 sysctl=/proc/sys/kernel/io_uring_disabled
 if [[ -w $sysctl ]]; then

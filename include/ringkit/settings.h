@@ -55,6 +55,12 @@ struct EngineSettings {
   // CPU for the SQPOLL thread; -1 lets the kernel choose.
   int sq_thread_cpu = -1;
 
+  // IORING_SETUP_DEFER_TASKRUN (kernel 6.1+, not with SQPOLL): the kernel's work that completes
+  // a request runs when the executor asks for completions, in one batch, instead of
+  // interrupting it as each request finishes. At 10 000 TFTP clients it took 13% of the
+  // server's CPU time (docs/engine.md). Environment: RINGKIT_DEFER_TASKRUN=0|1.
+  bool defer_taskrun = true;
+
   // Register the buffer pool with the ring (READ_FIXED/WRITE_FIXED skip per-I/O page pinning).
   // Needs RLIMIT_MEMLOCK or CAP_IPC_LOCK; without them the pool works unregistered.
   bool use_registered_buffers = true;

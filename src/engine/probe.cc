@@ -78,6 +78,7 @@ ProbeReport probe_io_uring_uncached() {
 
   report.coop_taskrun = setup_flag_works(IORING_SETUP_COOP_TASKRUN);
   report.single_issuer = setup_flag_works(IORING_SETUP_SINGLE_ISSUER);
+  report.defer_taskrun = setup_flag_works(IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_TASKRUN_FLAG);
   report.recv_multishot = report.buf_ring && kernel_at_least(report.kernel, 6, 0);
   report.send_to_address = report.has(IORING_OP_SEND) && kernel_at_least(report.kernel, 6, 0);
   report.usable = true;

@@ -63,6 +63,12 @@ void apply_env(const char* name, T& field, Parse parse) {
   }
 }
 
+std::optional<bool> parse_switch(std::string_view text) {
+  if (text == "1" || text == "on" || text == "yes" || text == "true") return true;
+  if (text == "0" || text == "off" || text == "no" || text == "false") return false;
+  return std::nullopt;
+}
+
 std::optional<uint32_t> parse_count(std::string_view text) {
   uint32_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -79,6 +85,7 @@ EngineSettings EngineSettings::from_env() {
   apply_env("RINGKIT_METADATA_OPS", s.metadata_ops, parse_metadata_ops);
   apply_env("RINGKIT_QUEUE_DEPTH", s.queue_depth, parse_count);
   apply_env("RINGKIT_POOL_THREADS", s.pool_threads, parse_count);
+  apply_env("RINGKIT_DEFER_TASKRUN", s.defer_taskrun, parse_switch);
   return s;
 }
 

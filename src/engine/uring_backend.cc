@@ -174,6 +174,9 @@ class UringBackend final : public Backend {
     params.cq_entries = settings.queue_depth * 2;
     if (probe.coop_taskrun) params.flags |= IORING_SETUP_COOP_TASKRUN;
     if (probe.single_issuer && !settings.use_sqpoll) params.flags |= IORING_SETUP_SINGLE_ISSUER;
+    if (probe.defer_taskrun && settings.defer_taskrun && !settings.use_sqpoll) {
+      params.flags |= IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_TASKRUN_FLAG;
+    }
     if (settings.use_sqpoll) {
       params.flags |= IORING_SETUP_SQPOLL;
       params.sq_thread_idle = 50;
@@ -266,6 +269,8 @@ class UringBackend final : public Backend {
 
   void poll(bool wait) override {
     ++executor_.mutable_stats().submit_calls;
+    // With DEFER_TASKRUN completions are posted only when the thread asks for them; the kernel
+    // flags that some wait (TASKRUN_FLAG), and io_uring_submit then asks.
     int rc = wait ? io_uring_submit_and_wait(&ring_, 1) : io_uring_submit(&ring_);
     if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN && rc != -ETIME) {
       throw std::system_error(-rc, std::system_category(), "io_uring_enter");

@@ -1,6 +1,7 @@
 // The executor: running tasks, spawning, backpressure when the ring is full, sleeping,
 // cancellation, cross-thread posts.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -173,6 +174,42 @@ TEST(ExecutorSettings, EnvironmentSelectsBackend) {
   EXPECT_EQ(s.backend, BackendKind::kThreads);
   Executor ex(s);
   EXPECT_EQ(ex.backend(), BackendKind::kThreads);
+}
+
+// Both ways of running the ring's completion work: deferred (kernel 6.1+) and not (as on older
+// kernels, or with RINGKIT_DEFER_TASKRUN=0). A request completes, and so does a wake-up from
+// another thread while the executor waits, which under DEFER_TASKRUN only arrives when the
+// executor asks the kernel for completions.
+TEST(ExecutorSettings, DeferredTaskRunningCanBeTurnedOff) {
+  for (const char* value : {"0", "1"}) {
+    SCOPED_TRACE(value);
+    EngineSettings s;
+    {
+      ScopedEnv env("RINGKIT_DEFER_TASKRUN", value);
+      s = EngineSettings::from_env();
+    }
+    EXPECT_EQ(s.defer_taskrun, value[0] == '1');
+    s.backend = BackendKind::kUring;
+    s.fallback_on_error = false;
+    if (!probe_io_uring().usable) GTEST_SKIP() << "io_uring is unusable here: " << probe_io_uring().reason;
+    Executor ex(s);
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    std::thread writer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      EXPECT_EQ(::write(fds[1], "x", 1), 1);
+    });
+    char c = 0;
+    auto got = ex.run([](int fd, char* out) -> Task<Result<size_t>> {
+      co_return co_await fs::read(fd, std::as_writable_bytes(std::span<char>(out, 1)), ~uint64_t{0});
+    }(fds[0], &c));
+    writer.join();
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ASSERT_TRUE(got) << got.error().message();
+    EXPECT_EQ(*got, 1u);
+    EXPECT_EQ(c, 'x');
+  }
 }
 
 TEST(ExecutorSettings, BadEnvironmentValueIsIgnored) {
