@@ -304,7 +304,7 @@ int main(int argc, char** argv) {
       "ringkit-demo: shows what the ringkit engine probed on this machine and runs a short,\n"
       "verified workload through it (create small files, statx them with each placement,\n"
       "copy a file), then copies a built-in tree with ringsync and rsync side by side. Environment: RINGKIT_BACKEND, RINGKIT_CHEAP_CALLS, RINGKIT_METADATA_OPS,\n"
-      "RINGKIT_QUEUE_DEPTH, RINGKIT_POOL_THREADS.\n\n"
+      "RINGKIT_QUEUE_DEPTH, RINGKIT_POOL_THREADS, RINGKIT_DEFER_TASKRUN.\n\n"
       "Exit status: 0 all results verified, 1 a result was wrong, 2 could not run."};
   Options opt;
   app.add_option("--backend", opt.backend, "auto, uring or threads")
