@@ -190,6 +190,25 @@ INSTANTIATE_TEST_SUITE_P(
         Scenario{"VerboseNotItemized", {"-aHv"}, nullptr, true}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
+// rsync's run and ringsync's agree: exit code, lines (link lines as a set) and, after a real
+// run, the two trees and their hard links. `dest_is_item`: DEST's own attributes are compared
+// (not under a "d/" list, where its time is whatever the run left).
+void expect_same_linked_copy(const RunResult& rr, const RunResult& gr, const std::string& r, const std::string& g,
+                             bool dry, bool dest_is_item) {
+  EXPECT_EQ(gr.exit_code, rr.exit_code) << gr.err;
+  Lines rl = split(rr.out), gl = split(gr.out);
+  EXPECT_EQ(gl.ordered, rl.ordered) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
+  EXPECT_EQ(gl.links, rl.links) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
+  if (dry) return;
+  EXPECT_EQ(link_groups(g), link_groups(r));
+  TreeState rs = snapshot(r), gs = snapshot(g);
+  if (!dest_is_item) {
+    rs.erase(".");
+    gs.erase(".");
+  }
+  for (const auto& d : compare_trees(rs, gs, SnapshotOptions{})) ADD_FAILURE() << d;
+}
+
 // --files-from without -r: a "dir/" entry sends that directory one level deep, and the list
 // may name items deeper below it ("d/" and "d/sub/f2"), or below the root sent the same way
 // ("./"). rsync's file list holds them all, so their hard links are made as for any group.
@@ -216,17 +235,7 @@ TEST(HardLinksFilesFrom, NamesBelowADirectorySentOneLevelAreLinked) {
       if (*dry) args.push_back(dry);
       RunResult rr = run_sync("rsync", args, src + "/", r + "/");
       RunResult gr = run_sync(kRingsync, args, src + "/", g + "/");
-      EXPECT_EQ(gr.exit_code, rr.exit_code) << gr.err;
-      Lines rl = split(rr.out), gl = split(gr.out);
-      EXPECT_EQ(gl.ordered, rl.ordered) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
-      EXPECT_EQ(gl.links, rl.links) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
-      if (*dry) continue;
-      EXPECT_EQ(link_groups(g), link_groups(r));
-      // (DEST itself is not an item of a "d/" list: its time is whatever the run left.)
-      TreeState rs = snapshot(r), gs = snapshot(g);
-      rs.erase(".");
-      gs.erase(".");
-      for (const auto& d : compare_trees(rs, gs, SnapshotOptions{})) ADD_FAILURE() << d;
+      expect_same_linked_copy(rr, gr, r, g, *dry, false);  // (DEST is no item of a "d/" list)
     }
   }
 }
@@ -264,14 +273,7 @@ TEST(HardLinksRelative, NamesBelowADirectoryWalkedWholeAreLinked) {
         return run_program(argv);
       };
       RunResult rr = run("rsync", r), gr = run(kRingsync, g);
-      EXPECT_EQ(gr.exit_code, rr.exit_code) << gr.err;
-      Lines rl = split(rr.out), gl = split(gr.out);
-      EXPECT_EQ(gl.ordered, rl.ordered) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
-      EXPECT_EQ(gl.links, rl.links) << "rsync:\n" << rr.out << "ringsync:\n" << gr.out;
-      if (*dry) continue;
-      EXPECT_EQ(link_groups(g), link_groups(r));
-      TreeState rs = snapshot(r), gs = snapshot(g);
-      for (const auto& d : compare_trees(rs, gs, SnapshotOptions{})) ADD_FAILURE() << d;
+      expect_same_linked_copy(rr, gr, r, g, *dry, true);
     }
   }
 }
