@@ -13,7 +13,7 @@ packages=(
   # peers for differential tests and benchmarks
   rsync tar tftp-hpa atftp tftpd-hpa curl busybox strace acl attr
   # tools for benchmark reports and network tests
-  iproute2 gnuplot-nox hyperfine time linux-perf
+  iproute2 nftables gnuplot-nox hyperfine time linux-perf
 )
 
 SUDO=""

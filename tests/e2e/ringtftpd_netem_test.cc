@@ -1,11 +1,13 @@
-// ringtftpd in one network namespace, real clients in another, and netem on the veth pair
-// between them (both directions): 1% loss, then 5% loss with 2% duplication and 10%
-// reordering (1 ms delay, which netem's reordering needs). Every transfer must complete with
-// the right bytes. The namespaces are removed however the test ends (NetnsPair).
+// ringtftpd in one network namespace, real clients in another, and the kernel losing datagrams
+// on the way between them (both directions): netem on the veth pair (1% loss, then 5% loss with
+// 2% duplication and 10% reordering, with the 1 ms delay netem's reordering needs), and the same
+// losses and duplication made by nftables rules in the namespaces (no reordering), for kernels
+// built without netem (this one: CONFIG_NET_SCH_NETEM is not set). Every transfer must complete with the
+// right bytes. The namespaces are removed however the test ends (NetnsPair).
 //
-// Skips, saying why, when not root, when `ip` or `tc` is missing, or when the kernel has no
-// netem (CONFIG_NET_SCH_NETEM; "Specified qdisc kind is unknown"). ringtftpd_loss_test.cc
-// injects the same faults without any of that.
+// Skips, saying why, when not root, when `ip`, `tc` or `nft` is missing, or when the kernel
+// has no netem ("Specified qdisc kind is unknown") or no nftables. ringtftpd_loss_test.cc
+// injects the same faults in the client, without any of that.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -23,7 +25,9 @@ namespace {
 
 struct NetemCase {
   const char* name;
-  std::vector<std::string> qdisc;
+  std::vector<std::string> qdisc;  // tc's netem; empty: nftables rules instead
+  int nft_loss_percent = 0;
+  int nft_dup_percent = 0;
 };
 
 using NetemParam = std::tuple<NetemCase, std::string>;
@@ -36,6 +40,7 @@ TEST_P(RingtftpdNetem, TransfersCompleteAcrossNamespaces) {
   for (const char* tool : {"ip", "tc"}) {
     if (!program_available(tool)) GTEST_SKIP() << tool << " is not installed (iproute2)";
   }
+  if (netem.qdisc.empty() && !program_available("nft")) GTEST_SKIP() << "nft is not installed (nftables)";
   if (std::string why = backend_unavailable(backend); !why.empty()) GTEST_SKIP() << why;
   std::vector<TftpClient> clients = installed_clients();
   if (clients.empty()) GTEST_SKIP() << "no TFTP client installed";
@@ -44,7 +49,13 @@ TEST_P(RingtftpdNetem, TransfersCompleteAcrossNamespaces) {
   ScopedTempTree cleanup{base};
   NetnsPair net;  // before the server: the server leaves its namespace first
   if (!net.ok()) GTEST_SKIP() << "cannot make network namespaces here: " << net.error();
-  if (std::string why = net.shape_both_ways(netem.qdisc); !why.empty()) {
+  if (netem.qdisc.empty()) {
+    if (std::string why = net.drop_and_duplicate_both_ways(netem.nft_loss_percent, netem.nft_dup_percent);
+        !why.empty()) {
+      GTEST_SKIP() << "nftables unavailable (kernel without CONFIG_NF_TABLES / NFT_NUMGEN / NFT_DUP_IPV4?): "
+                   << why;
+    }
+  } else if (std::string why = net.shape_both_ways(netem.qdisc); !why.empty()) {
     GTEST_SKIP() << "netem unavailable (kernel without CONFIG_NET_SCH_NETEM / module sch_netem?): " << why;
   }
   std::string root = make_served_root(base);
@@ -95,12 +106,20 @@ TEST_P(RingtftpdNetem, TransfersCompleteAcrossNamespaces) {
     }
   }
   EXPECT_TRUE(server.alive()) << server.output();
+  if (netem.qdisc.empty()) {  // (the faults were made: a rule that matched nothing proves nothing)
+    NetnsPair::Shaped shaped = net.shaped();
+    EXPECT_GT(shaped.dropped, 0);
+    if (netem.nft_dup_percent > 0) {
+      EXPECT_GT(shaped.duplicated, 0);
+    }
+  }
 }
 
 const NetemCase kNetem[] = {
     {"loss1", {"netem", "loss", "1%"}},
-    {"loss5_dup2_reorder10",
-     {"netem", "loss", "5%", "duplicate", "2%", "reorder", "10%", "delay", "1ms"}},
+    {"loss5_dup2_reorder10", {"netem", "loss", "5%", "duplicate", "2%", "reorder", "10%", "delay", "1ms"}},
+    {"nft_loss1", {}, 1, 0},
+    {"nft_loss5_dup2", {}, 5, 2},
 };
 
 INSTANTIATE_TEST_SUITE_P(Netem, RingtftpdNetem,

@@ -1,5 +1,5 @@
 // NetnsPair: two network namespaces joined by a veth pair, for tests that shape traffic with
-// tc (netem) between a server in one and clients in the other. Made with the `ip` tool;
+// tc (netem) or nftables between a server in one and clients in the other. Made with the `ip` tool;
 // removed (namespaces and with them the veth pair and any qdisc) when the object goes, however
 // the test ends.
 //
@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support/tree.h"
@@ -73,6 +75,56 @@ class NetnsPair {
       if (r.exit_code != 0) return join(argv) + ": " + r.err;
     }
     return "";
+  }
+
+  // Drops `loss_percent` of the UDP datagrams each side receives and sends `dup_percent` of
+  // those it sends twice, with nftables in each namespace (for kernels without netem: the kernel
+  // drops and copies, not the programs). Dropped on the way in: a drop on the way out would fail
+  // the sender's send with EPERM, which a lost datagram does not. Returns "" or why not.
+  std::string drop_and_duplicate_both_ways(int loss_percent, int dup_percent) {
+    for (const auto& [ns, dev, peer] : {std::tuple{server_ns_, server_dev_, client_address_},
+                                        std::tuple{client_ns_, client_dev_, server_address_}}) {
+      std::vector<std::string> in_ns = {"ip", "netns", "exec", ns, "nft"};
+      std::vector<std::vector<std::string>> rules = {
+          {"add", "table", "ip", "rk"},
+          {"add", "chain", "ip", "rk", "in", "{ type filter hook input priority 0 ; }"},
+          {"add", "chain", "ip", "rk", "out", "{ type filter hook output priority 0 ; }"},
+          {"add", "rule", "ip", "rk", "in", "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "lt",
+           std::to_string(loss_percent), "counter", "drop"},
+      };
+      if (dup_percent > 0) {
+        rules.push_back({"add", "rule", "ip", "rk", "out", "meta", "l4proto", "udp", "numgen", "random", "mod", "100",
+                         "lt", std::to_string(dup_percent), "counter", "dup", "to", peer, "device", dev});
+      }
+      for (const auto& rule : rules) {
+        std::vector<std::string> argv = in_ns;
+        argv.insert(argv.end(), rule.begin(), rule.end());
+        RunResult r = run_program(argv);
+        if (r.exit_code != 0) return join(argv) + ": " + r.err;
+      }
+    }
+    return "";
+  }
+
+  // What the rules of drop_and_duplicate_both_ways() did: datagrams dropped and duplicated,
+  // both sides together (their nftables counters).
+  struct Shaped {
+    long dropped = 0;
+    long duplicated = 0;
+  };
+  Shaped shaped() const {
+    Shaped total;
+    for (const auto* ns : {&server_ns_, &client_ns_}) {
+      RunResult r = run_program({"ip", "netns", "exec", *ns, "nft", "list", "table", "ip", "rk"});
+      std::istringstream in(r.out);
+      for (std::string line; std::getline(in, line);) {
+        size_t at = line.find("counter packets ");
+        if (at == std::string::npos) continue;
+        long n = std::stol(line.substr(at + 16));
+        (line.find(" drop") != std::string::npos ? total.dropped : total.duplicated) += n;
+      }
+    }
+    return total;
   }
 
   // Prefixes that run a program inside one side.
