@@ -1,8 +1,8 @@
 // ringtftpd in one network namespace, real clients in another, and the kernel losing datagrams
 // on the way between them (both directions): netem on the veth pair (1% loss, then 5% loss with
 // 2% duplication and 10% reordering, with the 1 ms delay netem's reordering needs), and the same
-// losses and duplication made by nftables rules in the namespaces (no reordering), for kernels
-// built without netem (this one: CONFIG_NET_SCH_NETEM is not set). Every transfer must complete with the
+// losses and duplication made by nftables rules in the namespaces (no reordering; requests are
+// spared), for kernels built without netem (this one: CONFIG_NET_SCH_NETEM is not set). Every transfer must complete with the
 // right bytes. The namespaces are removed however the test ends (NetnsPair).
 //
 // Skips, saying why, when not root, when `ip`, `tc` or `nft` is missing, or when the kernel

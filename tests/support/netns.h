@@ -80,7 +80,11 @@ class NetnsPair {
   // Drops `loss_percent` of the UDP datagrams each side receives and sends `dup_percent` of
   // those it sends twice, with nftables in each namespace (for kernels without netem: the kernel
   // drops and copies, not the programs). Dropped on the way in: a drop on the way out would fail
-  // the sender's send with EPERM, which a lost datagram does not. Returns "" or why not.
+  // the sender's send with EPERM, which a lost datagram does not. TFTP requests (RRQ, WRQ) are
+  // not dropped, as udp_relay.h's spare_requests does: a lost one costs only the client's own
+  // slow timeout, and the atftp client then aborts on the answer to its repeat ("unexpected
+  // OACK"); nor is an OACK duplicated, which atftp aborts on as well.
+  // Returns "" or why not.
   std::string drop_and_duplicate_both_ways(int loss_percent, int dup_percent) {
     for (const auto& [ns, dev, peer] : {std::tuple{server_ns_, server_dev_, client_address_},
                                         std::tuple{client_ns_, client_dev_, server_address_}}) {
@@ -89,10 +93,14 @@ class NetnsPair {
           {"add", "table", "ip", "rk"},
           {"add", "chain", "ip", "rk", "in", "{ type filter hook input priority 0 ; }"},
           {"add", "chain", "ip", "rk", "out", "{ type filter hook output priority 0 ; }"},
+          // A request (opcode 1 or 2, the first two bytes after the UDP header) is never dropped.
+          {"add", "rule", "ip", "rk", "in", "meta", "l4proto", "udp", "@th,64,16", "{ 1, 2 }", "accept"},
           {"add", "rule", "ip", "rk", "in", "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "lt",
            std::to_string(loss_percent), "counter", "drop"},
       };
       if (dup_percent > 0) {
+        // An OACK (opcode 6) is never sent twice: the atftp client aborts on the second copy.
+        rules.push_back({"add", "rule", "ip", "rk", "out", "meta", "l4proto", "udp", "@th,64,16", "6", "accept"});
         rules.push_back({"add", "rule", "ip", "rk", "out", "meta", "l4proto", "udp", "numgen", "random", "mod", "100",
                          "lt", std::to_string(dup_percent), "counter", "dup", "to", peer, "device", dev});
       }
