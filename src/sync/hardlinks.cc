@@ -102,15 +102,16 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
   }
   std::sort(dirs.begin(), dirs.end(), [](const Entry* a, const Entry* b) { return a->name + "/" < b->name + "/"; });
   for (Entry* e : dirs) {
-    // What the list says below the directory: nothing (walked whole with -r, not entered
-    // without), all of it ("dir/" and -r), or just the names it holds there.
+    // What the list says below the directory, as the transfer reads it (view_below): nothing
+    // (walked whole with -r, not entered without), that it is sent whole (with -r, or one
+    // level as "dir/"), or just the names it holds there.
     std::optional<SelView> sub;
-    if (list) sub = opt_.recursive ? view_below(*list, *e) : Selection::child_view(*list, e->name, false, list->base);
-    bool selected = sub && (!opt_.recursive || !sub->full);
-    if (!opt_.recursive && (!sub || sub->empty())) continue;
+    if (list) sub = view_below(*list, *e);
+    bool selected = sub && !sub->full;
+    if (!opt_.recursive && !sub) continue;
     if (!selected && opt_.one_file_system > 0 && device_of(e->st) != root_dev_) continue;
     // -L and friends: a followed link to a directory is scanned as the transfer enters it.
-    int sub_links = links + (e->followed && !selected ? 1 : 0);
+    int sub_links = links + (e->followed ? 1 : 0);
     if (e->followed && sub_links > 40) continue;
     auto sub_fd = co_await fs::openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
     if (!sub_fd) {

@@ -213,7 +213,7 @@ void expect_same_linked_copy(const RunResult& rr, const RunResult& gr, const std
 // may name items deeper below it ("d/" and "d/sub/f2"), or below the root sent the same way
 // ("./"). rsync's file list holds them all, so their hard links are made as for any group.
 // (Regression test: ringsync's pre-pass did not count the deeper names, so a group split that
-// way was copied as separate files.)
+// way was copied as separate files; nor, under "./", the entries of a "d/" sent one level.)
 TEST(HardLinksFilesFrom, NamesBelowADirectorySentOneLevelAreLinked) {
   std::string base = make_temp_dir("ringsync-hl-list");
   ScopedTempTree cleanup{base};
@@ -224,7 +224,8 @@ TEST(HardLinksFilesFrom, NamesBelowADirectorySentOneLevelAreLinked) {
   for (const char* m : {"/d/sub/f2", "/e/f3", "/top"}) ASSERT_EQ(::link((src + "/d/f1").c_str(), (src + m).c_str()), 0);
   write_file(src + "/d/sub/other", "other\n");
   pin_recent_times(src, 0, 1600000000);
-  for (const char* list : {"d/\nd/sub/f2\n", "d/\nd/sub/f2\ne/f3\n", "./\nd/sub/f2\n", "./\nd/sub/f2\ne/f3\n"}) {
+  for (const char* list : {"d/\nd/sub/f2\n", "d/\nd/sub/f2\ne/f3\n", "./\nd/sub/f2\n", "./\nd/sub/f2\ne/f3\n",
+                           "./\nd/\n", "./\nd/\nd/sub/\n"}) {
     for (const char* dry : {"", "-n"}) {
       SCOPED_TRACE(std::string("list \"") + list + "\" " + dry);
       write_file(base + "/list", list);
