@@ -19,7 +19,7 @@ struct ProbeReport {
 
   bool single_issuer = false;    // IORING_SETUP_SINGLE_ISSUER
   bool coop_taskrun = false;     // IORING_SETUP_COOP_TASKRUN
-  bool defer_taskrun = false;    // IORING_SETUP_DEFER_TASKRUN (with SINGLE_ISSUER)
+  bool defer_taskrun = false;    // IORING_SETUP_DEFER_TASKRUN (with SINGLE_ISSUER, TASKRUN_FLAG)
   bool buf_ring = false;         // provided-buffer rings (io_uring_register_buf_ring)
   bool recv_multishot = false;   // multishot recvmsg (kernel >= 6.0)
   bool send_to_address = false;  // IORING_OP_SEND takes a destination address (kernel >= 6.0)

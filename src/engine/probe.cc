@@ -112,7 +112,7 @@ std::string ProbeReport::summary() const {
   }
   out << "io_uring: usable, " << opcodes.count() << " opcodes\n";
   out << "  setup flags: coop_taskrun=" << coop_taskrun << " single_issuer=" << single_issuer
-      << " sqpoll=" << sqpoll_works() << "\n";
+      << " defer_taskrun=" << defer_taskrun << " sqpoll=" << sqpoll_works() << "\n";
   out << "  provided-buffer rings=" << buf_ring << " multishot recvmsg=" << recv_multishot
       << " send to an address=" << send_to_address << "\n";
   return out.str();

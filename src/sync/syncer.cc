@@ -795,8 +795,9 @@ Task<void> Syncer::restore_late_modes() {
     WantedAttrs want;
     want.mode = it->second;
     want.set_mode = true;
-    auto r = dir.valid() ? co_await apply_attrs_fd(dir.get(), want, nullptr)
-                         : Result<void>(std::make_error_code(std::errc::no_such_file_or_directory));
+    // (No co_await inside ?: here: GCC 12 destroys such a temporary twice.)
+    Result<void> r = std::make_error_code(std::errc::no_such_file_or_directory);
+    if (dir.valid()) r = co_await apply_attrs_fd(dir.get(), want, nullptr);
     if (!r) rep_.file_error("set attributes of", rel.empty() ? std::string(".") : rel, r.error());
     it = late_modes_.erase(it);
   }
