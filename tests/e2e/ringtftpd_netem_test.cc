@@ -74,6 +74,10 @@ TEST_P(RingtftpdNetem, TransfersCompleteAcrossNamespaces) {
   };
   std::vector<Job> jobs;
   for (TftpClient c : clients) {
+    // The atftp client aborts ("unexpected OACK") on an OACK it has seen, which the server
+    // rightly sends again when atftp's ACK of it is lost: with the kernel losing any datagram
+    // (the nftables cases; 4 of about 50 runs of the 5% case failed) it cannot pass reliably.
+    if (c == TftpClient::kAtftp && netem.qdisc.empty()) continue;
     ClientRequest r;  // atftp windowed only: see ringtftpd_loss_test.cc for its lockstep stall
     if (abilities(c).blksize) r.blksize = 1428;
     if (abilities(c).windowsize) r.windowsize = 8;
