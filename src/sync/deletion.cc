@@ -230,6 +230,8 @@ Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work, std::optional
   DirPair child;
   child.rel = rel;
   child.sel = sel;
+  child.base = e.base;
+  if (walked_whole(sel)) child.merged = co_await merged_below(parent, e);
   child.links = parent.links + (e.followed ? 1 : 0);
   if (e.followed && enter_followed(e, child.links)) co_return;  // the transfer reports it
   int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;

@@ -68,23 +68,27 @@ ItemOutput::ItemOutput(const Options& opt, Reporter& rep)
 }
 
 void ItemOutput::set_source(const std::string& path, bool contents) {
-  if (contents) {
-    source_root_ = path;
-  } else {
+  std::string root = path;
+  if (!contents) {
     size_t slash = path.find_last_of('/');
-    source_root_ = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+    root = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
   }
+  source_roots_.assign(1, std::move(root));
 }
 
 ItemLine ItemOutput::line(const ItemChange& change, const std::string& path, const std::string& target,
-                          const FileStat& st, const Entry* entry) const {
+                          const FileStat& st, const Entry* entry, uint32_t base) const {
   ItemLine l;
   l.body_ = std::make_unique<ItemLine::Body>();
   LogItem& it = l.body_->item.emplace();
   it.change = change;
   it.name = path;
   while (it.name.size() > 1 && it.name.back() == '/') it.name.pop_back();
-  if (wants_sender_path_) it.sender_path = clean_path(source_root_.empty() ? it.name : source_root_ + "/" + it.name);
+  if (wants_sender_path_) {
+    if (entry != nullptr) base = entry->base;
+    const std::string& root = base < source_roots_.size() ? source_roots_[base] : source_roots_.front();
+    it.sender_path = clean_path(root.empty() ? it.name : root + "/" + it.name);
+  }
   if (!it.sender_path.empty() && it.sender_path[0] == '/') it.sender_path.erase(0, it.sender_path.find_first_not_of('/'));
   if (change.update == ItemChange::Update::kHardLink) it.hardlink_target = target;
   else it.symlink_target = target;

@@ -119,15 +119,18 @@ class ItemOutput {
   bool wants_checksum() const { return wants_checksum_; }
 
   // The line for an item. `target`: a symlink's target, or the leader for a hard link (update
-  // kHardLink). `entry`, when given, holds the item's place in the file list.
+  // kHardLink). `entry`, when given, holds the item's place in the file list and the base it is
+  // read from (else `base`).
   ItemLine line(const ItemChange& change, const std::string& path, const std::string& target,
-                const FileStat& st, const Entry* entry = nullptr) const;
+                const FileStat& st, const Entry* entry = nullptr, uint32_t base = 0) const;
   // Prints and logs `line` as rsync would, then clears it.
   void emit(ItemLine& line);
   void deleted(const std::string& path, bool is_dir);
 
   // The source being copied now: %f names items as the sender has them ("SRC/NAME").
   void set_source(const std::string& path, bool contents);
+  // A list's bases (-R, --files-from, several sources): %f names an item below its own.
+  void set_sources(std::vector<std::string> bases) { source_roots_ = std::move(bases); }
 
   // rsync's file-list numbering (see the header comment). number_top: a source named without
   // a trailing slash; number_listing: a directory's entries after filtering, before anything
@@ -198,7 +201,7 @@ class ItemOutput {
   bool sends_dirs_ = true;             // -r or -d: rsync's xfer_dirs
   bool transfer_started_ = false;
   std::string backup_dir_note_;        // printed as the transfer starts, if not empty
-  std::string source_root_;            // for %f
+  std::vector<std::string> source_roots_;  // for %f: by the base an item is read from (Entry::base)
   // File-list numbering.
   uint32_t position_ = 0;
   uint32_t segments_ = 0;

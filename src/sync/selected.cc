@@ -37,6 +37,17 @@ Task<bool> Syncer::load_selection() {
   if (opt_.files_from) {
     uint32_t base = sel.add_base(opt_.sources.front());
     if (!co_await read_files_from(sel, base)) co_return false;
+  } else if (!opt_.relative) {
+    // Several sources: each is an item of DEST's root read from its own directory ("a/b" is b
+    // from a; "a/" is the contents of a, merged with those of any other such source).
+    for (const std::string& arg : opt_.sources) {
+      SourceArg s = parse_source(arg);
+      if (s.contents) {
+        sel.add(std::string(), sel.add_base(s.path), true);
+      } else {
+        sel.add(s.name, sel.add_base(dirname_of(s.path)), false);
+      }
+    }
   } else {
     for (const std::string& arg : opt_.sources) {
       auto parsed = parse_relative_source(arg);
@@ -143,6 +154,7 @@ Task<void> Syncer::sync_selection() {
   root.sel = view;
   root.base = view.base;
   root.listed = !skip_root && (sel.root_named() || (sel.root_listed() && opt_.implied_dirs));
+  if (view.full) root.merged = sel.root_merged_bases();
   if (!co_await open_root_pair(root, base_fds_[view.base].get(), ".", sel.bases()[view.base], created)) co_return;
   auto st = co_await fs::statx(root.src.get(), "", AT_EMPTY_PATH, kStatxMask);
   if (!st) {
@@ -160,7 +172,7 @@ Task<void> Syncer::sync_selection() {
     if (d) dst_root_ = std::move(*d);
   }
   if (!co_await open_write_dirs(dest)) co_return;  // --temp-dir, --backup-dir, --*-dest
-  out_.set_source(sel.bases()[view.base], true);  // (%f names items below the list's base)
+  out_.set_sources(sel.bases());  // (%f names items below their own base)
   co_await sync_dir(std::move(root), root_st, created, "./");
   if (!deletion_pass_) co_await finish_delayed();  // --delay-updates
   co_await retouch_dirs();
@@ -281,32 +293,97 @@ std::optional<SelView> Syncer::view_below(const SelView& view, const Entry& e) c
 // The same directory in the other bases its entries come from (-R /a/./x /b/./y: x and y are
 // both entries of DEST's root, read from /a and /b).
 Task<void> Syncer::open_other_bases(DirPair& dir, const std::vector<Entry>& entries) {
-  if (!dir.sel) co_return;
+  if (!dir.sel && dir.merged.empty()) co_return;
   for (const Entry& e : entries) {
-    if (e.base == dir.sel->base) continue;
-    bool have = std::any_of(dir.others.begin(), dir.others.end(),
-                            [&](const std::unique_ptr<DirPair>& o) { return o->sel->base == e.base; });
-    if (have) continue;
-    auto other = std::make_unique<DirPair>();
-    other->rel = dir.rel;
-    other->sel = dir.sel;
-    other->sel->base = e.base;
-    other->base = e.base;
-    other->listed = dir.listed;
-    other->links = dir.links;
-    other->dst_new = dir.dst_new;
-    other->dst_outside = dir.dst_outside;
-    other->unsent = dir.unsent;
-    if (e.base < base_fds_.size() && base_fds_[e.base].valid()) {
-      auto src = co_await fs::openat(base_fds_[e.base].get(), dir_path(dir.rel), O_RDONLY | O_DIRECTORY);
-      if (src) other->src = std::move(*src);
-    }
-    if (dir.dst.valid()) {
-      auto dst = co_await fs::openat(dir.dst.get(), ".", O_RDONLY | O_DIRECTORY);
-      if (dst) other->dst = std::move(*dst);
-    }
-    dir.others.push_back(std::move(other));
+    if (e.base != dir.base) co_await other_base(dir, e.base);
   }
+}
+
+// `dir` as read from `base` (opened the first time it is asked for; its source is left
+// invalid where the base does not hold it).
+Task<Syncer::DirPair*> Syncer::other_base(DirPair& dir, uint32_t base) {
+  if (base == dir.base) co_return &dir;
+  for (auto& o : dir.others) {
+    if (o->base == base) co_return o.get();
+  }
+  auto other = std::make_unique<DirPair>();
+  other->rel = dir.rel;
+  other->sel = dir.sel;
+  if (other->sel) other->sel->base = base;
+  other->base = base;
+  other->listed = dir.listed;
+  other->links = dir.links;
+  other->dst_new = dir.dst_new;
+  other->dst_outside = dir.dst_outside;
+  other->unsent = dir.unsent;
+  // Its subdirectories may be merged from `dir`'s bases as well (merged_below).
+  if (!dir.merged.empty()) {
+    other->merged.push_back(dir.base);
+    for (uint32_t b : dir.merged) {
+      if (b != base) other->merged.push_back(b);
+    }
+  }
+  if (base < base_fds_.size() && base_fds_[base].valid()) {
+    auto src = co_await fs::openat(base_fds_[base].get(), dir_path(dir.rel), O_RDONLY | O_DIRECTORY);
+    if (src) other->src = std::move(*src);
+  }
+  if (dir.dst.valid()) {
+    auto dst = co_await fs::openat(dir.dst.get(), ".", O_RDONLY | O_DIRECTORY);
+    if (dst) other->dst = std::move(*dst);
+  }
+  dir.others.push_back(std::move(other));
+  co_return dir.others.back().get();
+}
+
+// A directory sent whole from several bases (several "dir/" sources, -R a/./x b/./x): the
+// entries of each other base that the ones before it do not have, as rsync keeps the first of
+// two names in its file list. (Entries listed, in name order; they stay so.)
+Task<void> Syncer::merge_other_listings(DirPair& dir, std::vector<Entry>& entries) {
+  for (uint32_t base : dir.merged) {
+    DirPair* other = co_await other_base(dir, base);
+    if (!other->src.valid()) continue;
+    auto listed = co_await list_directory(other->src.get());
+    if (!listed) {
+      io_error_ = true;
+      if (!deletion_pass_) rep_.file_error("opendir", under_dir(selection_->bases()[base], dir_path(dir.rel)), listed.error());
+      continue;
+    }
+    std::vector<Entry> more;
+    for (Entry& e : *listed) {
+      if (find_entry(entries, e.name) != entries.end()) continue;
+      e.base = base;
+      more.push_back(std::move(e));
+    }
+    co_await stat_entries(other->src.get(), more, dir.rel);
+    std::move(more.begin(), more.end(), std::back_inserter(entries));
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  }
+}
+
+// The bases, after `e`'s own, that send subdirectory `e` of `parent` whole as well: those the
+// list names it from too, and those of `parent`'s that hold a directory of that name.
+Task<std::vector<uint32_t>> Syncer::merged_below(const DirPair& parent, const Entry& e) {
+  co_return co_await merged_below(parent.sel, parent.base, parent.merged, parent.rel, e);
+}
+
+// The same for a directory `rel` (with this view of the list) read from `base` and `merged`.
+Task<std::vector<uint32_t>> Syncer::merged_below(const std::optional<SelView>& sel, uint32_t base,
+                                                 const std::vector<uint32_t>& merged, const std::string& rel,
+                                                 const Entry& e) {
+  std::vector<uint32_t> out;
+  if (sel && selection_) out = selection_->merged_bases(*sel, e.name);
+  std::erase(out, e.base);
+  if (merged.empty()) co_return out;
+  std::vector<uint32_t> from = merged;
+  from.insert(from.begin(), base);
+  int follow = e.followed ? 0 : AT_SYMLINK_NOFOLLOW;
+  for (uint32_t b : from) {
+    if (b == e.base || std::find(out.begin(), out.end(), b) != out.end()) continue;
+    if (b >= base_fds_.size() || !base_fds_[b].valid()) continue;
+    auto st = co_await fs::statx(base_fds_[b].get(), rel + e.name, follow, STATX_TYPE);
+    if (st && S_ISDIR(st->stx_mode)) out.push_back(b);
+  }
+  co_return out;
 }
 
 std::string_view Syncer::filter_base(uint32_t base) const {
@@ -315,9 +392,9 @@ std::string_view Syncer::filter_base(uint32_t base) const {
 }
 
 Syncer::DirPair& Syncer::pair_for(DirPair& dir, const Entry& e) {
-  if (!dir.sel || e.base == dir.sel->base) return dir;
+  if (e.base == dir.base) return dir;
   for (auto& o : dir.others) {
-    if (o->sel->base == e.base) return *o;
+    if (o->base == e.base) return *o;
   }
   return dir;
 }
@@ -391,7 +468,10 @@ Task<void> Syncer::scan_selection() {
   if (st) root_dev_ = device_of(*st);
   if (st && sel.root_listed()) out_.count_in_list(*st);
   if (view.full) {
-    co_await scan_dir(root->get(), "", f, 0, view);
+    ScanFrom from;
+    from.base = view.base;
+    from.merged = sel.root_merged_bases();
+    co_await scan_dir(root->get(), "", f, 0, view, std::move(from));
   } else {
     co_await scan_selected_dir(root->get(), "", view, f);
   }
@@ -449,7 +529,10 @@ Task<void> Syncer::scan_listed_child(const std::string& rel, const SelView& view
   }
   if (!sub || sub->full) {
     // Sent whole ("dir/" without -r: one level, and what the list names deeper down).
-    co_await scan_dir(dir->get(), rel + e.name + "/", filters, 0, sub);
+    ScanFrom from;
+    from.base = e.base;
+    from.merged = co_await merged_below(view, e.base, {}, rel, e);
+    co_await scan_dir(dir->get(), rel + e.name + "/", filters, 0, sub, std::move(from));
   } else {
     co_await scan_selected_dir(dir->get(), rel + e.name + "/", *sub, filters);
   }

@@ -67,15 +67,39 @@ void Selection::finish() {
                    [](const SelectedName& a, const SelectedName& b) { return path_less(a.path, b.path); });
   std::vector<SelectedName> merged;
   merged.reserve(names_.size());
+  merged_.clear();
   for (SelectedName& n : names_) {
     if (!merged.empty() && merged.back().path == n.path) {
-      merged.back().contents = merged.back().contents || n.contents;
+      SelectedName& kept = merged.back();
+      kept.contents = kept.contents || n.contents;
+      size_t at = merged.size() - 1;
+      bool known = n.base == kept.base;
+      for (size_t i = merged_.size(); !known && i > 0 && merged_[i - 1].first == at; --i) {
+        known = merged_[i - 1].second == n.base;
+      }
+      if (!known) merged_.emplace_back(at, n.base);
       continue;
     }
     merged.push_back(std::move(n));
   }
   names_ = std::move(merged);
   names_.shrink_to_fit();
+}
+
+std::vector<uint32_t> Selection::merged_bases(const SelectedName* n) const {
+  std::vector<uint32_t> out;
+  if (n == nullptr || merged_.empty()) return out;
+  size_t at = static_cast<size_t>(n - names_.data());
+  auto it = std::lower_bound(merged_.begin(), merged_.end(), std::pair<size_t, uint32_t>(at, 0));
+  for (; it != merged_.end() && it->first == at; ++it) out.push_back(it->second);
+  return out;
+}
+
+std::vector<uint32_t> Selection::merged_bases(const SelView& view, std::string_view name) const {
+  if (merged_.empty()) return {};
+  auto [lo, hi] = run_of(view, name);
+  if (lo == hi || lo->path.size() != view.prefix + name.size()) return {};
+  return merged_bases(lo);
 }
 
 SelView Selection::root_view(bool recursive) const {

@@ -65,7 +65,9 @@ class Selection {
     if (!root_implied_) root_base_ = base;
     root_implied_ = true;
   }
-  // Sorts the names and merges duplicates (the first wins; "dir/" wins over "dir").
+  // Sorts the names and merges duplicates (the first wins; "dir/" wins over "dir"). A name given
+  // from several bases keeps the others (merged_bases): a directory sent whole from several
+  // sources is the union of their entries, as in rsync ("a/ b/ DEST", "-R a/./x b/./x").
   void finish();
 
   const std::vector<std::string>& bases() const { return bases_; }
@@ -87,9 +89,18 @@ class Selection {
   // The names the list holds below child `name` of `view`'s directory.
   static std::span<const SelectedName> names_below(const SelView& view, std::string_view name);
 
+  // The other bases, in list order, that name the same path as `n` (one of this list's names;
+  // nullptr: none).
+  std::vector<uint32_t> merged_bases(const SelectedName* n) const;
+  // The same for child `name` of `view`'s directory, when the list names it.
+  std::vector<uint32_t> merged_bases(const SelView& view, std::string_view name) const;
+  // Those of the root, when the list names it.
+  std::vector<uint32_t> root_merged_bases() const { return root_named() ? merged_bases(names_.data()) : std::vector<uint32_t>(); }
+
  private:
   std::vector<std::string> bases_;
   std::vector<SelectedName> names_;
+  std::vector<std::pair<size_t, uint32_t>> merged_;  // (index in names_, another base), in name order
   bool root_implied_ = false;
   uint32_t root_base_ = 0;
 };

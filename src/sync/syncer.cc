@@ -69,6 +69,8 @@ bool is_stale_temp(std::string_view name) {
 std::optional<std::string> check_supported(const Options& o) {
   auto no = [](const char* what) { return std::string(what) + " is not supported by this version of ringsync yet"; };
   if (o.list_only && (o.relative || o.files_from)) return no("--list-only with -R/--files-from");
+  // (Each name would be read from its own directory, one open descriptor per directory for the
+  // whole run: a long list would run out of them where rsync does not.)
   if (o.files_from && !o.relative) return no("--files-from with --no-relative");
   return std::nullopt;
 }
@@ -219,14 +221,14 @@ bool Syncer::interrupted() {
 }
 
 Task<void> Syncer::run() {
-  bool single = opt_.sources.size() == 1;
   if (opt_.list_only) {
     out_.begin(true);
     for (const std::string& arg : opt_.sources) co_await list_source(parse_source(arg));
     co_return;
   }
-  // -R and --files-from name their items as one list, walked as one tree (selected.cc).
-  bool selected = opt_.relative;
+  // -R, --files-from and several sources name their items as one list, walked as one tree
+  // (selected.cc), as rsync sends them.
+  bool selected = opt_.relative || opt_.files_from || opt_.sources.size() > 1;
   if (selected && !co_await load_selection()) co_return;
   // --delete-before: whether the whole source can be read, before anything is deleted.
   bool check_source = opt_.delete_timing == DeleteTiming::kBefore && !opt_.ignore_errors;
@@ -236,7 +238,7 @@ Task<void> Syncer::run() {
     if (selected) {
       co_await scan_selection();
     } else {
-      for (const std::string& arg : opt_.sources) co_await scan_source(parse_source(arg));
+      co_await scan_source(parse_source(opt_.sources.front()));
     }
   }
   out_.begin(false);
@@ -254,12 +256,7 @@ Task<void> Syncer::run() {
       if (!rep_.stopped() && !interrupted()) co_await sync_selection();
       continue;
     }
-    source_index_ = 0;
-    for (const std::string& arg : opt_.sources) {
-      if (rep_.stopped() || interrupted()) break;
-      co_await sync_source(parse_source(arg), single);
-      ++source_index_;
-    }
+    if (!rep_.stopped() && !interrupted()) co_await sync_source(parse_source(opt_.sources.front()));
   }
   deletion_pass_ = false;
   if (skipped_deletes_ > 0) {
@@ -276,16 +273,16 @@ bool Syncer::deletes_in_this_pass() const {
 }
 
 ItemLine Syncer::line_for(const ItemChange& change, const std::string& path_arg, const std::string& target,
-                          const FileStat& st, const Entry* entry) {
+                          const FileStat& st, const Entry* entry, uint32_t base) {
   // -R with an absolute source: rsync shows the item with its leading '/'.
   std::string path = path_arg;
   if (!absolute_tops_.empty() && absolute_tops_.contains(path.substr(0, path.find('/')))) path.insert(0, "/");
-  return out_.line(change, path, target, st, entry);
+  return out_.line(change, path, target, st, entry, base);
 }
 
-void Syncer::print(const ItemChange& change, const std::string& path, const FileStat& st) {
+void Syncer::print(const ItemChange& change, const std::string& path, const FileStat& st, uint32_t base) {
   if (!out_.wants_items()) return;
-  ItemLine line = line_for(change, path, {}, st);
+  ItemLine line = line_for(change, path, {}, st, nullptr, base);
   out_.emit(line);
 }
 
@@ -327,7 +324,7 @@ Task<bool> Syncer::open_root_pair(DirPair& root, int src_at, const std::string& 
   co_return true;
 }
 
-Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
+Task<void> Syncer::sync_source(const SourceArg& source) {
   // The named item itself: followed with a trailing slash, and as -L/-k say (rsync's link_stat).
   int follow = source.contents || opt_.copy_links ? 0 : AT_SYMLINK_NOFOLLOW;
   if (follow != 0 && opt_.copy_dirlinks) {
@@ -358,10 +355,10 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
   if (is_dir && !opt_.recursive && !opt_.dirs) {
     // (rsync names "src/" by what it sends, its contents: ".")
     if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("skipping directory " + (source.contents ? "." : source.name));
-    // rsync goes on with what is left, nothing: a DEST that names a directory (DEST/, several
-    // sources) is made all the same, and -vv says how it would have sent data.
+    // rsync goes on with what is left, nothing: a DEST that names a directory (DEST/) is made
+    // all the same, and -vv says how it would have sent data.
     if (deletion_pass_) co_return;
-    bool names_dir = !single_source || (!dest.empty() && dest.back() == '/');
+    bool names_dir = !dest.empty() && dest.back() == '/';
     if (!dest_is_dir && names_dir && !co_await create_dest_dir(dest, dest_st.ok())) co_return;
     out_.transfer_started();
     co_return;
@@ -388,7 +385,7 @@ Task<void> Syncer::sync_source(const SourceArg& source, bool single_source) {
 
   // A named item: it goes into dest (a directory), or becomes dest (one non-directory source).
   std::string dst_dir = dest, dst_name = source.name;
-  bool into_dir = dest_is_dir || !single_source || is_dir || (!dest.empty() && dest.back() == '/');
+  bool into_dir = dest_is_dir || is_dir || (!dest.empty() && dest.back() == '/');
   if (!into_dir) {
     dst_dir = dirname_of(dest);
     dst_name = basename_of(dest);
@@ -560,7 +557,7 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
   static_assert(sizeof(Work) <= 48, "Work is made for every entry of a directory: keep it small");
   // With a list (-R, --files-from), a directory that is not sent whole holds just what the list
   // names below it.
-  bool whole = !dir.sel || dir.sel->full;
+  bool whole = walked_whole(dir.sel);
   std::vector<Entry> entries;
   if (whole) {
     auto listed = co_await list_directory(dir.src.get());
@@ -572,6 +569,7 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     entries = std::move(*listed);
     for (Entry& e : entries) e.base = dir.base;
     co_await stat_entries(dir.src.get(), entries, dir.rel);
+    if (!dir.merged.empty()) co_await merge_other_listings(dir, entries);
     if (dir.sel) {
       co_await check_listed_names(dir, entries);
       co_await add_names_from_other_bases(dir, entries);
@@ -675,7 +673,7 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     bool matched = false;
     if (created) matched = co_await basis_for_dir(dir.rel, src_st, XattrTarget::of_fd(dir.src.get()), want, change);
     if (matched) changed = false;
-    if (changed || opt_.itemize > 1) print(change, display, src_st);
+    if (changed || opt_.itemize > 1) print(change, display, src_st, dir.base);
     if (matched) out_.basis_dir_uptodate(display);
   }
 
@@ -781,16 +779,16 @@ WantedAttrs Syncer::mode_until_late_deletions(const std::string& rel, WantedAttr
   bool late = opt_.delete_timing == DeleteTiming::kAfter || opt_.delete_timing == DeleteTiming::kDelay;
   if (!late || deletion_pass_ || opt_.dry_run || my_euid() == 0 || !want.set_mode) return want;
   if ((want.mode & S_IRWXU) == S_IRWXU) return want;
-  late_modes_[{source_index_, rel}] = want.mode;
+  late_modes_[rel] = want.mode;
   want.mode |= S_IRWXU;
   return want;
 }
 
 Task<void> Syncer::restore_late_modes() {
   if (!deletion_pass_) co_return;
-  auto it = late_modes_.lower_bound({source_index_, std::string()});
-  while (it != late_modes_.end() && it->first.first == source_index_) {
-    const std::string& rel = it->first.second;
+  while (!late_modes_.empty()) {
+    auto it = late_modes_.begin();
+    const std::string& rel = it->first;
     fs::Fd dir = co_await open_below_root(false, rel);
     WantedAttrs want;
     want.mode = it->second;
@@ -799,7 +797,7 @@ Task<void> Syncer::restore_late_modes() {
     Result<void> r = std::make_error_code(std::errc::no_such_file_or_directory);
     if (dir.valid()) r = co_await apply_attrs_fd(dir.get(), want, nullptr);
     if (!r) rep_.file_error("set attributes of", rel.empty() ? std::string(".") : rel, r.error());
-    it = late_modes_.erase(it);
+    late_modes_.erase(it);
   }
 }
 
@@ -870,7 +868,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   if (parent.dst_outside && !opt_.dry_run && listed) {
     // -K: the parent is a link that leads out of DEST. rsync's mkdir there fails (ELOOP) and
     // nothing below is sent; nothing is written outside DEST here either.
-    print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st);
+    print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st, e.base);
     rep_.file_error("mkdir", rel, std::make_error_code(std::errc::too_many_symbolic_link_levels));
     co_return;
   }
@@ -907,6 +905,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   child.rel = rel;
   child.sel = child_sel;
   child.base = e.base;
+  if (walked_whole(child_sel)) child.merged = co_await merged_below(parent, e);
   child.listed = listed;
   child.links = parent.links + (e.followed ? 1 : 0);
   std::error_code not_entered;  // made and itemized, like rsync, but not entered
@@ -969,7 +968,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
       ++rep_.stats().files;
       ++rep_.stats().dirs;
       bool changed = created || change.perms || change.owner || change.group || change.time;
-      if (changed || opt_.itemize > 1) print(change, rel, e.st);
+      if (changed || opt_.itemize > 1) print(change, rel, e.st, e.base);
       if (unreadable) co_await delete_in_unreadable(child);
       if (!opt_.dry_run && child.link_dir >= 0) {
         co_await set_dirlink_attrs(child, want, rel);
@@ -1056,7 +1055,7 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
     ++rep_.stats().dirs;
   }
   if (parent.dst_blocked) {
-    if (!new_in_dry_run) print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st);
+    if (!new_in_dry_run) print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st, e.base);
     if (!opt_.dry_run) {
       rep_.file_error("mkdir", without_trailing_slash(rel), std::make_error_code(std::errc::not_a_directory));
       rep_.error_line("*** Skipping any contents from this failed directory ***", kExitPartial);
@@ -1069,6 +1068,7 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
   child.rel = rel;
   child.sel = sel;
   child.base = e.base;
+  if (walked_whole(sel)) child.merged = co_await merged_below(parent, e);
   child.links = parent.links + (e.followed ? 1 : 0);
   child.unsent = !new_in_dry_run;
   // What rsync's sender says of a directory it cannot list, it says here too.

@@ -72,6 +72,12 @@ std::optional<std::string> check_supported(const Options& opt);
 // How deleting one item went (rsync's delret).
 enum class DeleteResult { kDeleted, kNotEmpty, kAtLimit, kFailed };
 
+// The pre-pass's view of where a directory is read from: Syncer::DirPair's base and merged.
+struct ScanFrom {
+  uint32_t base = 0;
+  std::vector<uint32_t> merged;
+};
+
 class Syncer {
  public:
   // `filters` as build_filters() made them (an empty list when no filter option was given).
@@ -113,6 +119,9 @@ class Syncer {
     // it fails, as in rsync (count_unsent_entries, count_unsent_dir).
     bool dst_blocked = false;
     std::vector<std::unique_ptr<DirPair>> others;  // the same directory in other bases (-R /a/./x /b/./y)
+    // Other bases that send this directory whole too ("a/ b/ DEST", -R a/./x b/./x), in order:
+    // its entries are the union of theirs (merge_other_listings).
+    std::vector<uint32_t> merged;
     std::optional<bool> dst_default_acl;  // create_mode(): dst has a default ACL (asked once)
   };
   // One source entry and what is in the destination under its name. Every entry of the
@@ -141,7 +150,8 @@ class Syncer {
     }
   };
 
-  Task<void> sync_source(const SourceArg& source, bool single_source);
+  // One source without a list (several are a list: selected.cc).
+  Task<void> sync_source(const SourceArg& source);
   // The root pair of a transfer into DEST (a directory, `created` by this run): `src_path`
   // opened at `src_at` (named `src_name` in an error) and DEST, which a dry run that would have
   // created it leaves unopened. False when one could not be opened (reported).
@@ -157,6 +167,15 @@ class Syncer {
   Task<std::vector<Entry>> selected_entries(DirPair& dir);
   Task<void> stat_selected(DirPair& dir, Entry& e);
   Task<void> open_other_bases(DirPair& dir, const std::vector<Entry>& entries);
+  Task<DirPair*> other_base(DirPair& dir, uint32_t base);
+  Task<void> merge_other_listings(DirPair& dir, std::vector<Entry>& entries);
+  // Whether a directory with this view of the list is read whole (its own listing) rather than
+  // for the names the list holds in it.
+  static bool walked_whole(const std::optional<SelView>& sel) { return !sel || sel->full; }
+  Task<std::vector<uint32_t>> merged_below(const DirPair& parent, const Entry& e);
+  Task<std::vector<uint32_t>> merged_below(const std::optional<SelView>& sel, uint32_t base,
+                                           const std::vector<uint32_t>& merged, const std::string& rel,
+                                           const Entry& e);
   DirPair& pair_for(DirPair& dir, const Entry& e);
   // -R from several bases: the absolute path of the base a directory of the list comes from,
   // where its per-directory filter files are read (FilterList::push_dir); empty otherwise.
@@ -195,9 +214,9 @@ class Syncer {
   static bool enter_filtered(FilterList* filters, const std::string& rel, std::vector<Entry>& entries);
   // `list`: -R/--files-from, what the list says of this directory, which is sent whole (with -r,
   // or one level as "dir/"): the names it holds below are checked and scanned as the transfer
-  // meets them.
+  // meets them. `from`: the bases it is read from (DirPair::base and merged).
   Task<void> scan_dir(int dirfd, std::string rel, FilterList* filters, int links = 0,
-                      std::optional<SelView> list = std::nullopt);
+                      std::optional<SelView> list = std::nullopt, ScanFrom from = {});
   // `failed`: set to the error when the item itself cannot be stat'ed.
   Task<void> quiet_stat(int dirfd, Entry& e, const std::string& rel, std::error_code* failed = nullptr);
   void scan_error(std::error_code ec);
@@ -376,9 +395,10 @@ class Syncer {
   // looks in it then), and that the transfer starts.
   void root_ready(const std::string& root_dir, bool dest_created);
   static std::string temp_name(const std::string& name);  // thread-safe
-  void print(const ItemChange& change, const std::string& path, const FileStat& st);
+  // `base`: the one the item is read from (Entry::base).
+  void print(const ItemChange& change, const std::string& path, const FileStat& st, uint32_t base = 0);
   ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
-                    const FileStat& st, const Entry* entry = nullptr);
+                    const FileStat& st, const Entry* entry = nullptr, uint32_t base = 0);
   // --existing, --ignore-existing: whether the item at `rel` is left alone for being missing
   // from (or present in) the destination; `line` then says so, at --info=skip (-vv).
   bool skipped_for_existence(bool exists, const std::string& rel, bool is_dir, ItemLine& line) const;
@@ -435,9 +455,8 @@ class Syncer {
   fs::Fd src_root_;         // the transfer roots, which item paths (rel) are relative to
   fs::Fd dst_root_;         // (invalid in a dry run whose destination does not exist yet)
   // --delete-after/-delay, not root: the modes of directories kept open to their owner until
-  // the late deletions are done, by source (its index in opt_.sources) and path.
-  std::map<std::pair<size_t, std::string>, mode_t> late_modes_;
-  size_t source_index_ = 0;
+  // the late deletions are done, by path.
+  std::map<std::string, mode_t> late_modes_;
   std::set<std::string> retouch_dirs_;  // -H: directories linked into after their times were set
   // -R/--files-from: the named items (the list of names only) and their base directories.
   std::optional<Selection> selection_;

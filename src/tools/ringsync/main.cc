@@ -1,5 +1,6 @@
 // ringsync: rsync's command line for local trees, on the ringkit engine.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +23,15 @@ using namespace ringkit;
 using namespace ringkit::sync;
 
 constexpr const char* kVersion = "ringsync 0.1 (ringkit), rsync-compatible local sync\n";
+
+// Several sources hold a few descriptors each while their directories are merged ("d1/ d2/ ...
+// DEST": the directory of each, and its place in DEST): the soft limit goes up to the hard one.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  lim.rlim_cur = lim.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &lim);
+}
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "ringsync: %s\nringsync error: syntax or usage error (code 1)\n", message.c_str());
@@ -107,6 +117,7 @@ int main(int argc, char** argv) {
   }
   if (auto unsupported = check_supported(cmd.options)) return usage_error(*unsupported);
   signal(SIGPIPE, SIG_IGN);
+  if (cmd.options.sources.size() > 1) raise_fd_limit();
   // Stop taking new work on these and end with rsync's exit code 20; what is in flight
   // finishes, so nothing is left half-written.
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
