@@ -147,7 +147,11 @@ Task<void> Syncer::sync_selection() {
   bool dest_is_dir = dest_st && S_ISDIR(dest_st->stx_mode);
   if (deletion_pass_ && !dest_is_dir) co_return;  // nothing there to delete from
   bool created = !dest_is_dir;
-  if (created && !co_await create_dest_dir(dest, dest_st.ok())) co_return;
+  if (created) {
+    std::optional<bool> made = co_await create_dest_dir(dest, dest_st.ok());
+    if (!made) co_return;
+    created = *made;
+  }
   if (!deletion_pass_) out_.transfer_started();
 
   DirPair root;

@@ -367,8 +367,9 @@ Task<void> Syncer::sync_source(const SourceArg& source) {
     // "src/": the contents of src go into dest itself.
     bool created = !dest_is_dir;
     if (created) {
-      bool made = co_await create_dest_dir(dest, dest_st.ok());
+      std::optional<bool> made = co_await create_dest_dir(dest, dest_st.ok());
       if (!made) co_return;
+      created = *made;
     }
     root_ready(".", created);
     DirPair dir;
@@ -389,18 +390,15 @@ Task<void> Syncer::sync_source(const SourceArg& source) {
   if (!into_dir) {
     dst_dir = dirname_of(dest);
     dst_name = basename_of(dest);
-    if (opt_.mkpath && !opt_.dry_run && dst_dir != ".") {
-      auto made = co_await make_dest(dst_dir);
-      if (!made && made.error() != std::errc::file_exists) {
-        rep_.fatal("mkdir \"" + dst_dir + "\" failed: " + made.error().message(), kExitFileIo);
-        co_return;
-      }
-    }
-  } else if (!dest_is_dir) {
-    bool made = co_await create_dest_dir(dest, dest_st.ok());
-    if (!made) co_return;
+    if (opt_.mkpath && dst_dir != "." && !co_await make_path(dst_dir)) co_return;
   }
-  root_ready(is_dir ? source.name : std::string(), into_dir && !dest_is_dir);
+  bool dest_created = false;
+  if (into_dir && !dest_is_dir) {
+    std::optional<bool> made = co_await create_dest_dir(dest, dest_st.ok());
+    if (!made) co_return;
+    dest_created = *made;
+  }
+  root_ready(is_dir ? source.name : std::string(), dest_created);
   src_root_ = co_await open_dir_or_none(dirname_of(source.path));
   dst_root_ = co_await open_dir_or_none(dst_dir);
   if (!co_await open_write_dirs(dst_dir)) co_return;
@@ -426,35 +424,57 @@ void Syncer::root_ready(const std::string& root_dir, bool dest_created) {
 }
 
 // DEST does not exist as a directory: make it (not in a dry run) and say so, as rsync does.
-// False, with the run stopped, when something else is in the way or it cannot be made.
-Task<bool> Syncer::create_dest_dir(const std::string& dest, bool something_else_exists) {
+// nullopt, with the run stopped, when something else is in the way or it cannot be made;
+// otherwise whether DEST is new to the transfer. --mkpath makes it before the transfer, as
+// rsync does, so that it is then a directory that exists (its attributes are set as any).
+Task<std::optional<bool>> Syncer::create_dest_dir(const std::string& dest, bool something_else_exists) {
   if (something_else_exists) {
     rep_.fatal("destination \"" + dest + "\" exists and is not a directory", kExitFileSelect);
-    co_return false;
+    co_return std::nullopt;
   }
-  if (!opt_.dry_run) {
-    auto made = co_await make_dest(dest);
+  if (opt_.mkpath) {
+    if (!co_await make_path(dest)) co_return std::nullopt;
+    if (!opt_.dry_run) co_return false;
+  } else if (!opt_.dry_run) {
+    auto made = co_await fs::mkdirat(AT_FDCWD, without_trailing_slash(dest), 0755);
     if (!made) {
       rep_.fatal("mkdir \"" + dest + "\" failed: " + made.error().message(), kExitFileIo);
-      co_return false;
+      co_return std::nullopt;
     }
   }
   if (out_.names_created_dest()) rep_.line("created directory " + without_trailing_slash(dest));
   co_return true;
 }
 
-// Creates the destination directory; with --mkpath its missing parents too.
-Task<Result<void>> Syncer::make_dest(const std::string& dest_arg) {
-  std::string dest = without_trailing_slash(dest_arg);
-  auto made = co_await fs::mkdirat(AT_FDCWD, dest, 0755);
-  if (made || !opt_.mkpath || made.error() != std::errc::no_such_file_or_directory) co_return made;
-  for (size_t slash = dest.find('/', 1); slash != std::string::npos; slash = dest.find('/', slash + 1)) {
-    auto part = co_await fs::mkdirat(AT_FDCWD, dest.substr(0, slash), 0755);
-    if (!part && part.error() != std::errc::file_exists) co_return part;
+// --mkpath: makes the directories of `dir` that are missing (in a dry run, none) and says how
+// many, as rsync does. False, with the run stopped, when one cannot be made.
+Task<bool> Syncer::make_path(const std::string& dir) {
+  std::string path = without_trailing_slash(dir);
+  std::vector<size_t> ends;  // where each directory of the path ends
+  for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    if (path[slash - 1] != '/') ends.push_back(slash);
   }
-  made = co_await fs::mkdirat(AT_FDCWD, dest, 0755);
-  if (!made && made.error() == std::errc::file_exists) co_return Result<void>{};
-  co_return made;
+  ends.push_back(path.size());
+  size_t missing_from = ends.size();
+  while (missing_from > 0) {
+    auto st = co_await fs::statx(AT_FDCWD, path.substr(0, ends[missing_from - 1]), 0, STATX_TYPE);
+    if (st) break;
+    --missing_from;
+  }
+  size_t count = ends.size() - missing_from;
+  if (count == 0) co_return true;
+  for (size_t i = missing_from; i < ends.size() && !opt_.dry_run; ++i) {
+    std::string part = path.substr(0, ends[i]);
+    auto made = co_await fs::mkdirat(AT_FDCWD, part, 0755);
+    if (!made && made.error() != std::errc::file_exists) {
+      rep_.fatal("mkdir \"" + part + "\" failed: " + made.error().message(), kExitFileIo);
+      co_return false;
+    }
+  }
+  if (out_.names_created_dest()) {
+    rep_.line("created " + std::to_string(count) + (count == 1 ? " directory" : " directories") + " for " + path);
+  }
+  co_return true;
 }
 
 Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string& dst_dir_path,

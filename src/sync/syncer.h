@@ -387,8 +387,8 @@ class Syncer {
   Task<void> stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel);
   Task<void> stat_entry(int dirfd, Entry& entry, const std::string& rel);
   bool kind_from_listing_will_do(const Entry& e) const;
-  Task<Result<void>> make_dest(const std::string& dest);
-  Task<bool> create_dest_dir(const std::string& dest, bool something_else_exists);
+  Task<bool> make_path(const std::string& dir);
+  Task<std::optional<bool>> create_dest_dir(const std::string& dest, bool something_else_exists);
   // A transfer root is open (`root_dir`: the directory whose contents are synced, "" for a
   // non-directory source), DEST made just now if `dest_created`: -vv says where a deletion
   // pass looks ("deleting in DIR"; rsync makes DEST before its --delete-before pass, which

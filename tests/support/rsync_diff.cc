@@ -34,6 +34,10 @@ SyncOutput split_output(const std::string& text) {
   SyncOutput o;
   for (std::string line : split_lines(text)) {
     if (line.starts_with("created directory ")) line = "created directory DEST";
+    // --mkpath: "created 2 directories for DEST"
+    if (size_t at = line.find(" for "); line.starts_with("created ") && at != std::string::npos) {
+      line = line.substr(0, at) + " for DEST";
+    }
     bool item = is_item_line(line) || line.starts_with("created directory ");
     if (item && line.starts_with("hf")) {
       o.links.push_back(line);
