@@ -124,6 +124,9 @@ class RingsyncUnreadableDirs : public ::testing::TestWithParam<UnreadableDirsCas
       write_file(src_ + d + "/f", "behind the door\n");
     }
     write_file(base_ + "/list", "noread\nnoexec\nlocked\nok/f\n");
+    // An old time, so that a directory whose time a deletion changes shows it in both tools,
+    // whichever second each runs in (the destinations' times are pinned to the same below).
+    pin_recent_times(src_, 0, 1600000000);
     // Extraneous items for the --delete cases: at the top, in a readable directory, and in
     // ones the source cannot show (rsync deletes none with --delete-before or -after, having
     // found the I/O error first). Plain --delete is not a case: rsync deletes during the
