@@ -59,7 +59,7 @@ bool Syncer::at_delete_limit() const {
 // itself is then removed, unless the limit is reached. `make_room`: the item is in the way of a
 // new one, which neither counts nor prints it (its contents do).
 Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
-                                       bool make_room, bool contents_gone) {
+                                       unsigned char d_type, bool make_room, bool contents_gone) {
   if (is_dir && !contents_gone) {
     DeleteResult inside = co_await delete_contents(dirfd, name, rel, !make_room);
     if (inside != DeleteResult::kDeleted) co_return inside;
@@ -90,7 +90,7 @@ Task<DeleteResult> Syncer::delete_item(int dirfd, const std::string& name, const
   if (ItemLine kept = take_backup_note(rel); !kept.empty()) out_.emit(kept);  // (before "deleting", as rsync)
   if (!make_room) {
     out_.deleted(rel, is_dir);
-    ++rep_.stats().deleted;
+    rep_.stats().deleted.add(is_dir ? S_IFDIR : d_type == DT_UNKNOWN ? S_IFREG : DTTOIF(d_type));
     ++deleted_;
   }
   co_return DeleteResult::kDeleted;
@@ -130,7 +130,7 @@ Task<DeleteResult> Syncer::delete_contents(int dirfd, const std::string& name, c
       DeleteResult inside = co_await delete_contents(sub->get(), child.name, child_rel, merge_files);
       if (inside != DeleteResult::kDeleted) result = DeleteResult::kNotEmpty;
     }
-    DeleteResult item = co_await delete_item(sub->get(), child.name, child_rel, child_dir, false, true);
+    DeleteResult item = co_await delete_item(sub->get(), child.name, child_rel, child_dir, child.d_type, false, true);
     if (item != DeleteResult::kDeleted) result = DeleteResult::kNotEmpty;
   }
   if (merge_files) receiver_->pop_dir();
@@ -151,7 +151,7 @@ Task<void> Syncer::delete_extraneous(DirPair& dir, const std::vector<Entry>& src
   bool deleted_any = false;
   for (auto& [e, is_dir] : co_await deletion_order(dir.dst.get(), std::move(extra))) {
     if (spared_from_delete(dir.rel + e.name, is_dir, false, false)) continue;
-    co_await delete_item(dir.dst.get(), e.name, dir.rel + e.name, is_dir, false);
+    co_await delete_item(dir.dst.get(), e.name, dir.rel + e.name, is_dir, e.d_type, false);
     deleted_any = true;
   }
   // After the transfer (--delete-after/-delay) the directory's times were set already.

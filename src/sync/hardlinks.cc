@@ -216,8 +216,7 @@ Task<void> Syncer::sync_linked(DirPair& dir, Work& work, HardLinkGroup& group) {
   std::string rel = dir.rel + e.name;
   ++group.seen;
   if (group.done) {
-    ++rep_.stats().files;
-    ++rep_.stats().regular_files;
+    rep_.stats().files.add(S_IFREG);
     rep_.stats().total_size += e.st.stx_size;
     struct statx dst_st {};
     bool exists = false;

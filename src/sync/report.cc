@@ -1,5 +1,7 @@
 #include "sync/report.h"
 
+#include <sys/stat.h>
+
 #include <cstring>
 #include <cwchar>
 #include <cwctype>
@@ -187,15 +189,47 @@ std::string format_size(uint64_t n, bool human) {
   return out;
 }
 
+void KindCounts::add(mode_t mode) {
+  if (S_ISREG(mode)) {
+    ++reg;
+  } else if (S_ISDIR(mode)) {
+    ++dir;
+  } else if (S_ISLNK(mode)) {
+    ++link;
+  } else if (S_ISCHR(mode) || S_ISBLK(mode)) {
+    ++dev;
+  } else {
+    ++special;
+  }
+}
+
+namespace {
+
+// "5 (reg: 2, dir: 1, special: 2)": the kinds there are, as rsync prints them.
+std::string by_kind(const KindCounts& k) {
+  std::string t = format_size(k.total(), false);
+  std::string parts;
+  auto part = [&parts](const char* name, uint64_t n) {
+    if (n == 0) return;
+    parts += (parts.empty() ? "" : ", ") + std::string(name) + ": " + format_size(n, false);
+  };
+  part("reg", k.reg);
+  part("dir", k.dir);
+  part("link", k.link);
+  part("dev", k.dev);
+  part("special", k.special);
+  return parts.empty() ? t : t + " (" + parts + ")";
+}
+
+}  // namespace
+
 std::string Reporter::stats_text(bool human, double seconds) const {
   const SyncStats& s = stats_;
   std::string t;
   auto row = [&t](const char* label, const std::string& value) { t += std::string(label) + value + "\n"; };
-  row("Number of files: ", format_size(s.files, false) + " (reg: " + format_size(s.regular_files, false) +
-                               ", dir: " + format_size(s.dirs, false) + ", link: " +
-                               format_size(s.links, false) + ")");
-  row("Number of created files: ", format_size(s.created, false));
-  row("Number of deleted files: ", format_size(s.deleted, false));
+  row("Number of files: ", by_kind(s.files));
+  row("Number of created files: ", by_kind(s.created));
+  row("Number of deleted files: ", by_kind(s.deleted));
   row("Number of regular files transferred: ", format_size(s.transferred, false));
   row("Total file size: ", format_size(s.total_size, human) + " bytes");
   row("Total transferred file size: ", format_size(s.transferred_bytes, human) + " bytes");

@@ -10,6 +10,8 @@
 // first. Thread affinity: the executor thread that runs the sync.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -30,13 +32,21 @@ enum ExitCode : int {
   kExitDeleteLimit = 25,
 };
 
+// Items by kind, as rsync's --stats breaks its counts down.
+struct KindCounts {
+  uint64_t reg = 0;
+  uint64_t dir = 0;
+  uint64_t link = 0;
+  uint64_t dev = 0;      // character and block devices
+  uint64_t special = 0;  // FIFOs and sockets
+  void add(mode_t mode);
+  uint64_t total() const { return reg + dir + link + dev + special; }
+};
+
 struct SyncStats {
-  uint64_t files = 0;             // entries considered (files, dirs, links, specials)
-  uint64_t regular_files = 0;
-  uint64_t dirs = 0;
-  uint64_t links = 0;
-  uint64_t created = 0;           // entries that did not exist before
-  uint64_t deleted = 0;
+  KindCounts files;               // entries considered
+  KindCounts created;             // entries that did not exist before
+  KindCounts deleted;
   uint64_t transferred = 0;       // regular files whose data was written
   uint64_t total_size = 0;        // bytes of all regular files in the source
   uint64_t transferred_bytes = 0; // bytes of the files transferred (a dry run counts them too)

@@ -684,9 +684,8 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
         rep_.file_error("xattrs", display, x.error());
       }
     }
-    ++rep_.stats().files;
-    ++rep_.stats().dirs;
-    if (created) ++rep_.stats().created;
+    rep_.stats().files.add(S_IFDIR);
+    if (created) rep_.stats().created.add(S_IFDIR);
     bool changed = created || change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
     // A new directory found in a --link-dest/--compare-dest/--copy-dest is itemized against it
     // (found unchanged there: listed with -ii only).
@@ -718,8 +717,10 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
         w.dst_present = true;
         w.dst_type = existing.type(at);
       }
-      if (e.not_copied && out_.says_skipped_nonregular() && !deletion_pass_) {
-        w.line = "skipping non-regular file \"" + dir.rel + e.name + "\"";
+      if (e.not_copied && !deletion_pass_) {
+        if (out_.says_skipped_nonregular()) w.line = "skipping non-regular file \"" + dir.rel + e.name + "\"";
+        // Still in rsync's file list: counted, and a symlink's length in the total size.
+        count_in_totals(e);
       }
     };
     for (Entry& e : entries) {
@@ -985,8 +986,8 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
           compare_attrs(opt_, want, now_st, change);
         }
       }
-      ++rep_.stats().files;
-      ++rep_.stats().dirs;
+      rep_.stats().files.add(S_IFDIR);
+      if (created) rep_.stats().created.add(S_IFDIR);
       bool changed = created || change.perms || change.owner || change.group || change.time;
       if (changed || opt_.itemize > 1) print(change, rel, e.st, e.base);
       if (unreadable) co_await delete_in_unreadable(child);
@@ -1021,7 +1022,6 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
     rep_.file_error("stat", rel, std::make_error_code(std::errc::too_many_symbolic_link_levels));
     co_return;
   }
-  ++rep_.stats().files;
   count_in_totals(e);
   struct statx dst_st {};
   const struct statx* dst = nullptr;
@@ -1055,13 +1055,9 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
 }
 
 void Syncer::count_in_totals(const Entry& e) {
-  if (e.is_reg()) {
-    ++rep_.stats().regular_files;
-    rep_.stats().total_size += e.st.stx_size;
-  } else if (e.is_symlink()) {
-    ++rep_.stats().links;
-    rep_.stats().total_size += e.st.stx_size;  // rsync counts a symlink's target in the total
-  }
+  rep_.stats().files.add(e.st.stx_mode);
+  // rsync counts a symlink's target in the total size too
+  if (e.is_reg() || e.is_symlink()) rep_.stats().total_size += e.st.stx_size;
 }
 
 Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
@@ -1070,10 +1066,7 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
   // fails to make it and says nothing of what is below; in a dry run, where it makes nothing,
   // it goes on as into any new directory (sync_dir prints and counts it and what it holds).
   bool new_in_dry_run = parent.dst_blocked && opt_.dry_run && walked;
-  if (!new_in_dry_run) {
-    ++rep_.stats().files;
-    ++rep_.stats().dirs;
-  }
+  if (!new_in_dry_run) rep_.stats().files.add(S_IFDIR);
   if (parent.dst_blocked) {
     if (!new_in_dry_run) print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st, e.base);
     if (!opt_.dry_run) {
@@ -1128,7 +1121,6 @@ Task<void> Syncer::count_unsent_entries(DirPair& dir, std::vector<Entry>& entrie
     if (e.is_dir()) {
       subdirs.push_back(&e);
     } else if (!e.not_copied) {
-      ++rep_.stats().files;
       count_in_totals(e);
       // Below a non-directory that --ignore-existing kept: rsync's generator fails to look the
       // file up, says so and exits 23 in the end, so that a script sees it is not there. (A
@@ -1181,7 +1173,7 @@ Task<bool> Syncer::remove_in_the_way(DirPair& dir, Work& work, bool is_dir) {
     co_return true;
   }
   // The replaced item itself gets no "*deleting" line (rsync's make-room delete); its contents do.
-  DeleteResult done = co_await delete_item(dir.dst.get(), work.dst_name, rel, is_dir, true);
+  DeleteResult done = co_await delete_item(dir.dst.get(), work.dst_name, rel, is_dir, DT_UNKNOWN, true);
   if (done != DeleteResult::kDeleted) {
     rep_.error_line("could not make way for new " + kind_name(*work.src) + ": " + rel, kExitPartial);
     co_return false;

@@ -370,8 +370,9 @@ class Syncer {
   static Task<bool> same_file_content(int dirfd_a, const std::string& a, int dirfd_b, const std::string& b,
                                       bool follow_a = false);
   // deletion.cc
+  // `d_type`: its kind as the listing gave it, for --stats (DT_UNKNOWN: a file).
   Task<DeleteResult> delete_item(int dirfd, const std::string& name, const std::string& rel, bool is_dir,
-                                 bool make_room, bool contents_gone = false);
+                                 unsigned char d_type, bool make_room, bool contents_gone = false);
   Task<DeleteResult> delete_contents(int dirfd, const std::string& name, const std::string& rel, bool merge_files);
   bool at_delete_limit() const;
   Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, NameList& existing);

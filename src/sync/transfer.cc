@@ -136,7 +136,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
     ++rep_.stats().transferred;
     rep_.stats().transferred_bytes += e.st.stx_size;
   }
-  if (!exists) ++rep_.stats().created;
+  if (!exists) rep_.stats().created.add(e.st.stx_mode);
   // -H: a failed copy lets the next member try (rsync's send_failed); success makes it leader.
   work.outcome = opt_.dry_run ? Work::Outcome::kDone : Work::Outcome::kSkipped;
   if (opt_.dry_run) co_return;
@@ -346,7 +346,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
   BasisAction basis = BasisAction::kNone;
   if (!exists) basis = co_await basis_for_other(dir, work, *target, want, change);
   if (basis == BasisAction::kDone) co_return;  // linked from, or matched in, a basis dir
-  if (!exists) ++rep_.stats().created;
+  if (!exists) rep_.stats().created.add(e.st.stx_mode);
   if (basis != BasisAction::kCopy) {
     work.line = out_.wants_items() ? line_for(change, rel, *target, e.st, &e) : ItemLine();
   }
@@ -395,7 +395,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   BasisAction basis = BasisAction::kNone;
   if (!exists) basis = co_await basis_for_other(dir, work, {}, want, change);
   if (basis == BasisAction::kDone) co_return;  // linked from, or matched in, a basis dir
-  if (!exists) ++rep_.stats().created;
+  if (!exists) rep_.stats().created.add(e.st.stx_mode);
   if (basis != BasisAction::kCopy) {
     work.line = out_.wants_items() ? line_for(change, rel, {}, e.st, &e) : ItemLine();
   }

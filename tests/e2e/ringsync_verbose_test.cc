@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -226,14 +227,15 @@ TEST(VerboseVsRsyncAttrs, AttributeOnlyChangesAreNamedAlone) {
 // rsync's totals are of its whole file list: with --existing or --ignore-existing, what its
 // receiver then skips counts too (-v's "total size is N", --stats' "Number of files" and "Total
 // file size"), down into a directory that --existing does not create. The lines that carry a
-// count, without the byte counts and speedup that rsync's own runs do not agree on.
+// count (with --stats' breakdown by kind), without the byte counts and speedup that rsync's own
+// runs do not agree on.
 std::vector<std::string> total_lines(const std::string& out) {
   std::vector<std::string> totals;
   for (const std::string& line : split_lines(out)) {
     if (line.starts_with("total size is ")) totals.push_back(line.substr(0, line.find("  speedup")));
-    // (Only the count: ringsync's breakdown after it is shorter, see BUGS.)
-    if (line.starts_with("Number of files: ")) totals.push_back(line.substr(0, line.find(" (")));
-    if (line.starts_with("Total file size: ")) totals.push_back(line);
+    for (const char* counted : {"Number of ", "Total file size: ", "Total transferred file size: "}) {
+      if (line.starts_with(counted)) totals.push_back(line);
+    }
   }
   return totals;
 }
@@ -268,8 +270,45 @@ TEST(VerboseVsRsyncTotals, ItemsSkippedByExistenceAreCounted) {
       RunResult g = runs.run_ringsync(args, runs.base() + "/g/");
       EXPECT_EQ(g.exit_code, r.exit_code) << "rsync stderr:\n" << r.err << "ringsync stderr:\n" << g.err;
       EXPECT_EQ(total_lines(g.out), total_lines(r.out)) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
-      EXPECT_EQ(total_lines(r.out).size(), 3u) << r.out;
+      EXPECT_EQ(total_lines(r.out).size(), 7u) << r.out;
     }
+  }
+}
+
+// --stats counts by kind as rsync does, kinds with none left out ("Number of files: 7 (reg: 2,
+// dir: 2, link: 1, dev: 1, special: 1)"), for what is listed, created and deleted; and a symlink
+// that is not copied (no -l) still counts in the total size, as it is in rsync's file list.
+TEST(VerboseVsRsyncTotals, StatsCountEachKind) {
+  DiffRuns runs("ringsync-verbose-kinds");
+  std::string src = runs.base() + "/src";
+  std::filesystem::create_directories(src + "/dir");
+  write_file(src + "/a", std::string(100, 'a'));
+  write_file(src + "/dir/b", std::string(20, 'b'));
+  ASSERT_EQ(::symlink("dir/b", (src + "/link").c_str()), 0);
+  ASSERT_EQ(::mkfifo((src + "/fifo").c_str(), 0644), 0);
+  if (::geteuid() == 0) {  // (not root: no device, the other kinds are still counted)
+    ASSERT_EQ(::mknod((src + "/null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
+  }
+  pin_recent_times(src, 1700000000, 1000000000);
+  for (const char* options : {"-a --stats --delete", "-rt --stats --delete", "-av --stats", "-an --stats --delete"}) {
+    // Each destination holds one item of each kind that the source does not have.
+    for (const char* dest : {"/r", "/g"}) {
+      std::string d = runs.base() + dest;
+      remove_tree(d);
+      std::filesystem::create_directories(d + "/old-dir/inner");
+      write_file(d + "/old-file", "x\n");
+      write_file(d + "/old-dir/inner/f", "y\n");
+      ASSERT_EQ(::symlink("nowhere", (d + "/old-link").c_str()), 0);
+      ASSERT_EQ(::mkfifo((d + "/old-fifo").c_str(), 0644), 0);
+    }
+    std::vector<std::string> args = words(options);
+    args.push_back("src/");
+    SCOPED_TRACE(options);
+    RunResult r = runs.run_rsync(args, runs.base() + "/r/");
+    RunResult g = runs.run_ringsync(args, runs.base() + "/g/");
+    EXPECT_EQ(g.exit_code, r.exit_code) << "rsync stderr:\n" << r.err << "ringsync stderr:\n" << g.err;
+    EXPECT_EQ(total_lines(g.out), total_lines(r.out)) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+    EXPECT_EQ(total_lines(r.out).size(), 7u) << r.out;
   }
 }
 
