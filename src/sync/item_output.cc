@@ -222,7 +222,8 @@ void ItemOutput::number_top(Entry& entry) {
   }
 }
 
-uint32_t ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
+uint32_t ItemOutput::number_listing(std::vector<Entry>& entries, bool root, bool listed,
+                                    const std::function<bool(const Entry&)>& walked) {
   if (!numbering_) return 0;
   // rsync's order inside a directory: non-directories by name, then directories by "name/".
   std::vector<Entry*> order;
@@ -239,7 +240,7 @@ uint32_t ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
   if (incremental_) {
     // Each directory's entries are one list of their own; the first holds the root ".".
     if (!root || segments_ == 0) ++segments_;
-    if (root) ++position_;
+    if (root && listed) ++position_;
     for (Entry* e : order) {
       e->list_pos = position_++;
       e->ndx = e->list_pos + segments_;
@@ -248,9 +249,9 @@ uint32_t ItemOutput::number_listing(std::vector<Entry>& entries, bool root) {
   }
   // One list in path order: the directory itself, its files; each subdirectory is numbered
   // when its own listing comes (right after the subtrees before it). Without -r they stay leaves.
-  ++position_;
+  if (listed) ++position_;
   for (Entry* e : order) {
-    if (e->is_dir() && opt_.recursive) continue;
+    if (e->is_dir() && (walked ? walked(*e) : opt_.recursive)) continue;
     e->list_pos = position_++;
     e->ndx = e->list_pos;
   }

@@ -35,6 +35,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -137,7 +138,11 @@ class ItemOutput {
   // else is dropped; `root`: the transfer root ("SRC/"), which lists "." first.
   void number_top(Entry& entry);
   // Returns the place of the listing's last entry, for listing_done().
-  uint32_t number_listing(std::vector<Entry>& entries, bool root);
+  // `listed`: the directory itself is an item (not the unnamed root of a -R list, nor an
+  // implied directory under --no-implied-dirs), which takes a place of its own. `walked`: which
+  // subdirectories are listed in their turn (default: all with -r, none without).
+  uint32_t number_listing(std::vector<Entry>& entries, bool root, bool listed = true,
+                          const std::function<bool(const Entry&)>& walked = {});
   // A directory's own items are all printed: rsync's sender has finished that file list, and
   // --info=progress2 says so.
   void listing_done(uint32_t last_pos);

@@ -623,7 +623,16 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     // (Implied directories are not filtered: rsync sends them for the named items below.)
     std::erase_if(entries, [&](const Entry& e) { return !e.implied && hidden_by_sender(dir.rel + e.name, e.is_dir()); });
   }
-  uint32_t listed_up_to = deletion_pass_ ? 0 : out_.number_listing(entries, dir.rel.empty());
+  // (With a list, a subdirectory is walked where the list names things in it, -r or not.)
+  auto walked = [&](const Entry& e) {
+    std::optional<SelView> below = view_below(*dir.sel, e);
+    return below ? below->full || !below->empty() : opt_.recursive;
+  };
+  uint32_t listed_up_to = 0;
+  if (!deletion_pass_) {
+    listed_up_to = dir.sel ? out_.number_listing(entries, dir.rel.empty(), dir.listed, walked)
+                           : out_.number_listing(entries, dir.rel.empty(), dir.listed);
+  }
   // Directories this run does not copy are reported while listing, before the directory's line
   // (rsync's sender leaves them out of its list); other kinds stay in the list, so that --delete
   // leaves their names alone, and are reported in their place among the files, as rsync's

@@ -91,6 +91,7 @@ class OutputVsRsync : public ::testing::Test {
       write_file(src_ + "/many" + name, std::to_string(i) + "\n");
     }
     pin_recent_times(src_, 1700000000, 1000000000);
+    write_file(base_ + "/list", "sub/file\nmany/f001\nsmall\n");  // (for --files-from=LIST)
   }
   void TearDown() override { remove_tree(base_); }
 
@@ -106,14 +107,27 @@ class OutputVsRsync : public ::testing::Test {
     pin_recent_times(src_, 1700000000, 1100000000);
   }
 
+  // `options` may end with "|" and the sources, SRC standing for the source tree's path and
+  // LIST for a --files-from list beside it (default: "SRC/").
   std::pair<RunResult, RunResult> run_both(const std::vector<std::string>& options) {
-    std::vector<std::string> r = {"rsync"}, g = {kRingsync};
-    for (const auto& o : options) {
-      r.push_back(o);
-      g.push_back(o);
+    std::vector<std::string> args, sources = {src_ + "/"};
+    bool in_sources = false;
+    for (std::string o : options) {
+      if (o == "|") {
+        in_sources = true;
+        sources.clear();
+        continue;
+      }
+      if (size_t at = o.find("SRC"); at != std::string::npos) o.replace(at, 3, src_);
+      if (size_t at = o.find("LIST"); at != std::string::npos) o.replace(at, 4, base_ + "/list");
+      (in_sources ? sources : args).push_back(o);
     }
-    r.insert(r.end(), {src_ + "/", base_ + "/r/"});
-    g.insert(g.end(), {src_ + "/", base_ + "/g/"});
+    args.insert(args.end(), sources.begin(), sources.end());
+    std::vector<std::string> r = {"rsync"}, g = {kRingsync};
+    r.insert(r.end(), args.begin(), args.end());
+    g.insert(g.end(), args.begin(), args.end());
+    r.push_back(base_ + "/r/");
+    g.push_back(base_ + "/g/");
     return {run_program(r), run_program(g)};
   }
 
@@ -276,7 +290,14 @@ INSTANTIATE_TEST_SUITE_P(Progress, ProgressVsRsync,
                                            "-a --progress --out-format=%b_%n", "-a --info=progress2",
                                            "-av --info=progress2", "-a --info=progress2,name0 --delete",
                                            "-a --progress --delete-after", "-a --progress --info=name0",
-                                           "-an --progress", "-an --info=progress2 --delete"),
+                                           "-an --progress", "-an --info=progress2 --delete",
+                                           // Lists and several sources (to-chk counts no root
+                                           // that is not an item):
+                                           "-a --progress -R | SRC/./sub SRC/./many",
+                                           "-a --progress | SRC/many SRC/small SRC/sub",
+                                           "-a --progress --files-from=LIST | SRC",
+                                           "-a --progress -r --files-from=LIST | SRC",
+                                           "-a --progress --delete-after -R | SRC/./sub SRC/./many"),
                          [](const auto& param_info) { return std::to_string(param_info.index); });
 
 // Progress lines are there when stdout is not a terminal (these runs write to a pipe), each
