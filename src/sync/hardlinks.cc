@@ -95,7 +95,9 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
     }
     std::erase_if(*more, [&](const Entry& e) { return find_entry(entries, e.name) != entries.end(); });
     for (Entry& e : *more) e.base = base;
-    co_await parallel_for(more->size(), kStatsInFlight, [&](size_t i) { return quiet_stat(fd->get(), (*more)[i], rel); });
+    int other_fd = fd->get();
+    co_await parallel_for(more->size(), kStatsInFlight,
+                          [&](size_t i) { return quiet_stat(other_fd, (*more)[i], rel); });
     for (Entry& e : *more) {
       if (e.stat_ok) entries.push_back(std::move(e));
     }

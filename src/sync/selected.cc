@@ -349,7 +349,9 @@ Task<void> Syncer::merge_other_listings(DirPair& dir, std::vector<Entry>& entrie
     auto listed = co_await list_directory(other->src.get());
     if (!listed) {
       io_error_ = true;
-      if (!deletion_pass_) rep_.file_error("opendir", under_dir(selection_->bases()[base], dir_path(dir.rel)), listed.error());
+      if (!deletion_pass_) {
+        rep_.file_error("opendir", under_dir(selection_->bases()[base], dir_path(dir.rel)), listed.error());
+      }
       continue;
     }
     std::vector<Entry> more;
@@ -535,7 +537,8 @@ Task<void> Syncer::scan_listed_child(const std::string& rel, const SelView& view
     // Sent whole ("dir/" without -r: one level, and what the list names deeper down).
     ScanFrom from;
     from.base = e.base;
-    from.merged = co_await merged_below(view, e.base, {}, rel, e);
+    const std::vector<uint32_t> none;  // (a named argument: no temporary in co_await's, GCC 12)
+    from.merged = co_await merged_below(view, e.base, none, rel, e);
     co_await scan_dir(dir->get(), rel + e.name + "/", filters, 0, sub, std::move(from));
   } else {
     co_await scan_selected_dir(dir->get(), rel + e.name + "/", *sub, filters);
