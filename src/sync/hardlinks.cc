@@ -79,37 +79,7 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
   co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dirfd, entries[i], rel); });
   std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
   // As the transfer's merge_other_listings: the same directory sent whole from other bases.
-  std::vector<std::pair<uint32_t, fs::Fd>> others;
-  const std::string here = rel.empty() ? std::string(".") : rel;  // (not in co_await's argument: GCC 12)
-  for (uint32_t base : from.merged) {
-    if (base >= base_fds_.size() || !base_fds_[base].valid()) continue;
-    auto fd = co_await fs::openat(base_fds_[base].get(), here, O_RDONLY | O_DIRECTORY);
-    if (!fd) {
-      scan_error(fd.error());
-      continue;
-    }
-    auto more = co_await list_directory(fd->get());
-    if (!more) {
-      scan_error(more.error());
-      continue;
-    }
-    std::erase_if(*more, [&](const Entry& e) { return find_entry(entries, e.name) != entries.end(); });
-    for (Entry& e : *more) e.base = base;
-    int other_fd = fd->get();
-    co_await parallel_for(more->size(), kStatsInFlight,
-                          [&](size_t i) { return quiet_stat(other_fd, (*more)[i], rel); });
-    for (Entry& e : *more) {
-      if (e.stat_ok) entries.push_back(std::move(e));
-    }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
-    others.emplace_back(base, std::move(*fd));
-  }
-  auto dirfd_of = [&](const Entry& e) {
-    for (auto& [base, fd] : others) {
-      if (base == e.base) return fd.get();
-    }
-    return dirfd;
-  };
+  MergedDirs others = co_await merge_listings_quietly(rel, from.merged, entries);
   // As the transfer's check_listed_names: a child the list names things below may be their
   // implied directory (a symlink to one is followed).
   if (list) {
@@ -145,7 +115,7 @@ Task<void> Syncer::scan_dir(int dirfd, std::string rel, FilterList* filters, int
     // -L and friends: a followed link to a directory is scanned as the transfer enters it.
     int sub_links = links + (e->followed ? 1 : 0);
     if (e->followed && sub_links > 40) continue;
-    auto sub_fd = co_await fs::openat(dirfd_of(*e), e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
+    auto sub_fd = co_await fs::openat(others.fd_of(e->base, dirfd), e->name, O_RDONLY | O_DIRECTORY | (e->followed ? 0 : O_NOFOLLOW));
     if (!sub_fd) {
       scan_error(sub_fd.error());
     } else if (selected) {

@@ -251,7 +251,7 @@ uint32_t ItemOutput::number_listing(std::vector<Entry>& entries, bool root, bool
   // when its own listing comes (right after the subtrees before it). Without -r they stay leaves.
   if (listed) ++position_;
   for (Entry* e : order) {
-    if (e->is_dir() && (walked ? walked(*e) : opt_.recursive)) continue;
+    if (e->is_dir() && walked(*e)) continue;
     e->list_pos = position_++;
     e->ndx = e->list_pos;
   }

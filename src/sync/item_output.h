@@ -140,9 +140,9 @@ class ItemOutput {
   // Returns the place of the listing's last entry, for listing_done().
   // `listed`: the directory itself is an item (not the unnamed root of a -R list, nor an
   // implied directory under --no-implied-dirs), which takes a place of its own. `walked`: which
-  // subdirectories are listed in their turn (default: all with -r, none without).
-  uint32_t number_listing(std::vector<Entry>& entries, bool root, bool listed = true,
-                          const std::function<bool(const Entry&)>& walked = {});
+  // subdirectories are listed in their turn.
+  uint32_t number_listing(std::vector<Entry>& entries, bool root, bool listed,
+                          const std::function<bool(const Entry&)>& walked);
   // A directory's own items are all printed: rsync's sender has finished that file list, and
   // --info=progress2 says so.
   void listing_done(uint32_t last_pos);

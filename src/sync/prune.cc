@@ -43,13 +43,16 @@ Task<void> Syncer::prune_dirs(DirPair& dir, std::vector<Entry>& entries) {
     if (counts_as_content(e, dir.rel)) continue;
     std::optional<SelView> sel;
     if (dir.sel) sel = view_below(*dir.sel, e);
-    bool enters = sel ? sel->full || !sel->empty() : opt_.recursive;
+    bool enters = walks_into(sel);
     if (!in_list && opt_.one_file_system > 0 && device_of(e.st) != root_dev_) enters = false;
     bool content = false;
     if (enters) {
       DirPair& pair = pair_for(dir, e);
+      std::vector<uint32_t> merged;
+      if (walked_whole(sel)) merged = co_await merged_below(dir, e);
       if (pair.src.valid()) {
-        content = co_await has_content(pair.src.get(), e, dir.rel + e.name + "/", sel, dir.links + (e.followed ? 1 : 0));
+        content = co_await has_content(pair.src.get(), e, dir.rel + e.name + "/", sel, dir.links + (e.followed ? 1 : 0),
+                                       merged);
       }
     }
     keep[i] = content;
@@ -62,7 +65,7 @@ Task<void> Syncer::prune_dirs(DirPair& dir, std::vector<Entry>& entries) {
 // looking as deep as needed and stopping at the first such item. Quiet, except that a
 // directory it cannot read is reported (once): it is pruned, so the walk never reports it.
 Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::string rel, std::optional<SelView> sel,
-                               int links) {
+                               int links, std::vector<uint32_t> merged) {
   if (dir_entry.followed && enter_followed(dir_entry, links)) co_return false;
   int nofollow = dir_entry.followed || dir_entry.implied ? 0 : O_NOFOLLOW;
   auto dir = co_await fs::openat(parent_fd, dir_entry.name, O_RDONLY | O_DIRECTORY | nofollow);
@@ -75,13 +78,15 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
     co_return false;
   }
   std::vector<Entry> entries;
-  bool whole = !sel || sel->full;
-  if (whole) {
+  MergedDirs others;  // (the same directory in the bases merged into it)
+  if (walked_whole(sel)) {
     auto listed = co_await list_directory(dir->get());
     if (!listed) co_return false;
     entries = std::move(*listed);
     for (Entry& e : entries) e.base = dir_entry.base;
     co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(dir->get(), entries[i], rel); });
+    std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
+    others = co_await merge_listings_quietly(rel, merged, entries);
   } else {
     for (const SelChild& c : Selection::children(*sel)) {
       Entry e;
@@ -150,19 +155,21 @@ Task<bool> Syncer::has_content(int parent_fd, const Entry& dir_entry, std::strin
     if (!e.is_dir()) continue;
     std::optional<SelView> sub;
     if (sel) sub = view_below(*sel, e);
-    bool enters = sub ? sub->full || !sub->empty() : opt_.recursive;
+    bool enters = walks_into(sub);
     bool in_list = sel && !sel->full;
     if (!in_list && opt_.one_file_system > 0 && device_of(e.st) != root_dev_) enters = false;
     if (!enters) continue;
-    int fd = dir->get();
+    int fd = others.fd_of(e.base, dir->get());
     fs::Fd other;
-    if (sel && e.base != sel->base && e.base < base_fds_.size() && base_fds_[e.base].valid()) {
+    if (sel && e.base != sel->base && fd == dir->get() && e.base < base_fds_.size() && base_fds_[e.base].valid()) {
       auto o = co_await fs::openat(base_fds_[e.base].get(), rel, O_RDONLY | O_DIRECTORY);
       if (!o) continue;
       other = std::move(*o);
       fd = other.get();
     }
-    if (co_await has_content(fd, e, rel + e.name + "/", sub, links + (e.followed ? 1 : 0))) {
+    std::vector<uint32_t> below;
+    if (walked_whole(sub)) below = co_await merged_below(sel, dir_entry.base, merged, rel, e);
+    if (co_await has_content(fd, e, rel + e.name + "/", sub, links + (e.followed ? 1 : 0), std::move(below))) {
       found = true;
       break;
     }

@@ -346,24 +346,53 @@ Task<void> Syncer::merge_other_listings(DirPair& dir, std::vector<Entry>& entrie
   for (uint32_t base : dir.merged) {
     DirPair* other = co_await other_base(dir, base);
     if (!other->src.valid()) continue;
-    auto listed = co_await list_directory(other->src.get());
-    if (!listed) {
+    std::error_code failed = co_await add_other_listing(other->src.get(), base, dir.rel, entries, false);
+    if (failed) {
       io_error_ = true;
-      if (!deletion_pass_) {
-        rep_.file_error("opendir", under_dir(selection_->bases()[base], dir_path(dir.rel)), listed.error());
-      }
+      if (!deletion_pass_) rep_.file_error("opendir", under_dir(selection_->bases()[base], dir_path(dir.rel)), failed);
+    }
+  }
+}
+
+Task<MergedDirs> Syncer::merge_listings_quietly(const std::string& rel, const std::vector<uint32_t>& merged,
+                                                std::vector<Entry>& entries) {
+  MergedDirs out;
+  for (uint32_t base : merged) {
+    if (base >= base_fds_.size() || !base_fds_[base].valid()) continue;
+    auto fd = co_await fs::openat(base_fds_[base].get(), dir_path(rel), O_RDONLY | O_DIRECTORY);
+    std::error_code failed = fd ? std::error_code() : fd.error();  // (no co_await inside ?: with GCC 12)
+    if (fd) failed = co_await add_other_listing(fd->get(), base, rel, entries, true);
+    if (failed) {
+      scan_error(failed);
       continue;
     }
-    std::vector<Entry> more;
-    for (Entry& e : *listed) {
-      if (find_entry(entries, e.name) != entries.end()) continue;
-      e.base = base;
-      more.push_back(std::move(e));
-    }
-    co_await stat_entries(other->src.get(), more, dir.rel);
-    std::move(more.begin(), more.end(), std::back_inserter(entries));
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+    out.fds.emplace_back(base, std::move(*fd));
   }
+  co_return out;
+}
+
+// The entries of directory `fd` (the same directory read from `base`) that `entries` (in name
+// order) does not have, added in order. `quiet`: stat'ed as the pre-pass does (errors noted
+// only), else as the transfer does. The listing's error, if it could not be read.
+Task<std::error_code> Syncer::add_other_listing(int fd, uint32_t base, const std::string& rel,
+                                                std::vector<Entry>& entries, bool quiet) {
+  auto listed = co_await list_directory(fd);
+  if (!listed) co_return listed.error();
+  std::vector<Entry> more;
+  for (Entry& e : *listed) {
+    if (find_entry(entries, e.name) != entries.end()) continue;
+    e.base = base;
+    more.push_back(std::move(e));
+  }
+  if (quiet) {
+    co_await parallel_for(more.size(), kStatsInFlight, [&](size_t i) { return quiet_stat(fd, more[i], rel); });
+    std::erase_if(more, [](const Entry& e) { return !e.stat_ok; });
+  } else {
+    co_await stat_entries(fd, more, rel);
+  }
+  std::move(more.begin(), more.end(), std::back_inserter(entries));
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  co_return std::error_code();
 }
 
 // The bases, after `e`'s own, that send subdirectory `e` of `parent` whole as well: those the
@@ -524,8 +553,7 @@ Task<void> Syncer::scan_listed_child(const std::string& rel, const SelView& view
   }
   if (!e.implied && !copies_kind(e)) co_return;
   std::optional<SelView> sub = view_below(view, e);
-  bool enters = sub ? sub->full || !sub->empty() : opt_.recursive;
-  if (!enters) co_return;
+  if (!walks_into(sub)) co_return;
   if (!e.implied) root_dev_ = device_of(e.st);
   int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;
   auto dir = co_await fs::openat(parent->get(), e.name, O_RDONLY | O_DIRECTORY | nofollow);

@@ -624,15 +624,8 @@ Task<void> Syncer::sync_dir(DirPair dir, FileStat src_st, bool created, std::str
     std::erase_if(entries, [&](const Entry& e) { return !e.implied && hidden_by_sender(dir.rel + e.name, e.is_dir()); });
   }
   // (With a list, a subdirectory is walked where the list names things in it, -r or not.)
-  auto walked = [&](const Entry& e) {
-    std::optional<SelView> below = view_below(*dir.sel, e);
-    return below ? below->full || !below->empty() : opt_.recursive;
-  };
-  uint32_t listed_up_to = 0;
-  if (!deletion_pass_) {
-    listed_up_to = dir.sel ? out_.number_listing(entries, dir.rel.empty(), dir.listed, walked)
-                           : out_.number_listing(entries, dir.rel.empty(), dir.listed);
-  }
+  auto walked = [&](const Entry& e) { return walks_into(dir.sel ? view_below(*dir.sel, e) : std::nullopt); };
+  uint32_t listed_up_to = deletion_pass_ ? 0 : out_.number_listing(entries, dir.rel.empty(), dir.listed, walked);
   // Directories this run does not copy are reported while listing, before the directory's line
   // (rsync's sender leaves them out of its list); other kinds stay in the list, so that --delete
   // leaves their names alone, and are reported in their place among the files, as rsync's
@@ -881,7 +874,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   bool in_list = parent.sel && !parent.sel->full;
   std::optional<SelView> child_sel;
   if (parent.sel) child_sel = view_below(*parent.sel, e);
-  bool enters = child_sel ? child_sel->full || !child_sel->empty() : opt_.recursive;
+  bool enters = walks_into(child_sel);
   // -x: each named directory of a list starts on its own device, as each source does.
   if (in_list && !e.implied) root_dev_ = device_of(e.st);
   bool mount_point = !in_list && opt_.one_file_system > 0 && device_of(e.st) != root_dev_;

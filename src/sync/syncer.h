@@ -78,6 +78,18 @@ struct ScanFrom {
   std::vector<uint32_t> merged;
 };
 
+// The same directory opened in the other bases that merge into it (merge_listings_quietly).
+struct MergedDirs {
+  std::vector<std::pair<uint32_t, fs::Fd>> fds;
+  // The descriptor to read entries from `base` in (`own`: the directory's own).
+  int fd_of(uint32_t base, int own) const {
+    for (const auto& [b, fd] : fds) {
+      if (b == base) return fd.get();
+    }
+    return own;
+  }
+};
+
 class Syncer {
  public:
   // `filters` as build_filters() made them (an empty list when no filter option was given).
@@ -169,6 +181,16 @@ class Syncer {
   Task<void> open_other_bases(DirPair& dir, const std::vector<Entry>& entries);
   Task<DirPair*> other_base(DirPair& dir, uint32_t base);
   Task<void> merge_other_listings(DirPair& dir, std::vector<Entry>& entries);
+  // The same for the pre-pass and -m's look-ahead, which only note errors (scan_error).
+  Task<MergedDirs> merge_listings_quietly(const std::string& rel, const std::vector<uint32_t>& merged,
+                                          std::vector<Entry>& entries);
+  Task<std::error_code> add_other_listing(int fd, uint32_t base, const std::string& rel, std::vector<Entry>& entries,
+                                          bool quiet);
+  // Whether a subdirectory with this view of the list below it is walked: where the list sends
+  // it whole or names things in it; with no list, with -r.
+  bool walks_into(const std::optional<SelView>& below) const {
+    return below ? below->full || !below->empty() : opt_.recursive;
+  }
   // Whether a directory with this view of the list is read whole (its own listing) rather than
   // for the names the list holds in it.
   static bool walked_whole(const std::optional<SelView>& sel) { return !sel || sel->full; }
@@ -184,8 +206,9 @@ class Syncer {
   Task<void> stat_dest_entries(DirPair& dir, std::vector<Work>& works);
   // -m and implied directories (prune.cc): whether a directory ends up holding anything.
   Task<void> prune_dirs(DirPair& dir, std::vector<Entry>& entries);
+  // `merged`: the other bases that send this directory whole too (DirPair::merged).
   Task<bool> has_content(int parent_fd, const Entry& dir_entry, std::string rel, std::optional<SelView> sel,
-                         int links);
+                         int links, std::vector<uint32_t> merged);
   bool counts_as_content(const Entry& e, const std::string& rel) const;
   void say_skipped_dir(const std::string& path);
   std::optional<SelView> view_below(const SelView& view, const Entry& e) const;

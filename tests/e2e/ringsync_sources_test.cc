@@ -33,6 +33,10 @@ class RingsyncSources : public DiffRunsTest<SourcesCase> {
     std::filesystem::create_directories(other_ + "/sub/deeper");
     std::filesystem::create_directories(other_ + "/hl/two");
     std::filesystem::create_directories(other_ + "/only-other/inner");
+    // Empty in src, not in other: -m keeps it for other's file.
+    std::filesystem::create_directories(src_ + "/empty-here/deeper");
+    std::filesystem::create_directories(other_ + "/empty-here/deeper");
+    write_file(other_ + "/empty-here/deeper/f", "f\n");
     write_file(other_ + "/sub/file", "other's sub/file, longer than src's\n");
     write_file(other_ + "/sub/only-in-other", "o\n");
     write_file(other_ + "/sub/deeper/other-leaf", "leaf\n");
@@ -85,6 +89,7 @@ INSTANTIATE_TEST_SUITE_P(
                       SourcesCase{"-aiH", "other/big-link src/sub src/big"},
                       SourcesCase{"-ai --exclude=file --exclude=/hl", "src/ other/"},
                       SourcesCase{"-ai --delete -m --exclude=*leaf", "src/sub other/sub"},
+                      SourcesCase{"-ai -m", "src/ other/"}, SourcesCase{"-aiH -m --delete", "src/ other/"},
                       SourcesCase{"-dpti", "other/ src/sub src/small"}),
     [](const auto& param_info) {
       return param_test_name(std::string(param_info.param.options) + "_" + param_info.param.sources, param_info.index);
