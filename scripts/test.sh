@@ -3,7 +3,8 @@
 #   1. a -Werror build, all tests (every engine test runs on both backends);
 #   2. the backend-dependent tests again with RINGKIT_BACKEND=threads, with io_uring's deferred
 #      task running off (RINGKIT_DEFER_TASKRUN=0), and with io_uring disabled by the
-#      kernel.io_uring_disabled sysctl (root only; skipped with a message otherwise);
+#      kernel.io_uring_disabled sysctl (root only; skipped with a message otherwise); the rsync
+#      differential tests again with ringsync's destination look-ahead in every directory;
 #   3. an ASan+UBSan build of the whole suite.
 # Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
 # Installs missing dependencies first (scripts/setup.sh). Exits non-zero on any failure.
@@ -56,6 +57,13 @@ if [[ -w $sysctl ]]; then
 else
   echo "== SKIPPED: io_uring-disabled run needs root to write $sysctl"
 fi
+
+# ringsync looks up a directory's destination items on its worker thread while it stats the
+# source (RINGKIT_SYNC_LOOKAHEAD, from 32 entries): most differential trees are smaller, so the
+# rsync differential suites run again with it in every directory.
+echo "== ringsync differential tests with RINGKIT_SYNC_LOOKAHEAD=1"
+RINGKIT_SYNC_LOOKAHEAD=1 ctest --test-dir build --output-on-failure -j "$test_jobs" \
+  -R 'Rsync|RingsyncSources|RingsyncLookAhead|RingsyncRelative|RingsyncFilesFrom'
 
 echo "== ASan+UBSan build and run all tests"
 # -O2: sanitizers stay exact, the suite runs faster, and coroutine symmetric transfer is a

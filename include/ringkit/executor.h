@@ -87,6 +87,10 @@ class Executor {
   // `target` by then in one push and at most one wake-up. Coroutines that hop many at a time
   // (resume_on.h) then cost a wake-up per loop turn, not one each.
   void send_later(Executor& target, detail::Operation& op);
+  // On this executor's thread: sends what send_later() holds now, instead of at the next turn
+  // to the kernel. For a coroutine that hands another executor its part (spawn_joinable of a
+  // run_on) and then works on for a while without suspending: the other part starts at once.
+  void send_held() { flush_outbox(); }
 
   // The deadlines of this executor's tasks, served by one timer (ringkit/deadlines.h).
   // REQUIRES: on this executor's thread.

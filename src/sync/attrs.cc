@@ -96,6 +96,14 @@ bool same_mtime(const FileStat& a, const FileStat& b, int64_t modify_window) {
   return std::llabs(d) <= modify_window;
 }
 
+WantedAttrs keeping_close_mtime(const Options& opt, WantedAttrs want, const struct statx& dst) {
+  if (want.set_mtime && opt.modify_window > 0 &&
+      std::llabs(dst.stx_mtime.tv_sec - want.mtime.tv_sec) <= opt.modify_window) {
+    want.set_mtime = false;
+  }
+  return want;
+}
+
 void compare_attrs(const Options& opt, const WantedAttrs& want, const struct statx& dst, ItemChange& change) {
   if (opt.perms && want.set_mode && (dst.stx_mode & 07777) != want.mode) change.perms = true;
   if (want.set_uid && dst.stx_uid != want.uid) change.owner = true;

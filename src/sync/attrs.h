@@ -33,6 +33,10 @@ struct WantedAttrs {
 // permissions from the source masked by the umask when -p is off, as rsync does.
 WantedAttrs wanted_attrs(const Options& opt, const FileStat& src, bool is_new, mode_t umask_bits);
 
+// `want` for an existing item that is not transferred: with --modify-window, a time within the
+// window stays as it is (rsync leaves it; otherwise the source's is set, to the nanosecond).
+WantedAttrs keeping_close_mtime(const Options& opt, WantedAttrs want, const struct statx& dst);
+
 // Fills the attribute letters of `change` (p, o, g, t) for an existing destination.
 void compare_attrs(const Options& opt, const WantedAttrs& want, const struct statx& dst, ItemChange& change);
 

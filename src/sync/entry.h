@@ -30,6 +30,9 @@ struct Entry {
   uint32_t base = 0;      // -R: the source base it is read from (see Selection)
   uint32_t ndx = 0;          // rsync's file-list index and place in the list (item_output.h)
   uint32_t list_pos = 0;
+  // The destination's statx of the same name, looked up on the worker executor while this
+  // entry's own was (Syncer::stat_both_sides); null when not looked up or not found there.
+  const struct statx* dst_seen = nullptr;
 
   mode_t type() const { return st.stx_mode & S_IFMT; }
   bool is_dir() const { return S_ISDIR(st.stx_mode); }

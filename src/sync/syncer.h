@@ -154,6 +154,8 @@ class Syncer {
     HardLinkGroup* group = nullptr;
     bool dst_present = false;    // the destination listing has this name
     unsigned char dst_type = 0;  // its DT_* type (DT_UNKNOWN on some file systems)
+    // An item of another type was removed to make way for it: for --existing, it existed.
+    bool dst_replaced = false;
     Outcome outcome = Outcome::kNone;
 
     std::vector<ItemLine>& more_lines() {
@@ -283,6 +285,7 @@ class Syncer {
   struct WorkerWrite;
   struct WorkerWritten;
   Executor* worker_for(const Entry& e, const BasisMatch* copy_from);
+  Executor* worker_executor();  // the worker, started on first use; nullptr: one thread
   Task<void> write_on_worker(Executor& worker, DirPair& dir, Work& work, bool exists, WantedAttrs want);
   Task<WorkerWritten> write_plain(WorkerWrite job);
   Task<void> write_here(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,
@@ -398,7 +401,9 @@ class Syncer {
                                  unsigned char d_type, bool make_room, bool contents_gone = false);
   Task<DeleteResult> delete_contents(int dirfd, const std::string& name, const std::string& rel, bool merge_files);
   bool at_delete_limit() const;
-  Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, NameList& existing);
+  // `read_before`: the listing, if it was read already (DestLookAhead::names; taken).
+  Task<bool> list_and_prune_dest(DirPair& dir, const std::vector<Entry>& entries, NameList& existing,
+                                 std::optional<Result<NameList>>* read_before = nullptr);
   Task<void> delete_pass_dir(DirPair& dir, std::vector<Entry>& entries);
   Task<void> delete_pass_subdir(DirPair& parent, Work& work, std::optional<SelView> sel, bool enters);
   Task<void> delete_pass_selected(DirPair& dir, std::vector<Entry>& entries);
@@ -409,6 +414,17 @@ class Syncer {
   Task<void> delete_extraneous(DirPair& dir, const std::vector<Entry>& src, const NameList& dst);
   Task<bool> remove_in_the_way(DirPair& dir, Work& work, bool is_dir);
   Task<void> stat_entries(int dirfd, std::vector<Entry>& entries, const std::string& rel);
+  // A re-sync's lookups on both cores (syncer.cc): the worker executor reads the destination
+  // directory and looks up each name in it while home stats the source.
+  struct DestLookAhead {
+    std::optional<Result<NameList>> names;  // the directory's names, as list_and_prune_dest reads them
+    std::vector<struct statx> seen;         // per source entry; stx_mask 0: not there (Entry::dst_seen)
+  };
+  Executor* dest_look_ahead(const DirPair& dir, size_t entries);
+  Task<void> stat_both_sides(DirPair& dir, std::vector<Entry>& entries, Executor& worker, DestLookAhead& ahead);
+  Task<void> stat_entries_only(int dirfd, std::vector<Entry>& entries, const std::string& rel);
+  static Task<void> look_ahead_in(int dirfd, const std::vector<Entry>& entries, DestLookAhead& out);
+  static Task<void> look_up_one(int dirfd, const std::string& name, struct statx& out);
   Task<void> stat_entry(int dirfd, Entry& entry, const std::string& rel);
   bool kind_from_listing_will_do(const Entry& e) const;
   Task<bool> make_path(const std::string& dir);
@@ -496,10 +512,11 @@ class Syncer {
   ItemOutput out_;          // what is printed and logged about each item
   WriteDirs wd_;            // --temp-dir, --backup-dir, --partial-dir, --delay-updates, --*-dest
   // Two executors (transfer_worker.cc): RINGKIT_SYNC_THREADS as read at the start (threads.h);
-  // the worker thread, started with the first file it takes; `workers_off_`: one thread (set,
-  // or one CPU usable), or the worker could not be started.
+  // the worker thread, started with the first file or directory look-ahead it takes;
+  // `workers_off_`: one thread (set, or one CPU usable), or the worker could not be started.
   // Declared before copy_: the worker's buffers (copy_.worker) go before the worker does.
   std::optional<unsigned> threads_setting_ = sync_threads_from_env();
+  size_t look_ahead_min_ = look_ahead_from_env();  // RINGKIT_SYNC_LOOKAHEAD (dest_look_ahead)
   std::unique_ptr<ExecutorThread> worker_;
   bool workers_off_ = false;
   // Writes handed to the worker and not finished there yet (worker_for's balance): raised at

@@ -1,6 +1,7 @@
 #include "sync/threads.h"
 
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -32,6 +33,26 @@ SyncThreads sync_threads(std::optional<unsigned> setting) {
   unsigned cpus = usable_cpu_count();
   std::string why = std::to_string(cpus) + (cpus == 1 ? " CPU" : " CPUs") + " usable by this process";
   return {cpus >= 2 ? 2u : 1u, why};
+}
+
+std::optional<size_t> parse_look_ahead(std::string_view text) {
+  unsigned long long n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  bool whole = !text.empty() && end == text.data() + text.size();
+  if (ec == std::errc::result_out_of_range && whole) return SIZE_MAX;
+  if (ec != std::errc() || !whole) return std::nullopt;
+  return n > SIZE_MAX ? SIZE_MAX : static_cast<size_t>(n);
+}
+
+size_t look_ahead_from_env() {
+  const char* value = std::getenv("RINGKIT_SYNC_LOOKAHEAD");
+  if (value == nullptr) return kDefaultLookAhead;
+  auto entries = parse_look_ahead(value);
+  if (!entries) {
+    std::fprintf(stderr, "ringsync: ignoring RINGKIT_SYNC_LOOKAHEAD=%s (a whole number, 0 or more)\n", value);
+    return kDefaultLookAhead;
+  }
+  return *entries;
 }
 
 }  // namespace ringkit::sync

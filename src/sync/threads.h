@@ -3,10 +3,12 @@
 //
 // The setting is read when the Syncer is made, so that a value it cannot use is reported on
 // every run, a no-op included; the CPUs are counted, and the worker thread started, only when
-// the first file is written (a run that writes nothing starts no thread).
+// it is first needed: the first file written, or the first large directory compared with the
+// destination (Syncer::dest_look_ahead). A no-op of small directories starts no thread.
 // Thread affinity: any thread.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,5 +31,14 @@ struct SyncThreads {
 // `setting` if there is one, else 2 when this process may run on two or more CPUs (its affinity
 // mask: taskset, cpusets; usable_cpu_count()), else 1.
 SyncThreads sync_threads(std::optional<unsigned> setting);
+
+// RINGKIT_SYNC_LOOKAHEAD: the fewest entries a directory has for the worker to read its
+// destination while home stats the source (Syncer::dest_look_ahead); 0: never.
+inline constexpr size_t kDefaultLookAhead = 32;
+// A whole number, 0 or more (huge ones: SIZE_MAX); nullopt for anything else.
+std::optional<size_t> parse_look_ahead(std::string_view text);
+// RINGKIT_SYNC_LOOKAHEAD as parse_look_ahead() reads it, or kDefaultLookAhead when it is unset
+// or unusable (said in one line on stderr, as for RINGKIT_SYNC_THREADS).
+size_t look_ahead_from_env();
 
 }  // namespace ringkit::sync

@@ -43,7 +43,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   Entry& e = *work.src;
   std::string rel = dir.rel + work.src->name;  // rsync names the source item
   bool exists = dst != nullptr;
-  if (skipped_for_existence(exists, rel, false, work.line)) {
+  if (skipped_for_existence(exists || work.dst_replaced, rel, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
@@ -95,7 +95,8 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
         }
       }
       if (!opt_.dry_run) {
-        auto r = co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, want, dst);
+        WantedAttrs kept = keeping_close_mtime(opt_, want, *dst);
+        auto r = co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, kept, dst);
         if (!r) rep_.file_error("set attributes of", rel, r.error());
       }
       bool changed = change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
@@ -123,7 +124,9 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
       change.changed = opt_.checksum;
       compare_attrs(opt_, want, *dst, change);
       if (opt_.executability && !opt_.perms) change.perms = want.mode != (dst->stx_mode & 07777);
-      if (!opt_.times && !same_mtime(e.st, *dst, 0)) {
+      if (!opt_.times) {
+        // Set to the time of the transfer: rsync says so of every file it sends without -t,
+        // whatever the times were.
         change.time = true;
         change.time_is_now = true;
       }
@@ -321,7 +324,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
     co_return;
   }
   bool exists = dst != nullptr;
-  if (skipped_for_existence(exists, rel, false, work.line)) {
+  if (skipped_for_existence(exists || work.dst_replaced, rel, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
@@ -334,7 +337,8 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
     if (current && *current == *target) {
       ItemChange change{ItemChange::Update::kNoUpdate, ItemChange::Type::kSymlink};
       compare_attrs(opt_, want, *dst, change);
-      if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, true, want, dst);
+      WantedAttrs kept = keeping_close_mtime(opt_, want, *dst);
+      if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, true, kept, dst);
       bool changed = change.owner || change.group || change.time;
       if (out_.lists_unchanged() || (changed && out_.wants_items())) work.line = line_for(change, rel, *target, e.st, &e);
       co_return;
@@ -373,7 +377,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   bool device = S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode);
   auto type = device ? ItemChange::Type::kDevice : ItemChange::Type::kSpecial;
   bool exists = dst != nullptr;
-  if (skipped_for_existence(exists, rel, false, work.line)) {
+  if (skipped_for_existence(exists || work.dst_replaced, rel, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
@@ -385,7 +389,8 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   if (same) {
     ItemChange change{ItemChange::Update::kNoUpdate, type};
     compare_attrs(opt_, want, *dst, change);
-    if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, want, dst);
+    WantedAttrs kept = keeping_close_mtime(opt_, want, *dst);
+    if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, kept, dst);
     bool changed = change.perms || change.owner || change.group || change.time;
     if (out_.lists_unchanged() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
     co_return;

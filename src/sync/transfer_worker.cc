@@ -56,9 +56,21 @@ Executor* Syncer::worker_for(const Entry& e, const BasisMatch* copy_from) {
     return nullptr;
   }
   if (copy_.method != CopyMethod::kAuto && copy_.method != CopyMethod::kRing) return nullptr;
+  if (worker_executor() == nullptr) return nullptr;
+  // Balance: the worker takes a file while fewer than kWorkerBacklog of its writes are
+  // unfinished there; beyond that, home writes the file itself. The worker never runs dry while
+  // home can feed it, and home takes the overflow when the worker cannot keep up. (Comparing
+  // writes in flight on each side, as before, starved the worker: home's direct-call writes are
+  // rarely in flight, and a worker's write counts until home resumes it, not until it is done.)
+  if (worker_backlog_.load(std::memory_order_relaxed) >= kWorkerBacklog) return nullptr;
+  return &worker_->executor();
+}
+
+Executor* Syncer::worker_executor() {
+  if (workers_off_) return nullptr;
   if (!worker_) {
-    // The first file for the worker: only now are the CPUs counted and the thread started. The
-    // -v line says what was decided (tests look for it).
+    // The first use: only now are the CPUs counted and the thread started. The -v line says
+    // what was decided (tests look for it).
     SyncThreads threads = sync_threads(threads_setting_);
     if (threads.count < 2) {
       log(LogLevel::kInfo, "executor threads: 1 (" + threads.why + ")");
@@ -68,18 +80,12 @@ Executor* Syncer::worker_for(const Entry& e, const BasisMatch* copy_from) {
     try {
       worker_ = std::make_unique<ExecutorThread>(Executor::current()->settings());
     } catch (const std::exception& ex) {
-      log(LogLevel::kWarning, std::string("no worker executor (") + ex.what() + "); writing on one thread");
+      log(LogLevel::kWarning, std::string("no worker executor (") + ex.what() + "); working on one thread");
       workers_off_ = true;
       return nullptr;
     }
     log(LogLevel::kInfo, "executor threads: 2 (" + threads.why + ")");
   }
-  // Balance: the worker takes a file while fewer than kWorkerBacklog of its writes are
-  // unfinished there; beyond that, home writes the file itself. The worker never runs dry while
-  // home can feed it, and home takes the overflow when the worker cannot keep up. (Comparing
-  // writes in flight on each side, as before, starved the worker: home's direct-call writes are
-  // rarely in flight, and a worker's write counts until home resumes it, not until it is done.)
-  if (worker_backlog_.load(std::memory_order_relaxed) >= kWorkerBacklog) return nullptr;
   return &worker_->executor();
 }
 

@@ -1,10 +1,12 @@
 // How many executor threads ringsync runs on (src/sync/threads.h, transfer_worker.cc), seen from
 // outside: a RINGKIT_SYNC_THREADS it cannot use is said on stderr (and the copy is still made);
 // without a setting, the CPUs counted are those the process may run on (taskset), not the
-// machine's; and the worker thread is started by the first file written, so a no-op run
-// starts none. What was decided is the -vv line "ringsync: executor threads: N (why)", printed
-// where the worker is started or refused. The environment of each run is set explicitly, so
-// that the suite means the same under RINGKIT_SYNC_THREADS=1 and =2.
+// machine's; and the worker thread is started by the first file written, or by the first
+// directory of RINGKIT_SYNC_LOOKAHEAD entries or more compared with one that exists (its
+// lookups), so a no-op run of small directories starts none. What was decided is the -vv line
+// "ringsync: executor threads: N (why)", printed where the worker is started or refused. The
+// environment of each run is set explicitly, so that the suite means the same under any
+// RINGKIT_SYNC_THREADS and RINGKIT_SYNC_LOOKAHEAD.
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -46,13 +48,12 @@ class RingsyncThreads : public ::testing::Test {
 
   // ringsync ARGS src/ dst/ with RINGKIT_SYNC_THREADS set to `setting` (nullptr: unset), under
   // `taskset -c CPU` when `cpu` is given.
-  RunResult sync(const char* setting, const std::vector<std::string>& args, const std::string& cpu = {}) {
-    std::vector<std::string> argv = {"env"};
-    if (setting != nullptr) {
-      argv.push_back(std::string("RINGKIT_SYNC_THREADS=") + setting);
-    } else {
-      argv.insert(argv.end(), {"-u", "RINGKIT_SYNC_THREADS"});
-    }
+  // RINGKIT_SYNC_LOOKAHEAD is `look_ahead` (nullptr: unset).
+  RunResult sync(const char* setting, const std::vector<std::string>& args, const std::string& cpu = {},
+                 const char* look_ahead = nullptr) {
+    std::vector<std::string> argv = {"env", "-u", "RINGKIT_SYNC_THREADS", "-u", "RINGKIT_SYNC_LOOKAHEAD"};
+    if (setting != nullptr) argv.push_back(std::string("RINGKIT_SYNC_THREADS=") + setting);
+    if (look_ahead != nullptr) argv.push_back(std::string("RINGKIT_SYNC_LOOKAHEAD=") + look_ahead);
     if (!cpu.empty()) argv.insert(argv.end(), {"taskset", "-c", cpu});
     argv.push_back(kRingsync);
     argv.insert(argv.end(), args.begin(), args.end());
@@ -136,6 +137,45 @@ TEST_F(RingsyncThreads, TheWorkerStartsWithTheFirstFileWritten) {
   RunResult again = sync(nullptr, {"-avv"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.err.find(started), std::string::npos) << again.err;
+  expect_copied();
+}
+
+// A no-op of a directory of 40 entries (the default look-ahead is from 32) starts the worker
+// for its lookups; RINGKIT_SYNC_LOOKAHEAD moves the bound, 0 turns it off, and a value it
+// cannot use is said and the default taken.
+TEST_F(RingsyncThreads, ANoOpOfAWideDirectoryLooksAheadOnTheWorker) {
+  unsigned cpus = usable_cpu_count();
+  if (cpus < 2) GTEST_SKIP() << "this process may run on one CPU only: ringsync would not start a worker";
+  for (int i = 0; i < 38; ++i) write_file(base_ + "/src/w" + std::to_string(i), "wide " + std::to_string(i) + "\n");
+  std::string started = std::string(kThreadsLine) + "2 (" + std::to_string(cpus) + " CPUs usable by this process)\n";
+  ASSERT_EQ(sync(nullptr, {"-a"}).exit_code, 0);
+  struct Case {
+    const char* look_ahead;
+    bool starts;
+    std::string warning;
+  };
+  for (const Case& c : {Case{nullptr, true, ""}, Case{"40", true, ""}, Case{"41", false, ""}, Case{"0", false, ""},
+                        Case{"1", true, ""},
+                        Case{"many", true, "ringsync: ignoring RINGKIT_SYNC_LOOKAHEAD=many (a whole number, 0 or more)\n"}}) {
+    SCOPED_TRACE(std::string("RINGKIT_SYNC_LOOKAHEAD=") + (c.look_ahead ? c.look_ahead : "(unset)"));
+    RunResult noop = sync(nullptr, {"-avv"}, {}, c.look_ahead);
+    ASSERT_EQ(noop.exit_code, 0) << noop.err;
+    EXPECT_EQ(noop.err.find(started) != std::string::npos, c.starts) << noop.err;
+    if (!c.starts) {
+      EXPECT_EQ(noop.err.find(kThreadsLine), std::string::npos) << noop.err;
+    }
+    EXPECT_EQ(noop.err.find("ignoring RINGKIT_SYNC_LOOKAHEAD") != std::string::npos, !c.warning.empty()) << noop.err;
+    if (!c.warning.empty()) {
+      EXPECT_EQ(noop.err.find(c.warning), 0u) << noop.err;
+    }
+    EXPECT_NE(noop.out.find("\nw1 is uptodate\n"), std::string::npos) << noop.out;  // either way
+    expect_copied();
+  }
+  // Under one CPU the look-ahead is given up with the worker; the run is the same.
+  RunResult one = sync(nullptr, {"-avv"}, first_usable_cpu());
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.err.find(std::string(kThreadsLine) + "1 (1 CPU usable by this process)\n"), std::string::npos)
+      << one.err;
   expect_copied();
 }
 

@@ -113,6 +113,33 @@ TEST_P(ResumeOnTest, ThousandsOfHopsInFlight) {
   EXPECT_EQ(on_worker.load(), kTasks);
 }
 
+// The worker's part of a spawned run_on starts at send_held(), while home goes on without
+// suspending (it would otherwise wait for home's next turn to the kernel).
+TEST_P(ResumeOnTest, SendHeldStartsTheOtherPartWhileHomeKeepsWorking) {
+  std::atomic<bool> started{false};
+  auto part = [](std::atomic<bool>& flag) -> Task<void> {
+    flag.store(true, std::memory_order_release);
+    co_return;
+  };
+  auto task = [&](Executor& worker, bool send) -> Task<bool> {
+    JoinHandle<void> other = spawn_joinable(run_on(worker, part(started)));
+    if (send) Executor::current()->send_held();
+    // Home works on without a turn of its loop: until the part has started, for at most 5 s
+    // when it was sent (a loaded machine may be slow to run the worker); 100 ms shows that a
+    // held part does not start (it cannot before home's loop turns).
+    auto until = std::chrono::steady_clock::now() + (send ? 5000ms : 100ms);
+    while (!started.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
+    }
+    bool seen = started.load(std::memory_order_acquire);
+    co_await other.join();
+    co_return seen;
+  };
+  EXPECT_FALSE(run(task(worker(), false)));  // held: sent only when home suspends
+  EXPECT_TRUE(started.load());
+  started.store(false);
+  EXPECT_TRUE(run(task(worker(), true)));
+}
+
 Task<int> throws_on_worker() {
   co_await sleep_for(1ms);
   throw std::runtime_error("from the worker");
