@@ -183,6 +183,13 @@ class ItemOutput {
   // The transfer is over (before a --delete-after pass and --stats): -vv's "total: ... data=N".
   void transfer_done();
   void end(uint64_t total_size, double seconds);
+  // What rsync's sender would have sent (the file list and the data) and its generator asked
+  // for: estimates (rsync's own counts vary from run to run with its buffering).
+  struct Traffic {
+    uint64_t sent = 0;
+    uint64_t received = 0;
+  };
+  Traffic traffic() const;
 
  private:
   void emit_transfer(ItemLine& line);
@@ -214,7 +221,6 @@ class ItemOutput {
   int64_t prev_ndx_ = -1;
   uint64_t transfers_ = 0;             // xfr#
   uint64_t transferred_size_ = 0;
-  uint64_t sent_bytes_ = 0;            // the %b of every transfer, for the closing line
   FileListTotals totals_;
   ProgressMeter meter_;
 };

@@ -223,7 +223,7 @@ std::string by_kind(const KindCounts& k) {
 
 }  // namespace
 
-std::string Reporter::stats_text(bool human, double seconds) const {
+std::string Reporter::stats_text(bool human, double list_seconds, uint64_t sent, uint64_t received) const {
   const SyncStats& s = stats_;
   std::string t;
   auto row = [&t](const char* label, const std::string& value) { t += std::string(label) + value + "\n"; };
@@ -233,10 +233,17 @@ std::string Reporter::stats_text(bool human, double seconds) const {
   row("Number of regular files transferred: ", format_size(s.transferred, false));
   row("Total file size: ", format_size(s.total_size, human) + " bytes");
   row("Total transferred file size: ", format_size(s.transferred_bytes, human) + " bytes");
-  char rate[64];
-  std::snprintf(rate, sizeof rate, "%.2f", seconds > 0 ? s.transferred_bytes / seconds : 0.0);
-  row("Elapsed time: ", std::to_string(seconds) + " seconds");
-  row("Transfer rate: ", std::string(rate) + " bytes/sec");
+  // A local copy sends whole files: every byte written is literal data, none matched.
+  row("Literal data: ", format_size(s.literal_bytes, human) + " bytes");
+  row("Matched data: ", "0 bytes");
+  // ringsync sends no file list (rsync's local runs print 0 here too).
+  row("File list size: ", "0");
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f", list_seconds);
+  row("File list generation time: ", std::string(seconds) + " seconds");
+  row("File list transfer time: ", "0.000 seconds");
+  row("Total bytes sent: ", format_size(sent, human));
+  row("Total bytes received: ", format_size(received, human));
   return t;
 }
 

@@ -87,7 +87,9 @@ class Reporter {
   SyncStats& stats() { return stats_; }
 
   // rsync's --stats block (the parts that mean something for a local copy).
-  std::string stats_text(bool human, double seconds) const;
+  // --stats' lines, as rsync prints them. `list_seconds`: from the start until the transfer
+  // began (rsync's file-list generation time); `sent`/`received`: ItemOutput::traffic().
+  std::string stats_text(bool human, double list_seconds, uint64_t sent, uint64_t received) const;
 
  private:
   void end_progress_line();

@@ -244,6 +244,7 @@ Task<void> Syncer::run() {
     }
   }
   out_.begin(false);
+  transfer_started_ = std::chrono::steady_clock::now();
   co_await note_backup_dir();
   // --delete-before deletes in a walk of its own before the transfer; --delete-after and
   // --delete-delay in one after it (rsync prints the same for both); --delete during it.
@@ -563,11 +564,13 @@ Task<void> Syncer::stat_entries_only(int dirfd, std::vector<Entry>& entries, con
 // synced: -H (members linked from elsewhere), -b (backups beside the names). Not for entries
 // from other bases or a list, nor in a deletion pass (which needs no destination attributes).
 // A small directory is not worth it (below RINGKIT_SYNC_LOOKAHEAD's entries, kDefaultLookAhead):
-// a hop to the worker and back took ~60 us here (two wake-ups), the time of some 40 lookups. A no-op of a copy of /usr/share (67 000 items, most
-// directories small) took 0.34 s on one thread, 0.52 s looking ahead in every directory, 0.29 s
-// from 32 entries up (0.30-0.31 from 16 or 64); 100 directories of 1 000 files: 0.36 -> 0.25 s.
+// a hop to the worker and back took ~60 us here (two wake-ups), the time of some 40 lookups. A
+// no-op of a copy of /usr/share (67 000 items, most directories small) took 0.34 s on one
+// thread, 0.52 s looking ahead in every directory, 0.29 s from 32 entries up (0.30-0.31 from 16
+// or 64); 100 directories of 1 000 files: 0.36 -> 0.25 s.
 Executor* Syncer::dest_look_ahead(const DirPair& dir, size_t entries) {
-  if (look_ahead_min_ == 0 || entries < look_ahead_min_ || deletion_pass_ || !dir.dst.valid() || dir.dst_new || dir.dst_outside || dir.unsent) return nullptr;
+  if (look_ahead_min_ == 0 || entries < look_ahead_min_ || deletion_pass_) return nullptr;
+  if (!dir.dst.valid() || dir.dst_new || dir.dst_outside || dir.unsent) return nullptr;
   if (dir.sel || !dir.merged.empty() || opt_.hard_links || opt_.backup) return nullptr;
   return worker_executor();
 }

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -104,6 +105,9 @@ class Syncer {
 
   // Its output (--out-format, --log-file, progress): the closing lines come after --stats.
   ItemOutput& output() { return out_; }
+  // When the transfer began: after the pre-pass, if the run makes one (--stats' file-list
+  // generation time). The run's start until run() gets there.
+  std::chrono::steady_clock::time_point transfer_started() const { return transfer_started_; }
 
  private:
   struct DirPair {
@@ -505,6 +509,7 @@ class Syncer {
   std::set<std::string> absolute_tops_;  // top names of absolute -R sources: lines show "/name/..."
   // -L/-k/--copy-unsafe-links: the source directories on the current path (loops), and how
   // often a followed link led back to one of them (see enter_followed()).
+  std::chrono::steady_clock::time_point transfer_started_ = std::chrono::steady_clock::now();
   std::vector<InodeKey> ancestors_;
   uint64_t loop_reentries_ = 0;
   std::set<std::string> reported_unreadable_;  // errors the look-ahead (prune.cc) may meet first: said once

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <clocale>
 #include <cstdio>
@@ -73,7 +74,11 @@ int run(const Options& opt) {
     executor.run(syncer.run());
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     reporter.finish_line();
-    if (opt.stats) reporter.info_text("\n" + reporter.stats_text(opt.human_readable > 0, seconds));
+    if (opt.stats) {
+      double list_seconds = std::chrono::duration<double>(syncer.transfer_started() - start).count();
+      auto [sent, received] = syncer.output().traffic();
+      reporter.info_text("\n" + reporter.stats_text(opt.human_readable > 0, std::max(list_seconds, 0.0), sent, received));
+    }
     syncer.output().end(reporter.stats().total_size, seconds);
   }
   std::fflush(stdout);
