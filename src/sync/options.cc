@@ -650,7 +650,9 @@ std::string help_text() {
       "23 partial transfer due to error, 24 partial transfer due to vanished source files,\n"
       "25 --max-delete stopped deletions.\n"
       "Environment: RINGKIT_BACKEND=auto|uring|threads, RINGKIT_CHEAP_CALLS=inline|pool|auto,\n"
-      "RINGKIT_SYNC_THREADS=1|2 (default 2 if the process may use 2+ CPUs; see ringsync(1)).\n";
+      "RINGKIT_SYNC_THREADS=1|2 (default 2 if the process may use 2+ CPUs),\n"
+      "RINGKIT_SYNC_LOOKAHEAD=N (look up the destination of directories of N+ entries on\n"
+      "the second thread; default 32, 0 never); see ringsync(1).\n";
   return out;
 }
 

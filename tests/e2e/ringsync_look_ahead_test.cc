@@ -30,9 +30,9 @@ void set_mtime(const std::string& path, long long seconds) {
   ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << path;
 }
 
-class RingsyncLookAhead : public DiffRunsTest<std::string> {
+class RingsyncLookAhead : public OptionsOnSrcTest<> {
  protected:
-  RingsyncLookAhead() : DiffRunsTest("ringsync-look-ahead"), wide_(src_ + "/wide") {}
+  RingsyncLookAhead() : OptionsOnSrcTest("ringsync-look-ahead"), wide_(src_ + "/wide") {}
   void SetUp() override {
     std::filesystem::create_directories(wide_);
     for (int i = 0; i < 120; ++i) write_file(wide_ + "/" + numbered("f", i), std::string(13 * i, 'a' + i % 26));
@@ -46,13 +46,6 @@ class RingsyncLookAhead : public DiffRunsTest<std::string> {
     pin_recent_times(runs_.base(), 0, 1700000000);
   }
 
-  std::string label() const override { return GetParam(); }
-  std::vector<std::string> args() const override {
-    std::vector<std::string> a = words(GetParam());
-    a.push_back("src/");
-    return a;
-  }
-  SnapshotOptions compare() const override { return compare_options_for(words(GetParam())); }
   // Every kind of change a quick check, an attribute or a type decides on.
   void change_source() override {
     for (int i = 10; i < 20; ++i) write_file(wide_ + "/" + numbered("f", i), std::string(13 * i, '#'));  // same size

@@ -12,9 +12,9 @@
 namespace ringkit::testing {
 namespace {
 
-class RingsyncPrune : public DiffRunsTest<const char*> {
+class RingsyncPrune : public OptionsOnSrcTest<const char*> {
  protected:
-  RingsyncPrune() : DiffRunsTest("ringsync-prune") {}
+  RingsyncPrune() : OptionsOnSrcTest("ringsync-prune") {}
   void SetUp() override {
     build_hostile_tree(src_);
     add_hard_link_groups(src_);
@@ -28,13 +28,6 @@ class RingsyncPrune : public DiffRunsTest<const char*> {
     write_file(src_ + "/txt-only/x/notes.txt", "txt\n");
     pin_recent_times(src_, 1700000000, 1000000000);
   }
-  std::string label() const override { return GetParam(); }
-  std::vector<std::string> args() const override {
-    std::vector<std::string> a = words(GetParam());
-    a.push_back("src/");
-    return a;
-  }
-  SnapshotOptions compare() const override { return compare_options_for(words(GetParam())); }
   void change_source() override {
     std::filesystem::remove(src_ + "/keep/a/b/file.pdf");
     write_file(src_ + "/chain/a/b/c/now-a-file", "fills the chain\n");

@@ -132,6 +132,21 @@ class DiffRunsTest : public ::testing::TestWithParam<Case> {
   std::string src_;
 };
 
+// A DiffRunsTest whose parameter is the option string, run on "src/" (-m, wide directories):
+// the suite gives its tree (SetUp) and its changes (change_source).
+template <class Text = std::string>
+class OptionsOnSrcTest : public DiffRunsTest<Text> {
+ protected:
+  using DiffRunsTest<Text>::DiffRunsTest;
+  std::string label() const override { return this->GetParam(); }
+  std::vector<std::string> args() const override {
+    std::vector<std::string> a = words(this->GetParam());
+    a.push_back("src/");
+    return a;
+  }
+  SnapshotOptions compare() const override { return compare_options_for(words(this->GetParam())); }
+};
+
 }  // namespace ringkit::testing
 
 // ---- For the write-side tests (ringsync_{basis,backup_dir,temp_dir,delay_updates,partial}_test.cc) ----
