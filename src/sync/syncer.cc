@@ -1000,8 +1000,10 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
     if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point, in_the_way);
     // rsync's final touch of the directory's time lands on the non-directory kept in its place.
     if (listed && in_the_way && opt_.times && !opt_.omit_dir_times && !opt_.dry_run && parent.dst.valid()) {
-      timespec times[2] = {{0, UTIME_OMIT}, {e.st.stx_mtime.tv_sec, static_cast<long>(e.st.stx_mtime.tv_nsec)}};
-      auto r = co_await fs::utimensat(parent.dst.get(), work.dst_name, times, AT_SYMLINK_NOFOLLOW);
+      WantedAttrs dir_time;
+      dir_time.mtime = e.st.stx_mtime;
+      dir_time.set_mtime = true;
+      auto r = co_await apply_attrs_at(parent.dst.get(), work.dst_name, false, dir_time, nullptr);  // the time alone
       if (!r) rep_.file_error("set times of", without_trailing_slash(rel), r.error());
     }
     co_return;

@@ -257,6 +257,17 @@ std::vector<std::string> stats_labels(const std::string& out) {
   return labels;
 }
 
+// rsync and ringsync with `args` into base/r/ and base/g/: the same exit, totals and --stats lines.
+void expect_same_totals(const DiffRuns& runs, const std::vector<std::string>& args) {
+  RunResult r = runs.run_rsync(args, runs.base() + "/r/");
+  RunResult g = runs.run_ringsync(args, runs.base() + "/g/");
+  EXPECT_EQ(g.exit_code, r.exit_code) << "rsync stderr:\n" << r.err << "ringsync stderr:\n" << g.err;
+  EXPECT_EQ(total_lines(g.out), total_lines(r.out)) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+  EXPECT_EQ(total_lines(r.out).size(), 11u) << r.out;
+  EXPECT_EQ(stats_labels(g.out), stats_labels(r.out)) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+  EXPECT_EQ(stats_labels(r.out).size(), 13u) << r.out;
+}
+
 TEST(VerboseVsRsyncTotals, ItemsSkippedByExistenceAreCounted) {
   DiffRuns runs("ringsync-verbose-totals");
   std::string src = runs.base() + "/src";
@@ -283,12 +294,7 @@ TEST(VerboseVsRsyncTotals, ItemsSkippedByExistenceAreCounted) {
       std::vector<std::string> args = words(std::string("-av --stats ") + option + " " + dry_run);
       args.push_back("src/");
       SCOPED_TRACE(std::string(option) + " " + dry_run);
-      RunResult r = runs.run_rsync(args, runs.base() + "/r/");
-      RunResult g = runs.run_ringsync(args, runs.base() + "/g/");
-      EXPECT_EQ(g.exit_code, r.exit_code) << "rsync stderr:\n" << r.err << "ringsync stderr:\n" << g.err;
-      EXPECT_EQ(total_lines(g.out), total_lines(r.out)) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
-      EXPECT_EQ(total_lines(r.out).size(), 11u) << r.out;
-      EXPECT_EQ(stats_labels(g.out), stats_labels(r.out)) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
+      expect_same_totals(runs, args);
     }
   }
 }
@@ -322,13 +328,7 @@ TEST(VerboseVsRsyncTotals, StatsCountEachKind) {
     std::vector<std::string> args = words(options);
     args.push_back("src/");
     SCOPED_TRACE(options);
-    RunResult r = runs.run_rsync(args, runs.base() + "/r/");
-    RunResult g = runs.run_ringsync(args, runs.base() + "/g/");
-    EXPECT_EQ(g.exit_code, r.exit_code) << "rsync stderr:\n" << r.err << "ringsync stderr:\n" << g.err;
-    EXPECT_EQ(total_lines(g.out), total_lines(r.out)) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
-    EXPECT_EQ(total_lines(r.out).size(), 11u) << r.out;
-    EXPECT_EQ(stats_labels(g.out), stats_labels(r.out)) << "rsync said:\n" << r.out << "ringsync said:\n" << g.out;
-    EXPECT_EQ(stats_labels(r.out).size(), 13u) << r.out;
+    expect_same_totals(runs, args);
   }
 }
 
