@@ -156,6 +156,7 @@ Task<Syncer::BasisAction> Syncer::basis_for_regular(DirPair& dir, Work& work, co
     // -H: a linked leader's group is linked to it (listed with -ii only); a compared one's
     // members are each compared in turn.
     work.outcome = link ? Work::Outcome::kDone : Work::Outcome::kSkipped;
+    work.sent = Work::Sent::kInPlace;  // (either way the destination needs nothing more)
     if (link && work.group != nullptr) note_basis_leader(*work.group, match.st);
     co_return BasisAction::kDone;
   }
@@ -235,6 +236,7 @@ Task<Syncer::BasisAction> Syncer::basis_for_other(DirPair& dir, Work& work, cons
       if (link && e.is_symlink()) work.line.set_symlink_target(target);
     }
     if (linked || wd_.basis_kind == BasisKind::kCompare) {
+      // (Not Sent: rsync's sender keeps a symlink or special file a basis directory had.)
       work.outcome = linked ? Work::Outcome::kDone : Work::Outcome::kSkipped;
       co_return BasisAction::kDone;
     }

@@ -22,7 +22,9 @@ bool may_be_hard_linked(const FileStat& st) { return !S_ISDIR(st.stx_mode) && st
 void HardLinkTable::count(const FileStat& st) { ++groups_[inode_key(st)].total; }
 
 HardLinkGroup* HardLinkTable::find(const FileStat& st) {
-  if (!may_be_hard_linked(st)) return nullptr;
+  // (By inode alone, not the link count now: --remove-source-files removes members during the
+  // run, so one met later may have fewer links than the pre-pass counted.)
+  if (groups_.empty() || S_ISDIR(st.stx_mode)) return nullptr;
   auto it = groups_.find(inode_key(st));
   return it == groups_.end() || it->second.total < 2 ? nullptr : &it->second;
 }
@@ -206,8 +208,12 @@ Task<void> Syncer::sync_linked(DirPair& dir, Work& work, HardLinkGroup& group) {
       skipped = !co_await remove_in_the_way(dir, work, true);
     }
     if (!skipped) {
-      co_await link_member(dir.dst.get(), work.dst_name, rel, exists ? &dst_st : nullptr, src_st, group,
-                           work.more_lines());
+      bool linked = co_await link_member(dir.dst.get(), work.dst_name, rel, exists ? &dst_st : nullptr, src_st,
+                                         group, work.more_lines());
+      if (linked && removes_source(Work::Sent::kInPlace)) {
+        co_await remove_source(dir.src.get(), e.name, e.followed, src_st, rel, dir.dst.get(), work.dst_name,
+                               work.more_lines());
+      }
     }
   } else {
     work.group = &group;
@@ -250,9 +256,18 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
             exists = true;
           }
         }
-        co_await link_member(member_dir.get(), base_name(*m), *m, exists ? &dst_st : nullptr, work.src->st, group,
-                             work.more_lines());
+        bool linked = co_await link_member(member_dir.get(), base_name(*m), *m, exists ? &dst_st : nullptr,
+                                           work.src->st, group, work.more_lines());
         retouch_dirs_.insert(parent_rel(*m));  // its times may have been set already
+        if (linked && removes_source(Work::Sent::kInPlace)) {
+          // (Its directory's walk is over: the source is found again by its path. A member has
+          // the leader's inode, size and time, which remove_source checks.)
+          fs::Fd src_dir = co_await open_below_root(true, parent_rel(*m));
+          if (src_dir.valid()) {
+            co_await remove_source(src_dir.get(), base_name(*m), false, work.src->st, *m, member_dir.get(),
+                                   base_name(*m), work.more_lines());
+          }
+        }
       }
       break;
     }
@@ -293,7 +308,7 @@ Task<void> Syncer::copy_stand_in(const std::string& rel, HardLinkGroup& group, s
 // only if its attributes differ from the source's, or with -ii); anything else under its name
 // is replaced by a link to the leader (through a temp name and rename: never a moment without
 // the name). `dst` is what the destination holds now (nullptr: nothing).
-Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std::string& rel,
+Task<bool> Syncer::link_member(int dst_dirfd, const std::string& name, const std::string& rel,
                                const struct statx* dst, const FileStat& src, HardLinkGroup& group,
                                std::vector<ItemLine>& lines) {
   ItemChange change{ItemChange::Update::kHardLink, ItemChange::type_of(src.stx_mode), dst == nullptr};
@@ -316,7 +331,7 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
         }
         lines.push_back(std::move(line));
       }
-      co_return;
+      co_return true;
     }
   }
   if (!opt_.dry_run && wd_.delayed_paths.count(group.leader) != 0) {
@@ -334,11 +349,12 @@ Task<void> Syncer::link_member(int dst_dirfd, const std::string& name, const std
     }
     if (!linked) {
       rep_.file_error("link " + rel + " =>", group.leader, linked.error());
-      co_return;
+      co_return false;
     }
   }
   // (Linked to a leader from a --link-dest, it is listed with -ii only, as rsync does.)
   if (out_.wants_items() && (!quiet || out_.all_items())) lines.push_back(line_for(change, rel, group.leader, src));
+  co_return true;
 }
 
 }  // namespace ringkit::sync

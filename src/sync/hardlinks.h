@@ -65,7 +65,8 @@ class HardLinkTable {
  public:
   // The pre-pass: one more member of the group of `st`.
   void count(const FileStat& st);
-  // The group of `st` when it has more than one member, else nullptr. Pointers stay valid
+  // The group of `st` (by its inode) when the pre-pass counted more than one member, else
+  // nullptr. Pointers stay valid
   // until forget() of that group.
   HardLinkGroup* find(const FileStat& st);
   // Drops a group whose members have all been met and that has nothing waiting.

@@ -336,7 +336,8 @@ ItemOutput::Traffic ItemOutput::traffic() const {
   const SyncStats& s = rep_.stats();
   uint64_t list = 64 + 14 * s.files.total();
   if (opt_.dry_run) return {list + 3 * s.transferred, 15 + 3 * s.transferred};
-  return {list + 43 * s.transferred + s.literal_bytes, 15 + 19 * s.transferred};
+  // (--remove-source-files: rsync's receiver tells the sender of each item in place, 24 bytes.)
+  return {list + 43 * s.transferred + s.literal_bytes, 15 + 19 * s.transferred + 24 * s.sender_told};
 }
 
 void ItemOutput::end(uint64_t total_size, double seconds) {

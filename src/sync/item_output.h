@@ -173,6 +173,8 @@ class ItemOutput {
   // -vv (--info=backup): "backed up NAME to PATH" for each backup made, and, as the transfer
   // starts, "backup_dir is DIR" ("(new) backup_dir is DIR" when it did not exist yet).
   bool says_backups() const { return info_.backup > 0; }
+  // --info=remove (-vv): "sender removed NAME".
+  bool says_removed() const { return info_.remove > 0; }
   void set_backup_dir_note(std::string note) { backup_dir_note_ = std::move(note); }
   // -vv: which filter rule decided for `name`, as rsync's --debug=filter says it.
   bool notes_filters() const { return info_.debug > 0; }

@@ -275,6 +275,10 @@ const std::vector<Spec>& table() {
            });
     on_off(nullptr, "ignore-errors", 0, "delete even if there are I/O errors", flag(&Options::ignore_errors));
     on_off(nullptr, "force", 0, "force deletion of directories even if not empty", flag(&Options::force));
+    on_off(nullptr, "remove-source-files", 0, "sender removes synchronized files (non-directory)",
+           [](Options& o, bool on) { o.remove_source_files = on ? 1 : 0; });
+    on_off(nullptr, "remove-sent-files", 0, "the same, only for regular files whose data was sent (rsync's older option)",
+           [](Options& o, bool on) { o.remove_source_files = on ? 2 : 0; });
 
     valued("How to write", "temp-dir", 'T', "DIR",
            "write temporary files in DIR (relative: to the destination; default: beside each file)",
@@ -409,6 +413,7 @@ InfoLevels effective_info(const Options& o) {
   l.symsafe = pick(g.symsafe, std::min(v, 1));
   l.skip = pick(g.skip, v >= 2 ? 1 : 0);
   l.backup = pick(g.backup, v >= 2 ? 1 : 0);
+  l.remove = pick(g.remove, v >= 2 ? 1 : 0);
   l.debug = v >= 2 ? 1 : 0;
   if (o.quiet) l = InfoLevels{.nonreg = 0};  // -q: no informational output at all
   return l;

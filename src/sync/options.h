@@ -92,6 +92,10 @@ struct Options {
   std::optional<int64_t> max_delete;
   bool ignore_errors = false;
   bool force = false;
+  // --remove-source-files (1): the sender's non-directories that are now in the destination,
+  // sent or found up to date, are removed; --remove-sent-files (2, rsync's old option): only
+  // regular files whose data was sent.
+  int remove_source_files = 0;
 
   // How to write.
   std::optional<std::string> temp_dir;     // -T (relative: to the destination directory)
@@ -148,6 +152,7 @@ struct InfoLevels {
   int symsafe = 0;   // "ignoring unsafe symlink"
   int skip = 0;      // why an item was left alone: "NAME exists", "NAME is newer", ...
   int backup = 0;    // "backed up NAME to PATH", "(new) backup_dir is DIR"
+  int remove = 0;    // "sender removed NAME" (--remove-source-files)
   // rsync's --debug levels that -vv turns on, which say something in a local copy: flist
   // ("delta-transmission disabled ..."), deltasum (the "total: matches=..." line) and del
   // ("deleting in DIR" before a --delete-before/-after pass). ringsync has no --debug option.

@@ -51,6 +51,7 @@ struct SyncStats {
   uint64_t total_size = 0;        // bytes of all regular files in the source
   uint64_t transferred_bytes = 0; // bytes of the files transferred (a dry run counts them too)
   uint64_t literal_bytes = 0;     // bytes of file data written from the source (rsync's literal data)
+  uint64_t sender_told = 0;       // --remove-source-files: items reported in place to the sender
 };
 
 class Reporter {

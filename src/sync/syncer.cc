@@ -74,6 +74,8 @@ std::optional<std::string> check_supported(const Options& o) {
   // (Each name would be read from its own directory, one open descriptor per directory for the
   // whole run: a long list would run out of them where rsync does not.)
   if (o.files_from && !o.relative) return no("--files-from with --no-relative");
+  // (Its files are put in place at the end; the sources would have to wait until then.)
+  if (o.remove_source_files != 0 && o.delay_updates) return no("--remove-source-files with --delay-updates");
   return std::nullopt;
 }
 
@@ -1098,7 +1100,7 @@ void Syncer::print_work(Work& work) {
   }
 }
 
-Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
+Task<void> Syncer::transfer_nondir(DirPair& dir, Work& work) {
   if (interrupted()) co_return;
   Entry& e = *work.src;
   if (e.not_copied) co_return;  // a kind this run does not copy: only its note is printed

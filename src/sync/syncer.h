@@ -161,6 +161,12 @@ class Syncer {
     // An item of another type was removed to make way for it: for --existing, it existed.
     bool dst_replaced = false;
     Outcome outcome = Outcome::kNone;
+    // Whether it is in the destination now (rsync's "successful send", which lets
+    // --remove-source-files remove the source): its data was written (kData), or it is there
+    // without that (kInPlace): found up to date, linked or matched in a basis directory, or a
+    // symlink, device or special file made.
+    enum class Sent : unsigned char { kNo, kInPlace, kData };
+    Sent sent = Sent::kNo;
 
     std::vector<ItemLine>& more_lines() {
       if (!more) more = std::make_unique<std::vector<ItemLine>>();
@@ -253,7 +259,8 @@ class Syncer {
   Task<void> sync_linked(DirPair& dir, Work& work, HardLinkGroup& group);
   Task<void> settle_member(int dst_dirfd, Work& work, const std::string& rel);
   Task<void> copy_stand_in(const std::string& rel, HardLinkGroup& group, std::vector<ItemLine>& lines);
-  Task<void> link_member(int dst_dirfd, const std::string& name, const std::string& rel, const struct statx* dst,
+  // True when the member is in place (linked, or on the leader's inode already).
+  Task<bool> link_member(int dst_dirfd, const std::string& name, const std::string& rel, const struct statx* dst,
                          const FileStat& src, HardLinkGroup& group, std::vector<ItemLine>& lines);
   Task<void> retouch_dirs();
   Task<Result<struct statx>> source_dir_stat(const std::string& rel);
@@ -280,7 +287,16 @@ class Syncer {
   void count_in_totals(const Entry& e);
   // Directories are walked in rsync's order of "name/"; `root`: entries of the transfer root.
   void sort_dirs(std::vector<Entry*>& dirs, bool root) const;
+  // A non-directory, then (--remove-source-files) its source removed once it is in place.
   Task<void> sync_nondir(DirPair& dir, Work& work);
+  Task<void> transfer_nondir(DirPair& dir, Work& work);
+  // --remove-source-files (remove_source.cc): whether an item so sent goes from the source, and
+  // removing it: `name` in `src_dirfd`, read through a link if `follow`, as it was listed
+  // (`listed`), now in the destination as `dst_name` in `dst_dirfd`. Its lines (-vv) go to `lines`.
+  bool removes_source(Work::Sent sent) const;
+  Task<void> remove_source(int src_dirfd, const std::string& name, bool follow, const FileStat& listed,
+                           const std::string& rel, int dst_dirfd, const std::string& dst_name,
+                           std::vector<ItemLine>& lines);
   Task<void> sync_regular(DirPair& dir, Work& work, const struct statx* dst_st);
   struct BasisMatch;
   Task<void> write_regular(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,

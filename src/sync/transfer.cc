@@ -102,6 +102,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
       bool changed = change.perms || change.owner || change.group || change.time || change.xattr || change.acl;
       if (out_.lists_unchanged() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
       work.outcome = Work::Outcome::kDone;
+      work.sent = Work::Sent::kInPlace;
       co_await drop_partial(dir, work.dst_name);  // a partial file has served its purpose
       co_return;
     }
@@ -239,6 +240,7 @@ Task<void> Syncer::write_here(DirPair& dir, Work& work, const struct statx* dst,
   co_await note_sent(work, src->get());  // for its output: %b, %C, progress
   if (opt_.inplace) {
     work.outcome = Work::Outcome::kDone;
+    work.sent = Work::Sent::kData;
     co_return;
   }
   // (A copy from a basis directory is put in place at once, as rsync's is, not delayed.)
@@ -251,6 +253,7 @@ Task<void> Syncer::write_here(DirPair& dir, Work& work, const struct statx* dst,
   }
   if (!delayed) co_await drop_partial(dir, work.dst_name);
   work.outcome = Work::Outcome::kDone;
+  work.sent = Work::Sent::kData;
 }
 
 // Copying the data into `tmp` failed with `ec`: a copy that was stopped (interrupted, disk or
@@ -341,6 +344,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
       if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, true, kept, dst);
       bool changed = change.owner || change.group || change.time;
       if (out_.lists_unchanged() || (changed && out_.wants_items())) work.line = line_for(change, rel, *target, e.st, &e);
+      work.sent = Work::Sent::kInPlace;
       co_return;
     }
   }
@@ -368,7 +372,9 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
   if (!moved) {
     work.outcome = Work::Outcome::kSkipped;
     co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
+    co_return;
   }
+  work.sent = Work::Sent::kData;  // (rsync's --remove-sent-files removes a symlink it made too)
 }
 
 Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* dst) {
@@ -393,6 +399,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
     if (!opt_.dry_run) co_await apply_attrs_at(dir.dst.get(), work.dst_name, false, kept, dst);
     bool changed = change.perms || change.owner || change.group || change.time;
     if (out_.lists_unchanged() || (changed && out_.wants_items())) work.line = line_for(change, rel, {}, e.st, &e);
+    work.sent = Work::Sent::kInPlace;
     co_return;
   }
   ItemChange change{ItemChange::Update::kLocalChange, type, !exists};
@@ -420,7 +427,9 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   if (!moved) {
     work.outcome = Work::Outcome::kSkipped;
     co_await abandon(dir, tmp, rel, "rename", moved.error(), work);
+    co_return;
   }
+  work.sent = Work::Sent::kInPlace;
 }
 
 }  // namespace ringkit::sync

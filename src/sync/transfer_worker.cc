@@ -127,6 +127,7 @@ Task<void> Syncer::write_on_worker(Executor& worker, DirPair& dir, Work& work, b
   ItemOutput::mark_sent(work.line);
   co_await drop_partial(dir, work.dst_name);
   work.outcome = Work::Outcome::kDone;
+  work.sent = Work::Sent::kData;
 }
 
 // On the worker: the steps of write_regular for a plain small file. Touches only `job`, the

@@ -1,0 +1,78 @@
+// --remove-source-files: a non-directory of the source goes once the destination holds it, as
+// rsync's sender removes each file its receiver reports done (rsync's successful_send).
+//
+// What counts as done is rsync's list: a file whose data was written and put in place; an item
+// found up to date (attributes set or not), a hard link made or found in place (-H), an item
+// linked from or matched in a --link-dest/--compare-dest directory; a symlink, device or special
+// file made. What was skipped (--existing, --ignore-existing, -u, --max-size, excluded, unsafe
+// links, kinds not copied) or failed stays. Directories always stay. A dry run removes nothing.
+//
+// Before removing, the source is looked at again: a file that changed since it was listed (size,
+// modification time, or another inode under the name) is kept, and so is one that is the
+// destination item itself (a sync onto itself, a --link-dest into the source); each is an error
+// (exit 23), as in rsync. --delay-updates is refused with this option (check_supported): its
+// files are in place only at the end of the run.
+#include <fcntl.h>
+
+#include "sync/syncer.h"
+
+namespace ringkit::sync {
+namespace {
+
+bool same_inode(const struct statx& a, const FileStat& b) {
+  return a.stx_ino == b.stx_ino && a.stx_dev_major == b.stx_dev_major && a.stx_dev_minor == b.stx_dev_minor;
+}
+
+bool same_time(const struct statx_timestamp& a, const struct statx_timestamp& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+}  // namespace
+
+Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
+  co_await transfer_nondir(dir, work);
+  if (!removes_source(work.sent)) co_return;
+  const Entry& e = *work.src;
+  co_await remove_source(dir.src.get(), e.name, e.followed, e.st, dir.rel + e.name, dir.dst.get(), work.dst_name,
+                         work.more_lines());
+}
+
+bool Syncer::removes_source(Work::Sent sent) const {
+  if (opt_.dry_run || opt_.remove_source_files == 0) return false;
+  return sent == Work::Sent::kData || (sent == Work::Sent::kInPlace && opt_.remove_source_files == 1);
+}
+
+Task<void> Syncer::remove_source(int src_dirfd, const std::string& name, bool follow, const FileStat& listed,
+                                 const std::string& rel, int dst_dirfd, const std::string& dst_name,
+                                 std::vector<ItemLine>& lines) {
+  ++rep_.stats().sender_told;
+  auto gone = [&](const std::error_code& ec, const char* what) {
+    if (ec == std::errc::no_such_file_or_directory) {
+      lines.emplace_back("sender file already removed: " + rel);  // (rsync says so, and goes on)
+    } else {
+      rep_.file_error(what, rel, ec);
+    }
+  };
+  auto now = co_await fs::statx(src_dirfd, name, follow ? 0 : AT_SYMLINK_NOFOLLOW, kStatxMask);
+  if (!now) {
+    gone(now.error(), "stat source file");
+    co_return;
+  }
+  auto there = co_await fs::statx(dst_dirfd, dst_name, AT_SYMLINK_NOFOLLOW, kStatxMask);
+  if (there && same_inode(*there, FileStat(*now))) {
+    rep_.error_line("ERROR: Skipping sender remove of destination file: " + rel, kExitPartial);
+    co_return;
+  }
+  if (!same_inode(*now, listed) || now->stx_size != listed.stx_size || !same_time(now->stx_mtime, listed.stx_mtime)) {
+    rep_.error_line("ERROR: Skipping sender remove for changed file: " + rel, kExitPartial);
+    co_return;
+  }
+  auto removed = co_await fs::unlinkat(src_dirfd, name, 0);
+  if (!removed) {
+    gone(removed.error(), "remove source file");
+    co_return;
+  }
+  if (out_.says_removed()) lines.emplace_back("sender removed " + rel);
+}
+
+}  // namespace ringkit::sync
