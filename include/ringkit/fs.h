@@ -174,7 +174,8 @@ VoidAwaiter mknodat(int dirfd, CStr path, mode_t mode, dev_t dev);
 inline VoidAwaiter mkfifoat(int dirfd, CStr path, mode_t mode) {
   return mknodat(dirfd, path, S_IFIFO | (mode & 07777), 0);
 }
-VoidAwaiter unlinkat(int dirfd, CStr path, int flags);
+// (kBlockingPool: an unlink that may wait for the device, as ext4's discard of the blocks.)
+VoidAwaiter unlinkat(int dirfd, CStr path, int flags, Placement where = Placement::kPolicy);
 // renameat2(2); flags: RENAME_NOREPLACE, RENAME_EXCHANGE.
 VoidAwaiter renameat2(int old_dirfd, CStr old_path, int new_dirfd, CStr new_path,
                       unsigned flags = 0);

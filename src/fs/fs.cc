@@ -228,9 +228,10 @@ VoidAwaiter mknodat(int dirfd, CStr path, mode_t mode, dev_t dev) {
   return VoidAwaiter(op);
 }
 
-VoidAwaiter unlinkat(int dirfd, CStr path, int flags) {
+VoidAwaiter unlinkat(int dirfd, CStr path, int flags, Placement where) {
   Operation op = make_path(OpCode::kUnlinkat, dirfd, path.p);
   op.flags = static_cast<uint32_t>(flags);
+  op.on_pool = where == Placement::kBlockingPool;
   return VoidAwaiter(op);
 }
 

@@ -277,7 +277,7 @@ const std::vector<Spec>& table() {
     on_off(nullptr, "force", 0, "force deletion of directories even if not empty", flag(&Options::force));
     on_off(nullptr, "remove-source-files", 0, "sender removes synchronized files (non-directory)",
            [](Options& o, bool on) { o.remove_source_files = on ? 1 : 0; });
-    on_off(nullptr, "remove-sent-files", 0, "the same, only for regular files whose data was sent (rsync's older option)",
+    on_off(nullptr, "remove-sent-files", 0, "the same, only for files whose data was sent and symlinks made (rsync's older option)",
            [](Options& o, bool on) { o.remove_source_files = on ? 2 : 0; });
 
     valued("How to write", "temp-dir", 'T', "DIR",

@@ -67,7 +67,14 @@ Task<void> Syncer::remove_source(int src_dirfd, const std::string& name, bool fo
     rep_.error_line("ERROR: Skipping sender remove for changed file: " + rel, kExitPartial);
     co_return;
   }
-  auto removed = co_await fs::unlinkat(src_dirfd, name, 0);
+  // On a disk an unlink may wait for the device (ext4 mounted with discard trims the file's
+  // blocks before the call returns): there the unlinks go to the blocking pool, several at once,
+  // and the walk goes on. In memory they cost a few microseconds, less than the hand-off.
+  // (100 000 x 1 KiB moved: ext4 8.9 s inline, 5.3 s on the pool; tmpfs 1.6 s inline, 3.0 s.)
+  // (`listed` is the link's target when followed: its device says nothing of the directory's.)
+  bool in_memory = !follow && copy_.home.reads_from_memory(src_dirfd, device_of(listed));
+  fs::Placement where = in_memory ? fs::Placement::kPolicy : fs::Placement::kBlockingPool;
+  auto removed = co_await fs::unlinkat(src_dirfd, name, 0, where);
   if (!removed) {
     gone(removed.error(), "remove source file");
     co_return;

@@ -122,6 +122,26 @@ TEST_P(FsPlacementInlineTest, LongCallsGoToThePoolWhateverThePolicy) {
   EXPECT_EQ(std::string(got, sizeof got), "0123456789");
 }
 
+// An unlink that may wait for the device (a discard) can go to the pool too.
+Task<std::string> pooled_unlinks(int dirfd) {
+  auto gone = co_await fs::unlinkat(dirfd, "f", 0, fs::Placement::kBlockingPool);
+  auto missing = co_await fs::unlinkat(dirfd, "f", 0, fs::Placement::kBlockingPool);
+  co_return (gone.ok() ? std::string("unlinked") : describe(gone.error())) + "|" +
+      (missing.ok() ? std::string("unlinked again?") : describe(missing.error()));
+}
+
+TEST_P(FsPlacementInlineTest, AnUnlinkCanBeSentToThePool) {
+  const std::string& d = dir();
+  fs::Fd dirfd(::open(d.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  fs::Fd file(::openat(dirfd.get(), "f", O_CREAT | O_RDWR | O_CLOEXEC, 0644));
+  ExecutorStats before = ex().stats();
+  EXPECT_EQ(run(pooled_unlinks(dirfd.get())), "unlinked|No such file or directory");
+  EXPECT_EQ(ex().stats().pool_calls - before.pool_calls, 2u);
+  EXPECT_EQ(ex().stats().inline_calls, before.inline_calls);
+  struct stat st {};
+  EXPECT_NE(::fstatat(dirfd.get(), "f", &st, AT_SYMLINK_NOFOLLOW), 0);
+}
+
 // kAuto decides by file system type; skip (saying why) where the base is not the local file
 // system the test is about.
 void require_fs(const char* base, long type, const char* what) {
