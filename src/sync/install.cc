@@ -142,7 +142,7 @@ Task<Result<void>> Syncer::install_file(DirPair& dir, const std::string& name, b
     if (!put) co_return put;
     note_partial(dir, name);
     wd_.delayed.push_back({rel});
-    if (opt_.hard_links) wd_.delayed_paths.insert(rel);
+    if (opt_.hard_links || opt_.remove_source_files != 0) wd_.delayed_paths.insert(rel);
     co_return put;
   }
   if (tmp.name.empty() || tmp.dirfd == dir.dst.get()) {

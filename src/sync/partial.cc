@@ -182,6 +182,9 @@ Task<Result<struct statx>> Syncer::stat_installed(int dst_dirfd, const std::stri
 Task<void> Syncer::finish_delayed() {
   std::vector<DelayedUpdate> files = std::move(wd_.delayed);
   std::vector<DelayedLink> links = std::move(wd_.delayed_links);
+  // (--remove-source-files: what is not put in place below keeps its source.)
+  std::map<std::string, HeldRemoval> removals = std::move(held_removals_);
+  held_removals_.clear();
   wd_.delayed.clear();
   wd_.delayed_links.clear();
   wd_.delayed_paths.clear();
@@ -214,6 +217,7 @@ Task<void> Syncer::finish_delayed() {
     bool removed = co_await remove_partial_dir(dst.get());
     if (removed) wd_.partial_dirs.erase(parent_rel(rel).empty() ? std::string() : parent_rel(rel) + "/");
     retouch_dirs_.insert(parent_rel(rel));
+    if (!removals.empty()) co_await remove_source_of_delayed(removals, rel, dst.get());
   }
   for (const DelayedLink& link : links) {
     fs::Fd leader_dir = co_await open_below_root(false, parent_rel(link.leader));
@@ -232,6 +236,7 @@ Task<void> Syncer::finish_delayed() {
       continue;
     }
     retouch_dirs_.insert(parent_rel(link.member));
+    if (!removals.empty()) co_await remove_source_of_delayed(removals, link.member, member_dir.get());
   }
   // (The caller sets the directories' times again: retouch_dirs().)
 }

@@ -10,8 +10,9 @@
 // Before removing, the source is looked at again: a file that changed since it was listed (size,
 // modification time, or another inode under the name) is kept, and so is one that is the
 // destination item itself (a sync onto itself, a --link-dest into the source); each is an error
-// (exit 23), as in rsync. --delay-updates is refused with this option (check_supported): its
-// files are in place only at the end of the run.
+// (exit 23), as in rsync. With --delay-updates a file (or a hard link to one) is in place only
+// once finish_delayed() has renamed it at the end of the run: its source waits until then, and
+// stays if that fails.
 #include <fcntl.h>
 
 #include "sync/syncer.h"
@@ -33,8 +34,36 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
   co_await transfer_nondir(dir, work);
   if (!removes_source(work.sent)) co_return;
   const Entry& e = *work.src;
-  co_await remove_source(dir.src.get(), e.name, e.followed, e.st, dir.rel + e.name, dir.dst.get(), work.dst_name,
-                         work.more_lines());
+  std::string dst_rel = dir.rel + work.dst_name;
+  bool held = wd_.delayed_paths.count(dst_rel) != 0;
+  co_await remove_source_when_in_place(dir.src.get(), dir.rel + e.name, e.followed, e.st, dir.dst.get(), dst_rel,
+                                       held, work.more_lines());
+}
+
+Task<void> Syncer::remove_source_when_in_place(int src_dirfd, const std::string& rel, bool follow,
+                                               const FileStat& listed, int dst_dirfd, const std::string& dst_rel,
+                                               bool held, std::vector<ItemLine>& lines) {
+  if (held) {
+    held_removals_[dst_rel] = HeldRemoval{rel, follow, listed};
+    co_return;
+  }
+  co_await remove_source(src_dirfd, base_name(rel), follow, listed, rel, dst_dirfd, base_name(dst_rel), lines);
+}
+
+Task<void> Syncer::remove_source_of_delayed(std::map<std::string, HeldRemoval>& removals,
+                                            const std::string& dst_rel, int dst_dirfd) {
+  auto it = removals.find(dst_rel);
+  if (it == removals.end()) co_return;
+  HeldRemoval held = std::move(it->second);
+  removals.erase(it);
+  // (The source's directory is found again by its path, in whichever base has it; an item of
+  // another base under the same path is not the one listed, and remove_source keeps it.)
+  fs::Fd src_dir = co_await open_below_root(true, parent_rel(held.rel));
+  if (!src_dir.valid()) co_return;
+  std::vector<ItemLine> lines;
+  co_await remove_source(src_dir.get(), base_name(held.rel), held.follow, held.listed, held.rel, dst_dirfd,
+                         base_name(dst_rel), lines);
+  for (ItemLine& line : lines) out_.emit(line);
 }
 
 bool Syncer::removes_source(Work::Sent sent) const {

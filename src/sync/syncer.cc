@@ -74,8 +74,6 @@ std::optional<std::string> check_supported(const Options& o) {
   // (Each name would be read from its own directory, one open descriptor per directory for the
   // whole run: a long list would run out of them where rsync does not.)
   if (o.files_from && !o.relative) return no("--files-from with --no-relative");
-  // (Its files are put in place at the end; the sources would have to wait until then.)
-  if (o.remove_source_files != 0 && o.delay_updates) return no("--remove-source-files with --delay-updates");
   return std::nullopt;
 }
 

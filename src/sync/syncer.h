@@ -297,6 +297,21 @@ class Syncer {
   Task<void> remove_source(int src_dirfd, const std::string& name, bool follow, const FileStat& listed,
                            const std::string& rel, int dst_dirfd, const std::string& dst_name,
                            std::vector<ItemLine>& lines);
+  // remove_source() now, or, when --delay-updates holds the destination item back (`held`:
+  // `dst_rel` or the leader it is linked to), once finish_delayed() has put it in place.
+  Task<void> remove_source_when_in_place(int src_dirfd, const std::string& rel, bool follow, const FileStat& listed,
+                                         int dst_dirfd, const std::string& dst_rel, bool held,
+                                         std::vector<ItemLine>& lines);
+  struct HeldRemoval {
+    std::string rel;  // the source item, below the transfer root
+    bool follow = false;
+    FileStat listed;
+  };
+  // finish_delayed(): `dst_rel` (in `dst_dirfd`) is in place now; its entry of `held` (taken
+  // from held_removals_) is carried out.
+  Task<void> remove_source_of_delayed(std::map<std::string, HeldRemoval>& held, const std::string& dst_rel,
+                                      int dst_dirfd);
+  std::map<std::string, HeldRemoval> held_removals_;  // by destination path, until finish_delayed()
   Task<void> sync_regular(DirPair& dir, Work& work, const struct statx* dst_st);
   struct BasisMatch;
   Task<void> write_regular(DirPair& dir, Work& work, const struct statx* dst, WantedAttrs want,

@@ -68,7 +68,7 @@ struct WriteDirs {
   std::unordered_set<std::string> partial_dirs;  // relative: the directories (rel) that have one
 
   std::vector<DelayedUpdate> delayed;
-  std::unordered_set<std::string> delayed_paths;  // -H: which leaders are held back
+  std::unordered_set<std::string> delayed_paths;  // -H, --remove-source-files: which files are held back
   std::vector<DelayedLink> delayed_links;
 };
 

@@ -88,9 +88,22 @@ class RemoveSourceFiles : public ::testing::TestWithParam<std::string> {
     RunResult rr = run_in(r, base_ + "/r"), gr = run_in(g, base_ + "/g");
     drop_transfer_summary(rr);
     drop_transfer_summary(gr);
+    // --delay-updates: rsync leaves a directory with the time of its holding dir's removal, and
+    // itemizes it the next time; ringsync sets it again (docs/ringsync.1, BUGS). Directory times
+    // are left out there.
+    bool delayed = has_option(opts, "--delay-updates");
+    if (delayed) {
+      for (RunResult* run : {&rr, &gr}) {
+        std::string kept;
+        for (const std::string& line : split_lines(run->out)) {
+          if (line.rfind(".d..t...... ", 0) != 0) kept += line + "\n";
+        }
+        run->out = kept;
+      }
+    }
     expect_same_run(rr, gr, what + " with " + GetParam());
     EXPECT_EQ(lines_starting(gr.err, "ERROR: Skipping"), lines_starting(rr.err, "ERROR: Skipping")) << gr.err;
-    SnapshotOptions cmp = compare_options_for(opts, !source_dirs_touched);
+    SnapshotOptions cmp = compare_options_for(opts, !source_dirs_touched && !delayed);
     for (const auto& d : compare_trees(snapshot(base_ + "/r/dst"), snapshot(base_ + "/g/dst"), cmp)) {
       ADD_FAILURE() << what << ", destination: ringsync vs rsync: " << d;
     }
@@ -123,7 +136,8 @@ INSTANTIATE_TEST_SUITE_P(
                       "-ai --remove-source-files --size-only", "-ai --remove-source-files --inplace",
                       "-ai --remove-source-files --delete", "-ai --remove-source-files --link-dest=../seed",
                       "-ai --remove-source-files --compare-dest=../seed", "-ai --remove-source-files -b",
-                      "-ai --remove-source-files --safe-links", "-ai --remove-source-files --no-D"),
+                      "-ai --remove-source-files --safe-links", "-ai --remove-source-files --no-D",
+                      "-ai --remove-source-files --delay-updates", "-aiH --remove-source-files --delay-updates"),
     ParamTestName());
 
 // The cases where the source stays, one at a time.
@@ -168,6 +182,25 @@ TEST_F(RemoveSourceKept, VeryVerboseSaysWhatTheSenderRemovedAsRsyncDoes) {
   RunResult plain = run_program({ringsync_program(), "-av", "--remove-source-files", base_ + "/r/", base_ + "/v/"});
   EXPECT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_TRUE(lines_starting(plain.out, "sender removed").empty()) << "-v says it:\n" << plain.out;
+}
+
+// --delay-updates: a file is in place only when the held files are renamed at the end, so its
+// source goes then, after every item line; a symlink is made in place, and goes at once.
+TEST_F(RemoveSourceKept, WithDelayUpdatesAFileLeavesTheSourceOnlyOnceRenamedInPlace) {
+  RunResult g = run_program({ringsync_program(), "-aivv", "--delay-updates", "--remove-source-files",
+                             base_ + "/src/", base_ + "/g/"});
+  EXPECT_EQ(g.exit_code, 0) << g.err;
+  std::vector<std::string> lines = split_lines(g.out);
+  auto at = [&lines](const std::string& text) {
+    return std::find(lines.begin(), lines.end(), text) - lines.begin();
+  };
+  ASSERT_LT(at(">f+++++++++ d/b"), static_cast<long>(lines.size())) << g.out;
+  EXPECT_GT(at("sender removed a"), at(">f+++++++++ d/b")) << g.out;
+  EXPECT_GT(at("sender removed d/b"), at(">f+++++++++ d/b")) << g.out;
+  EXPECT_LT(at("sender removed link"), at(">f+++++++++ d/b")) << g.out;
+  EXPECT_EQ(items_below(base_ + "/src"), std::vector<std::string>{"d"});
+  RunResult content = run_program({"cat", base_ + "/g/d/b"});
+  EXPECT_EQ(content.out, "b\n");
 }
 
 // A sync onto itself: every item is up to date, and each is the destination's own file. rsync
@@ -273,15 +306,6 @@ TEST_F(RemoveSourceKept, ASourceThatCannotBeWrittenIsReportedAndKept) {
   }
   EXPECT_EQ(items_below(base_ + "/src").size(), 4u);
   for (const auto& d : compare_trees(snapshot(base_ + "/r"), snapshot(base_ + "/g"), {})) ADD_FAILURE() << d;
-}
-
-TEST_F(RemoveSourceKept, WithDelayUpdatesItIsRefusedBeforeAnythingIsTouched) {
-  RunResult g = run_program({ringsync_program(), "-a", "--remove-source-files", "--delay-updates",
-                             base_ + "/src/", base_ + "/g/"});
-  EXPECT_EQ(g.exit_code, 1);
-  EXPECT_NE(g.err.find("--remove-source-files with --delay-updates"), std::string::npos) << g.err;
-  EXPECT_FALSE(std::filesystem::exists(base_ + "/g"));
-  EXPECT_EQ(items_below(base_ + "/src").size(), 4u);
 }
 
 }  // namespace
