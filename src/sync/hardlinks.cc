@@ -211,9 +211,8 @@ Task<void> Syncer::sync_linked(DirPair& dir, Work& work, HardLinkGroup& group) {
       bool linked = co_await link_member(dir.dst.get(), work.dst_name, rel, exists ? &dst_st : nullptr, src_st,
                                          group, work.more_lines());
       if (linked && removes_source(Work::Sent::kInPlace)) {
-        bool held = wd_.delayed_paths.count(group.leader) != 0;  // linked once the leader is in place
         co_await remove_source_when_in_place(dir.src.get(), rel, e.followed, src_st, dir.dst.get(),
-                                             dir.rel + work.dst_name, held, work.more_lines());
+                                             dir.rel + work.dst_name, group.leader, work.more_lines());
       }
     }
   } else {
@@ -264,10 +263,9 @@ Task<void> Syncer::settle_member(int dst_dirfd, Work& work, const std::string& r
           // (Its directory's walk is over: the source is found again by its path. A member has
           // the leader's inode, size and time, which remove_source checks.)
           fs::Fd src_dir = co_await open_below_root(true, parent_rel(*m));
-          bool held = wd_.delayed_paths.count(group.leader) != 0;
           if (src_dir.valid()) {
-            co_await remove_source_when_in_place(src_dir.get(), *m, false, work.src->st, member_dir.get(), *m, held,
-                                                 work.more_lines());
+            co_await remove_source_when_in_place(src_dir.get(), *m, false, work.src->st, member_dir.get(), *m,
+                                                 group.leader, work.more_lines());
           }
         }
       }

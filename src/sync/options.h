@@ -94,7 +94,7 @@ struct Options {
   bool force = false;
   // --remove-source-files (1): the sender's non-directories that are now in the destination,
   // sent or found up to date, are removed; --remove-sent-files (2, rsync's old option): only
-  // regular files whose data was sent.
+  // files whose data was sent, and symlinks made.
   int remove_source_files = 0;
 
   // How to write.

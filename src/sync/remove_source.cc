@@ -18,36 +18,22 @@
 #include "sync/syncer.h"
 
 namespace ringkit::sync {
-namespace {
 
-bool same_inode(const struct statx& a, const FileStat& b) {
-  return a.stx_ino == b.stx_ino && a.stx_dev_major == b.stx_dev_major && a.stx_dev_minor == b.stx_dev_minor;
-}
-
-bool same_time(const struct statx_timestamp& a, const struct statx_timestamp& b) {
-  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-}  // namespace
-
-Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
-  co_await transfer_nondir(dir, work);
-  if (!removes_source(work.sent)) co_return;
+Task<void> Syncer::remove_source_of(DirPair& dir, Work& work) {
   const Entry& e = *work.src;
   std::string dst_rel = dir.rel + work.dst_name;
-  bool held = wd_.delayed_paths.count(dst_rel) != 0;
   co_await remove_source_when_in_place(dir.src.get(), dir.rel + e.name, e.followed, e.st, dir.dst.get(), dst_rel,
-                                       held, work.more_lines());
+                                       dst_rel, work.more_lines());
 }
 
 Task<void> Syncer::remove_source_when_in_place(int src_dirfd, const std::string& rel, bool follow,
                                                const FileStat& listed, int dst_dirfd, const std::string& dst_rel,
-                                               bool held, std::vector<ItemLine>& lines) {
-  if (held) {
+                                               const std::string& placed_with, std::vector<ItemLine>& lines) {
+  if (wd_.delayed_paths.count(placed_with) != 0) {
     held_removals_[dst_rel] = HeldRemoval{rel, follow, listed};
     co_return;
   }
-  co_await remove_source(src_dirfd, base_name(rel), follow, listed, rel, dst_dirfd, base_name(dst_rel), lines);
+  co_await remove_source(src_dirfd, rel, follow, listed, dst_dirfd, base_name(dst_rel), lines);
 }
 
 Task<void> Syncer::remove_source_of_delayed(std::map<std::string, HeldRemoval>& removals,
@@ -61,8 +47,7 @@ Task<void> Syncer::remove_source_of_delayed(std::map<std::string, HeldRemoval>& 
   fs::Fd src_dir = co_await open_below_root(true, parent_rel(held.rel));
   if (!src_dir.valid()) co_return;
   std::vector<ItemLine> lines;
-  co_await remove_source(src_dir.get(), base_name(held.rel), held.follow, held.listed, held.rel, dst_dirfd,
-                         base_name(dst_rel), lines);
+  co_await remove_source(src_dir.get(), held.rel, held.follow, held.listed, dst_dirfd, base_name(dst_rel), lines);
   for (ItemLine& line : lines) out_.emit(line);
 }
 
@@ -71,10 +56,10 @@ bool Syncer::removes_source(Work::Sent sent) const {
   return sent == Work::Sent::kData || (sent == Work::Sent::kInPlace && opt_.remove_source_files == 1);
 }
 
-Task<void> Syncer::remove_source(int src_dirfd, const std::string& name, bool follow, const FileStat& listed,
-                                 const std::string& rel, int dst_dirfd, const std::string& dst_name,
-                                 std::vector<ItemLine>& lines) {
+Task<void> Syncer::remove_source(int src_dirfd, const std::string& rel, bool follow, const FileStat& listed,
+                                 int dst_dirfd, const std::string& dst_name, std::vector<ItemLine>& lines) {
   ++rep_.stats().sender_told;
+  std::string name = base_name(rel);
   auto gone = [&](const std::error_code& ec, const char* what) {
     if (ec == std::errc::no_such_file_or_directory) {
       lines.emplace_back("sender file already removed: " + rel);  // (rsync says so, and goes on)
@@ -88,11 +73,12 @@ Task<void> Syncer::remove_source(int src_dirfd, const std::string& name, bool fo
     co_return;
   }
   auto there = co_await fs::statx(dst_dirfd, dst_name, AT_SYMLINK_NOFOLLOW, kStatxMask);
-  if (there && same_inode(*there, FileStat(*now))) {
+  if (there && inode_key(*there) == inode_key(*now)) {
     rep_.error_line("ERROR: Skipping sender remove of destination file: " + rel, kExitPartial);
     co_return;
   }
-  if (!same_inode(*now, listed) || now->stx_size != listed.stx_size || !same_time(now->stx_mtime, listed.stx_mtime)) {
+  // (A negative window: same_mtime compares the nanoseconds too.)
+  if (inode_key(*now) != inode_key(listed) || now->stx_size != listed.stx_size || !same_mtime(*now, listed, -1)) {
     rep_.error_line("ERROR: Skipping sender remove for changed file: " + rel, kExitPartial);
     co_return;
   }

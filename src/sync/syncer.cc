@@ -1098,7 +1098,7 @@ void Syncer::print_work(Work& work) {
   }
 }
 
-Task<void> Syncer::transfer_nondir(DirPair& dir, Work& work) {
+Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
   if (interrupted()) co_return;
   Entry& e = *work.src;
   if (e.not_copied) co_return;  // a kind this run does not copy: only its note is printed
@@ -1142,6 +1142,7 @@ Task<void> Syncer::transfer_nondir(DirPair& dir, Work& work) {
   }
   // -vv: the backup of what was there is said after the item's line, as rsync's receiver does.
   if (ItemLine kept = take_backup_note(rel); !kept.empty()) work.more_lines().push_back(std::move(kept));
+  if (removes_source(work.sent)) co_await remove_source_of(dir, work);  // --remove-source-files
 }
 
 void Syncer::count_in_totals(const Entry& e) {

@@ -289,18 +289,18 @@ class Syncer {
   void sort_dirs(std::vector<Entry*>& dirs, bool root) const;
   // A non-directory, then (--remove-source-files) its source removed once it is in place.
   Task<void> sync_nondir(DirPair& dir, Work& work);
-  Task<void> transfer_nondir(DirPair& dir, Work& work);
   // --remove-source-files (remove_source.cc): whether an item so sent goes from the source, and
-  // removing it: `name` in `src_dirfd`, read through a link if `follow`, as it was listed
-  // (`listed`), now in the destination as `dst_name` in `dst_dirfd`. Its lines (-vv) go to `lines`.
+  // removing it: `rel` (below the transfer root; its directory is `src_dirfd`), read through a
+  // link if `follow`, as it was listed (`listed`), now in the destination as `dst_name` in
+  // `dst_dirfd`. Its lines (-vv) go to `lines`.
   bool removes_source(Work::Sent sent) const;
-  Task<void> remove_source(int src_dirfd, const std::string& name, bool follow, const FileStat& listed,
-                           const std::string& rel, int dst_dirfd, const std::string& dst_name,
-                           std::vector<ItemLine>& lines);
-  // remove_source() now, or, when --delay-updates holds the destination item back (`held`:
-  // `dst_rel` or the leader it is linked to), once finish_delayed() has put it in place.
+  Task<void> remove_source_of(DirPair& dir, Work& work);  // sync_nondir's item
+  Task<void> remove_source(int src_dirfd, const std::string& rel, bool follow, const FileStat& listed,
+                           int dst_dirfd, const std::string& dst_name, std::vector<ItemLine>& lines);
+  // remove_source() now, or, when --delay-updates holds back `placed_with` (`dst_rel` itself,
+  // or the -H leader it is linked to), once finish_delayed() has put it in place.
   Task<void> remove_source_when_in_place(int src_dirfd, const std::string& rel, bool follow, const FileStat& listed,
-                                         int dst_dirfd, const std::string& dst_rel, bool held,
+                                         int dst_dirfd, const std::string& dst_rel, const std::string& placed_with,
                                          std::vector<ItemLine>& lines);
   struct HeldRemoval {
     std::string rel;  // the source item, below the transfer root
