@@ -1,9 +1,8 @@
 // Turning SRC... DEST into transfer roots, with rsync's rules for local copies:
 //  - "dir/" (trailing slash, or "." / "dir/.") copies the directory's contents into DEST;
 //  - "dir" copies the directory itself, as DEST/dir;
-//  - a single non-directory source whose DEST is not an existing directory (and does not end
-//    in '/') is copied to the name DEST;
-//  - DEST is created if missing (its parent must exist unless --mkpath).
+//  - DEST is a directory the items go into, or, when it is not an existing directory and the
+//    transfer sends just one item, that item's name (Syncer::settle_dest(), dest.cc).
 // Pure string logic plus a few stat calls made by the caller; see plan_roots().
 #pragma once
 

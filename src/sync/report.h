@@ -81,6 +81,11 @@ class Reporter {
   void warning(const std::string& message);
   // A message on stderr exactly as given (escaped), raising the exit code to `code`.
   void error_line(const std::string& message, int code);
+  // The same, and the run stops (fatal(), in rsync's own words).
+  void fatal_line(const std::string& message, int code) {
+    error_line(message, code);
+    stopped_ = true;
+  }
   void raise(int code);
 
   int exit_code() const { return exit_code_; }

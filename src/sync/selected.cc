@@ -122,7 +122,8 @@ Task<void> Syncer::sync_selection() {
   const Selection& sel = *selection_;
   const std::string& dest = opt_.destination;
   if (sel.size() == 0 && !sel.root_listed()) {
-    // An empty list: rsync still makes DEST.
+    // An empty list: DEST is still made when it names a directory ("DEST/", or one that is
+    // there); otherwise settle_dest() has left nothing to send.
     auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
     if (!deletion_pass_ && !(dest_st && S_ISDIR(dest_st->stx_mode))) co_await create_dest_dir(dest, dest_st.ok());
     if (!deletion_pass_) out_.transfer_started();

@@ -72,6 +72,7 @@ void Selection::finish() {
     if (!merged.empty() && merged.back().path == n.path) {
       SelectedName& kept = merged.back();
       kept.contents = kept.contents || n.contents;
+      kept.repeated = true;
       size_t at = merged.size() - 1;
       bool known = n.base == kept.base;
       for (size_t i = merged_.size(); !known && i > 0 && merged_[i - 1].first == at; --i) {
@@ -132,6 +133,7 @@ std::vector<SelChild> Selection::children(const SelView& view) {
       c.named = true;
       c.contents = n->contents;
       c.base = n->base;
+      c.repeated = n->repeated;
     } else {
       c.has_below = true;
     }

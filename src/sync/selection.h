@@ -27,6 +27,7 @@ struct SelectedName {
   std::string path;       // kept path below the transfer root, cleaned ("a/b/c"; "" = the root)
   uint32_t base = 0;      // index into Selection::bases(): the directory `path` is relative to
   bool contents = false;  // named as "dir/": its entries are sent too, even without -r
+  bool repeated = false;  // named more than once (finish() keeps one): rsync counts each
 };
 
 // Compares paths component by component: "a" < "a/x" < "a.b" (plain byte order would put
@@ -52,6 +53,7 @@ struct SelChild {
   bool contents = false;    // named as "child/"
   uint32_t base = 0;        // named: its base; implied: the base of the first name below it
   bool has_below = false;   // names below it
+  bool repeated = false;    // named: more than once (SelectedName::repeated)
 };
 
 class Selection {

@@ -232,6 +232,9 @@ Task<void> Syncer::run() {
   // (selected.cc), as rsync sends them.
   bool selected = opt_.relative || opt_.files_from || opt_.sources.size() > 1;
   if (selected && !co_await load_selection()) co_return;
+  std::optional<SourceArg> single;  // without a list: the one source (none: nothing is sent)
+  if (!selected) single = parse_source(opt_.sources.front());
+  if (!co_await settle_dest(selected, single)) co_return;
   // --delete-before: whether the whole source can be read, before anything is deleted.
   bool check_source = opt_.delete_timing == DeleteTiming::kBefore && !opt_.ignore_errors;
   if (opt_.hard_links || out_.needs_file_list() || check_source) {
@@ -239,8 +242,8 @@ Task<void> Syncer::run() {
     // decides which member to copy.
     if (selected) {
       co_await scan_selection();
-    } else {
-      co_await scan_source(parse_source(opt_.sources.front()));
+    } else if (single) {
+      co_await scan_source(*single);
     }
   }
   out_.begin(false);
@@ -255,11 +258,17 @@ Task<void> Syncer::run() {
     if (pass == 0 && timing != DeleteTiming::kBefore) continue;
     if (pass == 0 && source_unreadable_) io_error_ = true;  // (scan_error: no deletion at all)
     if (pass == 2 && timing != DeleteTiming::kAfter && timing != DeleteTiming::kDelay) continue;
+    if (rep_.stopped() || interrupted()) continue;
     if (selected) {
-      if (!rep_.stopped() && !interrupted()) co_await sync_selection();
+      co_await sync_selection();
       continue;
     }
-    if (!rep_.stopped() && !interrupted()) co_await sync_source(parse_source(opt_.sources.front()));
+    if (pass == 1) {
+      // A list that came down to one item (settle_dest()): what the rest did not send first.
+      for (const SourceArg& s : unsent_sources_) co_await report_unsent(s);
+      if (!single) out_.transfer_started();
+    }
+    if (single) co_await sync_source(*single);
   }
   deletion_pass_ = false;
   if (skipped_deletes_ > 0) {
@@ -328,12 +337,9 @@ Task<bool> Syncer::open_root_pair(DirPair& root, int src_at, const std::string& 
 }
 
 Task<void> Syncer::sync_source(const SourceArg& source) {
+  if (deletion_pass_ && dest_names_item_) co_return;  // (DEST was not there: nothing to delete)
   // The named item itself: followed with a trailing slash, and as -L/-k say (rsync's link_stat).
-  int follow = source.contents || opt_.copy_links ? 0 : AT_SYMLINK_NOFOLLOW;
-  if (follow != 0 && opt_.copy_dirlinks) {
-    auto target = co_await fs::statx(AT_FDCWD, source.path, 0, STATX_TYPE);
-    if (target && S_ISDIR(target->stx_mode)) follow = 0;
-  }
+  int follow = co_await source_stat_flags(source);
   auto st = co_await fs::statx(AT_FDCWD, source.path, follow, kStatxMask);
   if (!st) {
     if (!deletion_pass_) rep_.file_error("link_stat", source.path, st.error());
@@ -356,8 +362,7 @@ Task<void> Syncer::sync_source(const SourceArg& source) {
   if (deletion_pass_ && (!is_dir || !dest_is_dir)) co_return;  // nothing there to delete from
 
   if (is_dir && !opt_.recursive && !opt_.dirs) {
-    // (rsync names "src/" by what it sends, its contents: ".")
-    if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("skipping directory " + (source.contents ? "." : source.name));
+    say_skipped_source(source);
     // rsync goes on with what is left, nothing: a DEST that names a directory (DEST/) is made
     // all the same, and -vv says how it would have sent data.
     if (deletion_pass_) co_return;
@@ -387,9 +392,9 @@ Task<void> Syncer::sync_source(const SourceArg& source) {
     co_return;
   }
 
-  // A named item: it goes into dest (a directory), or becomes dest (one non-directory source).
+  // A named item: it goes into dest (a directory), or becomes dest (settle_dest()).
   std::string dst_dir = dest, dst_name = source.name;
-  bool into_dir = dest_is_dir || is_dir || (!dest.empty() && dest.back() == '/');
+  bool into_dir = !dest_names_item_;
   if (!into_dir) {
     dst_dir = dirname_of(dest);
     dst_name = basename_of(dest);
@@ -435,17 +440,24 @@ Task<std::optional<bool>> Syncer::create_dest_dir(const std::string& dest, bool 
     rep_.fatal("destination \"" + dest + "\" exists and is not a directory", kExitFileSelect);
     co_return std::nullopt;
   }
-  if (opt_.mkpath) {
+  // "SRC/" sending only itself (settle_dest()): DEST is that directory, made as the item, with
+  // no note; --mkpath makes only the directories above it, as rsync does.
+  bool as_item = dest_names_item_;
+  if (opt_.mkpath && !as_item) {
     if (!co_await make_path(dest)) co_return std::nullopt;
     if (!opt_.dry_run) co_return false;
-  } else if (!opt_.dry_run) {
-    auto made = co_await fs::mkdirat(AT_FDCWD, without_trailing_slash(dest), 0755);
-    if (!made) {
-      rep_.fatal("mkdir \"" + dest + "\" failed: " + made.error().message(), kExitFileIo);
-      co_return std::nullopt;
+  } else {
+    std::string above = dirname_of(dest);
+    if (opt_.mkpath && above != "." && !co_await make_path(above)) co_return std::nullopt;
+    if (!opt_.dry_run) {
+      auto made = co_await fs::mkdirat(AT_FDCWD, without_trailing_slash(dest), 0755);
+      if (!made) {
+        rep_.fatal("mkdir \"" + dest + "\" failed: " + made.error().message(), kExitFileIo);
+        co_return std::nullopt;
+      }
     }
   }
-  if (out_.names_created_dest()) rep_.line("created directory " + without_trailing_slash(dest));
+  if (!as_item && out_.names_created_dest()) rep_.line("created directory " + without_trailing_slash(dest));
   co_return true;
 }
 
@@ -507,6 +519,15 @@ Task<void> Syncer::sync_top_entry(int src_parent, Entry entry, const std::string
     bool skip = hidden_by_sender(entry.name, entry.is_dir());
     if (skip) {
       sender_->pop_dir();
+      co_return;
+    }
+  }
+  // -m prunes the named directory too when nothing would end up in it, as rsync does.
+  if (opt_.prune_empty_dirs && entry.is_dir() && opt_.recursive && !counts_as_content(entry, "")) {
+    std::string below = entry.name + "/";
+    bool content = co_await has_content(dir.src.get(), entry, below, std::nullopt, 0, std::vector<uint32_t>());
+    if (!content) {
+      if (filtering_) sender_->pop_dir();
       co_return;
     }
   }
@@ -945,7 +966,7 @@ Task<bool> Syncer::list_and_prune_dest(DirPair& dir, const std::vector<Entry>& e
 
 Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   Entry& e = *work.src;
-  std::string rel = parent.rel + work.dst_name + "/";
+  std::string rel = parent.rel + e.name + "/";  // (DEST may name it: settle_dest())
   // With a list: what it says about this directory (none: walk it whole with -r, as usual).
   bool in_list = parent.sel && !parent.sel->full;
   std::optional<SelView> child_sel;
@@ -993,7 +1014,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   // replaced, as rsync does: something exists under the name).
   ItemLine skip_note;
   bool in_the_way = work.dst_present && !exists_as_dir && dst_type != DT_UNKNOWN;
-  bool skipped = !exists_as_dir && skipped_for_existence(in_the_way, without_trailing_slash(rel), true, skip_note);
+  bool skipped = !exists_as_dir && skipped_for_existence(in_the_way, parent.rel + work.dst_name, true, skip_note);
   if (!skipped && in_the_way && !co_await remove_in_the_way(parent, work, false)) co_return;
   if (skipped) {
     out_.emit(skip_note);
@@ -1018,8 +1039,9 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   std::error_code not_entered;  // made and itemized, like rsync, but not entered
   if (e.followed) not_entered = enter_followed(e, child.links);
   // A directory that is not walked (-d, a list without -r, a mount point under -x) is not
-  // opened either: rsync does not read it, so one it could not read is no error there.
-  bool walked = enters && !mount_point;
+  // opened either: rsync does not read it, so one it could not read is no error there. Nor is
+  // one that DEST names (settle_dest()): nothing below it is sent.
+  bool walked = enters && !mount_point && !dest_names_item_;
   bool unreadable = false;
   if (!not_entered && walked) {
     int nofollow = e.followed || e.implied ? 0 : O_NOFOLLOW;  // implied directories: followed, as rsync does
@@ -1123,7 +1145,7 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
       work.dst_present = false;
     }
   }
-  if (dst != nullptr && skipped_for_existence(true, rel, false, work.line)) {  // whatever its type
+  if (dst != nullptr && skipped_for_existence(true, dir.rel + work.dst_name, false, work.line)) {  // whatever its type
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }

@@ -174,6 +174,28 @@ class Syncer {
     }
   };
 
+  // What DEST is (dest.cc): a directory the items go into, or the name of the one item sent.
+  // `selected`/`single`: the run's list, or its one source; a list that comes to one item (or
+  // none) is turned into that source. False, with the run stopped, when DEST cannot be that.
+  Task<bool> settle_dest(bool& selected, std::optional<SourceArg>& single);
+  // What a source puts in rsync's file list, as far as DEST's role depends on it.
+  struct SourceItems {
+    int count = 0;          // 0, 1, or 2 for "two or more"
+    std::error_code failed; // it could not be looked at
+    bool is_dir = false;
+  };
+  // `entries_too`: a list's "dir/", whose entries are sent with it.
+  Task<SourceItems> items_of(const SourceArg& source, bool entries_too = false);
+  Task<bool> lists_an_entry(const std::string& path, const std::string& rel, std::optional<FilterList>& filters);
+  Task<int> items_in_selection(std::optional<SourceArg>& one, std::vector<SourceArg>& others);
+  Task<int> source_stat_flags(const SourceArg& source);
+  Task<void> report_unsent(const SourceArg& source);
+  void say_skipped_source(const SourceArg& source);
+  // DEST is not a directory for the items but the name of the one item sent (or of nothing).
+  bool dest_names_item_ = false;
+  // The sources of a list that send nothing when DEST names the one item: reported as the
+  // transfer starts, before that item.
+  std::vector<SourceArg> unsent_sources_;
   // One source without a list (several are a list: selected.cc).
   Task<void> sync_source(const SourceArg& source);
   // The root pair of a transfer into DEST (a directory, `created` by this run): `src_path`
@@ -475,7 +497,8 @@ class Syncer {
   ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
                     const FileStat& st, const Entry* entry = nullptr, uint32_t base = 0);
   // --existing, --ignore-existing: whether the item at `rel` is left alone for being missing
-  // from (or present in) the destination; `line` then says so, at --info=skip (-vv).
+  // from (or present in) the destination; `line` then says so, at --info=skip (-vv). `rel` is
+  // its destination path, as rsync names it there (DEST itself, when DEST names the item).
   bool skipped_for_existence(bool exists, const std::string& rel, bool is_dir, ItemLine& line) const;
   bool skip_by_size(const Entry& e) const;
   void adjust_source(FileStat& st) const;
