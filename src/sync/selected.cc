@@ -131,12 +131,22 @@ Task<void> Syncer::sync_selection() {
   }
   SelView view = sel.root_view(opt_.recursive);
   if (!base_fds_[view.base].valid()) co_return;  // reported when it was opened
+  // Several sources: rsync's sender notes the directories it skips in the order of the
+  // arguments, before anything is sent; the walk meets them in name order (and says each once).
+  if (!deletion_pass_ && !opt_.relative && !opt_.files_from) {
+    for (const std::string& arg : opt_.sources) {
+      SourceArg s = parse_source(arg);
+      auto st = co_await fs::statx(AT_FDCWD, s.path, co_await source_stat_flags(s), STATX_TYPE);
+      if (st && S_ISDIR(st->stx_mode) && !opt_.recursive && !opt_.dirs) say_skipped_dir(s.contents ? "." : s.name);
+    }
+  }
+
   // "-R base/./" names the base directory itself: without -r or -d (--files-from implies -d)
   // rsync skips it, as any directory named without them, and sends only the other names.
   bool skip_root = sel.root_named() && !opt_.recursive && !opt_.dirs;
   if (skip_root) {
     view.full = false;
-    if (!deletion_pass_ && (opt_.verbose > 0 || opt_.itemize > 0)) rep_.line("skipping directory .");
+    say_skipped_dir(".");
   }
   if (filtering_) {
     sender_.emplace(filters_);
@@ -154,7 +164,6 @@ Task<void> Syncer::sync_selection() {
     created = *made;
   }
   if (!deletion_pass_) out_.transfer_started();
-
   DirPair root;
   root.sel = view;
   root.base = view.base;

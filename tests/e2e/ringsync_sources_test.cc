@@ -90,7 +90,9 @@ INSTANTIATE_TEST_SUITE_P(
                       SourcesCase{"-ai --exclude=file --exclude=/hl", "src/ other/"},
                       SourcesCase{"-ai --delete -m --exclude=*leaf", "src/sub other/sub"},
                       SourcesCase{"-ai -m", "src/ other/"}, SourcesCase{"-aiH -m --delete", "src/ other/"},
-                      SourcesCase{"-dpti", "other/ src/sub src/small"}),
+                      SourcesCase{"-dpti", "other/ src/sub src/small"},
+                      // Directories skipped without -r or -d: noted in the order of the arguments.
+                      SourcesCase{"-lpti", "src/sub src/ other/hl src/small"}),
     [](const auto& param_info) {
       return param_test_name(std::string(param_info.param.options) + "_" + param_info.param.sources, param_info.index);
     });
