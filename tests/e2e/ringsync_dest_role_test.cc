@@ -35,20 +35,18 @@ class RingsyncDestRole : public ::testing::TestWithParam<DestCase> {
     for (const char* d : {"dir", "empty", "full/sub", "onlyempty/sub", "d1", "rf"}) {
       std::filesystem::create_directories(src + "/" + d);
     }
-    write_file(src + "/file", "the file\n");
-    write_file(src + "/b", "b\n");
-    write_file(src + "/full/x", "x\n");
-    write_file(src + "/d1/y", "y\n");
-    write_file(src + "/rf/.rsync-filter", "- y\n");
-    write_file(src + "/rf/y", "y\n");
+    // Files below the base: the tree's, then the --files-from lists.
+    const std::pair<const char*, const char*> files[] = {
+        {"src/file", "the file\n"},  {"src/b", "b\n"},
+        {"src/full/x", "x\n"},       {"src/d1/y", "y\n"},
+        {"src/rf/.rsync-filter", "- y\n"}, {"src/rf/y", "y\n"},
+        {"list-one", "file\n"},      {"list-dir", "full\n"},
+        {"list-none", ""},           {"list-missing-and-one", "missing\nfile\n"},
+        {"list-twice", "file\nfile\n"}, {"list-nested", "full/x\n"},
+    };
+    for (const auto& [path, text] : files) write_file(base_ + "/" + path, text);
     ASSERT_EQ(::symlink("file", (src + "/link").c_str()), 0);
     ::chmod((src + "/empty").c_str(), 0750);
-    write_file(base_ + "/list-one", "file\n");
-    write_file(base_ + "/list-dir", "full\n");
-    write_file(base_ + "/list-none", "");
-    write_file(base_ + "/list-missing-and-one", "missing\nfile\n");
-    write_file(base_ + "/list-twice", "file\nfile\n");
-    write_file(base_ + "/list-nested", "full/x\n");
     pin_recent_times(base_, 0, 1700000000);
   }
 
