@@ -7,7 +7,7 @@
 //      non-directory is replaced by a file, and refused for a directory);
 //    - none: nothing is made at all.
 // rsync counts what its sender lists: each source that exists and is not excluded (a directory
-// only with -r or -d, or named "dir/"), the same name given twice as two, and what a directory
+// only with -r or -d), the same name given twice as two, and what a directory
 // sent whole holds after the filters, however it is pruned later (-m). So "rsync -a src/empty
 // dst" makes dst the empty directory, while with one file in src/empty it makes dst/empty.
 // A list (-R, --files-from) that names nested paths always has two or more: the item and its
@@ -34,10 +34,7 @@ Task<int> Syncer::source_stat_flags(const SourceArg& source) {
 Task<Syncer::SourceItems> Syncer::items_of(const SourceArg& source, bool entries_too) {
   SourceItems items;
   auto st = co_await fs::statx(AT_FDCWD, source.path, co_await source_stat_flags(source), STATX_TYPE);
-  if (!st) {
-    items.failed = st.error();
-    co_return items;
-  }
+  if (!st) co_return items;  // (the transfer reports it)
   items.is_dir = S_ISDIR(st->stx_mode);
   std::optional<FilterList> filters = side_filters(source);
   if (filters && !source.contents) {

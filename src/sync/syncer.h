@@ -180,8 +180,7 @@ class Syncer {
   Task<bool> settle_dest(bool& selected, std::optional<SourceArg>& single);
   // What a source puts in rsync's file list, as far as DEST's role depends on it.
   struct SourceItems {
-    int count = 0;          // 0, 1, or 2 for "two or more"
-    std::error_code failed; // it could not be looked at
+    int count = 0;  // 0, 1, or 2 for "two or more"
     bool is_dir = false;
   };
   // `entries_too`: a list's "dir/", whose entries are sent with it.
