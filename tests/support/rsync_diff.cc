@@ -114,7 +114,10 @@ SnapshotOptions compare_options_for(const std::vector<std::string>& options, boo
   cmp.modes = has_option(options, "a") || has_option(options, "p");
   cmp.xattrs = has_option(options, "X");
   cmp.acls = has_option(options, "A");
-  cmp.dir_times = dir_times && cmp.times && !has_option(options, "O");
+  // (-b without --backup-dir implies -O in rsync, and in ringsync.)
+  bool backups_beside = (has_option(options, "b") || has_option(options, "--backup")) &&
+                        !has_option(options, "--backup-dir");
+  cmp.dir_times = dir_times && cmp.times && !has_option(options, "O") && !backups_beside;
   cmp.nlink = has_option(options, "H");
   return cmp;
 }

@@ -56,7 +56,8 @@ namespace ringkit::testing {
 bool has_option(const std::vector<std::string>& options, const std::string& flag);
 
 // What two copies made with `options` must agree on: times with -t (-a), owners with -o,
-// xattrs with -X, ACLs with -A, directory times unless -O (or `dir_times` is false).
+// xattrs with -X, ACLs with -A, directory times unless -O (or -b without --backup-dir, which
+// implies it; or `dir_times` is false).
 SnapshotOptions compare_options_for(const std::vector<std::string>& options, bool dir_times = true);
 
 // The source most differential suites copy: the hostile tree at `root` with its hard-link
