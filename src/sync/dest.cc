@@ -79,37 +79,54 @@ Task<bool> Syncer::lists_an_entry(const std::string& path, const std::string& re
   }
 }
 
-// A list's names, counted up to two; `one` is the item when there is exactly one, and `others`
-// gets the names that turned out missing (reported if DEST then names the one item).
-Task<int> Syncer::items_in_selection(std::optional<SourceArg>& one, std::vector<SourceArg>& others) {
-  const Selection& sel = *selection_;
-  if (sel.root_listed()) co_return 2;
-  SelView root = sel.root_view(opt_.recursive);
+// The items counted so far, up to two; the one item while there is just one; the sources that
+// send nothing (reported if DEST then names the one item).
+struct Syncer::DestTally {
   int count = 0;
+  std::optional<SourceArg> one;
+  bool one_is_dir = false;
+  std::vector<SourceArg> others;
+
+  // Counts `source`, which sends `items` (twice over when `repeated`). True once there are two.
+  bool add(SourceArg source, const SourceItems& items, bool repeated = false) {
+    if (items.count == 0) {
+      others.push_back(std::move(source));
+      return false;
+    }
+    count += repeated ? 2 : items.count;
+    one = std::move(source);
+    one_is_dir = items.is_dir;
+    return count >= 2;
+  }
+};
+
+// A list's names (-R, --files-from).
+Task<void> Syncer::count_selection(DestTally& tally) {
+  const Selection& sel = *selection_;
+  if (sel.root_listed()) {
+    tally.count = 2;
+    co_return;
+  }
+  SelView root = sel.root_view(opt_.recursive);
   for (const SelChild& c : Selection::children(root)) {
-    const std::string& base = sel.bases()[c.base];
-    std::string name(c.name);
     if (c.has_below) {
       // An implied directory: sent when an item below it is, which makes two.
       for (const SelectedName& n : Selection::names_below(root, c.name)) {
         SourceArg below{under_dir(sel.bases()[n.base], n.path), false, n.path};
         auto st = co_await fs::statx(AT_FDCWD, below.path, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
-        if (st) co_return 2;
-        others.push_back(std::move(below));
+        if (st) {
+          tally.count = 2;
+          co_return;
+        }
+        tally.others.push_back(std::move(below));
       }
       if (!c.named) continue;
     }
-    SourceArg s{under_dir(base, name), false, name};
+    std::string name(c.name);
+    SourceArg s{under_dir(sel.bases()[c.base], name), false, name};
     SourceItems items = co_await items_of(s, c.contents);
-    if (items.count == 0) {
-      others.push_back(std::move(s));
-      continue;
-    }
-    count += c.repeated ? 2 : items.count;
-    if (count >= 2) co_return 2;
-    one = std::move(s);
+    if (tally.add(std::move(s), items, c.repeated)) co_return;
   }
-  co_return count;
 }
 
 Task<bool> Syncer::settle_dest(bool& selected, std::optional<SourceArg>& single) {
@@ -118,47 +135,35 @@ Task<bool> Syncer::settle_dest(bool& selected, std::optional<SourceArg>& single)
   auto dest_st = co_await fs::statx(AT_FDCWD, dest, 0, STATX_TYPE);
   if (dest_st && S_ISDIR(dest_st->stx_mode)) co_return true;
   if (!dest_st && dest_st.error() != std::errc::no_such_file_or_directory) co_return true;  // (reported as it is used)
-  int count = 0;
-  bool one_is_dir = false;
-  std::optional<SourceArg> one;
-  std::vector<SourceArg> others;
+  DestTally tally;
   if (!selected) {
     SourceItems items = co_await items_of(*single);
-    count = items.count;
-    one_is_dir = items.is_dir;
+    tally.add(*single, items);
   } else if (!opt_.relative) {
     for (const std::string& arg : opt_.sources) {
       SourceArg s = parse_source(arg);
       SourceItems items = co_await items_of(s);
-      if (items.count == 0) {
-        others.push_back(std::move(s));
-        continue;
-      }
-      count += items.count;
-      one_is_dir = items.is_dir;
-      if (count >= 2) break;
-      one = std::move(s);
+      if (tally.add(std::move(s), items)) break;
     }
   } else {
-    count = co_await items_in_selection(one, others);
-    if (one) one_is_dir = (co_await items_of(*one)).is_dir;
+    co_await count_selection(tally);
   }
-  if (dest_st && count >= 2) {
+  if (dest_st && tally.count >= 2) {
     rep_.fatal_line("ERROR: destination must be a directory when copying more than 1 file", kExitFileSelect);
     co_return false;
   }
-  if (dest_st && count == 1 && one_is_dir) {
+  if (dest_st && tally.count == 1 && tally.one_is_dir) {
     rep_.fatal_line("ERROR: cannot overwrite non-directory with a directory", kExitFileSelect);
     co_return false;
   }
-  if (count >= 2) co_return true;
+  if (tally.count >= 2) co_return true;
   dest_names_item_ = true;
   if (selected) {
     // The one item (if any) goes as a single source would; the rest is reported as the
     // transfer would have.
     selected = false;
-    single = std::move(one);
-    unsent_sources_ = std::move(others);
+    single = std::move(tally.one);
+    unsent_sources_ = std::move(tally.others);
   }
   co_return true;
 }

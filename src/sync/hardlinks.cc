@@ -201,7 +201,7 @@ Task<void> Syncer::sync_linked(DirPair& dir, Work& work, HardLinkGroup& group) {
         exists = true;
       }
     }
-    bool skipped = skipped_for_existence(exists, dir.rel + work.dst_name, false, work.line);
+    bool skipped = skipped_for_existence(exists, dir, work, false, work.line);
     if (!skipped && exists && S_ISDIR(dst_st.stx_mode)) {
       // A directory in the way goes first (with --delete or --force, or when empty), as rsync's
       // delete_item does; the line still compares the source with what was there.

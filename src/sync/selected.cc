@@ -133,11 +133,11 @@ Task<void> Syncer::sync_selection() {
   if (!base_fds_[view.base].valid()) co_return;  // reported when it was opened
   // Several sources: rsync's sender notes the directories it skips in the order of the
   // arguments, before anything is sent; the walk meets them in name order (and says each once).
-  if (!deletion_pass_ && !opt_.relative && !opt_.files_from) {
+  if (!deletion_pass_ && !opt_.relative && !opt_.files_from && !opt_.recursive && !opt_.dirs) {
     for (const std::string& arg : opt_.sources) {
       SourceArg s = parse_source(arg);
       auto st = co_await fs::statx(AT_FDCWD, s.path, co_await source_stat_flags(s), STATX_TYPE);
-      if (st && S_ISDIR(st->stx_mode) && !opt_.recursive && !opt_.dirs) say_skipped_dir(s.contents ? "." : s.name);
+      if (st && S_ISDIR(st->stx_mode)) say_skipped_dir(s.contents ? "." : s.name);
     }
   }
 

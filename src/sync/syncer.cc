@@ -298,16 +298,13 @@ void Syncer::print(const ItemChange& change, const std::string& path, const File
   out_.emit(line);
 }
 
-bool Syncer::skipped_for_existence(bool exists, const std::string& rel, bool is_dir, ItemLine& line) const {
-  if (exists && opt_.ignore_existing) {
-    line = out_.skipped(rel + " exists");
-    return true;
-  }
-  if (!exists && opt_.existing) {
-    line = out_.skipped(std::string("not creating new ") + (is_dir ? "directory" : "file") + " \"" + rel + "\"");
-    return true;
-  }
-  return false;
+bool Syncer::skipped_for_existence(bool exists, const DirPair& dir, const Work& work, bool is_dir,
+                                   ItemLine& line) const {
+  if (!(exists ? opt_.ignore_existing : opt_.existing)) return false;
+  std::string rel = dir.rel + work.dst_name;
+  line = exists ? out_.skipped(rel + " exists")
+                : out_.skipped(std::string("not creating new ") + (is_dir ? "directory" : "file") + " \"" + rel + "\"");
+  return true;
 }
 
 bool Syncer::skip_by_size(const Entry& e) const {
@@ -1014,7 +1011,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   // replaced, as rsync does: something exists under the name).
   ItemLine skip_note;
   bool in_the_way = work.dst_present && !exists_as_dir && dst_type != DT_UNKNOWN;
-  bool skipped = !exists_as_dir && skipped_for_existence(in_the_way, parent.rel + work.dst_name, true, skip_note);
+  bool skipped = !exists_as_dir && skipped_for_existence(in_the_way, parent, work, true, skip_note);
   if (!skipped && in_the_way && !co_await remove_in_the_way(parent, work, false)) co_return;
   if (skipped) {
     out_.emit(skip_note);
@@ -1145,7 +1142,7 @@ Task<void> Syncer::sync_nondir(DirPair& dir, Work& work) {
       work.dst_present = false;
     }
   }
-  if (dst != nullptr && skipped_for_existence(true, dir.rel + work.dst_name, false, work.line)) {  // whatever its type
+  if (dst != nullptr && skipped_for_existence(true, dir, work, false, work.line)) {  // whatever its type
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }

@@ -186,7 +186,8 @@ class Syncer {
   // `entries_too`: a list's "dir/", whose entries are sent with it.
   Task<SourceItems> items_of(const SourceArg& source, bool entries_too = false);
   Task<bool> lists_an_entry(const std::string& path, const std::string& rel, std::optional<FilterList>& filters);
-  Task<int> items_in_selection(std::optional<SourceArg>& one, std::vector<SourceArg>& others);
+  struct DestTally;
+  Task<void> count_selection(DestTally& tally);
   Task<int> source_stat_flags(const SourceArg& source);
   Task<void> report_unsent(const SourceArg& source);
   void say_skipped_source(const SourceArg& source);
@@ -495,10 +496,10 @@ class Syncer {
   void print(const ItemChange& change, const std::string& path, const FileStat& st, uint32_t base = 0);
   ItemLine line_for(const ItemChange& change, const std::string& path, const std::string& target,
                     const FileStat& st, const Entry* entry = nullptr, uint32_t base = 0);
-  // --existing, --ignore-existing: whether the item at `rel` is left alone for being missing
-  // from (or present in) the destination; `line` then says so, at --info=skip (-vv). `rel` is
-  // its destination path, as rsync names it there (DEST itself, when DEST names the item).
-  bool skipped_for_existence(bool exists, const std::string& rel, bool is_dir, ItemLine& line) const;
+  // --existing, --ignore-existing: whether `work`'s item (in `dir`) is left alone for being
+  // missing from (or present in) the destination; `line` then says so, at --info=skip (-vv),
+  // naming it by its destination path as rsync does (DEST itself, when DEST names the item).
+  bool skipped_for_existence(bool exists, const DirPair& dir, const Work& work, bool is_dir, ItemLine& line) const;
   bool skip_by_size(const Entry& e) const;
   void adjust_source(FileStat& st) const;
   void setup_chown();

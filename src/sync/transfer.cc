@@ -43,7 +43,7 @@ Task<void> Syncer::sync_regular(DirPair& dir, Work& work, const struct statx* ds
   Entry& e = *work.src;
   std::string rel = dir.rel + work.src->name;  // rsync names the source item
   bool exists = dst != nullptr;
-  if (skipped_for_existence(exists || work.dst_replaced, dir.rel + work.dst_name, false, work.line)) {
+  if (skipped_for_existence(exists || work.dst_replaced, dir, work, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
@@ -327,7 +327,7 @@ Task<void> Syncer::sync_symlink(DirPair& dir, Work& work, const struct statx* ds
     co_return;
   }
   bool exists = dst != nullptr;
-  if (skipped_for_existence(exists || work.dst_replaced, dir.rel + work.dst_name, false, work.line)) {
+  if (skipped_for_existence(exists || work.dst_replaced, dir, work, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
@@ -383,7 +383,7 @@ Task<void> Syncer::sync_special(DirPair& dir, Work& work, const struct statx* ds
   bool device = S_ISCHR(e.st.stx_mode) || S_ISBLK(e.st.stx_mode);
   auto type = device ? ItemChange::Type::kDevice : ItemChange::Type::kSpecial;
   bool exists = dst != nullptr;
-  if (skipped_for_existence(exists || work.dst_replaced, dir.rel + work.dst_name, false, work.line)) {
+  if (skipped_for_existence(exists || work.dst_replaced, dir, work, false, work.line)) {
     work.outcome = Work::Outcome::kSkipped;
     co_return;
   }
