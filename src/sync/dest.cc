@@ -176,12 +176,7 @@ Task<void> Syncer::report_unsent(const SourceArg& source) {
     rep_.file_error("link_stat", source.path, st.error());
     co_return;
   }
-  if (S_ISDIR(st->stx_mode) && !opt_.recursive && !opt_.dirs) say_skipped_source(source);
-}
-
-void Syncer::say_skipped_source(const SourceArg& source) {
-  // (rsync names "src/" by what it sends, its contents: ".")
-  if (opt_.verbose > 0 || opt_.itemize > 0) rep_.line("skipping directory " + (source.contents ? "." : source.name));
+  if (S_ISDIR(st->stx_mode) && !opt_.recursive && !opt_.dirs) say_skipped_dir(source.contents ? "." : source.name);
 }
 
 }  // namespace ringkit::sync

@@ -27,10 +27,10 @@ bool Syncer::counts_as_content(const Entry& e, const std::string& rel) const {
   return !e.implied && copies_kind(e);  // a directory that is itself an item
 }
 
-// rsync's sender's note for a directory named without -r or -d. Said once: the look-ahead may
-// meet it before the walk does, or instead of it.
+// rsync's sender's note for a directory named without -r or -d: printed unless -q (no --info
+// flag silences it). Said once: the look-ahead may meet it before the walk does, or instead of it.
 void Syncer::say_skipped_dir(const std::string& path) {
-  if (!out_.says_skipped_nonregular() || deletion_pass_) return;
+  if (opt_.quiet || deletion_pass_) return;
   if (said_skipped_.insert(path).second) rep_.line("skipping directory " + path);
 }
 

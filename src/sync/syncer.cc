@@ -359,7 +359,7 @@ Task<void> Syncer::sync_source(const SourceArg& source) {
   if (deletion_pass_ && (!is_dir || !dest_is_dir)) co_return;  // nothing there to delete from
 
   if (is_dir && !opt_.recursive && !opt_.dirs) {
-    say_skipped_source(source);
+    say_skipped_dir(source.contents ? "." : source.name);  // ("src/" sends ".")
     // rsync goes on with what is left, nothing: a DEST that names a directory (DEST/) is made
     // all the same, and -vv says how it would have sent data.
     if (deletion_pass_) co_return;

@@ -190,7 +190,6 @@ class Syncer {
   Task<void> count_selection(DestTally& tally);
   Task<int> source_stat_flags(const SourceArg& source);
   Task<void> report_unsent(const SourceArg& source);
-  void say_skipped_source(const SourceArg& source);
   // DEST is not a directory for the items but the name of the one item sent (or of nothing).
   bool dest_names_item_ = false;
   // The sources of a list that send nothing when DEST names the one item: reported as the

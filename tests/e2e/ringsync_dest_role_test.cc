@@ -134,6 +134,9 @@ INSTANTIATE_TEST_SUITE_P(
         DestCase{"-ai", "src/missing src/missing2"}, DestCase{"-ri --exclude=file", "src/empty src/file"},
         DestCase{"-lpti", "src/dir src/"}, DestCase{"-ai", "src/file src/file"},
         DestCase{"-ai", "src/file src/d1/y"}, DestCase{"-di", "src/empty src/missing"},
+        // (rsync notes a skipped directory unless -q, whatever -v, -i and --info say.)
+        DestCase{"-lpt", "src/dir"}, DestCase{"-lpt --info=none", "src/dir src/file"},
+        DestCase{"-lptq", "src/dir src/file"}, DestCase{"-lpt --info=nonreg0", "src/ src/dir src/file"},
         // One directory: alone, or with something listed below it.
         DestCase{"-ai", "src/empty"}, DestCase{"-ai", "src/full"}, DestCase{"-ai", "src/empty/"},
         DestCase{"-ai", "src/full/"}, DestCase{"-di", "src/full"}, DestCase{"-di", "src/full/"},
