@@ -5,11 +5,13 @@ namespace ringkit::sync {
 SourceArg parse_source(const std::string& arg) {
   SourceArg s;
   std::string p = arg;
-  // "dir/." means the contents of dir, as "dir/" does.
+  // "dir/." means the contents of dir, as "dir/" does. So do ".." and "dir/.." (rsync reads
+  // them as "../." and "dir/../."): ".." is never the name of an item, which would be written
+  // above DEST.
   if (p.size() >= 2 && p.ends_with("/.")) {
     p.resize(p.size() - 1);
-  } else if (p == ".") {
-    p = "./";
+  } else if (p == "." || p == ".." || p.ends_with("/..")) {
+    p += '/';
   }
   if (p.size() > 1 && p.back() == '/') s.contents = true;
   while (p.size() > 1 && p.back() == '/') p.pop_back();

@@ -92,7 +92,11 @@ INSTANTIATE_TEST_SUITE_P(
                       SourcesCase{"-ai -m", "src/ other/"}, SourcesCase{"-aiH -m --delete", "src/ other/"},
                       SourcesCase{"-dpti", "other/ src/sub src/small"},
                       // Directories skipped without -r or -d: noted in the order of the arguments.
-                      SourcesCase{"-lpti", "src/sub src/ other/hl src/small"}),
+                      SourcesCase{"-lpti", "src/sub src/ other/hl src/small"},
+                      // "dir/.." is the contents of dir/.. (rsync's "dir/../."), never an item
+                      // named ".." written above DEST.
+                      SourcesCase{"-ai", "src/sub/.."},
+                      SourcesCase{"-ai --delete", "other/hl/two/.. src/sub/.."}),
     [](const auto& param_info) {
       return param_test_name(std::string(param_info.param.options) + "_" + param_info.param.sources, param_info.index);
     });

@@ -2,10 +2,11 @@
 // --backup-dir (its root and a level below it) and the --delay-updates holding dir. None of
 // them may redirect a write outside the destination (rsync 3.5.0 follows some of them; these
 // tests check ringsync alone). A --backup-dir given as an absolute path is the user's choice
-// and is followed.
+// and is followed. A source named "dir/.." must not make an item ".." either.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "support/rsync_diff.h"
@@ -73,6 +74,22 @@ TEST_F(RingsyncWriteSafety, HoldingDirPlantedAsASymlinkIsNotFollowed) {
   EXPECT_EQ(old.out, "v1\n") << "the file that could not be held must keep its old version";
   RunResult top = run_program({"cat", dst_ + "/top"});
   EXPECT_EQ(top.out, "version 2\n");
+}
+
+// "SRC/sub/.." is the contents of SRC (as rsync reads it), never an item named ".." that would
+// land in DEST/.. (base_, next to dst).
+TEST_F(RingsyncWriteSafety, ASourceEndingInDotDotWritesIntoDestOnly) {
+  std::vector<std::string> around = {"dst", "outside", "src"};
+  for (const char* opts : {"-a", "-a --delete"}) {
+    RunResult r = run_sync(ringsync_program(), words(opts), src_ + "/sub/..", dst_);
+    EXPECT_EQ(r.exit_code, 0) << opts << ": " << r.err;
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(base_)) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, around) << opts;
+    RunResult top = run_program({"cat", dst_ + "/top"});
+    EXPECT_EQ(top.out, "version 2\n") << opts;
+  }
 }
 
 }  // namespace
