@@ -227,7 +227,8 @@ std::optional<ListedName> clean_listed_name(std::string_view raw) {
   } else if (raw == "." || raw.starts_with("./")) {
     out.root_implied = true;
   }
-  out.contents = names_contents(raw) || raw.empty();
+  // "a/b/.." names a (resolved below) as "a/b/../." would: its entries are sent too.
+  out.contents = names_contents(raw) || raw.empty() || raw == ".." || raw.ends_with("/..");
   out.path = join(resolved(raw));  // ".." never rises above the source directory
   if (out.path.empty()) {
     out.contents = true;  // "." (or "/"): the directory itself and its entries

@@ -18,7 +18,7 @@ namespace {
 const std::vector<std::string> kNames = {
     "sub/file",        "/small",     "../big",     "hl/two/",  "# a comment", "",        "; another",
     "sub/deeper/leaf", "nope",       "sub/nope2",  "./fifo",   "rel-link",    "hl//one/x", "sub/../space name",
-    "hl/z",            "-leading-dash", "empty-dir", "dangling", "sub/up-link",
+    "hl/z",            "-leading-dash", "empty-dir", "dangling", "sub/up-link", "hl/two/..",
 };
 
 struct ListCase {

@@ -32,6 +32,10 @@ TEST(SyncSelectionListedName, AsRsyncReadsAFilesFromLine) {
   EXPECT_EQ(clean(".")->path, "");
   EXPECT_TRUE(clean(".")->contents);
   EXPECT_EQ(clean("  spaced  ")->path, "  spaced  ");
+  // A last ".." names the directory it resolves to as "dir/." does.
+  EXPECT_EQ(clean("a/b/..")->path, "a");
+  EXPECT_TRUE(clean("a/b/..")->contents);
+  EXPECT_FALSE(clean("a/..b")->contents);
   // Read as -R reads its sources: "/./" starts the kept part, "./x" sends the root too.
   EXPECT_TRUE(clean("./g")->root_implied);
   EXPECT_TRUE(clean("/./g")->root_implied);
