@@ -174,9 +174,14 @@ Task<fs::Fd> Syncer::open_below_root(bool source, const std::string& rel_dir) {
   bool follow = source && (follows_source_links() || selection_);
   uint64_t resolve = follow ? 0 : RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
   auto fd = co_await fs::openat2(root.get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
-  // -R with several bases (/a/./x /b/./y): the source directory may be in another one.
-  for (size_t b = 0; !fd && source && b < base_fds_.size(); ++b) {
-    if (base_fds_[b].valid()) fd = co_await fs::openat2(base_fds_[b].get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
+  // Several bases (-R /a/./x /b/./y, several sources, a --no-relative list): the source
+  // directory may be in another one.
+  if (!fd && source && selection_) {
+    for (uint32_t b : selection_->bases_holding(rel_dir)) {
+      if (b >= base_fds_.size() || !base_fds_[b].valid()) continue;
+      fd = co_await fs::openat2(base_fds_[b].get(), path, O_RDONLY | O_DIRECTORY, 0, resolve);
+      if (fd) break;
+    }
   }
   if (!fd) co_return fs::Fd();
   co_return std::move(*fd);

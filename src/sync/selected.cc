@@ -5,6 +5,7 @@
 // list names (and the implied directories on the way to deeper names), or, for a directory
 // sent whole, its own listing as without a list. The per-entry work is the usual one.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,11 +64,14 @@ Task<bool> Syncer::load_selection() {
     }
   }
   sel.finish();
+  if (!fits_open_files_limit(sel.bases().size())) co_return false;
   for (const std::string& dir : sel.bases()) {
     auto fd = co_await fs::openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
     if (!fd) {
-      // The names below it are reported one by one when they cannot be found.
+      // The names below it are reported one by one when they cannot be found. As rsync's
+      // sender, an I/O error: --delete deletes nothing then.
       rep_.file_error("change_dir", dir, fd.error());
+      io_error_ = true;
       base_fds_.emplace_back();
       continue;
     }
@@ -78,6 +82,25 @@ Task<bool> Syncer::load_selection() {
   }
   selection_ = std::move(sel);
   co_return true;
+}
+
+// Each base directory stays open for the run, and the root's entries from it hold two more
+// (DirPair::others): a --no-relative list naming items in very many directories needs more
+// descriptors than a process may have. It is refused before anything is touched, rather than
+// failing file by file (rsync changes into each directory instead).
+bool Syncer::fits_open_files_limit(size_t bases) {
+  constexpr size_t kPerBase = 3;
+  constexpr size_t kForTheTransfer = 512;  // files and directories in flight (kEntriesInFlight)
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return true;
+  size_t need = kPerBase * bases + kForTheTransfer;
+  if (need <= lim.rlim_cur) return true;
+  rep_.fatal("--files-from with --no-relative: the list names items in " + std::to_string(bases) +
+                 " directories, which takes about " + std::to_string(need) +
+                 " open files; the limit is " + std::to_string(lim.rlim_cur) +
+                 " (raise it with ulimit -n, or use -R)",
+             kExitFileIo);
+  return false;
 }
 
 // The --files-from list ("-": standard input), read a block at a time; only the names stay.
@@ -98,6 +121,10 @@ Task<bool> Syncer::read_files_from(Selection& selection, uint32_t base) {
   auto add = [&](std::string_view raw) {
     auto name = clean_listed_name(raw);
     if (!name) return;
+    if (!opt_.relative) {
+      add_unrelative(selection, base, std::move(*name));
+      return;
+    }
     uint32_t from = base;
     if (!name->base.empty()) from = selection.add_base(selection.bases()[base] + "/" + name->base);
     if (name->root_implied) selection.imply_root(from);
@@ -115,6 +142,21 @@ Task<bool> Syncer::read_files_from(Selection& selection, uint32_t base) {
   }
   parser.finish(add);
   co_return true;
+}
+
+// --no-relative: a listed name is an item of DEST's root read from its own directory, as a
+// source on the command line is ("a/b/f" is f read from SRC/a/b; "a/b/" the entries of
+// SRC/a/b).
+void Syncer::add_unrelative(Selection& selection, uint32_t src, ListedName name) {
+  std::string path = name.base.empty() ? std::move(name.path) : name.path.empty() ? name.base : name.base + "/" + name.path;
+  const std::string& root = selection.bases()[src];
+  if (name.contents || path.empty()) {
+    selection.add(std::string(), path.empty() ? src : selection.add_base(root + "/" + path), true);
+    return;
+  }
+  size_t slash = path.rfind('/');
+  uint32_t from = slash == std::string::npos ? src : selection.add_base(root + "/" + path.substr(0, slash));
+  selection.add(path.substr(slash + 1), from, false);
 }
 
 // One pass of the transfer over the list: DEST is its root.

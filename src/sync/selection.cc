@@ -51,11 +51,9 @@ bool path_less(std::string_view a, std::string_view b) {
 }
 
 uint32_t Selection::add_base(std::string dir) {
-  for (uint32_t i = 0; i < bases_.size(); ++i) {
-    if (bases_[i] == dir) return i;
-  }
-  bases_.push_back(std::move(dir));
-  return static_cast<uint32_t>(bases_.size() - 1);
+  auto [it, added] = base_index_.try_emplace(dir, static_cast<uint32_t>(bases_.size()));
+  if (added) bases_.push_back(std::move(dir));
+  return it->second;
 }
 
 void Selection::add(std::string path, uint32_t base, bool contents) {
@@ -101,6 +99,24 @@ std::vector<uint32_t> Selection::merged_bases(const SelView& view, std::string_v
   auto [lo, hi] = run_of(view, name);
   if (lo == hi || lo->path.size() != view.prefix + name.size()) return {};
   return merged_bases(lo);
+}
+
+std::vector<uint32_t> Selection::bases_holding(std::string_view rel) const {
+  std::vector<uint32_t> out;
+  auto add = [&out](uint32_t b) {
+    if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
+  };
+  SelView root = root_view(false);
+  add(root.base);
+  for (uint32_t b : root_merged_bases()) add(b);
+  std::string_view top = rel.substr(0, rel.find('/'));
+  if (top.empty()) return out;
+  auto [lo, hi] = run_of(root, top);
+  for (const SelectedName* n = lo; n != hi; ++n) {
+    add(n->base);
+    for (uint32_t b : merged_bases(n)) add(b);
+  }
+  return out;
 }
 
 SelView Selection::root_view(bool recursive) const {

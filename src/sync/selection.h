@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -96,11 +97,15 @@ class Selection {
   std::vector<uint32_t> merged_bases(const SelectedName* n) const;
   // The same for child `name` of `view`'s directory, when the list names it.
   std::vector<uint32_t> merged_bases(const SelView& view, std::string_view name) const;
+  // The bases a directory `rel` below the root ("" = the root) may be read from: the root's,
+  // those of the names under its top component, and those merged with either.
+  std::vector<uint32_t> bases_holding(std::string_view rel) const;
   // Those of the root, when the list names it.
   std::vector<uint32_t> root_merged_bases() const { return root_named() ? merged_bases(names_.data()) : std::vector<uint32_t>(); }
 
  private:
   std::vector<std::string> bases_;
+  std::unordered_map<std::string, uint32_t> base_index_;  // add_base's: a long list has many
   std::vector<SelectedName> names_;
   std::vector<std::pair<size_t, uint32_t>> merged_;  // (index in names_, another base), in name order
   bool root_implied_ = false;

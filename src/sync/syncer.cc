@@ -71,9 +71,6 @@ bool is_stale_temp(std::string_view name) {
 std::optional<std::string> check_supported(const Options& o) {
   auto no = [](const char* what) { return std::string(what) + " is not supported by this version of ringsync yet"; };
   if (o.list_only && (o.relative || o.files_from)) return no("--list-only with -R/--files-from");
-  // (Each name would be read from its own directory, one open descriptor per directory for the
-  // whole run: a long list would run out of them where rsync does not.)
-  if (o.files_from && !o.relative) return no("--files-from with --no-relative");
   return std::nullopt;
 }
 

@@ -79,7 +79,13 @@ INSTANTIATE_TEST_SUITE_P(
                       ListCase{"-ai --no-implied-dirs", "lf"}, ListCase{"-aiH", "lf"}, ListCase{"-airH", "lf"},
                       ListCase{"-aim", "lf"}, ListCase{"-airm", "lf"}, ListCase{"-ai --exclude=pair-*", "lf"},
                       ListCase{"-air --exclude=two/ --exclude=leaf", "lf"}, ListCase{"-ril", "lf"},
-                      ListCase{"-aiL", "lf"}),
+                      ListCase{"-aiL", "lf"},
+                      // --no-relative: each name is an item of DEST's root, read from its own
+                      // directory; the first of two names with the same last component wins.
+                      ListCase{"-ai --no-R", "lf"}, ListCase{"-air --no-R", "lf"},
+                      ListCase{"-air --no-relative --delete", "lf"}, ListCase{"-ai --no-R --delete", "crlf"},
+                      ListCase{"-aiH --no-R", "nul"}, ListCase{"-airH --no-R", "stdin"},
+                      ListCase{"-airm --no-R", "lf"}, ListCase{"-air --no-R --exclude=pair-*", "lf"}),
     [](const auto& param_info) {
       return param_test_name(std::string(param_info.param.options) + "_" + param_info.param.list, param_info.index);
     });
@@ -101,6 +107,65 @@ TEST(RingsyncFilesFromErrors, UnreadableListEmptyListAndTwoSources) {
     runs.run_both(args, joined);
     EXPECT_EQ(std::filesystem::exists(runs.base() + "/g"), std::filesystem::exists(runs.base() + "/r")) << joined;
   }
+}
+
+// --no-relative with a list that names items in many directories (each one a base of its own),
+// one of them missing: rsync's sender fails to change into it (exit 23) and so deletes nothing.
+// Names from different directories with the same last component: the first wins.
+TEST(RingsyncFilesFromNoRelative, ManyDirectoriesOneMissingAsRsync) {
+  DiffRuns runs("ringsync-no-relative");
+  std::string list;
+  for (int i = 0; i < 300; ++i) {
+    std::string d = "src/d" + std::to_string(i);
+    std::filesystem::create_directories(runs.base() + "/" + d + "/sub");
+    write_file(runs.base() + "/" + d + "/f" + std::to_string(i), "file " + std::to_string(i) + "\n");
+    write_file(runs.base() + "/" + d + "/same", "same from " + std::to_string(i) + "\n");
+    write_file(runs.base() + "/" + d + "/sub/g", "below " + std::to_string(i) + "\n");
+    list += "d" + std::to_string(i) + "/f" + std::to_string(i) + "\n";
+    list += "d" + std::to_string(i) + (i % 2 ? "/same\n" : "/sub\n");
+  }
+  write_file(runs.base() + "/list", list);
+  write_file(runs.base() + "/list-gone", list + "gone/x\nd7/\n");
+  pin_recent_times(runs.base(), 1700000000, 1000000000);
+  for (const char* options : {"-ai", "-air", "-air --delete"}) {
+    for (const char* which : {"list", "list-gone"}) {
+      std::vector<std::string> args = words(options);
+      args.insert(args.end(), {"--no-R", std::string("--files-from=") + which, "src"});
+      std::string what = std::string(options) + " " + which;
+      std::filesystem::create_directories(runs.base() + "/r/extra");
+      std::filesystem::create_directories(runs.base() + "/g/extra");
+      runs.run_both(args, what);
+      runs.expect_same_trees(compare_options_for(words(options)));
+      remove_tree(runs.base() + "/r");
+      remove_tree(runs.base() + "/g");
+    }
+  }
+}
+
+// Each directory of a --no-relative list stays open for the run: past the open-files limit the
+// run is refused before anything is touched, with what to do about it (rsync has no such limit).
+TEST(RingsyncFilesFromNoRelative, TooManyDirectoriesForTheOpenFilesLimitIsRefusedUpFront) {
+  std::string base = make_temp_dir("ringsync-no-relative-limit");
+  std::string list;
+  for (int i = 0; i < 200; ++i) {
+    std::filesystem::create_directories(base + "/src/d" + std::to_string(i));
+    write_file(base + "/src/d" + std::to_string(i) + "/f", "f\n");
+    list += "d" + std::to_string(i) + "/f\n";
+  }
+  write_file(base + "/list", list);
+  RunResult r = run_in({"prlimit", "--nofile=512:512", ringsync_program(), "-a", "--no-R", "--files-from=list", "src",
+                        "dst/"},
+                       base);
+  EXPECT_EQ(r.exit_code, 11) << r.err;
+  EXPECT_NE(r.err.find("names items in 201 directories"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ulimit -n"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(base + "/dst"));
+  // With the limit raised, the same list is copied.
+  r = run_in({"prlimit", "--nofile=4096:4096", ringsync_program(), "-a", "--no-R", "--files-from=list", "src", "dst/"},
+             base);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(base + "/dst/f"));
+  remove_tree(base);
 }
 
 }  // namespace
