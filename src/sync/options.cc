@@ -181,8 +181,8 @@ const std::vector<Spec>& table() {
            "--no-implied-dirs leaves them as they are)", flag(&Options::implied_dirs));
     on_off(nullptr, "one-file-system", 'x', "don't cross file-system boundaries (twice: skip mount points)",
            counter(&Options::one_file_system));
-    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin); implies -R and -d, "
-           "not -r (give -r to recurse)",
+    valued(nullptr, "files-from", 0, "FILE", "read the list of source names from FILE (- for stdin); implies -R (with --no-R "
+           "each name goes straight into DEST) and -d, not -r (give -r to recurse)",
            text(&Options::files_from));
     on_off(nullptr, "from0", '0', "names in *-from files end with NUL, not newline", flag(&Options::from0));
     valued(nullptr, "exclude", 0, "PATTERN", "exclude files matching PATTERN", filter(FilterArg::kExclude));

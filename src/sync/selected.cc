@@ -85,9 +85,10 @@ Task<bool> Syncer::load_selection() {
 }
 
 // Each base directory stays open for the run, and the root's entries from it hold two more
-// (DirPair::others): a --no-relative list naming items in very many directories needs more
-// descriptors than a process may have. It is refused before anything is touched, rather than
-// failing file by file (rsync changes into each directory instead).
+// (DirPair::others): a --no-relative list naming items in very many directories (or very many
+// sources from different directories) needs more descriptors than a process may have. It is
+// refused before anything is touched, rather than failing file by file (rsync changes into
+// each directory instead).
 bool Syncer::fits_open_files_limit(size_t bases) {
   constexpr size_t kPerBase = 3;
   constexpr size_t kForTheTransfer = 512;  // files and directories in flight (kEntriesInFlight)
@@ -95,10 +96,12 @@ bool Syncer::fits_open_files_limit(size_t bases) {
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return true;
   size_t need = kPerBase * bases + kForTheTransfer;
   if (need <= lim.rlim_cur) return true;
-  rep_.fatal("--files-from with --no-relative: the list names items in " + std::to_string(bases) +
-                 " directories, which takes about " + std::to_string(need) +
-                 " open files; the limit is " + std::to_string(lim.rlim_cur) +
-                 " (raise it with ulimit -n, or use -R)",
+  bool unrelative_list = opt_.files_from && !opt_.relative;
+  std::string what = unrelative_list ? "--files-from with --no-relative: the list names items in "
+                                     : "the items are read from ";
+  rep_.fatal(what + std::to_string(bases) + " directories, which takes about " + std::to_string(need) +
+                 " open files; the limit is " + std::to_string(lim.rlim_cur) + " (raise it with ulimit -n" +
+                 (unrelative_list ? ", or use -R)" : ")"),
              kExitFileIo);
   return false;
 }
