@@ -26,6 +26,16 @@ std::string absolute_dir(const std::string& p) {
   return p == "." ? here : here + "/" + p;
 }
 
+// A source named as on the command line: an item of DEST's root read from its own directory
+// ("a/b" is b from a; "a/" is the contents of a, merged with those of any other such source).
+void add_source_item(Selection& sel, const SourceArg& s) {
+  if (s.contents) {
+    sel.add(std::string(), sel.add_base(s.path), true);
+  } else {
+    sel.add(s.name, sel.add_base(dirname_of(s.path)), false);
+  }
+}
+
 // A directory of the walk by its path below a base ("" or ending in '/').
 std::string dir_path(const std::string& rel) { return rel.empty() ? std::string(".") : rel; }
 
@@ -41,14 +51,7 @@ Task<bool> Syncer::load_selection() {
   } else if (!opt_.relative) {
     // Several sources: each is an item of DEST's root read from its own directory ("a/b" is b
     // from a; "a/" is the contents of a, merged with those of any other such source).
-    for (const std::string& arg : opt_.sources) {
-      SourceArg s = parse_source(arg);
-      if (s.contents) {
-        sel.add(std::string(), sel.add_base(s.path), true);
-      } else {
-        sel.add(s.name, sel.add_base(dirname_of(s.path)), false);
-      }
-    }
+    for (const std::string& arg : opt_.sources) add_source_item(sel, parse_source(arg));
   } else {
     for (const std::string& arg : opt_.sources) {
       auto parsed = parse_relative_source(arg);
@@ -125,7 +128,7 @@ Task<bool> Syncer::read_files_from(Selection& selection, uint32_t base) {
     auto name = clean_listed_name(raw);
     if (!name) return;
     if (!opt_.relative) {
-      add_unrelative(selection, base, std::move(*name));
+      add_unrelative(selection, base, *name);
       return;
     }
     uint32_t from = base;
@@ -147,19 +150,15 @@ Task<bool> Syncer::read_files_from(Selection& selection, uint32_t base) {
   co_return true;
 }
 
-// --no-relative: a listed name is an item of DEST's root read from its own directory, as a
-// source on the command line is ("a/b/f" is f read from SRC/a/b; "a/b/" the entries of
-// SRC/a/b).
-void Syncer::add_unrelative(Selection& selection, uint32_t src, ListedName name) {
-  std::string path = name.base.empty() ? std::move(name.path) : name.path.empty() ? name.base : name.base + "/" + name.path;
-  const std::string& root = selection.bases()[src];
-  if (name.contents || path.empty()) {
-    selection.add(std::string(), path.empty() ? src : selection.add_base(root + "/" + path), true);
+// --no-relative: a listed name is an item of DEST's root, as the source SRC/NAME on the
+// command line is ("a/b/f" is f read from SRC/a/b; "a/b/" the entries of SRC/a/b).
+void Syncer::add_unrelative(Selection& selection, uint32_t src, const ListedName& name) {
+  std::string kept = name.base.empty() ? name.path : name.path.empty() ? name.base : name.base + "/" + name.path;
+  if (kept.empty()) {
+    selection.add(std::string(), src, true);  // SRC itself: its entries
     return;
   }
-  size_t slash = path.rfind('/');
-  uint32_t from = slash == std::string::npos ? src : selection.add_base(root + "/" + path.substr(0, slash));
-  selection.add(path.substr(slash + 1), from, false);
+  add_source_item(selection, parse_source(under_dir(selection.bases()[src], kept) + (name.contents ? "/" : "")));
 }
 
 // One pass of the transfer over the list: DEST is its root.

@@ -205,7 +205,7 @@ class Syncer {
   // -R and --files-from (selected.cc): the list of named items, walked as one tree.
   Task<bool> load_selection();
   Task<bool> read_files_from(Selection& selection, uint32_t base);
-  static void add_unrelative(Selection& selection, uint32_t src, ListedName name);
+  static void add_unrelative(Selection& selection, uint32_t src, const ListedName& name);
   bool fits_open_files_limit(size_t bases);
   Task<void> sync_selection();
   Task<void> scan_selection();

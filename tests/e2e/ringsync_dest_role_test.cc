@@ -94,20 +94,18 @@ class RingsyncDestRole : public ::testing::TestWithParam<DestCase> {
     // DEST's own time is compared where a run sets it: where DEST is the one item, or "." of
     // a "SRC/". A DEST made for the items, or one that items were made in since, has the
     // time of that, which differs between the two runs.
+    auto time_not_compared = [&](const std::string& rel) {
+      if (!r.contains(rel) || !g.contains(rel)) return;
+      r[rel].mtime_sec = g[rel].mtime_sec;
+      r[rel].mtime_nsec = g[rel].mtime_nsec;
+    };
     std::string dest = GetParam().dest;
     bool contents = std::string(GetParam().sources).ends_with('/');
-    if ((dest_made_for_items_ || second_run) && !contents && r.contains(dest) && g.contains(dest)) {
-      r[dest].mtime_sec = g[dest].mtime_sec;
-      r[dest].mtime_nsec = g[dest].mtime_nsec;
-    }
+    if ((dest_made_for_items_ || second_run) && !contents) time_not_compared(dest);
     // The directories above DEST (a/b of a/b/dest) are the fixture's: neither tool sets their
     // times, which are those of DEST's making in each run.
     for (auto up = std::filesystem::path(dest).parent_path(); !up.empty(); up = up.parent_path()) {
-      std::string rel = up.string();
-      if (r.contains(rel) && g.contains(rel)) {
-        r[rel].mtime_sec = g[rel].mtime_sec;
-        r[rel].mtime_nsec = g[rel].mtime_nsec;
-      }
+      time_not_compared(up.string());
     }
     for (const auto& d : compare_trees(r, g, cmp)) ADD_FAILURE() << what << ": rsync vs ringsync: " << d;
   }
