@@ -173,10 +173,22 @@ Task<bool> Syncer::settle_dest(bool& selected, std::optional<SourceArg>& single)
 Task<void> Syncer::report_unsent(const SourceArg& source) {
   auto st = co_await fs::statx(AT_FDCWD, source.path, co_await source_stat_flags(source), STATX_TYPE);
   if (!st) {
-    rep_.file_error("link_stat", source.path, st.error());
+    // Not again when its directory could not be entered (change_dir), or when it was said as
+    // the list was read (settle_shared_names).
+    if (!in_failed_base(source) && reported_unreadable_.insert(source.path).second) {
+      rep_.file_error("link_stat", source.path, st.error());
+    }
     co_return;
   }
   if (S_ISDIR(st->stx_mode) && !opt_.recursive && !opt_.dirs) say_skipped_dir(source.contents ? "." : source.name);
+}
+
+// Several sources (or a --no-relative list): whether `source` is read from a directory that
+// could not be opened when the list was read.
+bool Syncer::in_failed_base(const SourceArg& source) const {
+  if (!selection_ || opt_.relative) return false;
+  std::optional<uint32_t> base = selection_->find_base(source.contents ? source.path : dirname_of(source.path));
+  return base && *base < base_fds_.size() && !base_fds_[*base].valid();
 }
 
 }  // namespace ringkit::sync

@@ -290,7 +290,7 @@ void ItemOutput::begin(bool listing) {
   // rsync says it builds a list only when the list may hold directories' contents (-r, -d;
   // --list-only and --files-from imply -d).
   if (!sends_dirs_ && !listing) return;
-  if (incremental_ && !listing) {
+  if (incremental_) {  // (a listing too: rsync 3.5.0 says so for --list-only -r)
     rep_.item_line("sending incremental file list");
   } else if (info_.flist == 1) {
     rep_.item_line("building file list ... done");

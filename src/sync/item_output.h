@@ -163,7 +163,7 @@ class ItemOutput {
 
   // Lines at the start ("sending incremental file list", the log's "building file list") and
   // at the end (progress2's newline, the -v summary or the log's "sent ... total size").
-  // `listing`: --list-only, whose file list is never incremental.
+  // `listing`: --list-only, which says "building file list" even without -r or -d.
   void begin(bool listing);
   // The transfer itself starts (after "created directory" and a --delete-before pass): -vv's
   // "delta-transmission" note, once.

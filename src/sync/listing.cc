@@ -18,14 +18,17 @@ std::string listed_size(uint64_t n, int human) { return human_number(n, human ==
 
 }  // namespace
 
-std::string Syncer::list_line(const FileStat& st, const std::string& name, const std::string& target) const {
+void Syncer::list_line(const FileStat& st, const std::string& name, const std::string& target) {
   uint64_t size = S_ISCHR(st.stx_mode) || S_ISBLK(st.stx_mode) ? 0 : st.stx_size;
   char head[64];
   std::snprintf(head, sizeof head, "%s %14s %s ", permission_string(st.stx_mode).c_str(),
                 listed_size(size, opt_.human_readable).c_str(), rsync_time(st.stx_mtime.tv_sec).c_str());
   std::string line = head + name;
   if (!target.empty()) line += " -> " + target;
-  return line;
+  rep_.line(line);
+  // For the -v summary and --stats, as rsync counts its file list.
+  rep_.stats().files.add(st.stx_mode);
+  if (S_ISREG(st.stx_mode) || S_ISLNK(st.stx_mode)) rep_.stats().total_size += st.stx_size;
 }
 
 Task<void> Syncer::list_item(int dirfd, const Entry& e, const std::string& path) {
@@ -34,8 +37,7 @@ Task<void> Syncer::list_item(int dirfd, const Entry& e, const std::string& path)
     auto t = co_await fs::readlinkat(dirfd, e.name);
     if (t) target = *t;
   }
-  rep_.line(list_line(e.st, path, target));
-  if (e.is_reg() || e.is_symlink()) rep_.stats().total_size += e.st.stx_size;  // for the -v summary
+  list_line(e.st, path, target);
 }
 
 Task<void> Syncer::list_source(const SourceArg& source) {
@@ -51,7 +53,7 @@ Task<void> Syncer::list_source(const SourceArg& source) {
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
   Entry top{source.contents ? "." : source.name, 0, *st, true};
   if (source.contents && S_ISDIR(st->stx_mode)) {
-    rep_.line(list_line(*st, ".", {}));
+    list_line(*st, ".", {});
     auto dir = co_await fs::openat(AT_FDCWD, source.path, O_RDONLY | O_DIRECTORY);
     if (!dir) {
       rep_.file_error("opendir", source.path, dir.error());
@@ -96,7 +98,7 @@ Task<void> Syncer::list_dir(int dirfd, std::string rel, FilterList* filters, boo
   }
   std::sort(dirs.begin(), dirs.end(), [](const Entry* a, const Entry* b) { return a->name + "/" < b->name + "/"; });
   for (Entry* e : dirs) {
-    rep_.line(list_line(e->st, rel + e->name, {}));
+    list_line(e->st, rel + e->name, {});
     if (!recurse || (opt_.one_file_system > 0 && device_of(e->st) != root_dev_)) continue;
     // -L/-k: through a followed link, as the transfer goes (and as far: see symlinks.cc).
     int sub_links = links + (e->followed ? 1 : 0);

@@ -622,6 +622,9 @@ std::variant<ParsedCommandLine, UsageError> parse_command_line(const std::vector
       o.sources = positional;
     }
   }
+  // A listing implies -d unless --no-d was given, as in rsync: "dir/" lists its entries, and
+  // a directory named in a list is listed rather than skipped.
+  if (o.list_only && !dirs_negated) o.dirs = true;
   if (auto err = check_combinations(o)) return UsageError{*err};
   return parsed;
 }

@@ -66,12 +66,13 @@ Task<bool> Syncer::load_selection() {
       sel.add(std::move(r.path), base, r.contents);
     }
   }
-  sel.finish();
   if (!fits_open_files_limit(sel.bases().size())) co_return false;
+  std::vector<bool> failed;
   for (const std::string& dir : sel.bases()) {
     auto fd = co_await fs::openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
+    failed.push_back(!fd);
     if (!fd) {
-      // The names below it are reported one by one when they cannot be found. As rsync's
+      // Nothing is sent from it, and its names are not reported one by one. As rsync's
       // sender, an I/O error: --delete deletes nothing then.
       rep_.file_error("change_dir", dir, fd.error());
       io_error_ = true;
@@ -80,11 +81,34 @@ Task<bool> Syncer::load_selection() {
     }
     base_fds_.push_back(std::move(*fd));
   }
+  sel.drop_names_from(failed);
+  sel.finish();
   if (sel.bases().size() > 1) {
     for (const std::string& dir : sel.bases()) base_roots_.push_back(absolute_dir(dir));
   }
   selection_ = std::move(sel);
+  co_await settle_shared_names();
   co_return true;
+}
+
+// A name given from several bases ("-R a/./x b/./x", "a/x b/x DEST") is sent from the first
+// that has it, merged with the others that do; each that does not is rsync's link_stat error,
+// as it looks every argument up. (When none has it, the walk meets the first again: said once.)
+Task<void> Syncer::settle_shared_names() {
+  Selection& sel = *selection_;
+  for (const auto& [index, bases] : sel.names_from_several_bases()) {
+    const std::string path = sel.name(index).path;
+    std::vector<uint32_t> found;
+    for (size_t i = 0; i < bases.size(); ++i) {
+      auto st = co_await fs::statx(base_fds_[bases[i]].get(), path, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+      if (st) {
+        found.push_back(bases[i]);
+      } else {
+        named_item_failed(bases[i], path, st.error());
+      }
+    }
+    sel.set_bases(index, found.empty() ? std::vector<uint32_t>{bases.front()} : found);
+  }
 }
 
 // Each base directory stays open for the run, and the root's entries from it hold two more
@@ -237,6 +261,43 @@ Task<void> Syncer::sync_selection() {
   co_await restore_late_modes();
 }
 
+// --list-only with a list: the items the transfer would send, as rsync lists them (the walk
+// is the transfer's, each directory DirPair::unsent with listing_ set: nothing is compared or
+// written, and there is no destination).
+Task<void> Syncer::list_selection() {
+  const Selection& sel = *selection_;
+  if (sel.size() == 0 && !sel.root_listed()) co_return;
+  SelView view = sel.root_view(opt_.recursive);
+  if (!base_fds_[view.base].valid()) co_return;  // reported when it was opened
+  listing_ = true;
+  if (filtering_) {
+    sender_.emplace(filters_);
+    sender_->set_root(absolute_dir(sel.bases()[view.base]));
+  }
+  DirPair root;
+  root.sel = view;
+  root.base = view.base;
+  root.listed = sel.root_named() || (sel.root_listed() && opt_.implied_dirs);
+  root.unsent = true;
+  if (view.full) root.merged = sel.root_merged_bases();
+  auto src = co_await fs::openat(base_fds_[view.base].get(), ".", O_RDONLY | O_DIRECTORY);
+  if (!src) {
+    rep_.file_error("opendir", sel.bases()[view.base], src.error());
+    co_return;
+  }
+  root.src = std::move(*src);
+  auto st = co_await fs::statx(root.src.get(), "", AT_EMPTY_PATH, kStatxMask);
+  if (!st) {
+    rep_.file_error("stat", sel.bases()[view.base], st.error());
+    co_return;
+  }
+  FileStat root_st = *st;
+  adjust_source(root_st);
+  root_dev_ = device_of(root_st);
+  if (root.listed) list_line(root_st, ".", {});
+  co_await sync_dir(std::move(root), root_st, false, "./");
+}
+
 // The children the list names in `dir` (named items and implied directories), each looked up
 // in its own base, with the links followed as -L/-k/--copy-unsafe-links say.
 Task<std::vector<Entry>> Syncer::selected_entries(DirPair& dir) {
@@ -295,9 +356,17 @@ Task<Result<struct statx>> Syncer::stat_implied_dir(int dirfd, const std::string
 // unreadable one does. Said once: the look-ahead of prune.cc may meet it first.
 void Syncer::named_item_failed(uint32_t base, const std::string& path, std::error_code ec) {
   if (ec != std::errc::no_such_file_or_directory) io_error_ = true;
-  if (deletion_pass_ || !reported_unreadable_.insert(path).second) return;
   // (Named as rsync names it: by the path given, base included.)
-  rep_.file_error("link_stat", under_dir(selection_->bases()[base], path), ec);
+  std::string given = under_dir(selection_->bases()[base], path);
+  if (deletion_pass_ || !reported_unreadable_.insert(given).second) return;
+  rep_.file_error("link_stat", given, ec);
+}
+
+// A named item the walk takes from another base: rsync's link_stat of it, for the error alone.
+Task<void> Syncer::check_named_item(uint32_t base, const std::string& path) {
+  if (deletion_pass_ || base >= base_fds_.size() || !base_fds_[base].valid()) co_return;
+  auto st = co_await fs::statx(base_fds_[base].get(), path, AT_SYMLINK_NOFOLLOW, STATX_TYPE);
+  if (!st) named_item_failed(base, path, st.error());
 }
 
 // What the list names below `name` (of `view`'s directory), which is missing or no directory:
@@ -513,7 +582,12 @@ Task<void> Syncer::check_listed_names(DirPair& dir, std::vector<Entry>& listed) 
 Task<void> Syncer::add_names_from_other_bases(DirPair& dir, std::vector<Entry>& entries) {
   std::vector<Entry> added;
   for (const SelChild& c : Selection::children(*dir.sel)) {
-    if (c.base == dir.base || find_entry(entries, c.name) != entries.end()) continue;
+    if (c.base == dir.base) continue;
+    if (find_entry(entries, c.name) != entries.end()) {
+      // rsync still looks the named item up in its own base: missing there, it says so.
+      if (c.named) co_await check_named_item(c.base, dir.rel + std::string(c.name));
+      continue;
+    }
     Entry e;
     e.name = std::string(c.name);
     e.base = c.base;

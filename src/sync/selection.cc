@@ -73,6 +73,7 @@ void Selection::finish() {
       kept.repeated = true;
       size_t at = merged.size() - 1;
       bool known = n.base == kept.base;
+      kept.repeated_in_base = kept.repeated_in_base || known;
       for (size_t i = merged_.size(); !known && i > 0 && merged_[i - 1].first == at; --i) {
         known = merged_[i - 1].second == n.base;
       }
@@ -83,6 +84,37 @@ void Selection::finish() {
   }
   names_ = std::move(merged);
   names_.shrink_to_fit();
+}
+
+void Selection::drop_names_from(const std::vector<bool>& failed_bases) {
+  auto failed = [&](uint32_t base) { return base < failed_bases.size() && failed_bases[base]; };
+  std::erase_if(names_, [&](const SelectedName& n) { return failed(n.base); });
+  if (root_implied_ && failed(root_base_)) root_implied_ = false;
+}
+
+std::vector<std::pair<size_t, std::vector<uint32_t>>> Selection::names_from_several_bases() const {
+  std::vector<std::pair<size_t, std::vector<uint32_t>>> out;
+  for (auto it = merged_.begin(); it != merged_.end(); ++it) {
+    size_t at = it->first;
+    if (names_[at].path.empty()) continue;
+    if (out.empty() || out.back().first != at) out.emplace_back(at, std::vector<uint32_t>{names_[at].base});
+    out.back().second.push_back(it->second);
+  }
+  return out;
+}
+
+void Selection::set_bases(size_t index, const std::vector<uint32_t>& bases) {
+  SelectedName& n = names_[index];
+  n.repeated_in_base = n.repeated_in_base && n.base == bases.front();
+  n.repeated = bases.size() > 1 || n.repeated_in_base;
+  n.base = bases.front();
+  auto first = std::lower_bound(merged_.begin(), merged_.end(), std::pair<size_t, uint32_t>(index, 0));
+  auto last = first;
+  while (last != merged_.end() && last->first == index) ++last;
+  std::vector<std::pair<size_t, uint32_t>> now;
+  for (size_t i = 1; i < bases.size(); ++i) now.emplace_back(index, bases[i]);
+  first = merged_.erase(first, last);
+  merged_.insert(first, now.begin(), now.end());
 }
 
 std::vector<uint32_t> Selection::merged_bases(const SelectedName* n) const {

@@ -29,6 +29,7 @@ struct SelectedName {
   uint32_t base = 0;      // index into Selection::bases(): the directory `path` is relative to
   bool contents = false;  // named as "dir/": its entries are sent too, even without -r
   bool repeated = false;  // named more than once (finish() keeps one): rsync counts each
+  bool repeated_in_base = false;  // of those, more than once from its own base
 };
 
 // Compares paths component by component: "a" < "a/x" < "a.b" (plain byte order would put
@@ -61,6 +62,11 @@ class Selection {
  public:
   // Adds one base directory; returns its index.
   uint32_t add_base(std::string dir);
+  std::optional<uint32_t> find_base(const std::string& dir) const {
+    auto it = base_index_.find(dir);
+    if (it == base_index_.end()) return std::nullopt;
+    return it->second;
+  }
   // Adds one name. `path` must be cleaned (see clean_listed_name / parse_relative_source).
   void add(std::string path, uint32_t base, bool contents);
   // The root itself is an implied directory ("./x" on the command line): it gets its line.
@@ -72,6 +78,16 @@ class Selection {
   // from several bases keeps the others (merged_bases): a directory sent whole from several
   // sources is the union of their entries, as in rsync ("a/ b/ DEST", "-R a/./x b/./x").
   void finish();
+  // Leaves out the names read from the bases marked (that could not be opened: rsync reports
+  // the directory and sends nothing from it). Before finish().
+  void drop_names_from(const std::vector<bool>& failed_bases);
+  // The names given from several bases (the root's contents aside), by index, and those bases
+  // in list order: the kept one first, then merged_bases().
+  std::vector<std::pair<size_t, std::vector<uint32_t>>> names_from_several_bases() const;
+  // Name `index` comes from `bases` (in list order, not empty): the first is kept, the others
+  // are merged with it. (rsync keeps the first of the names it finds.)
+  void set_bases(size_t index, const std::vector<uint32_t>& bases);
+  const SelectedName& name(size_t index) const { return names_[index]; }
 
   const std::vector<std::string>& bases() const { return bases_; }
   size_t size() const { return names_.size(); }

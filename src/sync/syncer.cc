@@ -68,12 +68,6 @@ bool is_stale_temp(std::string_view name) {
 
 }  // namespace
 
-std::optional<std::string> check_supported(const Options& o) {
-  auto no = [](const char* what) { return std::string(what) + " is not supported by this version of ringsync yet"; };
-  if (o.list_only && (o.relative || o.files_from)) return no("--list-only with -R/--files-from");
-  return std::nullopt;
-}
-
 std::variant<FilterList, FilterSetupError> build_filters(const Options& opt) {
   FilterOptions fo;
   fo.delete_excluded = opt.delete_excluded;
@@ -220,14 +214,20 @@ bool Syncer::interrupted() {
 }
 
 Task<void> Syncer::run() {
-  if (opt_.list_only) {
-    out_.begin(true);
-    for (const std::string& arg : opt_.sources) co_await list_source(parse_source(arg));
-    co_return;
-  }
   // -R, --files-from and several sources name their items as one list, walked as one tree
   // (selected.cc), as rsync sends them.
   bool selected = opt_.relative || opt_.files_from || opt_.sources.size() > 1;
+  if (opt_.list_only) {
+    out_.begin(true);
+    out_.transfer_started();  // (-vv's notes, as rsync's generator says them even so)
+    if (!selected) {
+      co_await list_source(parse_source(opt_.sources.front()));
+    } else if (co_await load_selection()) {
+      co_await list_selection();
+    }
+    out_.transfer_done();
+    co_return;
+  }
   if (selected && !co_await load_selection()) co_return;
   std::optional<SourceArg> single;  // without a list: the one source (none: nothing is sent)
   if (!selected) single = parse_source(opt_.sources.front());
@@ -976,7 +976,10 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   }
   bool listed = !(e.implied && !opt_.implied_dirs);
   if (parent.unsent) {
-    if (listed) co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point, parent.dst_blocked);
+    // (A listing walks an implied directory under --no-implied-dirs for the names below it.)
+    if (listed || listing_) {
+      co_await count_unsent_dir(parent, e, rel, child_sel, enters && !mount_point, parent.dst_blocked, listed);
+    }
     co_return;
   }
   if (parent.dst_outside && !opt_.dry_run && listed) {
@@ -1168,12 +1171,16 @@ void Syncer::count_in_totals(const Entry& e) {
 }
 
 Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
-                                    bool walked, bool blocked) {
+                                    bool walked, bool blocked, bool listed) {
   // A directory below a non-directory kept by --ignore-existing: rsync itemizes it as made,
   // fails to make it and says nothing of what is below; in a dry run, where it makes nothing,
   // it goes on as into any new directory (sync_dir prints and counts it and what it holds).
   bool new_in_dry_run = parent.dst_blocked && opt_.dry_run && walked;
-  if (!new_in_dry_run) rep_.stats().files.add(S_IFDIR);
+  if (listing_) {
+    if (listed) list_line(e.st, without_trailing_slash(rel), {});
+  } else if (!new_in_dry_run) {
+    rep_.stats().files.add(S_IFDIR);
+  }
   if (parent.dst_blocked) {
     if (!new_in_dry_run) print(ItemChange{ItemChange::Update::kLocalChange, ItemChange::Type::kDir, true}, rel, e.st, e.base);
     if (!opt_.dry_run) {
@@ -1190,6 +1197,7 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
   child.base = e.base;
   if (walked_whole(sel)) child.merged = co_await merged_below(parent, e);
   child.links = parent.links + (e.followed ? 1 : 0);
+  child.listed = listed;
   child.unsent = !new_in_dry_run;
   // What rsync's sender says of a directory it cannot list, it says here too.
   std::error_code not_entered;
@@ -1227,6 +1235,8 @@ Task<void> Syncer::count_unsent_entries(DirPair& dir, std::vector<Entry>& entrie
   for (Entry& e : entries) {
     if (e.is_dir()) {
       subdirs.push_back(&e);
+    } else if (listing_) {
+      co_await list_item(pair_for(dir, e).src.get(), e, dir.rel + e.name);  // (every kind: rsync lists them all)
     } else if (!e.not_copied) {
       count_in_totals(e);
       // Below a non-directory that --ignore-existing kept: rsync's generator fails to look the

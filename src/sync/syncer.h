@@ -22,7 +22,6 @@
 // thread. RINGKIT_SYNC_THREADS=1, or a process allowed one CPU, keeps everything at home.
 //
 // Thread affinity: runs on one executor thread (and its worker, as above).
-// REQUIRES: Options passed check_supported().
 #pragma once
 
 #include <atomic>
@@ -65,10 +64,6 @@ struct FilterSetupError {
   int exit_code;
 };
 std::variant<FilterList, FilterSetupError> build_filters(const Options& opt);
-
-// The options this version of ringsync implements; the message names the first one it does
-// not, so that nobody gets a silently different result from what rsync would do.
-std::optional<std::string> check_supported(const Options& opt);
 
 // How deleting one item went (rsync's delret).
 enum class DeleteResult { kDeleted, kNotEmpty, kAtLimit, kFailed };
@@ -190,6 +185,7 @@ class Syncer {
   Task<void> count_selection(DestTally& tally);
   Task<int> source_stat_flags(const SourceArg& source);
   Task<void> report_unsent(const SourceArg& source);
+  bool in_failed_base(const SourceArg& source) const;
   // DEST is not a directory for the items but the name of the one item sent (or of nothing).
   bool dest_names_item_ = false;
   // The sources of a list that send nothing when DEST names the one item: reported as the
@@ -251,6 +247,7 @@ class Syncer {
   Task<void> add_names_from_other_bases(DirPair& dir, std::vector<Entry>& entries);
   Task<Result<struct statx>> stat_implied_dir(int dirfd, const std::string& name);
   void named_item_failed(uint32_t base, const std::string& path, std::error_code ec);
+  Task<void> check_named_item(uint32_t base, const std::string& path);
   void names_below_failed(const SelView& view, std::string_view name, std::error_code ec);
   // Symlinks (symlinks.cc): -L, -k, --copy-unsafe-links on the source; -K on the destination.
   bool follows_source_links() const;
@@ -261,11 +258,15 @@ class Syncer {
   Task<void> set_dirlink_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display);
   Task<void> set_dir_attrs(DirPair& dir, const WantedAttrs& want, const std::string& display);
   static std::string sender_root(const SourceArg& source);
-  // --list-only (listing.cc).
+  // --list-only (listing.cc; a list's: selected.cc, which walks it as the transfer does).
   Task<void> list_source(const SourceArg& source);
+  Task<void> list_selection();
+  Task<void> settle_shared_names();
+  bool listing_ = false;  // list_selection() is walking: DirPair::unsent items are listed
   Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse, int links = 0);
   Task<void> list_item(int dirfd, const Entry& e, const std::string& path);
-  std::string list_line(const FileStat& st, const std::string& name, const std::string& target) const;
+  // Prints one item's line (a symlink's `target` with -l) and counts it.
+  void list_line(const FileStat& st, const std::string& name, const std::string& target);
   // -H (hardlinks.cc).
   Task<void> scan_source(const SourceArg& source);
   std::optional<FilterList> side_filters(const SourceArg& source) const;
@@ -300,8 +301,9 @@ class Syncer {
   // A directory skipped by --existing/--ignore-existing, or one below it: counted, and what is
   // below it (when `walked`) counted as DirPair::unsent says.
   // `blocked`: it is skipped because a non-directory is in its place (DirPair::dst_blocked).
+  // `listed`: it is an item of the list (not an implied directory under --no-implied-dirs).
   Task<void> count_unsent_dir(DirPair& parent, Entry& e, const std::string& rel, std::optional<SelView> sel,
-                              bool walked, bool blocked);
+                              bool walked, bool blocked, bool listed = true);
   Task<bool> open_child_source(const DirPair& parent, const Entry& e, int nofollow, const std::string& rel,
                                DirPair& child, std::error_code& not_entered);
   Task<void> count_unsent_entries(DirPair& dir, std::vector<Entry>& entries);

@@ -120,7 +120,6 @@ int main(int argc, char** argv) {
     std::fputs(kVersion, stdout);
     return 0;
   }
-  if (auto unsupported = check_supported(cmd.options)) return usage_error(*unsupported);
   signal(SIGPIPE, SIG_IGN);
   if (cmd.options.sources.size() > 1) raise_fd_limit();
   // Stop taking new work on these and end with rsync's exit code 20; what is in flight
