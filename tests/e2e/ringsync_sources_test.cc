@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include "support/rsync_diff.h"
 #include "support/tree.h"
@@ -96,10 +98,89 @@ INSTANTIATE_TEST_SUITE_P(
                       // "dir/.." is the contents of dir/.. (rsync's "dir/../."), never an item
                       // named ".." written above DEST.
                       SourcesCase{"-ai", "src/sub/.."},
-                      SourcesCase{"-ai --delete", "other/hl/two/.. src/sub/.."}),
+                      SourcesCase{"-ai --delete", "other/hl/two/.. src/sub/.."},
+                      // A name given from several sources comes from the first that has it;
+                      // one missing is an error (exit 23), not the end of the others.
+                      SourcesCase{"-ai", "other/fifo src/fifo src/sub"},
+                      SourcesCase{"-ai", "src/big other/big other/small src/small"},
+                      // A source directory that cannot be entered: nothing from it.
+                      SourcesCase{"-ai", "src/ nowhere/ other/"}),
     [](const auto& param_info) {
       return param_test_name(std::string(param_info.param.options) + "_" + param_info.param.sources, param_info.index);
     });
+
+// What rsync and ringsync say on stderr about sources they cannot read: one line per item
+// ("link_stat" for a missing item, "change_dir" for a directory that cannot be entered, then
+// nothing more for the items in it), by the path as given.
+std::vector<std::string> source_errors(const std::string& err, const std::string& base) {
+  std::vector<std::string> out;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) {
+    for (const char* op : {"link_stat \"", "change_dir \""}) {
+      size_t at = line.find(op);
+      if (at == std::string::npos) continue;
+      std::string rest = line.substr(at);
+      if (size_t b = rest.find(base + "/"); b != std::string::npos) rest.erase(b, base.size() + 1);
+      out.push_back(rest);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The same name from several sources (with and without -R), some of them missing, into a
+// DEST that is a directory and into one that is not there yet (which then may name the one
+// item sent): the first source that has the name is sent, each missing one is reported once.
+TEST(RingsyncSourcesMissing, EachMissingSourceIsReportedOnceAndTheOthersAreSent) {
+  DiffRuns runs("ringsync-sources-missing");
+  std::string base = runs.base();
+  std::filesystem::create_directories(base + "/a/d/deeper");
+  std::filesystem::create_directories(base + "/b/d");
+  write_file(base + "/a/d/one", "1\n");
+  write_file(base + "/a/d/deeper/two", "2\n");
+  write_file(base + "/a/only-a", "a\n");
+  write_file(base + "/a/both", "a's\n");
+  write_file(base + "/b/both", "b's, longer\n");
+  write_file(base + "/b/d/three", "3\n");
+  pin_recent_times(base, 0, 1700000000);
+  for (const char* spec :
+       {"-ai b/only-a a/only-a", "-ai a/only-a b/only-a", "-ai b/q a/q", "-ai b/both a/both", "-ai nope/d a/d",
+        "-ai b/d nope/x a/d", "-aiR b/./only-a a/./only-a", "-aiR a/./only-a b/./only-a", "-aiR b/./q a/./q",
+        "-aiR nope/./d a/./d", "-aiR a/./d b/./d/nope", "-aiR a/./d/ b/./d/nope", "-aiR b/./d/three a/./d/three",
+        "--list-only -aR b/./only-a a/./only-a", "--list-only -a nope/d b/d a/d"}) {
+    for (const char* dest : {"/dest/", "/dest"}) {
+      SCOPED_TRACE(std::string(spec) + " into " + dest);
+      for (const char* out : {"/out-r", "/out-g"}) {
+        remove_tree(base + out);
+        std::filesystem::create_directories(base + out);
+      }
+      RunResult r = runs.run_rsync(words(spec), base + "/out-r" + dest);
+      RunResult g = runs.run_ringsync(words(spec), base + "/out-g" + dest);
+      TreeState rt = snapshot(base + "/out-r"), gt = snapshot(base + "/out-g");
+      rt.erase(".");
+      gt.erase(".");
+      // DEST's own time, when it is the directory the items go into, is whatever the run left.
+      if (rt.contains("dest") && gt.contains("dest") && rt["dest"].type == 'd' && gt["dest"].type == 'd') {
+        gt["dest"].mtime_sec = rt["dest"].mtime_sec;
+        gt["dest"].mtime_nsec = rt["dest"].mtime_nsec;
+      }
+      for (const auto& d : compare_trees(rt, gt, compare_options_for(words(spec)))) ADD_FAILURE() << d;
+      EXPECT_EQ(g.exit_code, r.exit_code) << "rsync:\n" << r.err << "ringsync:\n" << g.err;
+      EXPECT_EQ(g.out.find("created directory") == std::string::npos,
+                r.out.find("created directory") == std::string::npos);
+      auto lines = [](const std::string& out) {
+        std::vector<std::string> v;
+        std::istringstream in(out);
+        for (std::string line; std::getline(in, line);) {
+          if (!line.starts_with("created directory")) v.push_back(line);
+        }
+        return v;
+      };
+      EXPECT_EQ(lines(g.out), lines(r.out));
+      EXPECT_EQ(source_errors(g.err, base), source_errors(r.err, base)) << "rsync:\n" << r.err << "ringsync:\n" << g.err;
+    }
+  }
+}
 
 // --out-format's %f names each item by the source it came from ("SRC/NAME" as rsync's sender
 // has it), also where several sources are merged into one directory.
