@@ -52,6 +52,10 @@ Task<void> Syncer::list_source(const SourceArg& source) {
   FilterList* f = filters ? &*filters : nullptr;
   auto parent = co_await fs::openat(AT_FDCWD, dirname_of(source.path), O_RDONLY | O_DIRECTORY);
   Entry top{source.contents ? "." : source.name, 0, *st, true};
+  if (S_ISDIR(st->stx_mode) && !opt_.recursive && !opt_.dirs) {  // (--no-d)
+    say_skipped_dir(top.name);
+    co_return;
+  }
   if (source.contents && S_ISDIR(st->stx_mode)) {
     list_line(*st, ".", {});
     auto dir = co_await fs::openat(AT_FDCWD, source.path, O_RDONLY | O_DIRECTORY);

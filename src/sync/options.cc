@@ -637,7 +637,7 @@ std::string help_text() {
       "A trailing slash on SRC copies its contents; without one, the directory itself.\n"
       "Options take rsync's meaning. Short options bundle (-aHAXv); --no-OPTION turns an\n"
       "option off (e.g. -a --no-o); -- ends the options.\n"
-      "The few combinations not handled yet are refused (exit 1) before anything is touched.\n";
+      "The few --info levels not printed yet are refused (exit 1) before anything is touched.\n";
   for (const Spec& s : table()) {
     if (s.section != nullptr) out += std::string("\n") + s.section + ":\n";
     std::string left = "  ";

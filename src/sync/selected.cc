@@ -199,23 +199,7 @@ Task<void> Syncer::sync_selection() {
   }
   SelView view = sel.root_view(opt_.recursive);
   if (!base_fds_[view.base].valid()) co_return;  // reported when it was opened
-  // Several sources: rsync's sender notes the directories it skips in the order of the
-  // arguments, before anything is sent; the walk meets them in name order (and says each once).
-  if (!deletion_pass_ && !opt_.relative && !opt_.files_from && !opt_.recursive && !opt_.dirs) {
-    for (const std::string& arg : opt_.sources) {
-      SourceArg s = parse_source(arg);
-      auto st = co_await fs::statx(AT_FDCWD, s.path, co_await source_stat_flags(s), STATX_TYPE);
-      if (st && S_ISDIR(st->stx_mode)) say_skipped_dir(s.contents ? "." : s.name);
-    }
-  }
-
-  // "-R base/./" names the base directory itself: without -r or -d (--files-from implies -d)
-  // rsync skips it, as any directory named without them, and sends only the other names.
-  bool skip_root = sel.root_named() && !opt_.recursive && !opt_.dirs;
-  if (skip_root) {
-    view.full = false;
-    say_skipped_dir(".");
-  }
+  bool skip_root = co_await skip_named_dirs(view);
   if (filtering_) {
     sender_.emplace(filters_);
     receiver_.emplace(filters_);
@@ -261,6 +245,26 @@ Task<void> Syncer::sync_selection() {
   co_await restore_late_modes();
 }
 
+// Without -r or -d: the directories the arguments name are skipped, and said so. Several
+// sources: rsync's sender notes them in the order of the arguments, before anything is sent;
+// the walk meets them in name order (and says each once). "-R base/./" names the base
+// directory itself: rsync skips it, as any directory named so (--files-from implies -d), and
+// sends only the other names; then true, with `view` no longer sending the root whole.
+Task<bool> Syncer::skip_named_dirs(SelView& view) {
+  if (opt_.recursive || opt_.dirs) co_return false;
+  if (!deletion_pass_ && !opt_.relative && !opt_.files_from) {
+    for (const std::string& arg : opt_.sources) {
+      SourceArg s = parse_source(arg);
+      auto st = co_await fs::statx(AT_FDCWD, s.path, co_await source_stat_flags(s), STATX_TYPE);
+      if (st && S_ISDIR(st->stx_mode)) say_skipped_dir(s.contents ? "." : s.name);
+    }
+  }
+  if (!selection_->root_named()) co_return false;
+  view.full = false;
+  say_skipped_dir(".");
+  co_return true;
+}
+
 // --list-only with a list: the items the transfer would send, as rsync lists them (the walk
 // is the transfer's, each directory DirPair::unsent with listing_ set: nothing is compared or
 // written, and there is no destination).
@@ -270,6 +274,7 @@ Task<void> Syncer::list_selection() {
   SelView view = sel.root_view(opt_.recursive);
   if (!base_fds_[view.base].valid()) co_return;  // reported when it was opened
   listing_ = true;
+  bool skip_root = co_await skip_named_dirs(view);  // (--no-d)
   if (filtering_) {
     sender_.emplace(filters_);
     sender_->set_root(absolute_dir(sel.bases()[view.base]));
@@ -277,7 +282,7 @@ Task<void> Syncer::list_selection() {
   DirPair root;
   root.sel = view;
   root.base = view.base;
-  root.listed = sel.root_named() || (sel.root_listed() && opt_.implied_dirs);
+  root.listed = !skip_root && (sel.root_named() || (sel.root_listed() && opt_.implied_dirs));
   root.unsent = true;
   if (view.full) root.merged = sel.root_merged_bases();
   auto src = co_await fs::openat(base_fds_[view.base].get(), ".", O_RDONLY | O_DIRECTORY);

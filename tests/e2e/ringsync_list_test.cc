@@ -91,7 +91,10 @@ INSTANTIATE_TEST_SUITE_P(
         "--list-only -a SRC/sub OTHER/top SRC/small OTHER/sub DEST",
         "--list-only -a SRC/ OTHER/ DEST",
         "--list-only SRC/sub/ OTHER/sub/ DEST",
-        "--list-only -a OTHER/nope SRC/hl OTHER/hl DEST"),
+        "--list-only -a OTHER/nope SRC/hl OTHER/hl DEST",
+        // --no-d: named directories are skipped.
+        "--list-only --no-d SRC/", "--list-only --no-d SRC/sub OTHER/top DEST",
+        "--list-only --no-d -R SRC/./ OTHER/./top DEST"),
     [](const auto &param_info) {
       std::string name = param_info.param;
       for (char &c : name) {
