@@ -68,13 +68,21 @@ Task<bool> Syncer::load_selection() {
   }
   if (!fits_open_files_limit(sel.bases().size())) co_return false;
   std::vector<bool> failed;
-  for (const std::string& dir : sel.bases()) {
+  for (uint32_t b = 0; b < sel.bases().size(); ++b) {
+    const std::string& dir = sel.bases()[b];
     auto fd = co_await fs::openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
     failed.push_back(!fd);
     if (!fd) {
-      // Nothing is sent from it, and its names are not reported one by one. As rsync's
-      // sender, an I/O error: --delete deletes nothing then.
-      rep_.file_error("change_dir", dir, fd.error());
+      // --files-from's SRC: nothing can be sent, and rsync stops there (exit 3).
+      if (opt_.files_from && b == 0) {
+        rep_.file_error("change_dir", dir, fd.error());
+        rep_.raise(kExitFileSelect);
+        co_return false;
+      }
+      // Nothing is sent from it, and its names are not reported one by one; rsync says so
+      // for each argument it changes into it for. As rsync's sender, an I/O error: --delete
+      // deletes nothing then.
+      for (uint32_t i = 0; i < sel.uses_of_base(b); ++i) rep_.file_error("change_dir", dir, fd.error());
       io_error_ = true;
       base_fds_.emplace_back();
       continue;

@@ -52,7 +52,11 @@ bool path_less(std::string_view a, std::string_view b) {
 
 uint32_t Selection::add_base(std::string dir) {
   auto [it, added] = base_index_.try_emplace(dir, static_cast<uint32_t>(bases_.size()));
-  if (added) bases_.push_back(std::move(dir));
+  if (added) {
+    bases_.push_back(std::move(dir));
+    base_uses_.push_back(0);
+  }
+  ++base_uses_[it->second];
   return it->second;
 }
 

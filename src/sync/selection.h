@@ -62,6 +62,8 @@ class Selection {
  public:
   // Adds one base directory; returns its index.
   uint32_t add_base(std::string dir);
+  // How many times add_base() was given base `b` (rsync changes into it once per argument).
+  uint32_t uses_of_base(uint32_t b) const { return base_uses_[b]; }
   std::optional<uint32_t> find_base(const std::string& dir) const {
     auto it = base_index_.find(dir);
     if (it == base_index_.end()) return std::nullopt;
@@ -122,6 +124,7 @@ class Selection {
  private:
   std::vector<std::string> bases_;
   std::unordered_map<std::string, uint32_t> base_index_;  // add_base's: a long list has many
+  std::vector<uint32_t> base_uses_;
   std::vector<SelectedName> names_;
   std::vector<std::pair<size_t, uint32_t>> merged_;  // (index in names_, another base), in name order
   bool root_implied_ = false;
