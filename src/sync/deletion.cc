@@ -180,7 +180,7 @@ Task<void> Syncer::delete_pass_dir(DirPair& dir, std::vector<Entry>& entries) {
   }
   for (Work& w : dirs) {
     if (rep_.stopped() || interrupted()) co_return;
-    co_await sync_subdir(dir, w);
+    co_await sync_subdir(pair_for(dir, *w.src), w);  // (read from its own base: merged listings)
   }
 }
 
@@ -231,6 +231,7 @@ Task<void> Syncer::delete_pass_subdir(DirPair& parent, Work& work, std::optional
   child.rel = rel;
   child.sel = sel;
   child.base = e.base;
+  child.order = child_order(parent, e);
   if (walked_whole(sel)) child.merged = co_await merged_below(parent, e);
   child.links = parent.links + (e.followed ? 1 : 0);
   if (e.followed && enter_followed(e, child.links)) co_return;  // the transfer reports it

@@ -227,6 +227,7 @@ Task<void> Syncer::sync_selection() {
   DirPair root;
   root.sel = view;
   root.base = view.base;
+  root.order = sel.root_order();
   root.listed = !skip_root && (sel.root_named() || (sel.root_listed() && opt_.implied_dirs));
   if (view.full) root.merged = sel.root_merged_bases();
   if (!co_await open_root_pair(root, base_fds_[view.base].get(), ".", sel.bases()[view.base], created)) co_return;
@@ -291,6 +292,7 @@ Task<void> Syncer::list_selection() {
   root.sel = view;
   root.base = view.base;
   root.listed = !skip_root && (sel.root_named() || (sel.root_listed() && opt_.implied_dirs));
+  root.order = sel.root_order();
   root.unsent = true;
   if (view.full) root.merged = sel.root_merged_bases();
   auto src = co_await fs::openat(base_fds_[view.base].get(), ".", O_RDONLY | O_DIRECTORY);
@@ -315,7 +317,8 @@ Task<void> Syncer::list_selection() {
 // in its own base, with the links followed as -L/-k/--copy-unsafe-links say.
 Task<std::vector<Entry>> Syncer::selected_entries(DirPair& dir) {
   std::vector<Entry> entries;
-  for (const SelChild& c : Selection::children(*dir.sel)) {
+  std::vector<SelChild> children = Selection::children(*dir.sel);
+  for (const SelChild& c : children) {
     Entry e;
     e.name = std::string(c.name);
     e.base = c.base;
@@ -324,6 +327,22 @@ Task<std::vector<Entry>> Syncer::selected_entries(DirPair& dir) {
   }
   co_await open_other_bases(dir, entries);
   co_await parallel_for(entries.size(), kStatsInFlight, [&](size_t i) { return stat_selected(dir, entries[i]); });
+  // A named directory that an earlier argument implies from another base (-R b/./d/x a/./d):
+  // rsync keeps the earlier item of the two, so the directory's attributes are that base's
+  // (its entries still come from both).
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const SelChild& c = children[i];
+    Entry& e = entries[i];
+    if (!e.stat_ok || !e.is_dir() || !c.named || !c.has_below || c.below_order > c.order || c.below_base == c.base) {
+      continue;
+    }
+    DirPair* other = co_await other_base(dir, c.below_base);
+    if (!other->src.valid()) continue;
+    auto st = co_await stat_implied_dir(other->src.get(), e.name);
+    if (!st) continue;
+    e.st = *st;
+    adjust_source(e.st);
+  }
   std::erase_if(entries, [](const Entry& e) { return !e.stat_ok; });
   co_return entries;
 }
@@ -456,8 +475,11 @@ Task<Syncer::DirPair*> Syncer::other_base(DirPair& dir, uint32_t base) {
   other->dst_new = dir.dst_new;
   other->dst_outside = dir.dst_outside;
   other->unsent = dir.unsent;
-  // Its subdirectories may be merged from `dir`'s bases as well (merged_below).
-  if (!dir.merged.empty()) {
+  other->order = dir.order;
+  // Its subdirectories may be merged from `dir`'s bases as well (merged_below): those `dir`
+  // merges, and in a directory walked whole one the list names from this base in place of
+  // the directory's own (add_names_from_other_bases).
+  if (!dir.merged.empty() || walked_whole(dir.sel)) {
     other->merged.push_back(dir.base);
     for (uint32_t b : dir.merged) {
       if (b != base) other->merged.push_back(b);
@@ -542,17 +564,33 @@ Task<std::vector<uint32_t>> Syncer::merged_below(const std::optional<SelView>& s
                                                  const std::vector<uint32_t>& merged, const std::string& rel,
                                                  const Entry& e) {
   std::vector<uint32_t> out;
-  if (sel && selection_) out = selection_->merged_bases(*sel, e.name);
+  int follow = e.followed ? 0 : AT_SYMLINK_NOFOLLOW;
+  auto is_dir_in = [&](uint32_t b) -> Task<bool> {
+    if (b >= base_fds_.size() || !base_fds_[b].valid()) co_return false;
+    auto st = co_await fs::statx(base_fds_[b].get(), rel + e.name, follow, STATX_TYPE);
+    co_return st && S_ISDIR(st->stx_mode);
+  };
+  std::optional<SelectedName> named;
+  if (sel && selection_) {
+    named = Selection::named_child(*sel, e.name);
+    out = selection_->merged_bases(*sel, e.name);
+  }
+  // A directory walked whole that the list also names from another base (-R a/./x b/./x/d):
+  // the named one is merged into the entry (or, when it came first, the entry into it).
+  bool whole = !sel || sel->full;
+  if (named && named->base != e.base && whole) {
+    bool dir_there = co_await is_dir_in(named->base);  // (no co_await inside &&: GCC 12)
+    if (dir_there) out.insert(out.begin(), named->base);
+  }
   std::erase(out, e.base);
-  if (merged.empty()) co_return out;
+  bool shadowed = whole && e.base != base;
+  if (merged.empty() && !shadowed) co_return out;
   std::vector<uint32_t> from = merged;
   from.insert(from.begin(), base);
-  int follow = e.followed ? 0 : AT_SYMLINK_NOFOLLOW;
   for (uint32_t b : from) {
     if (b == e.base || std::find(out.begin(), out.end(), b) != out.end()) continue;
-    if (b >= base_fds_.size() || !base_fds_[b].valid()) continue;
-    auto st = co_await fs::statx(base_fds_[b].get(), rel + e.name, follow, STATX_TYPE);
-    if (st && S_ISDIR(st->stx_mode)) out.push_back(b);
+    bool dir_there = co_await is_dir_in(b);
+    if (dir_there) out.push_back(b);
   }
   co_return out;
 }
@@ -594,26 +632,49 @@ Task<void> Syncer::check_listed_names(DirPair& dir, std::vector<Entry>& listed) 
 // itself holds is taken from there.
 Task<void> Syncer::add_names_from_other_bases(DirPair& dir, std::vector<Entry>& entries) {
   std::vector<Entry> added;
+  std::vector<size_t> replaces;  // for each of `added`: the entry it takes the place of, or npos
   for (const SelChild& c : Selection::children(*dir.sel)) {
     if (c.base == dir.base) continue;
-    if (find_entry(entries, c.name) != entries.end()) {
-      // rsync still looks the named item up in its own base: missing there, it says so.
-      if (c.named) co_await check_named_item(c.base, dir.rel + std::string(c.name));
-      continue;
+    auto it = find_entry(entries, c.name);
+    size_t in_place_of = std::string::npos;
+    if (it != entries.end()) {
+      // The directory holds the name too. The argument that comes first wins (a directory
+      // named from a later one is merged into this one: merged_below); otherwise rsync still
+      // looks the named item up in its own base, and says so if it is missing.
+      if (!c.named) continue;
+      if (c.order > dir.order || it->base != dir.base) {
+        co_await check_named_item(c.base, dir.rel + std::string(c.name));
+        continue;
+      }
+      in_place_of = static_cast<size_t>(it - entries.begin());
     }
     Entry e;
     e.name = std::string(c.name);
     e.base = c.base;
     e.implied = !c.named;
     added.push_back(std::move(e));
+    replaces.push_back(in_place_of);
   }
   if (added.empty()) co_return;
   co_await open_other_bases(dir, added);
   co_await parallel_for(added.size(), kStatsInFlight, [&](size_t i) { return stat_selected(dir, added[i]); });
-  for (Entry& e : added) {
-    if (e.stat_ok) entries.push_back(std::move(e));
+  for (size_t i = 0; i < added.size(); ++i) {
+    if (!added[i].stat_ok) continue;  // (a missing one is reported; the directory's own stays)
+    if (replaces[i] != std::string::npos) {
+      entries[replaces[i]] = std::move(added[i]);
+    } else {
+      entries.push_back(std::move(added[i]));
+    }
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+}
+
+// The place in the list of what sends the subdirectory `e` of `parent` whole: the name that
+// puts it there, or (an entry of a directory walked whole) the parent's.
+uint32_t Syncer::child_order(const DirPair& parent, const Entry& e) const {
+  if (!parent.sel) return parent.order;
+  std::optional<SelectedName> named = Selection::named_child(*parent.sel, e.name);
+  return named && named->base == e.base ? named->order : parent.order;
 }
 
 Task<void> Syncer::stat_dest_entries(DirPair& dir, std::vector<Work>& works) {

@@ -61,7 +61,9 @@ uint32_t Selection::add_base(std::string dir) {
 }
 
 void Selection::add(std::string path, uint32_t base, bool contents) {
-  names_.push_back(SelectedName{std::move(path), base, contents});
+  SelectedName n{std::move(path), base, contents};
+  n.order = static_cast<uint32_t>(names_.size());
+  names_.push_back(std::move(n));
 }
 
 void Selection::finish() {
@@ -137,6 +139,16 @@ std::vector<uint32_t> Selection::merged_bases(const SelView& view, std::string_v
   return merged_bases(lo);
 }
 
+std::optional<SelectedName> Selection::named_child(const SelView& view, std::string_view name) {
+  auto [lo, hi] = run_of(view, name);
+  if (lo == hi || lo->path.size() != view.prefix + name.size()) return std::nullopt;
+  SelectedName n;
+  n.base = lo->base;
+  n.order = lo->order;
+  n.contents = lo->contents;
+  return n;
+}
+
 std::vector<uint32_t> Selection::bases_holding(std::string_view rel) const {
   std::vector<uint32_t> out;
   auto add = [&out](uint32_t b) {
@@ -186,8 +198,13 @@ std::vector<SelChild> Selection::children(const SelView& view) {
       c.contents = n->contents;
       c.base = n->base;
       c.repeated = n->repeated;
+      c.order = n->order;
     } else {
       c.has_below = true;
+      if (n->order < c.below_order) {
+        c.below_order = n->order;
+        c.below_base = n->base;
+      }
     }
   }
   return out;

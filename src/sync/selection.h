@@ -30,6 +30,8 @@ struct SelectedName {
   bool contents = false;  // named as "dir/": its entries are sent too, even without -r
   bool repeated = false;  // named more than once (finish() keeps one): rsync counts each
   bool repeated_in_base = false;  // of those, more than once from its own base
+  uint32_t order = 0;     // its place in the arguments or the list: where two overlap, rsync
+                          // keeps the earlier one's item
 };
 
 // Compares paths component by component: "a" < "a/x" < "a.b" (plain byte order would put
@@ -56,6 +58,10 @@ struct SelChild {
   uint32_t base = 0;        // named: its base; implied: the base of the first name below it
   bool has_below = false;   // names below it
   bool repeated = false;    // named: more than once (SelectedName::repeated)
+  uint32_t order = 0;       // named: SelectedName::order
+  // Of the names below it: the earliest in the list (its order and base), which implies it.
+  uint32_t below_order = UINT32_MAX;
+  uint32_t below_base = 0;
 };
 
 class Selection {
@@ -115,6 +121,11 @@ class Selection {
   std::vector<uint32_t> merged_bases(const SelectedName* n) const;
   // The same for child `name` of `view`'s directory, when the list names it.
   std::vector<uint32_t> merged_bases(const SelView& view, std::string_view name) const;
+  // Where the list names child `name` of `view`'s directory itself: its place (order) and the
+  // base it is kept from.
+  static std::optional<SelectedName> named_child(const SelView& view, std::string_view name);
+  // The root's place, when the list names it.
+  uint32_t root_order() const { return root_named() ? names_.front().order : 0; }
   // The bases a directory `rel` below the root ("" = the root) may be read from: the root's,
   // those of the names under its top component, and those merged with either.
   std::vector<uint32_t> bases_holding(std::string_view rel) const;

@@ -1030,6 +1030,7 @@ Task<void> Syncer::sync_subdir(DirPair& parent, Work& work) {
   child.rel = rel;
   child.sel = child_sel;
   child.base = e.base;
+  child.order = child_order(parent, e);
   if (walked_whole(child_sel)) child.merged = co_await merged_below(parent, e);
   child.listed = listed;
   child.links = parent.links + (e.followed ? 1 : 0);
@@ -1195,6 +1196,7 @@ Task<void> Syncer::count_unsent_dir(DirPair& parent, Entry& e, const std::string
   child.rel = rel;
   child.sel = sel;
   child.base = e.base;
+  child.order = child_order(parent, e);
   if (walked_whole(sel)) child.merged = co_await merged_below(parent, e);
   child.links = parent.links + (e.followed ? 1 : 0);
   child.listed = listed;

@@ -114,6 +114,10 @@ class Syncer {
     // directory is walked whole (with -r) as without a list.
     std::optional<SelView> sel;
     uint32_t base = 0;    // -R: the base its source directory is read from (as Entry::base)
+    // A list's directory walked whole: the place in the list of the name that sends it from
+    // `base` (SelectedName::order). A name the list gives from another base for one of its
+    // entries wins over the entry when it comes earlier (add_names_from_other_bases).
+    uint32_t order = 0;
     bool listed = true;   // the directory itself is an item (not the unnamed root of a list, nor
                           // an implied directory under --no-implied-dirs): its line, its attributes
     int links = 0;        // -L/-k/--copy-unsafe-links: source symlinks followed on the way here
@@ -248,6 +252,7 @@ class Syncer {
   Task<Result<struct statx>> stat_implied_dir(int dirfd, const std::string& name);
   void named_item_failed(uint32_t base, const std::string& path, std::error_code ec);
   Task<void> check_named_item(uint32_t base, const std::string& path);
+  uint32_t child_order(const DirPair& parent, const Entry& e) const;
   void names_below_failed(const SelView& view, std::string_view name, std::error_code ec);
   // Symlinks (symlinks.cc): -L, -k, --copy-unsafe-links on the source; -K on the destination.
   bool follows_source_links() const;
