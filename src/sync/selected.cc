@@ -224,21 +224,11 @@ Task<void> Syncer::sync_selection() {
     created = *made;
   }
   if (!deletion_pass_) out_.transfer_started();
-  DirPair root;
-  root.sel = view;
-  root.base = view.base;
-  root.order = sel.root_order();
-  root.listed = !skip_root && (sel.root_named() || (sel.root_listed() && opt_.implied_dirs));
-  if (view.full) root.merged = sel.root_merged_bases();
+  DirPair root = selection_root(view, skip_root);
   if (!co_await open_root_pair(root, base_fds_[view.base].get(), ".", sel.bases()[view.base], created)) co_return;
-  auto st = co_await fs::statx(root.src.get(), "", AT_EMPTY_PATH, kStatxMask);
-  if (!st) {
-    rep_.file_error("stat", sel.bases()[view.base], st.error());
-    co_return;
-  }
+  std::optional<FileStat> st = co_await stat_selection_root(root);
+  if (!st) co_return;
   FileStat root_st = *st;
-  adjust_source(root_st);
-  root_dev_ = device_of(root_st);
   src_root_ = fs::Fd();
   dst_root_ = fs::Fd();
   if (auto s = co_await fs::openat(root.src.get(), ".", O_RDONLY | O_DIRECTORY)) src_root_ = std::move(*s);
@@ -288,29 +278,43 @@ Task<void> Syncer::list_selection() {
     sender_.emplace(filters_);
     sender_->set_root(absolute_dir(sel.bases()[view.base]));
   }
-  DirPair root;
-  root.sel = view;
-  root.base = view.base;
-  root.listed = !skip_root && (sel.root_named() || (sel.root_listed() && opt_.implied_dirs));
-  root.order = sel.root_order();
+  DirPair root = selection_root(view, skip_root);
   root.unsent = true;
-  if (view.full) root.merged = sel.root_merged_bases();
   auto src = co_await fs::openat(base_fds_[view.base].get(), ".", O_RDONLY | O_DIRECTORY);
   if (!src) {
     rep_.file_error("opendir", sel.bases()[view.base], src.error());
     co_return;
   }
   root.src = std::move(*src);
+  std::optional<FileStat> st = co_await stat_selection_root(root);
+  if (!st) co_return;
+  if (root.listed) list_line(*st, ".", {});
+  co_await sync_dir(std::move(root), *st, false, "./");
+}
+
+// The root of a walk over the list: DEST's root, read from the base of `view` (the root's).
+Syncer::DirPair Syncer::selection_root(const SelView& view, bool skip_root) const {
+  const Selection& sel = *selection_;
+  DirPair root;
+  root.sel = view;
+  root.base = view.base;
+  root.order = sel.root_order();
+  root.listed = !skip_root && (sel.root_named() || (sel.root_listed() && opt_.implied_dirs));
+  if (view.full) root.merged = sel.root_merged_bases();
+  return root;
+}
+
+// Its source's attributes (an error said when they cannot be read); -x starts on its device.
+Task<std::optional<FileStat>> Syncer::stat_selection_root(const DirPair& root) {
   auto st = co_await fs::statx(root.src.get(), "", AT_EMPTY_PATH, kStatxMask);
   if (!st) {
-    rep_.file_error("stat", sel.bases()[view.base], st.error());
-    co_return;
+    rep_.file_error("stat", selection_->bases()[root.base], st.error());
+    co_return std::nullopt;
   }
   FileStat root_st = *st;
   adjust_source(root_st);
   root_dev_ = device_of(root_st);
-  if (root.listed) list_line(root_st, ".", {});
-  co_await sync_dir(std::move(root), root_st, false, "./");
+  co_return root_st;
 }
 
 // The children the list names in `dir` (named items and implied directories), each looked up

@@ -268,6 +268,8 @@ class Syncer {
   Task<void> list_selection();
   Task<void> settle_shared_names();
   Task<bool> skip_named_dirs(SelView& view);
+  DirPair selection_root(const SelView& view, bool skip_root) const;
+  Task<std::optional<FileStat>> stat_selection_root(const DirPair& root);
   bool listing_ = false;  // list_selection() is walking: DirPair::unsent items are listed
   Task<void> list_dir(int dirfd, std::string rel, FilterList* filters, bool recurse, int links = 0);
   Task<void> list_item(int dirfd, const Entry& e, const std::string& path);
