@@ -574,15 +574,12 @@ Task<std::vector<uint32_t>> Syncer::merged_below(const std::optional<SelView>& s
     auto st = co_await fs::statx(base_fds_[b].get(), rel + e.name, follow, STATX_TYPE);
     co_return st && S_ISDIR(st->stx_mode);
   };
-  std::optional<SelectedName> named;
-  if (sel && selection_) {
-    named = Selection::named_child(*sel, e.name);
-    out = selection_->merged_bases(*sel, e.name);
-  }
+  const SelectedName* named = sel && selection_ ? Selection::named_child(*sel, e.name) : nullptr;
+  if (named != nullptr) out = selection_->merged_bases(named);
   // A directory walked whole that the list also names from another base (-R a/./x b/./x/d):
   // the named one is merged into the entry (or, when it came first, the entry into it).
   bool whole = !sel || sel->full;
-  if (named && named->base != e.base && whole) {
+  if (named != nullptr && named->base != e.base && whole) {
     bool dir_there = co_await is_dir_in(named->base);  // (no co_await inside &&: GCC 12)
     if (dir_there) out.insert(out.begin(), named->base);
   }
@@ -677,8 +674,8 @@ Task<void> Syncer::add_names_from_other_bases(DirPair& dir, std::vector<Entry>& 
 // puts it there, or (an entry of a directory walked whole) the parent's.
 uint32_t Syncer::child_order(const DirPair& parent, const Entry& e) const {
   if (!parent.sel) return parent.order;
-  std::optional<SelectedName> named = Selection::named_child(*parent.sel, e.name);
-  return named && named->base == e.base ? named->order : parent.order;
+  const SelectedName* named = Selection::named_child(*parent.sel, e.name);
+  return named != nullptr && named->base == e.base ? named->order : parent.order;
 }
 
 Task<void> Syncer::stat_dest_entries(DirPair& dir, std::vector<Work>& works) {

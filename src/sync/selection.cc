@@ -132,21 +132,9 @@ std::vector<uint32_t> Selection::merged_bases(const SelectedName* n) const {
   return out;
 }
 
-std::vector<uint32_t> Selection::merged_bases(const SelView& view, std::string_view name) const {
-  if (merged_.empty()) return {};
+const SelectedName* Selection::named_child(const SelView& view, std::string_view name) {
   auto [lo, hi] = run_of(view, name);
-  if (lo == hi || lo->path.size() != view.prefix + name.size()) return {};
-  return merged_bases(lo);
-}
-
-std::optional<SelectedName> Selection::named_child(const SelView& view, std::string_view name) {
-  auto [lo, hi] = run_of(view, name);
-  if (lo == hi || lo->path.size() != view.prefix + name.size()) return std::nullopt;
-  SelectedName n;
-  n.base = lo->base;
-  n.order = lo->order;
-  n.contents = lo->contents;
-  return n;
+  return lo != hi && lo->path.size() == view.prefix + name.size() ? lo : nullptr;
 }
 
 std::vector<uint32_t> Selection::bases_holding(std::string_view rel) const {

@@ -119,11 +119,9 @@ class Selection {
   // The other bases, in list order, that name the same path as `n` (one of this list's names;
   // nullptr: none).
   std::vector<uint32_t> merged_bases(const SelectedName* n) const;
-  // The same for child `name` of `view`'s directory, when the list names it.
-  std::vector<uint32_t> merged_bases(const SelView& view, std::string_view name) const;
-  // Where the list names child `name` of `view`'s directory itself: its place (order) and the
-  // base it is kept from.
-  static std::optional<SelectedName> named_child(const SelView& view, std::string_view name);
+  // The list's name for child `name` of `view`'s directory itself (its base, its place in the
+  // list), or nullptr when the list does not name it.
+  static const SelectedName* named_child(const SelView& view, std::string_view name);
   // The root's place, when the list names it.
   uint32_t root_order() const { return root_named() ? names_.front().order : 0; }
   // The bases a directory `rel` below the root ("" = the root) may be read from: the root's,
